@@ -1,0 +1,232 @@
+// A growable byte writer and a cursor reader for the binary formats we emit and read (Avro, Thrift compact).
+// The writer is reused across encodes (one per worker), grows by doubling on the rare overflow, and is copied out
+// exactly once per value (`copy`/`take`). Longs are JS numbers (exact within ±2^53) or bigints.
+
+const f64 = new Float64Array(1)
+const f64b = new Uint8Array(f64.buffer)
+const f32 = new Float32Array(1)
+const f32b = new Uint8Array(f32.buffer)
+const utf8 = new TextEncoder()
+const utf8d = new TextDecoder('utf-8', { fatal: false })
+
+export class ByteWriter {
+  buf: Uint8Array
+  pos = 0
+
+  constructor (capacity = 1024) {
+    this.buf = new Uint8Array(capacity)
+  }
+
+  reset (): this { this.pos = 0; return this }
+
+  ensure (n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    let cap = this.buf.length * 2
+    while (cap < this.pos + n) cap *= 2
+    const next = new Uint8Array(cap)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+  }
+
+  byte (b: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = b
+  }
+
+  raw (bytes: Uint8Array): void {
+    this.ensure(bytes.length)
+    this.buf.set(bytes, this.pos)
+    this.pos += bytes.length
+  }
+
+  /** Unsigned LEB128 varint of a non-negative number < 2^53, or of a bigint < 2^64. */
+  uvarint (n: number | bigint): void {
+    this.ensure(10)
+    if (typeof n === 'bigint') {
+      let v = BigInt.asUintN(64, n)
+      while (v >= 0x80n) { this.buf[this.pos++] = Number(v & 0x7fn) | 0x80; v >>= 7n }
+      this.buf[this.pos++] = Number(v)
+      return
+    }
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80
+      n = Math.floor(n / 0x80)
+    }
+    this.buf[this.pos++] = n
+  }
+
+  /** Zig-zag varint (Avro int/long, Thrift compact i32/i64). */
+  zigzag (n: number | bigint): void {
+    if (typeof n === 'bigint') {
+      const v = BigInt.asIntN(64, n)
+      this.uvarint(v >= 0n ? v << 1n : ((-v) << 1n) - 1n)
+      return
+    }
+    if (!Number.isSafeInteger(n)) {
+      if (!Number.isFinite(n)) throw new RangeError(`cannot encode ${n} as a long`)
+      this.zigzag(BigInt(Math.trunc(n)))
+      return
+    }
+    this.uvarint(n >= 0 ? n * 2 : -n * 2 - 1)
+  }
+
+  double (x: number): void {
+    this.ensure(8)
+    f64[0] = x
+    this.buf.set(f64b, this.pos)
+    this.pos += 8
+  }
+
+  float (x: number): void {
+    this.ensure(4)
+    f32[0] = x
+    this.buf.set(f32b, this.pos)
+    this.pos += 4
+  }
+
+  /** Avro string / bytes: zig-zag length then the bytes. */
+  string (s: string): void {
+    // Fast path for short ASCII, the common case for keys and categorical values.
+    const n = s.length
+    if (n < 64) {
+      let ascii = true
+      for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) { ascii = false; break }
+      if (ascii) {
+        this.ensure(n + 2)
+        this.buf[this.pos++] = n * 2
+        for (let i = 0; i < n; i++) this.buf[this.pos++] = s.charCodeAt(i)
+        return
+      }
+    }
+    const bytes = utf8.encode(s)
+    this.zigzag(bytes.length)
+    this.raw(bytes)
+  }
+
+  bytes (b: Uint8Array): void {
+    this.zigzag(b.length)
+    this.raw(b)
+  }
+
+  u32be (n: number): void {
+    this.ensure(4)
+    this.buf[this.pos++] = n >>> 24; this.buf[this.pos++] = (n >>> 16) & 0xff
+    this.buf[this.pos++] = (n >>> 8) & 0xff; this.buf[this.pos++] = n & 0xff
+  }
+
+  /** A copy of what was written since `from`. */
+  copy (from = 0): Uint8Array {
+    return this.buf.slice(from, this.pos)
+  }
+}
+
+export class ByteReader {
+  buf: Uint8Array
+  pos: number
+  end: number
+
+  constructor (buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf
+    this.pos = pos
+    this.end = end
+  }
+
+  #need (n: number): void {
+    if (this.pos + n > this.end) throw new RangeError(`truncated input: need ${n} byte(s) at ${this.pos}, have ${this.end - this.pos}`)
+  }
+
+  byte (): number {
+    this.#need(1)
+    return this.buf[this.pos++]!
+  }
+
+  /** Unsigned varint as a number; switches to float arithmetic past 28 bits (exact below 2^53). */
+  uvarint (): number {
+    let b = this.byte()
+    let n = b & 0x7f
+    let shift = 7
+    while (b & 0x80) {
+      b = this.byte()
+      if (shift < 28) n |= (b & 0x7f) << shift
+      else n += (b & 0x7f) * 2 ** shift
+      shift += 7
+      if (shift > 70) throw new RangeError('varint too long')
+    }
+    return n
+  }
+
+  uvarintBig (): bigint {
+    let result = 0n
+    let shift = 0n
+    for (;;) {
+      const b = this.byte()
+      result |= BigInt(b & 0x7f) << shift
+      if ((b & 0x80) === 0) return result
+      shift += 7n
+      if (shift > 70n) throw new RangeError('varint too long')
+    }
+  }
+
+  /** Zig-zag long as a number when it fits ±2^53, else as a bigint. */
+  zigzag (): number | bigint {
+    const start = this.pos
+    const u = this.uvarint()
+    if (u <= Number.MAX_SAFE_INTEGER) return u % 2 === 0 ? u / 2 : -(u + 1) / 2
+    this.pos = start
+    const big = this.uvarintBig()
+    const v = (big >> 1n) ^ -(big & 1n)
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+  }
+
+  zigzagNumber (): number {
+    const v = this.zigzag()
+    return typeof v === 'bigint' ? Number(v) : v
+  }
+
+  double (): number {
+    this.#need(8)
+    for (let i = 0; i < 8; i++) f64b[i] = this.buf[this.pos + i]!
+    this.pos += 8
+    return f64[0]!
+  }
+
+  float (): number {
+    this.#need(4)
+    for (let i = 0; i < 4; i++) f32b[i] = this.buf[this.pos + i]!
+    this.pos += 4
+    return f32[0]!
+  }
+
+  bytes (): Uint8Array {
+    const n = this.zigzagNumber()
+    if (n < 0) throw new RangeError(`negative length ${n} at ${this.pos}`)
+    this.#need(n)
+    const out = this.buf.slice(this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+
+  string (): string {
+    const n = this.zigzagNumber()
+    if (n < 0) throw new RangeError(`negative length ${n} at ${this.pos}`)
+    this.#need(n)
+    const s = utf8d.decode(this.buf.subarray(this.pos, this.pos + n))
+    this.pos += n
+    return s
+  }
+}
+
+export function toHex (b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0')
+  return s
+}
+
+export function fromHex (hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '')
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new Error(`not a hex string: ${hex}`)
+  const out = new Uint8Array(clean.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
