@@ -1,0 +1,64 @@
+// The whole test suite, and the one command CI runs (`npm test` → this file). It installs and builds when needed,
+// starts the real services the integration tests use (Kafka broker, Redis) on 127.0.0.1, runs every
+// dist/test/**/*.test.js with node:test, and stops the services again, whatever happens.
+//
+//   npm test                   everything
+//   npm test -- --unit         only tests that need no external service (skips test/integration/)
+//   npm test -- <substring>…   only test files whose path contains one of the substrings
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const boot = spawnSync(process.execPath, [join(root, 'scripts', 'bootstrap.mjs')], { cwd: root, stdio: 'inherit' })
+if (boot.status !== 0) process.exit(boot.status ?? 1)
+
+const args = process.argv.slice(2)
+const unitOnly = args.includes('--unit')
+const filters = args.filter(a => !a.startsWith('--'))
+
+function walk (dir, out = []) {
+  if (!existsSync(dir)) return out
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f)
+    if (statSync(p).isDirectory()) walk(p, out)
+    else if (p.endsWith('.test.js')) out.push(p)
+  }
+  return out
+}
+
+let files = walk(join(root, 'dist', 'test')).sort()
+if (unitOnly) files = files.filter(f => !relative(root, f).includes(`${join('test', 'integration')}`))
+if (filters.length > 0) files = files.filter(f => filters.some(s => relative(root, f).includes(s)))
+if (files.length === 0) {
+  console.error('no test files matched')
+  process.exit(1)
+}
+
+const needsServices = files.some(f => relative(root, f).includes(join('test', 'integration')))
+let services = null
+const env = { ...process.env }
+if (needsServices) {
+  const mod = await import(pathToFileURL(join(root, 'dist', 'test', 'services', 'index.js')).href)
+  services = await mod.startServices()
+  Object.assign(env, services.env)
+}
+
+const stopServices = async () => {
+  if (services !== null) {
+    const s = services
+    services = null
+    await s.stop()
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopServices().finally(() => process.exit(130)) })
+
+const started = Date.now()
+const code = await new Promise(resolve => {
+  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { cwd: root, env, stdio: 'inherit' })
+  child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)))
+})
+await stopServices()
+console.error(`tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s with exit code ${code}`)
+process.exit(code)
