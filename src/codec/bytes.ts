@@ -108,6 +108,23 @@ export class ByteWriter {
     this.raw(b)
   }
 
+  u16le (n: number): void {
+    this.ensure(2)
+    this.buf[this.pos++] = n & 0xff; this.buf[this.pos++] = (n >>> 8) & 0xff
+  }
+
+  u32le (n: number): void {
+    this.ensure(4)
+    this.setU32le(this.pos, n)
+    this.pos += 4
+  }
+
+  /** Overwrites 4 bytes at `at` (patching a length written before its content). */
+  setU32le (at: number, n: number): void {
+    this.buf[at] = n & 0xff; this.buf[at + 1] = (n >>> 8) & 0xff
+    this.buf[at + 2] = (n >>> 16) & 0xff; this.buf[at + 3] = n >>> 24
+  }
+
   u32be (n: number): void {
     this.ensure(4)
     this.buf[this.pos++] = n >>> 24; this.buf[this.pos++] = (n >>> 16) & 0xff

@@ -1,0 +1,160 @@
+// Bridge to the WASM aggregation kernels (assembly/kernels.ts): which tile parts run in a kernel, where each
+// part's IR lives inside an entry's state, and how to write that IR into a tile (the Avro union for the part).
+//
+// A part runs in a kernel when it is a direct (unbucketed, scalar-input) COUNT, SUM, AVERAGE, VARIANCE, MIN/MAX
+// over numbers, or FIRST/LAST with a numeric payload. Everything else keeps JS IRs (see worker/object-parts).
+
+import { readFileSync } from 'node:fs'
+import type { DataType } from '../api/data-type.ts'
+import { Operation } from '../api/group-by.ts'
+import type { ByteWriter } from '../codec/bytes.ts'
+import type { TilePart } from '../config/plan.ts'
+
+export interface KernelExports {
+  count (n: number, entries: number, valid: number, state: number, stride: number, off: number): void
+  sumLong (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  sumDouble (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  average (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  variance (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  maxDouble (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  minDouble (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  maxLong (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  minLong (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
+  firstLast (n: number, entries: number, ts: number, vals: number, valid: number, state: number, stride: number, off: number, last: number, integral: number): void
+  clear (ptr: number, bytes: number): void
+}
+
+let kernelModule: WebAssembly.Module | undefined
+
+/** Compiled once per thread; instances share the caller's (shared) memory. */
+export function instantiateKernels (memory: WebAssembly.Memory): KernelExports {
+  kernelModule ??= new WebAssembly.Module(readFileSync(new URL('../../../build/kernels.wasm', import.meta.url)))
+  const instance = new WebAssembly.Instance(kernelModule, {
+    env: {
+      memory,
+      abort: (_msg: number, _file: number, line: number, col: number) => { throw new Error(`kernel abort at ${line}:${col}`) }
+    }
+  })
+  return instance.exports as unknown as KernelExports
+}
+
+export type KernelKind =
+  | 'count' | 'sumLong' | 'sumDouble' | 'average' | 'variance' | 'minLong' | 'maxLong' | 'minDouble' | 'maxDouble' | 'first' | 'last'
+
+export interface KernelPart {
+  readonly part: number
+  readonly kind: KernelKind
+  /** Column of the evaluated row that feeds it. */
+  readonly input: number
+  /** Byte offset of this part's IR inside an entry's state. */
+  offset: number
+  readonly bytes: number
+  /** Avro type of the stored value (MIN/MAX value, FIRST/LAST payload). */
+  readonly valueType: DataType
+}
+
+const BYTES: Record<KernelKind, number> = {
+  count: 8, sumLong: 16, sumDouble: 16, average: 16, variance: 24, minLong: 16, maxLong: 16, minDouble: 16, maxDouble: 16, first: 24, last: 24
+}
+
+function numericClass (t: DataType): 'integral' | 'fractional' | 'boolean' | null {
+  switch (t.kind) {
+    case 'int': case 'long': case 'short': case 'byte': return 'integral'
+    case 'float': case 'double': return 'fractional'
+    case 'boolean': return 'boolean'
+    default: return null
+  }
+}
+
+/** The kernel for a tile part, or null when it needs JS IRs. */
+export function kernelFor (part: TilePart, input: number, inputType: DataType): KernelPart | null {
+  const agg = part.aggregation
+  if (part.bucket !== null || agg.elementWise) return null
+  if (inputType.kind === 'list' || inputType.kind === 'map' || inputType.kind === 'struct') return null
+  const cls = numericClass(inputType)
+  let kind: KernelKind | null = null
+  switch (agg.operation) {
+    case Operation.COUNT: kind = 'count'; break
+    case Operation.SUM: kind = cls === 'fractional' ? 'sumDouble' : cls === null ? null : 'sumLong'; break
+    case Operation.AVERAGE: kind = cls === 'integral' || cls === 'fractional' ? 'average' : null; break
+    case Operation.VARIANCE: kind = cls === 'integral' || cls === 'fractional' ? 'variance' : null; break
+    case Operation.MIN: kind = cls === 'integral' ? 'minLong' : cls === 'fractional' ? 'minDouble' : null; break
+    case Operation.MAX: kind = cls === 'integral' ? 'maxLong' : cls === 'fractional' ? 'maxDouble' : null; break
+    case Operation.FIRST: kind = cls === 'integral' || cls === 'fractional' ? 'first' : null; break
+    case Operation.LAST: kind = cls === 'integral' || cls === 'fractional' ? 'last' : null; break
+    default: kind = null
+  }
+  if (kind === null) return null
+  return { part: part.index, kind, input, offset: 0, bytes: BYTES[kind], valueType: inputType }
+}
+
+/** Runs one part's kernel over rows [0, n). Pointers are byte addresses in the shared memory. */
+export function runKernel (k: KernelExports, p: KernelPart, n: number, entries: number, ts: number, vals: number, valid: number, state: number, stride: number): void {
+  const off = p.offset
+  switch (p.kind) {
+    case 'count': k.count(n, entries, valid, state, stride, off); return
+    case 'sumLong': k.sumLong(n, entries, vals, valid, state, stride, off); return
+    case 'sumDouble': k.sumDouble(n, entries, vals, valid, state, stride, off); return
+    case 'average': k.average(n, entries, vals, valid, state, stride, off); return
+    case 'variance': k.variance(n, entries, vals, valid, state, stride, off); return
+    case 'minLong': k.minLong(n, entries, vals, valid, state, stride, off); return
+    case 'maxLong': k.maxLong(n, entries, vals, valid, state, stride, off); return
+    case 'minDouble': k.minDouble(n, entries, vals, valid, state, stride, off); return
+    case 'maxDouble': k.maxDouble(n, entries, vals, valid, state, stride, off); return
+    case 'first': case 'last':
+      k.firstLast(n, entries, ts, vals, valid, state, stride, off, p.kind === 'last' ? 1 : 0, numericClass(p.valueType) === 'integral' ? 1 : 0)
+  }
+}
+
+/** i64 at ptr as a number when it fits ±2^53, else a bigint. */
+export function readI64 (dv: DataView, ptr: number): number | bigint {
+  const lo = dv.getUint32(ptr, true)
+  const hi = dv.getInt32(ptr + 4, true)
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 4294967296 + lo
+  return dv.getBigInt64(ptr, true)
+}
+
+function writeValue (w: ByteWriter, dv: DataView, ptr: number, t: DataType): void {
+  switch (t.kind) {
+    case 'double': w.double(dv.getFloat64(ptr, true)); return
+    case 'float': w.float(dv.getFloat64(ptr, true)); return
+    default: w.zigzag(readI64(dv, ptr))
+  }
+}
+
+/** Writes the part's IR as its Avro union: 00 when null, 02 + IR otherwise. */
+export function writeKernelIr (w: ByteWriter, dv: DataView, base: number, p: KernelPart): void {
+  const ptr = base + p.offset
+  switch (p.kind) {
+    case 'count': {
+      const c = readI64(dv, ptr)
+      if (c === 0) { w.byte(0); return }
+      w.byte(2); w.zigzag(c); return
+    }
+    case 'sumLong':
+      if (dv.getInt32(ptr + 8, true) === 0) { w.byte(0); return }
+      w.byte(2); w.zigzag(readI64(dv, ptr)); return
+    case 'sumDouble':
+      if (dv.getInt32(ptr + 8, true) === 0) { w.byte(0); return }
+      w.byte(2); w.double(dv.getFloat64(ptr, true)); return
+    case 'average': {
+      const c = readI64(dv, ptr + 8)
+      if (c === 0) { w.byte(0); return }
+      // AvgIr { sum: ["null", double], count: ["null", int|long] }
+      w.byte(2); w.byte(2); w.double(dv.getFloat64(ptr, true)); w.byte(2); w.zigzag(c); return
+    }
+    case 'variance': {
+      const c = readI64(dv, ptr)
+      if (c === 0) { w.byte(0); return }
+      // VarianceIr { count, mean, m2 }
+      w.byte(2); w.byte(2); w.zigzag(c); w.byte(2); w.double(dv.getFloat64(ptr + 8, true)); w.byte(2); w.double(dv.getFloat64(ptr + 16, true)); return
+    }
+    case 'minLong': case 'maxLong': case 'minDouble': case 'maxDouble':
+      if (dv.getInt32(ptr + 8, true) === 0) { w.byte(0); return }
+      w.byte(2); writeValue(w, dv, ptr, p.valueType); return
+    case 'first': case 'last':
+      if (dv.getInt32(ptr + 16, true) === 0) { w.byte(0); return }
+      // TimePair { epochMillis: ["null", long], payload: ["null", T] }
+      w.byte(2); w.byte(2); w.zigzag(readI64(dv, ptr)); w.byte(2); writeValue(w, dv, ptr + 8, p.valueType)
+  }
+}

@@ -1,0 +1,93 @@
+// The dead-letter output: every record the engine cannot aggregate (undecodable, wrong type, null key, missing
+// timestamp, failed expression, late) is written here with its source position, the reason and the original
+// bytes, counted, and logged (rate-limited, so a flood of bad input cannot flood the log).
+
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { dirname } from 'node:path'
+
+export interface DeadLetterRecord {
+  readonly source: string
+  readonly partition: number
+  readonly positionName: string
+  readonly position: number
+  readonly code: string
+  readonly reason: string
+  readonly bytes: Uint8Array | null
+  readonly late: boolean
+}
+
+export interface DeadLetterSink {
+  write (r: DeadLetterRecord): void
+  close (): Promise<void>
+  readonly description: string
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function recordText (bytes: Uint8Array | null): { record?: string, recordBase64?: string } {
+  if (bytes === null) return {}
+  try {
+    return { record: utf8.decode(bytes) }
+  } catch {
+    return { recordBase64: Buffer.from(bytes).toString('base64') }
+  }
+}
+
+/** JSON lines: {source, partition, line|offset|…, code, reason, record | recordBase64}. */
+export class FileDeadLetters implements DeadLetterSink {
+  readonly description: string
+  readonly #out: WriteStream
+
+  constructor (path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.description = path
+    this.#out = createWriteStream(path, { flags: 'a' })
+  }
+
+  write (r: DeadLetterRecord): void {
+    const line = JSON.stringify({
+      source: r.source,
+      partition: r.partition,
+      [r.positionName]: r.position,
+      code: r.code,
+      reason: r.reason,
+      ...recordText(r.bytes)
+    })
+    this.#out.write(line + '\n')
+  }
+
+  close (): Promise<void> {
+    return new Promise((resolve, reject) => this.#out.end((e?: Error | null) => (e ? reject(e) : resolve())))
+  }
+}
+
+/** Logs at most `burst` lines per `windowMillis`, then a summary of how many were not shown. */
+export class RateLimitedLog {
+  readonly #burst: number
+  readonly #window: number
+  readonly #log: (line: string) => void
+  #windowStart = 0
+  #shown = 0
+  #suppressed = 0
+
+  constructor (log: (line: string) => void, burst = 20, windowMillis = 10_000) {
+    this.#log = log
+    this.#burst = burst
+    this.#window = windowMillis
+  }
+
+  line (text: string, now = Date.now()): void {
+    if (now - this.#windowStart >= this.#window) {
+      if (this.#suppressed > 0) this.#log(`… ${this.#suppressed} more dead letter(s) not shown in the last ${this.#window / 1000} s`)
+      this.#windowStart = now
+      this.#shown = 0
+      this.#suppressed = 0
+    }
+    if (this.#shown < this.#burst) { this.#shown++; this.#log(text) } else this.#suppressed++
+  }
+
+  flush (): void {
+    if (this.#suppressed > 0) this.#log(`… ${this.#suppressed} more dead letter(s) not shown`)
+    this.#suppressed = 0
+  }
+}

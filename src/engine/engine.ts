@@ -1,0 +1,364 @@
+// The tiled pipeline, main-thread side (DESIGN §1):
+//
+//   source ──push──► key router ──► worker ring slots ──task──► workers (decode, eval, tile, aggregate, encode)
+//                                                                   │ tiles (transferred) + max event times
+//   store ◄── KV writer (ordered, bounded, retrying) ◄─────────────┘
+//
+// The main thread owns: routing, watermarks (per partition, from the max event times workers report), ticks
+// (closing tiles and firing buffered triggers when no records flow), dead letters, metrics, and back-pressure
+// (no free slot, or the writer is over its limit → the source awaits).
+
+import type { InputFormat } from '../codec/record.ts'
+import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
+import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
+import { describeError, TilekilnError } from '../errors.ts'
+import { queryCompiler } from '../expr/index.ts'
+import { M, Metrics } from '../metrics/metrics.ts'
+import { hashKey } from '../route/hash.ts'
+import { createKeyRouter, type KeyRouter } from '../route/key-router.ts'
+import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
+import { KvWriter, type KvWriterOptions } from '../sink/kv-writer.ts'
+import type { TileStore } from '../sink/store.ts'
+import { TilePuts } from '../sink/tile-puts.ts'
+import type { RecordPusher, Source } from '../source/source.ts'
+import { DEFAULT_WATERMARKS, type WatermarkOptions, WatermarkTracker } from '../window/watermark.ts'
+import type { TaskResult } from '../worker/protocol.ts'
+import type { Trigger } from '../worker/tile-state.ts'
+import { type DeadLetterSink, RateLimitedLog } from './dead-letter.ts'
+import { type Dispatched, WorkerPool } from './worker-pool.ts'
+
+export interface EngineOptions {
+  readonly groupBy: unknown
+  readonly planOptions?: PlanOptions
+  readonly source: Source
+  readonly store: TileStore
+  readonly deadLetters: DeadLetterSink
+  readonly workers?: number
+  readonly trigger?: Trigger
+  readonly allowedLatenessMillis?: number
+  readonly watermarks?: Partial<WatermarkOptions>
+  readonly writer?: Partial<KvWriterOptions>
+  /** A partially filled slot is dispatched after this long (ms) — the batching/latency trade-off. */
+  readonly lingerMillis?: number
+  readonly ring?: Partial<RingGeometry>
+  readonly evaluator?: 'spark' | 'column-refs'
+  /** Called about every `progressMillis` with a snapshot (the CLI prints it). */
+  readonly onProgress?: (p: Progress) => void
+  readonly progressMillis?: number
+  readonly log?: (line: string) => void
+}
+
+export interface Progress {
+  readonly elapsedMillis: number
+  readonly records: number
+  readonly rows: number
+  readonly eventsPerSecond: number
+  readonly tilesWritten: number
+  readonly deadLetters: number
+  readonly lateEvents: number
+  readonly watermark: number
+  /** Records accepted but whose tiles are not yet acknowledged by the store. */
+  readonly lagRecords: number
+  /** now − the largest event time seen, when event time is being observed. */
+  readonly eventTimeLagMillis: number
+  readonly liveKeys: number
+  readonly liveEntries: number
+  readonly stateBytes: number
+  readonly queuedPuts: number
+}
+
+export interface RunSummary extends Progress {
+  readonly latency: ReturnType<Metrics['summary']>
+}
+
+interface BatchMeta { readonly records: number, readonly firstAt: number }
+
+export class Engine {
+  readonly plan: Plan
+  readonly bound: BoundGroupBy
+  readonly metrics: Metrics
+  readonly #o: EngineOptions
+  readonly #source: Source
+  readonly #workers: number
+  readonly #log: (line: string) => void
+  readonly #dlqLog: RateLimitedLog
+  readonly #tracker: WatermarkTracker
+  readonly #router: KeyRouter
+  readonly #abort = new AbortController()
+  #pool!: WorkerPool
+  #writer!: KvWriter<BatchMeta>
+  #failure: unknown = null
+  #finalWatermark = false
+  #records = 0
+  #rowsDone = 0
+  #acked = 0
+  #maxEventTime = -Infinity
+  #lastSentWatermark: number[] = []
+  #nextTimer: number[] = []
+  #workerStats: { liveKeys: number, liveEntries: number, stateBytes: number }[] = []
+  #now = Date.now()
+  #lastPartition = -1
+  #lastTouch = 0
+
+  constructor (o: EngineOptions) {
+    this.#o = o
+    this.#source = o.source
+    this.#log = o.log ?? (line => process.stderr.write(line + '\n'))
+    this.#dlqLog = new RateLimitedLog(this.#log)
+    this.plan = compilePlan(o.groupBy, o.planOptions)
+    this.bound = bindGroupBy(this.plan, o.source.format.schema, queryCompiler(o.evaluator ?? 'spark'))
+    this.metrics = new Metrics(this.plan.name)
+    this.#workers = Math.max(1, Math.min(31, o.workers ?? 1))
+    this.#tracker = new WatermarkTracker({ ...DEFAULT_WATERMARKS, ...o.watermarks })
+    this.#router = createKeyRouter(this.bound, o.source.format, this.#workers)
+  }
+
+  /** Stops a running engine: the source stops reading and everything in flight is written. */
+  stop (): void {
+    this.#abort.abort()
+  }
+
+  async run (): Promise<RunSummary> {
+    const o = this.#o
+    const started = Date.now()
+    const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
+    await o.store.putMetadata(this.plan.name, JSON.stringify(this.bound.serving))
+    this.#writer = new KvWriter<BatchMeta>(o.store, this.plan.streamingDataset, this.plan.tileSizeMillis, {
+      onDurable: b => this.#durable(b.meta, b.puts.count),
+      onError: (e, attempt, delay) => {
+        this.metrics.inc(M.kvErrors)
+        this.#log(`tilekiln: store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`)
+      }
+    }, o.writer)
+    this.#pool = new WorkerPool({
+      groupBy: o.groupBy,
+      planOptions: o.planOptions ?? {},
+      format: this.#source.format as InputFormat,
+      allowedLatenessMillis: o.allowedLatenessMillis ?? 0,
+      trigger: o.trigger ?? { kind: 'always' },
+      evaluator: o.evaluator ?? 'spark',
+      ownershipCheck: this.bound.query.multiRow && this.#workers > 1
+    }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
+    for (let w = 0; w < this.#workers; w++) {
+      this.#lastSentWatermark.push(-Infinity)
+      this.#nextTimer.push(Infinity)
+      this.#workerStats.push({ liveKeys: 0, liveEntries: 0, stateBytes: 0 })
+    }
+    for (const p of this.#source.partitions) this.#tracker.register(p, Date.now())
+
+    const linger = o.lingerMillis ?? 5
+    const clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(linger, 20)))
+    const progress = o.onProgress === undefined
+      ? undefined
+      : setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
+    try {
+      await this.#source.run(this.#pusher(), this.#abort.signal)
+      this.#check()
+      await this.#flushAll()
+      await this.#pool.idle()
+      if (this.#source.bounded && !this.#abort.signal.aborted) {
+        // End of a bounded input: event time is over, every tile closes and is written complete.
+        this.#finalWatermark = true
+        this.#tracker.advanceTo(Infinity)
+        for (let w = 0; w < this.#workers; w++) this.#pool.tick(w, Infinity, Date.now())
+        await this.#pool.idle()
+      }
+      await this.#writer.drain()
+      await o.store.flushed()
+      this.#check()
+    } finally {
+      clearInterval(clock)
+      if (progress !== undefined) clearInterval(progress)
+      this.#dlqLog.flush()
+      await this.#pool.close()
+    }
+    return { ...this.#progress(started), latency: this.metrics.summary(M.latency) }
+  }
+
+  // ---- pushing records ---------------------------------------------------------------------------------------
+
+  #pusher (): RecordPusher {
+    const workers = this.#workers
+    return {
+      push: (bytes, partition, position) => {
+        this.#touch(partition)
+        return this.#append(this.#router(bytes), bytes, partition, position)
+      },
+      pushKeyed: (keyValues, bytes, partition, position) => {
+        this.#touch(partition)
+        return this.#append(workers === 1 ? 1 : 1 << (hashKey(keyValues) % workers), bytes, partition, position)
+      },
+      flush: () => this.#flushAll()
+    }
+  }
+
+  #touch (partition: number): void {
+    if (partition !== this.#lastPartition || this.#now !== this.#lastTouch) {
+      this.#tracker.touch(partition, this.#now)
+      this.#lastPartition = partition
+      this.#lastTouch = this.#now
+    }
+  }
+
+  /** Copies the record into the slot of every target worker; returns a promise only when it had to wait. */
+  #append (mask: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
+    this.#records++
+    let waits: Promise<void>[] | undefined
+    for (let w = 0; mask !== 0; w++, mask >>>= 1) {
+      if ((mask & 1) === 0) continue
+      const r = this.#appendTo(w, bytes, partition, position)
+      if (r !== undefined) (waits ??= []).push(r)
+    }
+    if (waits === undefined) return undefined
+    return Promise.all(waits).then(() => undefined)
+  }
+
+  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
+    this.#check()
+    const slot = this.#pool.filling(w)
+    if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+      if (slot.full) this.#dispatch(w)
+      return undefined
+    }
+    if (slot !== null && slot.count === 0) {
+      throw new TilekilnError('TK_SOURCE', `a record of ${bytes.length} bytes does not fit in a ring slot (${slot.view.data.length} bytes); raise the slot size`, { partition, position })
+    }
+    // Full slot: dispatch it and wait for a free one (and for the writer, if it is behind).
+    if (slot !== null) this.#dispatch(w)
+    const copy = Uint8Array.from(bytes)
+    return this.#waitAndAppend(w, copy, partition, position)
+  }
+
+  async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number): Promise<void> {
+    for (;;) {
+      await this.#writer.ready()
+      const slot = this.#pool.filling(w)
+      if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+        if (slot.full) this.#dispatch(w)
+        return
+      }
+      if (slot !== null) this.#dispatch(w)
+      await this.#pool.waitForSlot(w)
+      this.#check()
+    }
+  }
+
+  #dispatch (w: number): void {
+    const now = Date.now()
+    const wm = this.#watermark(now)
+    this.#lastSentWatermark[w] = wm
+    this.#pool.dispatchBatch(w, wm, now)
+  }
+
+  async #flushAll (): Promise<void> {
+    for (let w = 0; w < this.#workers; w++) if (this.#pool.hasPending(w)) this.#dispatch(w)
+  }
+
+  #watermark (now: number): number {
+    if (this.#finalWatermark) return Infinity
+    if (this.#source.watermarks === 'end') return -Infinity
+    return this.#tracker.current(now)
+  }
+
+  // ---- periodic work -----------------------------------------------------------------------------------------
+
+  #onClock (linger: number): void {
+    const now = Date.now()
+    this.#now = now
+    if (this.#failure !== null) return
+    for (let w = 0; w < this.#workers; w++) {
+      if (this.#pool.pendingSince(w) <= now - linger && !this.#writer.backpressured) {
+        this.#dispatch(w)
+        continue
+      }
+      // Idle worker: tell it when the watermark moved or a buffered trigger is due.
+      if (this.#pool.inFlight(w) > 0 || this.#pool.hasPending(w)) continue
+      const wm = this.#watermark(now)
+      if (wm > this.#lastSentWatermark[w]! || this.#nextTimer[w]! <= now) {
+        this.#lastSentWatermark[w] = wm
+        this.#nextTimer[w] = Infinity
+        this.#pool.tick(w, wm, now)
+      }
+    }
+    this.metrics.set(M.queuedPuts, this.#writer.queuedPuts)
+  }
+
+  // ---- results -----------------------------------------------------------------------------------------------
+
+  #onResult (d: Dispatched, r: TaskResult): void {
+    const m = this.metrics
+    m.inc(M.recordsIn, r.records)
+    m.inc(M.rows, r.rows)
+    m.inc(M.filtered, r.filtered)
+    m.inc(M.tilesClosed, r.closedTiles)
+    if (r.late > 0) m.inc(M.lateEvents, r.late)
+    for (let i = 0; i < r.maxTs.length; i += 2) {
+      this.#tracker.observe(r.maxTs[i]!, r.maxTs[i + 1]!)
+      if (r.maxTs[i + 1]! > this.#maxEventTime) this.#maxEventTime = r.maxTs[i + 1]!
+    }
+    this.#nextTimer[d.worker] = r.nextTimer
+    this.#workerStats[d.worker] = { liveKeys: r.liveKeys, liveEntries: r.liveEntries, stateBytes: r.stateBytes }
+    for (const dl of r.deadLetters) this.#deadLetter(dl)
+    const meta: BatchMeta = { records: d.slot === null ? 0 : d.slot.count, firstAt: d.slot === null ? Date.now() : d.slot.firstAt }
+    this.#rowsDone += meta.records
+    if (r.puts !== null) {
+      this.#writer.enqueue(new TilePuts(r.puts), meta)
+    } else {
+      this.#durable(meta, 0)
+    }
+  }
+
+  #deadLetter (dl: TaskResult['deadLetters'][number]): void {
+    this.metrics.inc(M.deadLetters)
+    if (dl.late) { /* counted as tiling.late_events already */ } else if (dl.code === 'TK_DECODE') this.metrics.inc(M.decodeErrors)
+    else if (dl.code === 'TK_EXPR_EVAL') this.metrics.inc(M.exprErrors)
+    else this.metrics.inc(M.inputErrors)
+    this.#o.deadLetters.write({
+      source: this.#source.description,
+      partition: dl.partition,
+      positionName: this.#source.positionName,
+      position: dl.position,
+      code: dl.code,
+      reason: dl.reason,
+      bytes: dl.bytes,
+      late: dl.late
+    })
+    this.#dlqLog.line(`tilekiln: dead letter (${this.#source.positionName} ${dl.position}${dl.partition > 0 ? `, partition ${dl.partition}` : ''}): ${dl.reason} [groupBy=${this.plan.name}, code=${dl.code}] → ${this.#o.deadLetters.description}`)
+  }
+
+  #durable (meta: BatchMeta, puts: number): void {
+    this.#acked += meta.records
+    if (puts > 0) this.metrics.inc(M.kvSuccesses, puts)
+    if (meta.records > 0) this.metrics.record(M.latency, Date.now() - meta.firstAt, meta.records)
+  }
+
+  #fail (e: unknown): void {
+    this.#failure ??= e
+    this.#abort.abort()
+  }
+
+  #check (): void {
+    if (this.#failure !== null) throw this.#failure
+  }
+
+  #progress (started: number): Progress {
+    const elapsed = Date.now() - started
+    const s = this.#workerStats
+    return {
+      elapsedMillis: elapsed,
+      records: this.#records,
+      rows: this.metrics.counter(M.rows),
+      eventsPerSecond: elapsed > 0 ? this.#acked / (elapsed / 1000) : 0,
+      tilesWritten: this.#writer?.written ?? 0,
+      deadLetters: this.metrics.counter(M.deadLetters),
+      lateEvents: this.metrics.counter(M.lateEvents),
+      watermark: this.#tracker.value,
+      lagRecords: this.#records - this.#acked,
+      eventTimeLagMillis: Number.isFinite(this.#maxEventTime) ? Date.now() - this.#maxEventTime : NaN,
+      liveKeys: s.reduce((a, x) => a + x.liveKeys, 0),
+      liveEntries: s.reduce((a, x) => a + x.liveEntries, 0),
+      stateBytes: s.reduce((a, x) => a + x.stateBytes, 0),
+      queuedPuts: this.#writer?.queuedPuts ?? 0
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// The workers, as seen from the main thread: one piscina pool of exactly one thread per worker (piscina does not
+// pin tasks to threads, and a worker must see every record of the keys it owns, in order), each with its ring of
+// record slots in a SharedArrayBuffer and its WASM memory (shared, so the state is inspectable from main).
+
+import { Piscina } from 'piscina'
+import { describeError, TilekilnError } from '../errors.ts'
+import { type RingGeometry, SlotView, SlotWriter, slotBytes } from '../route/ring.ts'
+import type { Task, TaskResult, WorkerInit } from '../worker/protocol.ts'
+
+export type WorkerBase = Omit<WorkerInit, 'index' | 'workers' | 'ring' | 'memory' | 'geometry'>
+
+export interface Dispatched {
+  readonly worker: number
+  /** The slot the task consumed (null for ticks). */
+  readonly slot: SlotWriter | null
+  readonly task: Task
+}
+
+const WORKER_FILE = new URL('../worker/worker.js', import.meta.url)
+
+export class WorkerPool {
+  readonly size: number
+  readonly #pools: Piscina[] = []
+  readonly #slots: SlotWriter[][] = []
+  readonly #free: SlotWriter[][] = []
+  readonly #filling: (SlotWriter | null)[] = []
+  readonly #inFlight: number[] = []
+  readonly #slotWaiters: (() => void)[][] = []
+  readonly #idleWaiters: (() => void)[] = []
+  readonly #onResult: (d: Dispatched, r: TaskResult) => void
+  readonly #onFailure: (e: unknown) => void
+  #failed: unknown = null
+
+  constructor (base: WorkerBase, workers: number, geometry: RingGeometry, onResult: (d: Dispatched, r: TaskResult) => void, onFailure: (e: unknown) => void) {
+    this.size = workers
+    this.#onResult = onResult
+    this.#onFailure = onFailure
+    for (let w = 0; w < workers; w++) {
+      const ring = new SharedArrayBuffer(geometry.slots * slotBytes(geometry))
+      const memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true })
+      const init: WorkerInit = { ...base, index: w, workers, ring, memory, geometry }
+      this.#pools.push(new Piscina({
+        filename: WORKER_FILE.href,
+        minThreads: 1,
+        maxThreads: 1,
+        concurrentTasksPerWorker: 1,
+        idleTimeout: Infinity,
+        workerData: init,
+        // Workers never wait on timers or I/O, so parking them on Atomics between tasks is the cheapest hand-off.
+        atomics: 'sync'
+      }))
+      const slots = Array.from({ length: geometry.slots }, (_, i) => new SlotWriter(new SlotView(ring, geometry, i), i, geometry))
+      this.#slots.push(slots)
+      this.#free.push([...slots])
+      this.#filling.push(null)
+      this.#inFlight.push(0)
+      this.#slotWaiters.push([])
+    }
+  }
+
+  /** The slot being filled for worker w, taking a free one if needed; null when all its slots are busy. */
+  filling (w: number): SlotWriter | null {
+    let s: SlotWriter | null = this.#filling[w] ?? null
+    if (s === null) {
+      s = this.#free[w]!.pop() ?? null
+      if (s !== null) { s.reset(); this.#filling[w] = s }
+    }
+    return s
+  }
+
+  /** Resolves when worker w has a free slot again. */
+  waitForSlot (w: number): Promise<void> {
+    if (this.#failed !== null) return Promise.reject(this.#failed)
+    return new Promise(resolve => this.#slotWaiters[w]!.push(resolve))
+  }
+
+  hasPending (w: number): boolean {
+    const s = this.#filling[w]
+    return s !== null && s !== undefined && s.count > 0
+  }
+
+  pendingSince (w: number): number {
+    const s = this.#filling[w]
+    return s !== null && s !== undefined && s.count > 0 ? s.firstAt : Infinity
+  }
+
+  inFlight (w: number): number { return this.#inFlight[w]! }
+
+  get totalInFlight (): number { return this.#inFlight.reduce((a, b) => a + b, 0) }
+
+  /** Hands worker w's filling slot to it. */
+  dispatchBatch (w: number, watermark: number, now: number): void {
+    const slot = this.#filling[w]
+    if (slot === null || slot === undefined || slot.count === 0) return
+    this.#filling[w] = null
+    this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, watermark, now })
+  }
+
+  tick (w: number, watermark: number, now: number): void {
+    this.#run(w, null, { kind: 'tick', watermark, now })
+  }
+
+  #run (w: number, slot: SlotWriter | null, task: Task): void {
+    this.#inFlight[w]!++
+    this.#pools[w]!.run(task).then(
+      (result: TaskResult) => {
+        this.#inFlight[w]!--
+        if (slot !== null) this.#free[w]!.push(slot)
+        try {
+          this.#onResult({ worker: w, slot, task }, result)
+        } finally {
+          this.#wakeSlot(w)
+          this.#wakeIdle()
+        }
+      },
+      (e: unknown) => {
+        this.#inFlight[w]!--
+        const err = new TilekilnError('TK_WORKER', `worker ${w} failed: ${describeError(e)}`, { worker: w }, { cause: e })
+        this.#failed ??= err
+        this.#onFailure(err)
+        this.#wakeSlot(w)
+        this.#wakeIdle()
+      }
+    )
+  }
+
+  #wakeSlot (w: number): void {
+    const ws = this.#slotWaiters[w]!.splice(0)
+    for (const f of ws) f()
+  }
+
+  #wakeIdle (): void {
+    if (this.totalInFlight > 0) return
+    const ws = this.#idleWaiters.splice(0)
+    for (const f of ws) f()
+  }
+
+  /** Resolves when no task is in flight. */
+  async idle (): Promise<void> {
+    while (this.totalInFlight > 0) await new Promise<void>(resolve => this.#idleWaiters.push(resolve))
+    if (this.#failed !== null) throw this.#failed
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.#pools.map(p => p.destroy()))
+  }
+}

@@ -1,0 +1,80 @@
+// The tiled read (§3.4) for streaming tiles: for query time Q, read the key's tiles with start < Q, merge each
+// tile part's IR into every window that covers the tile (start ≥ round(Q − W, hop), or always when unbounded),
+// then finalize per output column (NaN/∞ → null). The tile that holds Q is taken whole, as in Chronon.
+
+import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
+import type { Plan } from '../config/plan.ts'
+import { TilekilnError } from '../errors.ts'
+import type { TileStore } from '../sink/store.ts'
+import { roundTrunc } from '../window/resolution.ts'
+
+export interface FetchResult {
+  /** Output column → finalized value (JSON-ready: maps as objects, bytes as base64). */
+  readonly features: Record<string, unknown>
+  readonly tilesRead: number
+  readonly atMillis: number
+}
+
+/** Rebuilds the read side from the serving info the engine stored beside the tiles. */
+export async function loadReadSide (plan: Plan, store: TileStore): Promise<ReadSide> {
+  const raw = await store.getMetadata(plan.name)
+  if (raw === undefined) {
+    throw new TilekilnError('TK_STORE', `the store has no tiles for GroupBy '${plan.name}' (no serving info): run the engine first`, { groupBy: plan.name, store: store.description })
+  }
+  return bindReadSide(plan, JSON.parse(raw) as ServingInfo)
+}
+
+/** The earliest tile start any output column needs at query time q. */
+export function readStart (plan: Plan, q: number): number {
+  if (plan.hasUnbounded) return -Infinity
+  let from = Infinity
+  for (const o of plan.outputs) from = Math.min(from, roundTrunc(q - o.window.millis, o.window.hopMillis))
+  return from
+}
+
+export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
+  const plan = read.plan
+  const keyBytes = read.keyCodec.encode(keyValues)
+  const tiles = await store.readTiles(plan.streamingDataset, keyBytes, plan.tileSizeMillis, readStart(plan, atMillis), atMillis)
+  const outputs = plan.outputs
+  const cutoffs = outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
+  const accs: unknown[] = outputs.map(() => null)
+  for (const tile of tiles) {
+    const { irs } = read.tileCodec.decode(tile.value)
+    const parts = irs.map((v, p) => (v === null ? null : read.aggregators[p]!.denormalize(v)))
+    for (let i = 0; i < outputs.length; i++) {
+      if (tile.tileStartMillis < cutoffs[i]!) continue
+      const p = outputs[i]!.part.index
+      const ir = parts[p]
+      if (ir === null || ir === undefined) continue
+      accs[i] = read.aggregators[p]!.merge(accs[i], ir)
+    }
+  }
+  const features: Record<string, unknown> = {}
+  for (let i = 0; i < outputs.length; i++) {
+    features[outputs[i]!.name] = toJsonValue(read.aggregators[outputs[i]!.part.index]!.finalize(accs[i] ?? null))
+  }
+  return { features, tilesRead: tiles.length, atMillis }
+}
+
+/** Maps → objects, bigints → numbers (or strings beyond ±2^53), bytes → base64, NaN/∞ → null. */
+export function toJsonValue (v: unknown): unknown {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64')
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {}
+    for (const [k, x] of v) o[String(k)] = toJsonValue(x)
+    return o
+  }
+  if (Array.isArray(v)) return v.map(toJsonValue)
+  if (typeof v === 'object') {
+    const o: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v as object)) o[k] = toJsonValue(x)
+    return o
+  }
+  return v
+}
+
+export type { ServingInfo }

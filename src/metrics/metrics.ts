@@ -1,0 +1,99 @@
+// Counters and latency histograms, named as Chronon names them (§5.6) where Chronon has the metric, exposed in
+// Prometheus text format. Histograms are HdrHistograms recorded per batch with a count (never per event).
+
+import * as hdr from 'hdr-histogram-js'
+
+export interface HistogramSummary { count: number, p50: number, p99: number, p999: number, max: number, mean: number }
+
+export class Metrics {
+  readonly groupBy: string
+  readonly #counters = new Map<string, number>()
+  readonly #gauges = new Map<string, number>()
+  readonly #histograms = new Map<string, hdr.Histogram>()
+  readonly #help = new Map<string, string>()
+
+  constructor (groupBy: string) {
+    this.groupBy = groupBy
+  }
+
+  inc (name: string, by = 1): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + by)
+  }
+
+  set (name: string, value: number): void {
+    this.#gauges.set(name, value)
+  }
+
+  counter (name: string): number { return this.#counters.get(name) ?? 0 }
+  gauge (name: string): number { return this.#gauges.get(name) ?? 0 }
+
+  describe (name: string, help: string): void { this.#help.set(name, help) }
+
+  /** Records `count` observations of `value` (milliseconds) at once. */
+  record (name: string, value: number, count = 1): void {
+    let h = this.#histograms.get(name)
+    if (h === undefined) {
+      h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 24 * 3600 * 1000, numberOfSignificantValueDigits: 3 })
+      this.#histograms.set(name, h)
+    }
+    const v = Math.max(1, Math.min(Math.round(value), 24 * 3600 * 1000))
+    h.recordValueWithCount(v, count)
+  }
+
+  summary (name: string): HistogramSummary {
+    const h = this.#histograms.get(name)
+    if (h === undefined || h.totalCount === 0) return { count: 0, p50: 0, p99: 0, p999: 0, max: 0, mean: 0 }
+    return {
+      count: h.totalCount,
+      p50: h.getValueAtPercentile(50),
+      p99: h.getValueAtPercentile(99),
+      p999: h.getValueAtPercentile(99.9),
+      max: h.maxValue,
+      mean: h.mean
+    }
+  }
+
+  /** Prometheus text exposition (version 0.0.4). Dots in Chronon names become underscores. */
+  prometheus (): string {
+    const label = `feature_group="${this.groupBy.replace(/["\\\n]/g, '_')}"`
+    const lines: string[] = []
+    const name = (n: string): string => `tilekiln_${n.replace(/[^a-zA-Z0-9_]/g, '_')}`
+    for (const [n, v] of [...this.#counters].sort()) {
+      const m = name(n)
+      lines.push(`# HELP ${m} ${this.#help.get(n) ?? n}`, `# TYPE ${m} counter`, `${m}{${label}} ${v}`)
+    }
+    for (const [n, v] of [...this.#gauges].sort()) {
+      const m = name(n)
+      lines.push(`# HELP ${m} ${this.#help.get(n) ?? n}`, `# TYPE ${m} gauge`, `${m}{${label}} ${v}`)
+    }
+    for (const [n] of [...this.#histograms].sort()) {
+      const m = name(n)
+      const s = this.summary(n)
+      lines.push(`# HELP ${m} ${this.#help.get(n) ?? n}`, `# TYPE ${m} summary`)
+      for (const [q, v] of [['0.5', s.p50], ['0.99', s.p99], ['0.999', s.p999]] as const) lines.push(`${m}{${label},quantile="${q}"} ${v}`)
+      lines.push(`${m}_count{${label}} ${s.count}`, `${m}_sum{${label}} ${s.mean * s.count}`)
+    }
+    return lines.join('\n') + '\n'
+  }
+}
+
+/** Metric names used across the engine. */
+export const M = {
+  recordsIn: 'records_in',
+  rows: 'rows_aggregated',
+  filtered: 'rows_filtered',
+  lateEvents: 'tiling.late_events',
+  deadLetters: 'dead_letters',
+  decodeErrors: 'deserialization_errors',
+  exprErrors: 'spark_expr_eval_errors',
+  inputErrors: 'event_processing_error',
+  kvSuccesses: 'kvstore_writer.successes',
+  kvErrors: 'kvstore_writer.errors',
+  tilesClosed: 'tiles_closed',
+  latency: 'event_to_store_latency_ms',
+  watermark: 'watermark_ms',
+  liveEntries: 'live_tile_entries',
+  liveKeys: 'live_keys',
+  stateBytes: 'state_bytes',
+  queuedPuts: 'kv_queued_puts'
+} as const

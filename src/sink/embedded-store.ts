@@ -1,0 +1,128 @@
+// The default store: LMDB through the `lmdb` package, embedded in the process, no server. Chosen because it
+// installs from npm alone (prebuilt binaries ship as optional dependencies), was the fastest embedded KV measured
+// here (≈0.44 M upserts/s), commits in a background thread, and lets other processes read while we write
+// (`tilekiln fetch` and `tilekiln serve` open the same directory).
+//
+// Physical layout (database `tiles`), chosen so one key's tiles are one ordered range:
+//   key   = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes | u64 BE tile size | i64 BE tile start with the
+//           sign bit flipped (so negative starts sort first)
+//   value = the Avro tile record
+// `entries()` turns physical keys back into Zipline TileKey bytes. Metadata lives in database `meta`.
+
+import { open, type Database, type RootDatabase } from 'lmdb'
+import { encodeTileKey } from '../codec/tile-key.ts'
+import { TilekilnError } from '../errors.ts'
+import { METADATA_PREFIX, type StoredTile, type TileStore } from './store.ts'
+import type { TilePuts } from './tile-puts.ts'
+
+const utf8 = new TextEncoder()
+const utf8d = new TextDecoder()
+
+export class EmbeddedStore implements TileStore {
+  readonly description: string
+  readonly #env: RootDatabase
+  readonly #tiles: Database<Buffer, Buffer>
+  readonly #meta: Database<string, string>
+  #scratch = Buffer.alloc(512)
+
+  constructor (path: string, options: { readOnly?: boolean } = {}) {
+    this.description = `embedded:${path}`
+    try {
+      this.#env = open({ path, maxDbs: 4, readOnly: options.readOnly === true, compression: false, mapSize: 1 << 30 })
+    } catch (e) {
+      throw new TilekilnError('TK_STORE', `cannot open the embedded store at ${path}: ${(e as Error).message}`, { store: path }, { cause: e })
+    }
+    this.#tiles = this.#env.openDB<Buffer, Buffer>({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
+    this.#meta = this.#env.openDB<string, string>({ name: 'meta', encoding: 'string' })
+  }
+
+  #prefix (dataset: string, keyBytes: Uint8Array, tileSize: number, extra: number): { buf: Buffer, at: number } {
+    const ds = utf8.encode(dataset)
+    const need = ds.length + 1 + 2 + keyBytes.length + 8 + extra
+    if (this.#scratch.length < need) this.#scratch = Buffer.alloc(need * 2)
+    const buf = this.#scratch
+    let at = 0
+    buf.set(ds, at); at += ds.length
+    buf[at++] = 0
+    buf.writeUInt16BE(keyBytes.length, at); at += 2
+    buf.set(keyBytes, at); at += keyBytes.length
+    at = writeI64BE(buf, at, tileSize, false)
+    return { buf, at }
+  }
+
+  #physicalKey (dataset: string, keyBytes: Uint8Array, tileSize: number, tileStart: number): Buffer {
+    const { buf, at } = this.#prefix(dataset, keyBytes, tileSize, 8)
+    const end = writeI64BE(buf, at, tileStart, true)
+    return Buffer.from(buf.subarray(0, end))
+  }
+
+  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void> {
+    const tiles = this.#tiles
+    await this.#env.transaction(() => {
+      for (let i = 0; i < puts.count; i++) {
+        tiles.put(this.#physicalKey(dataset, puts.key(i), tileSizeMillis, puts.tileStart(i)), Buffer.from(puts.value(i)))
+      }
+    })
+  }
+
+  async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
+    const lo = Math.max(fromMillis, Number.MIN_SAFE_INTEGER)
+    const hi = Math.min(toMillis, Number.MAX_SAFE_INTEGER)
+    if (lo >= hi) return []
+    const start = this.#physicalKey(dataset, keyBytes, tileSizeMillis, lo)
+    const end = this.#physicalKey(dataset, keyBytes, tileSizeMillis, hi)
+    const out: StoredTile[] = []
+    for (const { key, value } of this.#tiles.getRange({ start, end })) {
+      out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), value: new Uint8Array(value) })
+    }
+    return out
+  }
+
+  async putMetadata (name: string, value: string): Promise<void> {
+    await this.#meta.put(name, value)
+  }
+
+  async getMetadata (name: string): Promise<string | undefined> {
+    return this.#meta.get(name) ?? undefined
+  }
+
+  async * entries (): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    for (const { key, value } of this.#meta.getRange({})) {
+      yield [utf8.encode(METADATA_PREFIX + key), utf8.encode(value)]
+    }
+    for (const { key, value } of this.#tiles.getRange({})) {
+      const zero = key.indexOf(0)
+      const dataset = utf8d.decode(key.subarray(0, zero))
+      const len = key.readUInt16BE(zero + 1)
+      const keyBytes = key.subarray(zero + 3, zero + 3 + len)
+      const tileSizeMillis = readI64BE(key, zero + 3 + len, false)
+      const tileStartMillis = readI64BE(key, zero + 3 + len + 8, true)
+      yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value)]
+    }
+  }
+
+  async flushed (): Promise<void> {
+    await this.#env.flushed
+  }
+
+  async close (): Promise<void> {
+    await this.#env.close()
+  }
+}
+
+/** Writes an integer (|n| < 2^53) as 8 bytes big-endian, optionally with the sign bit flipped for ordering. */
+function writeI64BE (buf: Buffer, at: number, n: number, flipSign: boolean): number {
+  const hi = Math.floor(n / 4294967296)
+  const lo = n - hi * 4294967296
+  buf.writeUInt32BE(((flipSign ? hi ^ 0x80000000 : hi) >>> 0), at)
+  buf.writeUInt32BE(lo >>> 0, at + 4)
+  return at + 8
+}
+
+function readI64BE (buf: Uint8Array, at: number, flipSign: boolean): number {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  let hi = dv.getUint32(at)
+  if (flipSign) hi = (hi ^ 0x80000000) >>> 0
+  const signed = hi >= 0x80000000 ? hi - 4294967296 : hi
+  return signed * 4294967296 + dv.getUint32(at + 4)
+}

@@ -1,0 +1,179 @@
+// The async, batched, ordered tile writer between the workers and the store.
+//
+//   enqueue(batch) ──► queue ──► up to `maxInFlight` store requests ──► acknowledged in order ──► onDurable(batch)
+//
+// * Never drops a tile. A failed or timed-out request is retried with exponential backoff until it succeeds;
+//   meanwhile the queue fills and `backpressured` turns true, which makes the engine stop reading its source
+//   (a KV outage slows the engine down, it does not lose data).
+// * Keeps last-write-wins order: batches are handed to the store in sequence, and after a failure every request
+//   from the failed one onward is re-issued in order, so an older version of a tile can never land after a newer.
+// * Every batch carries whole tiles (upserts), so re-issuing one that had in fact succeeded is harmless.
+// Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
+// queue and a single Redis connection both do), so a timed-out request that still lands does so before its retry.
+
+import type { TileStore } from './store.ts'
+import type { TilePuts } from './tile-puts.ts'
+
+export interface WriteBatch<M> {
+  readonly puts: TilePuts
+  readonly meta: M
+}
+
+export interface KvWriterOptions {
+  /** Store requests in flight at once (Chronon's async capacity; default 10). */
+  readonly maxInFlight: number
+  /** A request not acknowledged within this many ms counts as failed and is retried (default 1000). */
+  readonly timeoutMillis: number
+  /** Above this many queued tile puts the writer reports backpressure. */
+  readonly maxQueuedPuts: number
+  readonly retryInitialMillis: number
+  readonly retryMaxMillis: number
+}
+
+export const DEFAULT_WRITER: KvWriterOptions = {
+  maxInFlight: 10,
+  timeoutMillis: 1000,
+  maxQueuedPuts: 250_000,
+  retryInitialMillis: 50,
+  retryMaxMillis: 5000
+}
+
+export interface KvWriterEvents<M> {
+  onDurable (batch: WriteBatch<M>): void
+  onError (error: unknown, attempt: number, retryInMillis: number): void
+}
+
+interface Slot<M> { batch: WriteBatch<M>, state: 'queued' | 'inflight' | 'done' | 'failed' }
+
+export class KvWriter<M> {
+  readonly #store: TileStore
+  readonly #dataset: string
+  readonly #tileSize: number
+  readonly #opts: KvWriterOptions
+  readonly #events: KvWriterEvents<M>
+  /** Batches not yet acknowledged, oldest first. */
+  readonly #log: Slot<M>[] = []
+  #next = 0 // index in #log of the next slot to issue
+  #inFlight = 0
+  #queuedPuts = 0
+  #retrying = false
+  #attempt = 0
+  #waiters: (() => void)[] = []
+  #drainWaiters: (() => void)[] = []
+  #closed = false
+  written = 0
+  failures = 0
+
+  constructor (store: TileStore, dataset: string, tileSizeMillis: number, events: KvWriterEvents<M>, options: Partial<KvWriterOptions> = {}) {
+    this.#store = store
+    this.#dataset = dataset
+    this.#tileSize = tileSizeMillis
+    this.#events = events
+    this.#opts = { ...DEFAULT_WRITER, ...options }
+  }
+
+  get backpressured (): boolean { return this.#queuedPuts > this.#opts.maxQueuedPuts }
+  get queuedPuts (): number { return this.#queuedPuts }
+  get inFlight (): number { return this.#inFlight }
+
+  enqueue (puts: TilePuts, meta: M): void {
+    if (this.#closed) throw new Error('writer is closed')
+    this.#log.push({ batch: { puts, meta }, state: 'queued' })
+    this.#queuedPuts += puts.count
+    this.#pump()
+  }
+
+  /** Resolves when the queue is below the backpressure limit. */
+  async ready (): Promise<void> {
+    while (this.backpressured) await new Promise<void>(resolve => this.#waiters.push(resolve))
+  }
+
+  /** Resolves when every enqueued batch is acknowledged. */
+  async drain (): Promise<void> {
+    while (this.#log.length > 0) await new Promise<void>(resolve => this.#drainWaiters.push(resolve))
+  }
+
+  async close (): Promise<void> {
+    await this.drain()
+    this.#closed = true
+  }
+
+  #pump (): void {
+    if (this.#retrying) return
+    while (this.#inFlight < this.#opts.maxInFlight && this.#next < this.#log.length) {
+      const slot = this.#log[this.#next++]!
+      this.#issue(slot)
+    }
+  }
+
+  #issue (slot: Slot<M>): void {
+    slot.state = 'inflight'
+    this.#inFlight++
+    const request = this.#store.writeTiles(this.#dataset, this.#tileSize, slot.batch.puts)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`store write not acknowledged within ${this.#opts.timeoutMillis} ms`)), this.#opts.timeoutMillis)
+    })
+    Promise.race([request, timeout]).then(
+      () => { clearTimeout(timer); this.#settle(slot, null) },
+      (e: unknown) => { clearTimeout(timer); this.#settle(slot, e ?? new Error('store write failed')) }
+    )
+    // A request that timed out may still fail later; nothing is waiting for it then.
+    request.catch(() => {})
+  }
+
+  #settle (slot: Slot<M>, error: unknown): void {
+    this.#inFlight--
+    if (error === null) {
+      slot.state = 'done'
+    } else {
+      slot.state = 'failed'
+      this.failures++
+      if (!this.#retrying) {
+        this.#retrying = true
+        const delay = Math.min(this.#opts.retryMaxMillis, this.#opts.retryInitialMillis * 2 ** this.#attempt)
+        this.#attempt++
+        this.#events.onError(error, this.#attempt, delay)
+        setTimeout(() => this.#restartFromFailure(), delay).unref?.()
+      }
+    }
+    this.#acknowledgePrefix()
+    if (!this.#retrying) this.#pump()
+  }
+
+  /** Completes batches from the head of the log while they are done, in order. */
+  #acknowledgePrefix (): void {
+    let n = 0
+    while (n < this.#log.length && this.#log[n]!.state === 'done') n++
+    if (n === 0) return
+    const done = this.#log.splice(0, n)
+    this.#next -= n
+    for (const s of done) {
+      this.#queuedPuts -= s.batch.puts.count
+      this.written += s.batch.puts.count
+      this.#events.onDurable(s.batch)
+    }
+    if (!this.backpressured) this.#wake(this.#waiters)
+    if (this.#log.length === 0) this.#wake(this.#drainWaiters)
+  }
+
+  /** After a failure: once nothing is in flight, re-issue everything from the first unacknowledged batch. */
+  #restartFromFailure (): void {
+    if (this.#inFlight > 0) {
+      setTimeout(() => this.#restartFromFailure(), 10).unref?.()
+      return
+    }
+    for (const s of this.#log) s.state = 'queued'
+    this.#next = 0
+    this.#retrying = false
+    const before = this.failures
+    this.#pump()
+    // Reset the backoff once a retry round got through without new failures.
+    setTimeout(() => { if (this.failures === before) this.#attempt = 0 }, this.#opts.timeoutMillis).unref?.()
+  }
+
+  #wake (list: (() => void)[]): void {
+    const ws = list.splice(0, list.length)
+    for (const w of ws) w()
+  }
+}

@@ -1,0 +1,167 @@
+// File sources: JSON lines, CSV (header line first) and Avro object-container files. The file is read as a
+// stream; each record's position is its line number (1-based, header included) or, for Avro, its index.
+// JSON and CSV schemas are inferred from the file unless `--schema` gives one.
+
+import { createReadStream, readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import avro from 'avsc'
+import type { StructType } from '../api/data-type.ts'
+import { asStruct, fromAvroSchema, inferCsvSchema, inferJsonSchema } from '../codec/input-schema.ts'
+import { type InputFormat, splitCsv } from '../codec/record.ts'
+import { TilekilnError } from '../errors.ts'
+import type { RecordPusher, Source } from './source.ts'
+
+export interface FileSourceOptions {
+  readonly path: string
+  /** Overrides the extension: json | csv | avro. */
+  readonly format?: 'json' | 'csv' | 'avro'
+  /** An Avro record schema (JSON) for JSON/CSV input; inferred when absent. */
+  readonly schema?: unknown
+  readonly delimiter?: string
+  /** 'end' (default): nothing in a file is late; 'event': watermarks advance while reading, as in a stream. */
+  readonly watermarks?: 'end' | 'event'
+}
+
+const SAMPLE_LINES = 10_000
+
+export async function openFileSource (o: FileSourceOptions): Promise<Source> {
+  const kind = o.format ?? formatFromExtension(o.path)
+  switch (kind) {
+    case 'json': return jsonLinesSource(o)
+    case 'csv': return csvSource(o)
+    case 'avro': return avroContainerSource(o)
+  }
+}
+
+function formatFromExtension (path: string): 'json' | 'csv' | 'avro' {
+  const ext = extname(path).toLowerCase()
+  if (ext === '.csv' || ext === '.tsv') return 'csv'
+  if (ext === '.avro') return 'avro'
+  if (ext === '.json' || ext === '.jsonl' || ext === '.ndjson') return 'json'
+  throw new TilekilnError('TK_SOURCE', `cannot tell the format of ${path} from its extension; use --format json|csv|avro`, { source: path })
+}
+
+function readText (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new TilekilnError('TK_SOURCE', `cannot read ${path}: ${(e as Error).message}`, { source: path }, { cause: e })
+  }
+}
+
+function schemaOption (o: FileSourceOptions): StructType | undefined {
+  return o.schema === undefined ? undefined : asStruct(fromAvroSchema(o.schema), '--schema')
+}
+
+function jsonLinesSource (o: FileSourceOptions): Source {
+  let schema = schemaOption(o)
+  if (schema === undefined) {
+    const samples: object[] = []
+    for (const line of readText(o.path).split('\n', SAMPLE_LINES)) {
+      if (line.trim() === '') continue
+      try {
+        const v = JSON.parse(line)
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) samples.push(v)
+      } catch { /* a bad line is dead-lettered when read; it just does not inform the schema */ }
+    }
+    schema = inferJsonSchema(samples)
+  }
+  return lineSource(o, { kind: 'json', schema }, 0)
+}
+
+function csvSource (o: FileSourceOptions): Source {
+  const delimiter = o.delimiter ?? (extname(o.path).toLowerCase() === '.tsv' ? '\t' : ',')
+  const text = readText(o.path)
+  const lines = text.split('\n')
+  const headerLine = (lines[0] ?? '').replace(/\r$/, '')
+  if (headerLine.trim() === '') throw new TilekilnError('TK_SOURCE', `${o.path} has no CSV header line`, { source: o.path })
+  const header = splitCsv(headerLine, delimiter)
+  let schema = schemaOption(o)
+  if (schema === undefined) {
+    const rows: string[][] = []
+    for (let i = 1; i < lines.length; i++) {
+      const l = lines[i]!.replace(/\r$/, '')
+      if (l === '') continue
+      try {
+        const cells = splitCsv(l, delimiter)
+        if (cells.length === header.length) rows.push(cells)
+      } catch { /* dead-lettered when read */ }
+    }
+    schema = inferCsvSchema(header, rows)
+  }
+  return lineSource(o, { kind: 'csv', schema, header, delimiter }, 1)
+}
+
+/** A source over the lines of a text file; `skipLines` header lines are not records. */
+function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: number): Source {
+  return {
+    description: `file:${o.path}`,
+    format,
+    bounded: true,
+    watermarks: o.watermarks ?? 'end',
+    partitions: [0],
+    positionName: 'line',
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const stream = createReadStream(o.path, { highWaterMark: 1 << 20 })
+      let carry: Buffer | null = null
+      let line = 0
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (signal.aborted) break
+        const buf: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk])
+        let start = 0
+        for (;;) {
+          const nl = buf.indexOf(10, start)
+          if (nl < 0) break
+          line++
+          const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
+          if (line > skipLines && end > start) {
+            const p = pusher.push(buf.subarray(start, end), 0, line)
+            if (p !== undefined) await p
+          }
+          start = nl + 1
+        }
+        carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null
+      }
+      if (carry !== null && carry.length > 0 && !signal.aborted) {
+        line++
+        if (line > skipLines) {
+          const p = pusher.push(carry, 0, line)
+          if (p !== undefined) await p
+        }
+      }
+      await pusher.flush()
+    }
+  }
+}
+
+function avroContainerSource (o: FileSourceOptions): Source {
+  // Read the header once to learn the writer schema; records are then streamed undecoded (noDecode) so the
+  // workers decode them, like records from Kafka.
+  let writerSchema: unknown
+  const header = avro.extractFileHeader(o.path)
+  if (header === null) throw new TilekilnError('TK_SOURCE', `${o.path} is not an Avro object container file`, { source: o.path })
+  try {
+    writerSchema = JSON.parse((header.meta as Record<string, Buffer>)['avro.schema']!.toString('utf8'))
+  } catch (e) {
+    throw new TilekilnError('TK_SOURCE', `${o.path}: unreadable Avro schema in the file header`, { source: o.path }, { cause: e })
+  }
+  const schema = asStruct(fromAvroSchema(writerSchema), 'the Avro file schema')
+  return {
+    description: `file:${o.path}`,
+    format: { kind: 'avro', schema, avroSchema: writerSchema, framing: 'raw' },
+    bounded: true,
+    watermarks: o.watermarks ?? 'end',
+    partitions: [0],
+    positionName: 'record',
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ noDecode: true }))
+      let i = 0
+      for await (const rec of decoder as AsyncIterable<Buffer>) {
+        if (signal.aborted) break
+        const p = pusher.push(rec, 0, ++i)
+        if (p !== undefined) await p
+      }
+      await pusher.flush()
+    }
+  }
+}

@@ -1,0 +1,294 @@
+// A seeded synthetic load generator shaped after a GroupBy's input: key columns drawn from `keys` ids with
+// optional Zipf skew, event times either real-time (now) or on a synthetic clock (`start` + `step` per event), with
+// bounded out-of-order jitter and a fraction of very late events. Records are encoded as Avro (Chronon
+// conventions: every field ["null", T]) or JSON, exactly like a producer would put them on a topic.
+//
+//   generator:keys=100000,zipf=1.1,rate=200000,count=1000000,seed=7,start=1700000000000,step=2,disorder=60000,late=0.01
+//
+// The event sequence is a pure function of the options (and `Date.now()` in real-time mode), so tests can
+// regenerate exactly what the engine consumed (`generateEvents`).
+
+import { type DataType, type StructType, T } from '../api/data-type.ts'
+import { avroSchemaOf, compileEncoder, type Encoder } from '../codec/avro.ts'
+import { ByteWriter } from '../codec/bytes.ts'
+import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
+import type { Plan } from '../config/plan.ts'
+import { TilekilnError } from '../errors.ts'
+import { hashKey } from '../route/hash.ts'
+import type { RecordPusher, Source } from './source.ts'
+
+export interface GeneratorOptions {
+  readonly keys: number
+  /** Zipf exponent; 0 = uniform. */
+  readonly zipf: number
+  /** Events per second; 0 = as fast as the engine takes them. */
+  readonly rate: number
+  /** Number of events; Infinity = endless. */
+  readonly count: number
+  readonly seed: number
+  /** Synthetic clock start (epoch ms); undefined = real time. */
+  readonly start: number | undefined
+  /** Synthetic clock advance per event (ms). */
+  readonly step: number
+  /** Maximum backwards jitter of event times (ms). */
+  readonly disorder: number
+  /** Fraction of events that are very late. */
+  readonly late: number
+  /** How far behind a late event is (ms): between lateBy and 2 × lateBy. */
+  readonly lateBy: number
+  readonly partitions: number
+  /** Probability that a non-key, non-time field is null. */
+  readonly nulls: number
+  readonly format: 'avro' | 'json'
+  /** Key columns as 'long' ids or 'string' ids (`k<id>`). */
+  readonly keyType: 'long' | 'string'
+}
+
+export const DEFAULT_GENERATOR: GeneratorOptions = {
+  keys: 100_000, zipf: 0, rate: 0, count: Infinity, seed: 1, start: undefined, step: 1, disorder: 0, late: 0,
+  lateBy: 3_600_000, partitions: 1, nulls: 0, format: 'avro', keyType: 'long'
+}
+
+export function parseGeneratorOptions (spec: string): GeneratorOptions {
+  const o: Record<string, unknown> = { ...DEFAULT_GENERATOR }
+  if (spec.trim() === '') return o as unknown as GeneratorOptions
+  for (const kv of spec.split(',')) {
+    const [k, v] = kv.split('=') as [string, string | undefined]
+    if (v === undefined || !(k in DEFAULT_GENERATOR)) {
+      throw new TilekilnError('TK_USAGE', `bad generator option '${kv}' (known: ${Object.keys(DEFAULT_GENERATOR).join(', ')})`)
+    }
+    if (k === 'format') {
+      if (v !== 'avro' && v !== 'json') throw new TilekilnError('TK_USAGE', 'generator format must be avro or json')
+      o[k] = v
+    } else if (k === 'keyType') {
+      if (v !== 'long' && v !== 'string') throw new TilekilnError('TK_USAGE', 'generator keyType must be long or string')
+      o[k] = v
+    } else {
+      const n = v === 'inf' || v === 'Infinity' ? Infinity : Number(v.replace(/_/g, ''))
+      if (Number.isNaN(n)) throw new TilekilnError('TK_USAGE', `generator option ${k} must be a number, got '${v}'`)
+      o[k] = n
+    }
+  }
+  return o as unknown as GeneratorOptions
+}
+
+/** sfc32: a small, fast, well-distributed 32-bit PRNG; seeded, so runs are reproducible. */
+export class Random {
+  #a: number; #b: number; #c: number; #d: number
+  constructor (seed: number) {
+    this.#a = 0x9e3779b9; this.#b = 0x243f6a88; this.#c = 0xb7e15162; this.#d = seed | 0
+    for (let i = 0; i < 15; i++) this.next()
+  }
+
+  next (): number {
+    const t = (((this.#a + this.#b) | 0) + this.#d) | 0
+    this.#d = (this.#d + 1) | 0
+    this.#a = this.#b ^ (this.#b >>> 9)
+    this.#b = (this.#c + (this.#c << 3)) | 0
+    this.#c = (this.#c << 21) | (this.#c >>> 11)
+    this.#c = (this.#c + t) | 0
+    return (t >>> 0) / 4294967296
+  }
+
+  int (n: number): number { return Math.floor(this.next() * n) }
+}
+
+/** Key ranks 0..n-1 with P(k) ∝ 1/(k+1)^s, sampled by binary search over the CDF. */
+class KeySampler {
+  readonly #cdf: Float64Array | null
+  readonly #n: number
+  constructor (n: number, s: number) {
+    this.#n = n
+    if (s <= 0) { this.#cdf = null; return }
+    const cdf = new Float64Array(n)
+    let acc = 0
+    for (let k = 0; k < n; k++) { acc += 1 / Math.pow(k + 1, s); cdf[k] = acc }
+    for (let k = 0; k < n; k++) cdf[k] = cdf[k]! / acc
+    this.#cdf = cdf
+  }
+
+  sample (r: Random): number {
+    if (this.#cdf === null) return r.int(this.#n)
+    const u = r.next()
+    let lo = 0
+    let hi = this.#n - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.#cdf[mid]! < u) lo = mid + 1; else hi = mid
+    }
+    return lo
+  }
+}
+
+/** Which input field plays which role. */
+interface Roles { keyFields: string[], timeField: string }
+
+function plainRef (expr: string): string | null {
+  const m = /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]+)`)\s*$/.exec(expr)
+  return m === null ? null : (m[1] ?? m[2]!)
+}
+
+/** The input fields a GroupBy reads, when its selects and time column are plain column references. */
+function rolesOf (plan: Plan): Roles {
+  const sel = plan.source.selects
+  const field = (col: string): string => {
+    const expr = sel === null ? col : sel[col]
+    const ref = expr === undefined ? null : plainRef(expr)
+    if (ref === null) throw new TilekilnError('TK_USAGE', `the generator cannot derive an input schema: '${col}' is computed (${String(expr)}); pass --schema with the input's Avro schema`)
+    return ref
+  }
+  const timeField = plainRef(plan.source.timeColumn)
+  if (timeField === null) throw new TilekilnError('TK_USAGE', `the generator cannot derive an input schema: the timeColumn is computed (${plan.source.timeColumn}); pass --schema`)
+  return { keyFields: plan.keyColumns.map(field), timeField }
+}
+
+/** The generator's input schema: given (`--schema`) or derived from the GroupBy's plain-reference selects. */
+export function generatorSchema (plan: Plan, opts: GeneratorOptions, given?: unknown): { schema: StructType, roles: Roles } {
+  if (given !== undefined) {
+    const schema = asStruct(fromAvroSchema(given), '--schema')
+    const roles = rolesFromSchema(plan, schema)
+    return { schema, roles }
+  }
+  const roles = rolesOf(plan)
+  const fields: { name: string, type: DataType }[] = []
+  const add = (name: string, type: DataType): void => { if (!fields.some(f => f.name === name)) fields.push({ name, type }) }
+  for (const k of roles.keyFields) add(k, opts.keyType === 'string' ? T.string : T.long)
+  add(roles.timeField, T.long)
+  const sel = plan.source.selects
+  for (const agg of plan.aggregations) {
+    for (const b of agg.buckets) add(plainRef(sel?.[b] ?? b) ?? b, T.string)
+    const ref = plainRef(sel?.[agg.inputColumn] ?? agg.inputColumn) ?? agg.inputColumn
+    add(ref, T.double)
+  }
+  return { schema: T.struct('GeneratedEvent', fields) as StructType, roles }
+}
+
+function rolesFromSchema (plan: Plan, schema: StructType): Roles {
+  const sel = plan.source.selects
+  const keyFields = plan.keyColumns.map(k => plainRef(sel?.[k] ?? k) ?? k)
+  for (const k of keyFields) {
+    if (!schema.fields.some(f => f.name === k)) throw new TilekilnError('TK_USAGE', `--schema has no field '${k}' for key column(s) ${plan.keyColumns.join(', ')}`)
+  }
+  const time = plainRef(plan.source.timeColumn)
+  const timeField = time !== null && schema.fields.some(f => f.name === time)
+    ? time
+    : schema.fields.find(f => ['ts', 'timestamp', 'event_time', 'event_time_ms', 'created'].includes(f.name))?.name
+  if (timeField === undefined) throw new TilekilnError('TK_USAGE', '--schema: cannot tell which field holds the event time')
+  return { keyFields, timeField }
+}
+
+export interface GeneratedEvent {
+  readonly seq: number
+  readonly partition: number
+  readonly ts: number
+  readonly late: boolean
+  /** Values in schema field order (reused between events by the source; copy to keep). */
+  readonly values: unknown[]
+  readonly keyValues: unknown[]
+}
+
+/** String literals of the GroupBy's expressions: a vocabulary that makes IF(col = 'x', …) selects fire. */
+function vocabulary (plan: Plan): string[] {
+  const text = [...Object.values(plan.source.selects ?? {}), ...plan.source.wheres, plan.source.timeColumn].join(' ')
+  const words = new Set<string>()
+  for (const m of text.matchAll(/'([^']*)'/g)) if (m[1]!.length > 0 && m[1]!.length < 40) words.add(m[1]!)
+  for (const w of ['alpha', 'beta', 'gamma', 'delta']) words.add(w)
+  return [...words]
+}
+
+/** The deterministic event stream (the source encodes it; tests replay it). */
+export function * generateEvents (plan: Plan, opts: GeneratorOptions, schema: StructType, roles: Roles, clock: () => number = Date.now): Generator<GeneratedEvent> {
+  const rnd = new Random(opts.seed)
+  const keys = new KeySampler(Math.max(1, opts.keys), opts.zipf)
+  const vocab = vocabulary(plan)
+  const keyIdx = roles.keyFields.map(k => schema.fields.findIndex(f => f.name === k))
+  const tsIdx = schema.fields.findIndex(f => f.name === roles.timeField)
+  const values: unknown[] = new Array(schema.fields.length).fill(null)
+  const keyValues: unknown[] = new Array(keyIdx.length).fill(null)
+  const gens = schema.fields.map(f => valueGen(f.type, rnd, vocab))
+  for (let seq = 0; seq < opts.count; seq++) {
+    const base = opts.start === undefined ? clock() : opts.start + seq * opts.step
+    const isLate = opts.late > 0 && rnd.next() < opts.late
+    let ts = base - (opts.disorder > 0 ? rnd.int(opts.disorder + 1) : 0)
+    if (isLate) ts = base - opts.lateBy - rnd.int(opts.lateBy + 1)
+    const id = keys.sample(rnd)
+    for (let i = 0; i < gens.length; i++) values[i] = opts.nulls > 0 && rnd.next() < opts.nulls ? null : gens[i]!()
+    for (let j = 0; j < keyIdx.length; j++) {
+      const f = schema.fields[keyIdx[j]!]!
+      const v = f.type.kind === 'string' ? `k${id}${j === 0 ? '' : `_${j}`}` : id + j
+      values[keyIdx[j]!] = v
+      keyValues[j] = v
+    }
+    values[tsIdx] = ts
+    const partition = opts.partitions <= 1 ? 0 : hashKey(keyValues) % opts.partitions
+    yield { seq, partition, ts, late: isLate, values, keyValues }
+  }
+}
+
+function valueGen (t: DataType, r: Random, vocab: string[]): () => unknown {
+  switch (t.kind) {
+    case 'int': case 'long': case 'short': case 'byte': return () => r.int(1000)
+    case 'double': return () => Math.round(r.next() * 100_000) / 100
+    case 'float': return () => Math.fround(Math.round(r.next() * 10_000) / 100)
+    case 'boolean': return () => r.next() < 0.5
+    case 'string': return () => vocab[r.int(vocab.length)]
+    case 'list': { const e = valueGen(t.elem, r, vocab); return () => Array.from({ length: r.int(4) }, e) }
+    case 'map': {
+      const v = valueGen(t.value, r, vocab)
+      return () => { const o: Record<string, unknown> = {}; for (let i = r.int(3); i > 0; i--) o[vocab[r.int(vocab.length)]!] = v(); return o }
+    }
+    case 'struct': {
+      const fs = t.fields.map(f => ({ name: f.name, g: valueGen(f.type, r, vocab) }))
+      return () => { const o: Record<string, unknown> = {}; for (const f of fs) o[f.name] = f.g(); return o }
+    }
+    default: return () => null
+  }
+}
+
+export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSchema?: unknown): Source {
+  const { schema, roles } = generatorSchema(plan, opts, givenSchema)
+  const avroSchema = avroSchemaOf(schema)
+  const encode: Encoder = compileEncoder(schema)
+  const names = schema.fields.map(f => f.name)
+  const bounded = Number.isFinite(opts.count)
+  return {
+    description: `generator(keys=${opts.keys}, zipf=${opts.zipf}, rate=${opts.rate || 'max'}, count=${bounded ? opts.count : '∞'})`,
+    format: opts.format === 'avro'
+      ? { kind: 'avro', schema, avroSchema, framing: 'raw' }
+      : { kind: 'json', schema },
+    bounded,
+    watermarks: 'event',
+    partitions: Array.from({ length: Math.max(1, opts.partitions) }, (_, i) => i),
+    positionName: 'sequence',
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const w = new ByteWriter(1024)
+      const started = Date.now()
+      let produced = 0
+      const asJson = opts.format === 'json'
+      const obj: Record<string, unknown> = {}
+      for (const ev of generateEvents(plan, opts, schema, roles)) {
+        if (signal.aborted) break
+        w.reset()
+        if (asJson) {
+          for (let i = 0; i < names.length; i++) obj[names[i]!] = ev.values[i]
+          w.raw(Buffer.from(JSON.stringify(obj)))
+        } else {
+          encode(w, ev.values)
+        }
+        const p = pusher.pushKeyed(ev.keyValues, w.buf.subarray(0, w.pos), ev.partition, ev.seq)
+        if (p !== undefined) await p
+        produced++
+        if ((produced & 4095) === 0) {
+          if (opts.rate > 0) {
+            const ahead = produced / opts.rate * 1000 - (Date.now() - started)
+            if (ahead > 1) await new Promise(resolve => setTimeout(resolve, ahead))
+            else await new Promise(resolve => setImmediate(resolve))
+          } else {
+            await new Promise(resolve => setImmediate(resolve))
+          }
+        }
+      }
+      await pusher.flush()
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Messages between the main thread and a worker (one piscina pool of one thread per worker, so a worker's tasks
+// run in order). Tasks are tiny; records travel in the shared ring slots, tiles come back in a transferred buffer.
+
+import type { Flavour } from '../api/group-by.ts'
+import type { InputFormat } from '../codec/record.ts'
+import type { RingGeometry } from '../route/ring.ts'
+import type { Trigger } from './tile-state.ts'
+
+export interface WorkerInit {
+  readonly index: number
+  readonly workers: number
+  readonly groupBy: unknown
+  readonly planOptions: { readonly flavour?: Flavour, readonly sourceIndex?: number, readonly fallbackName?: string }
+  readonly format: InputFormat
+  readonly ring: SharedArrayBuffer
+  readonly geometry: RingGeometry
+  readonly memory: WebAssembly.Memory
+  readonly allowedLatenessMillis: number
+  readonly trigger: Trigger
+  /** 'spark' (full evaluator) or 'column-refs' (plain references only). */
+  readonly evaluator: 'spark' | 'column-refs'
+  /** Keep only rows whose key this worker owns (records were fanned out because one record can yield several keys). */
+  readonly ownershipCheck: boolean
+}
+
+export interface BatchTask {
+  readonly kind: 'batch'
+  readonly slot: number
+  readonly count: number
+  /** Global watermark the rows are judged against (−Infinity when none yet). */
+  readonly watermark: number
+  readonly now: number
+}
+
+/** Close tiles and fire due timers without new records (watermark moved, time passed, end of input). */
+export interface TickTask {
+  readonly kind: 'tick'
+  readonly watermark: number
+  readonly now: number
+}
+
+export type Task = BatchTask | TickTask
+
+export interface DeadLetter {
+  /** Record index in the slot, or -1. */
+  readonly index: number
+  readonly partition: number
+  readonly position: number
+  readonly code: string
+  readonly reason: string
+  readonly bytes: Uint8Array | null
+  readonly late: boolean
+}
+
+export interface TaskResult {
+  readonly puts: ArrayBuffer | null
+  readonly putCount: number
+  readonly records: number
+  readonly rows: number
+  /** Records a where dropped (no row). */
+  readonly filtered: number
+  readonly late: number
+  readonly deadLetters: readonly DeadLetter[]
+  /** [partition, maxTs, partition, maxTs, …] over this batch's rows. */
+  readonly maxTs: readonly number[]
+  readonly closedTiles: number
+  readonly liveEntries: number
+  readonly liveKeys: number
+  readonly openTiles: number
+  readonly stateBytes: number
+  readonly nextTimer: number
+  /** Milliseconds spent in this task (worker clock). */
+  readonly busyMillis: number
+}

@@ -1,0 +1,421 @@
+// A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part.
+//
+//   keys     Map canonical key → keyId;  keyBytes[keyId] = Avro key record (made once per key)
+//   tiles    Map tileStart → Map keyId → entry        (one small table per open tile; closing a tile drops it)
+//   entries  typed arrays indexed by entry: keyId, tileStart, flags, generation; a free list recycles them
+//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
+//            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
+//
+// Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
+// buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
+// (emitting, closing) flushes first.
+
+import type { ColumnAggregator } from '../agg/column.ts'
+import { type KernelExports, type KernelPart, instantiateKernels, kernelFor, runKernel, writeKernelIr } from '../agg/kernels.ts'
+import type { Encoder } from '../codec/avro.ts'
+import { writeTileTrailer } from '../codec/tile.ts'
+import type { BoundGroupBy } from '../config/bind.ts'
+import { TilePutsWriter } from '../sink/tile-puts.ts'
+
+export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
+
+export interface TileStateOptions {
+  readonly allowedLatenessMillis: number
+  readonly trigger: Trigger
+  /** Rows buffered before the kernels run (bounded by the row region). */
+  readonly rowCapacity?: number
+}
+
+const ROWS_BASE = 64 * 1024
+const PAGE = 65536
+const DIRTY = 1
+const TIMER = 2
+
+interface EncodeStep { readonly kernel: KernelPart | null, readonly object: number, readonly encoder: Encoder }
+
+export class TileState {
+  readonly #bound: BoundGroupBy
+  readonly #tileSize: number
+  readonly #lateness: number
+  readonly #trigger: Trigger
+  readonly #memory: WebAssembly.Memory
+  readonly #k: KernelExports
+  #dv!: DataView
+
+  // kernel parts and the row buffer in WASM memory
+  readonly #kparts: KernelPart[] = []
+  readonly #kinputs: number[] = []
+  readonly #rowCap: number
+  readonly #entriesPtr: number
+  readonly #tsPtr: number
+  readonly #valsPtr: number[] = []
+  readonly #validPtr: number[] = []
+  readonly #stateBase: number
+  readonly #stride: number
+  #rowEntries!: Int32Array
+  #rowTs!: Float64Array
+  #vals: Float64Array[] = []
+  #valid: Uint8Array[] = []
+  #nRows = 0
+
+  // JS-IR parts
+  readonly #oparts: ColumnAggregator[] = []
+  #oirs: unknown[][] = []
+  readonly #steps: EncodeStep[] = []
+
+  // entries
+  #cap = 0
+  #live = 0
+  #free = new Int32Array(0)
+  #freeTop = 0
+  #entryKey = new Int32Array(0)
+  #entryTile = new Float64Array(0)
+  #flags = new Uint8Array(0)
+  #gen = new Uint32Array(0)
+  #dirty = new Int32Array(0)
+  #nDirty = 0
+
+  // keys
+  readonly #keyIds = new Map<unknown, number>()
+  readonly #keyCanon: unknown[] = []
+  readonly #keyBytes: (Uint8Array | null)[] = []
+  #keyRefs = new Int32Array(1024)
+  readonly #freeKeys: number[] = []
+  readonly #keyCanonical: (out: readonly unknown[]) => unknown
+
+  // tiles
+  readonly #tiles = new Map<number, Map<number, number>>()
+  #lastTileStart = NaN
+  #lastTable: Map<number, number> | undefined
+
+  // buffered-trigger timers: a FIFO, since every timer is "first touch + the same delay"
+  #tEntry = new Int32Array(1024)
+  #tGen = new Uint32Array(1024)
+  #tAt = new Float64Array(1024)
+  #tHead = 0
+  #tTail = 0
+
+  readonly puts = new TilePutsWriter()
+
+  constructor (bound: BoundGroupBy, memory: WebAssembly.Memory, options: TileStateOptions) {
+    this.#bound = bound
+    this.#tileSize = bound.plan.tileSizeMillis
+    this.#lateness = options.allowedLatenessMillis
+    this.#trigger = options.trigger
+    this.#memory = memory
+    this.#k = instantiateKernels(memory)
+    this.#rowCap = options.rowCapacity ?? 8192
+
+    const cols = bound.serving.rowColumns
+    let offset = 0
+    bound.plan.tileParts.forEach((part, i) => {
+      const input = cols.findIndex(c => c.name === part.aggregation.inputColumn)
+      const kp = input >= 0 ? kernelFor(part, input, cols[input]!.type) : null
+      if (kp !== null) {
+        kp.offset = offset
+        offset += kp.bytes
+        this.#kparts.push(kp)
+        if (!this.#kinputs.includes(input)) this.#kinputs.push(input)
+        this.#steps.push({ kernel: kp, object: -1, encoder: bound.tileCodec.partEncoders[i]! })
+      } else {
+        this.#steps.push({ kernel: null, object: this.#oparts.length, encoder: bound.tileCodec.partEncoders[i]! })
+        this.#oparts.push(bound.aggregators[i]!)
+        this.#oirs.push([])
+      }
+    })
+    this.#stride = Math.max(8, align(offset, 8))
+
+    // Row region: entries i32 | ts f64 | per kernel input: vals f64, valid u8.
+    let p = ROWS_BASE
+    this.#entriesPtr = p; p = align(p + 4 * this.#rowCap, 8)
+    this.#tsPtr = p; p += 8 * this.#rowCap
+    for (let j = 0; j < this.#kinputs.length; j++) {
+      this.#valsPtr.push(p); p += 8 * this.#rowCap
+      this.#validPtr.push(p); p = align(p + this.#rowCap, 8)
+    }
+    this.#stateBase = align(p, 64)
+    this.#keyCanonical = canonicalKey(bound)
+    this.#ensureMemory(this.#stateBase + this.#stride * 1024)
+    this.#growEntries(1024)
+  }
+
+  get liveEntries (): number { return this.#live }
+  get liveKeys (): number { return this.#keyIds.size }
+  get openTiles (): number { return this.#tiles.size }
+  /** Bytes of flat IR state (kernel parts) currently allocated. */
+  get stateBytes (): number { return this.#cap * this.#stride }
+  get stride (): number { return this.#stride }
+
+  /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */
+  isLate (tileStart: number, watermark: number): boolean {
+    return tileStart + this.#tileSize - 1 + this.#lateness <= watermark
+  }
+
+  /** Folds one validated row (key columns non-null, ts a finite number, tile start computed). */
+  row (out: readonly unknown[], ts: number, tileStart: number, now: number): void {
+    const keyId = this.#keyIdFor(out)
+    const e = this.#entryFor(keyId, tileStart)
+    for (let j = 0; j < this.#oparts.length; j++) {
+      const irs = this.#oirs[j]!
+      irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
+    }
+    if (this.#kparts.length > 0) {
+      const r = this.#nRows++
+      this.#rowEntries[r] = e
+      this.#rowTs[r] = ts
+      for (let j = 0; j < this.#kinputs.length; j++) {
+        const v = out[this.#kinputs[j]!]
+        if (v === null || v === undefined) {
+          this.#valid[j]![r] = 0
+        } else {
+          this.#valid[j]![r] = 1
+          this.#vals[j]![r] = typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number(v)
+        }
+      }
+      if (this.#nRows === this.#rowCap) this.flush()
+    }
+    const f = this.#flags[e]!
+    if (this.#trigger.kind === 'always') {
+      if ((f & DIRTY) === 0) {
+        this.#flags[e] = f | DIRTY
+        this.#dirty[this.#nDirty++] = e
+      }
+    } else if ((f & TIMER) === 0) {
+      this.#flags[e] = f | TIMER
+      this.#pushTimer(e, now + this.#trigger.millis)
+    }
+  }
+
+  /** Runs every kernel part over the buffered rows. */
+  flush (): void {
+    const n = this.#nRows
+    if (n === 0) return
+    this.#nRows = 0
+    for (const kp of this.#kparts) {
+      const j = this.#kinputs.indexOf(kp.input)
+      runKernel(this.#k, kp, n, this.#entriesPtr, this.#tsPtr, this.#valsPtr[j]!, this.#validPtr[j]!, this.#stateBase, this.#stride)
+    }
+  }
+
+  /**
+   * Closes every tile the watermark has passed (end − 1 + lateness ≤ watermark): writes it one last time with
+   * isComplete = true and frees its entries. Returns how many tiles closed.
+   */
+  close (watermark: number): number {
+    let closed = 0
+    for (const [tileStart, table] of this.#tiles) {
+      if (!this.isLate(tileStart, watermark)) continue
+      this.flush()
+      for (const e of table.values()) {
+        this.#emit(e, true)
+        this.#freeEntry(e)
+      }
+      this.#tiles.delete(tileStart)
+      if (this.#lastTable === table) { this.#lastTable = undefined; this.#lastTileStart = NaN }
+      closed++
+    }
+    return closed
+  }
+
+  /** Always-fire trigger: writes every tile touched since the last call (once each). */
+  fireDirty (): void {
+    if (this.#nDirty === 0) return
+    this.flush()
+    for (let i = 0; i < this.#nDirty; i++) {
+      const e = this.#dirty[i]!
+      const f = this.#flags[e]!
+      if ((f & DIRTY) === 0) continue // closed (and written complete) in between
+      this.#flags[e] = f & ~DIRTY
+      this.#emit(e, false)
+    }
+    this.#nDirty = 0
+  }
+
+  /** Buffered trigger: writes the tiles whose timer is due. */
+  fireTimers (now: number): void {
+    let flushed = false
+    while (this.#tHead < this.#tTail) {
+      const i = this.#tHead & (this.#tAt.length - 1)
+      if (this.#tAt[i]! > now) break
+      this.#tHead++
+      const e = this.#tEntry[i]!
+      if (this.#gen[e] !== this.#tGen[i] || (this.#flags[e]! & TIMER) === 0) continue
+      this.#flags[e] = this.#flags[e]! & ~TIMER
+      if (!flushed) { this.flush(); flushed = true }
+      this.#emit(e, false)
+    }
+  }
+
+  /** Earliest pending buffered-trigger deadline, or Infinity. */
+  nextTimer (): number {
+    return this.#tHead < this.#tTail ? this.#tAt[this.#tHead & (this.#tAt.length - 1)]! : Infinity
+  }
+
+  // ---- entries, keys, tiles ----------------------------------------------------------------------------------
+
+  #keyIdFor (out: readonly unknown[]): number {
+    const canon = this.#keyCanonical(out)
+    let id = this.#keyIds.get(canon)
+    if (id === undefined) {
+      id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
+      const keyValues = this.#bound.keyIndices.map(i => out[i])
+      this.#keyBytes[id] = this.#bound.keyCodec.encode(keyValues)
+      this.#keyCanon[id] = canon
+      if (id >= this.#keyRefs.length) this.#keyRefs = growI32(this.#keyRefs, id + 1)
+      this.#keyRefs[id] = 0
+      this.#keyIds.set(canon, id)
+    }
+    return id
+  }
+
+  #entryFor (keyId: number, tileStart: number): number {
+    let table: Map<number, number> | undefined
+    if (tileStart === this.#lastTileStart) {
+      table = this.#lastTable!
+    } else {
+      table = this.#tiles.get(tileStart)
+      if (table === undefined) {
+        table = new Map()
+        this.#tiles.set(tileStart, table)
+      }
+      this.#lastTileStart = tileStart
+      this.#lastTable = table
+    }
+    let e = table.get(keyId)
+    if (e === undefined) {
+      e = this.#allocEntry(keyId, tileStart)
+      table.set(keyId, e)
+    }
+    return e
+  }
+
+  #allocEntry (keyId: number, tileStart: number): number {
+    if (this.#freeTop === 0) this.#growEntries(this.#cap * 2)
+    const e = this.#free[--this.#freeTop]!
+    this.#entryKey[e] = keyId
+    this.#entryTile[e] = tileStart
+    this.#flags[e] = 0
+    this.#keyRefs[keyId]!++
+    this.#live++
+    this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
+    for (const irs of this.#oirs) irs[e] = null
+    return e
+  }
+
+  #freeEntry (e: number): void {
+    this.#flags[e] = 0
+    this.#gen[e] = (this.#gen[e]! + 1) >>> 0
+    for (let j = 0; j < this.#oparts.length; j++) this.#oirs[j]![e] = null
+    this.#free[this.#freeTop++] = e
+    this.#live--
+    const keyId = this.#entryKey[e]!
+    if (--this.#keyRefs[keyId]! === 0) {
+      this.#keyIds.delete(this.#keyCanon[keyId])
+      this.#keyCanon[keyId] = undefined
+      this.#keyBytes[keyId] = null
+      this.#freeKeys.push(keyId)
+    }
+  }
+
+  #growEntries (cap: number): void {
+    const old = this.#cap
+    this.#ensureMemory(this.#stateBase + cap * this.#stride)
+    this.#entryKey = growI32(this.#entryKey, cap)
+    this.#entryTile = growF64(this.#entryTile, cap)
+    const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
+    const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
+    this.#dirty = growI32(this.#dirty, cap)
+    const free = new Int32Array(cap)
+    free.set(this.#free.subarray(0, this.#freeTop))
+    // Hand out low indices first: keeps the live state compact at the front of memory.
+    for (let e = cap - 1; e >= old; e--) free[this.#freeTop++] = e
+    this.#free = free
+    this.#cap = cap
+  }
+
+  #ensureMemory (bytes: number): void {
+    const have = this.#memory.buffer.byteLength
+    if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE))
+    const buf = this.#memory.buffer
+    this.#dv = new DataView(buf)
+    this.#rowEntries = new Int32Array(buf, this.#entriesPtr, this.#rowCap)
+    this.#rowTs = new Float64Array(buf, this.#tsPtr, this.#rowCap)
+    this.#vals = this.#valsPtr.map(p => new Float64Array(buf, p, this.#rowCap))
+    this.#valid = this.#validPtr.map(p => new Uint8Array(buf, p, this.#rowCap))
+  }
+
+  #pushTimer (e: number, at: number): void {
+    if (this.#tTail - this.#tHead === this.#tAt.length) this.#growTimers()
+    const i = this.#tTail++ & (this.#tAt.length - 1)
+    this.#tEntry[i] = e
+    this.#tGen[i] = this.#gen[e]!
+    this.#tAt[i] = at
+  }
+
+  #growTimers (): void {
+    const n = this.#tAt.length
+    const entry = new Int32Array(n * 2)
+    const gen = new Uint32Array(n * 2)
+    const at = new Float64Array(n * 2)
+    for (let k = 0; k < n; k++) {
+      const i = (this.#tHead + k) & (n - 1)
+      entry[k] = this.#tEntry[i]!; gen[k] = this.#tGen[i]!; at[k] = this.#tAt[i]!
+    }
+    this.#tEntry = entry; this.#tGen = gen; this.#tAt = at
+    this.#tTail -= this.#tHead
+    this.#tHead = 0
+  }
+
+  // ---- emitting ----------------------------------------------------------------------------------------------
+
+  #emit (e: number, complete: boolean): void {
+    const w = this.puts.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
+    w.byte(2)
+    const base = this.#stateBase + e * this.#stride
+    for (const step of this.#steps) {
+      if (step.kernel !== null) {
+        writeKernelIr(w, this.#dv, base, step.kernel)
+      } else {
+        const agg = this.#oparts[step.object]!
+        step.encoder(w, agg.normalize(this.#oirs[step.object]![e] ?? null))
+      }
+    }
+    writeTileTrailer(w, complete)
+    this.puts.endValue()
+  }
+}
+
+function align (n: number, a: number): number { return Math.ceil(n / a) * a }
+
+function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
+}
+
+function growF64 (a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(n, a.length * 2)); b.set(a); return b
+}
+
+/**
+ * How a key is identified inside a worker. One string/integer column is its own identity; doubles and binaries
+ * (where −0.0/0.0 or byte arrays would compare wrongly) and composite keys use a tagged string.
+ */
+function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknown {
+  const idx = bound.keyIndices
+  const types = bound.serving.keyFields.map(f => f.type.kind)
+  if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
+    const i = idx[0]!
+    return out => out[i]
+  }
+  return out => {
+    let s = ''
+    for (let j = 0; j < idx.length; j++) {
+      const v = out[idx[j]!]
+      let part: string
+      if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
+      else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')
+      else part = String(v)
+      s += `${part.length}:${part}|`
+    }
+    return s
+  }
+}

@@ -1,0 +1,158 @@
+// The worker thread: drains ring slots handed over by the main thread, decodes and evaluates each record, folds
+// the rows into its TileState and returns the tiles to write. Each worker owns a disjoint set of keys (the main
+// thread routes by key hash), so no state is shared and no locks are needed.
+
+import { Piscina } from 'piscina'
+import type { StructType } from '../api/data-type.ts'
+import { compilePlan } from '../config/plan.ts'
+import { bindGroupBy } from '../config/bind.ts'
+import { createDecoder } from '../codec/record.ts'
+import { describeError, isTilekilnError } from '../errors.ts'
+import { queryCompiler } from '../expr/index.ts'
+import { hashKey } from '../route/hash.ts'
+import { SlotView } from '../route/ring.ts'
+import { tileStartOf } from '../window/resolution.ts'
+import type { BatchTask, DeadLetter, Task, TaskResult, WorkerInit } from './protocol.ts'
+import { TileState } from './tile-state.ts'
+
+const init = Piscina.workerData as WorkerInit
+const plan = compilePlan(init.groupBy, init.planOptions)
+const bound = bindGroupBy(plan, init.format.schema as StructType, queryCompiler(init.evaluator))
+const decoder = createDecoder(init.format)
+const state = new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger })
+const slots = Array.from({ length: init.geometry.slots }, (_, i) => new SlotView(init.ring, init.geometry, i))
+
+const query = bound.query
+const tsIndex = bound.tsIndex
+const keyIndices = bound.keyIndices
+const nKeys = keyIndices.length
+const out: unknown[] = new Array(query.columns.length).fill(null)
+const timeColumn = plan.source.timeColumn
+
+// Per-task state, reset by `begin`.
+let watermark = -Infinity
+let now = 0
+let rows = 0
+let late = 0
+let filtered = 0
+let deadLetters: DeadLetter[] = []
+const maxTs = new Map<number, number>()
+let curSlot: SlotView | null = null
+let curIndex = -1
+let curRows = 0
+const pending: unknown[][] = []
+
+function deadLetter (code: string, reason: string, isLate = false): void {
+  const s = curSlot
+  const i = curIndex
+  deadLetters.push({
+    index: i,
+    partition: s !== null && i >= 0 ? s.partitions[i]! : -1,
+    position: s !== null && i >= 0 ? s.positions[i]! : -1,
+    code,
+    reason,
+    bytes: s !== null && i >= 0 ? s.data.slice(s.starts[i]!, s.ends[i]!) : null,
+    late: isLate
+  })
+}
+
+/** Validates and folds one evaluated row (in `row`). */
+function fold (row: readonly unknown[]): void {
+  const tsv = row[tsIndex]
+  let ts: number
+  if (typeof tsv === 'number') ts = tsv
+  else if (typeof tsv === 'bigint') ts = Number(tsv)
+  else {
+    deadLetter('TK_INPUT', tsv === null || tsv === undefined ? `missing timestamp: the timeColumn '${timeColumn}' is null` : `timestamp is not a number: ${String(tsv).slice(0, 60)}`)
+    return
+  }
+  if (!Number.isFinite(ts)) { deadLetter('TK_INPUT', `timestamp is not finite: ${ts}`); return }
+  ts = Math.trunc(ts)
+  for (let k = 0; k < nKeys; k++) {
+    const v = row[keyIndices[k]!]
+    if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
+  }
+  if (init.ownershipCheck && hashKey(row, 0, nKeys) % init.workers !== init.index) return
+  const tileStart = tileStartOf(ts, plan.tileSizeMillis)
+  if (state.isLate(tileStart, watermark)) {
+    late++
+    deadLetter('TK_LATE', `late event: ts ${ts} falls in tile [${tileStart}, ${tileStart + plan.tileSizeMillis}) which closed at watermark ${watermark} (allowed lateness ${init.allowedLatenessMillis} ms)`, true)
+    return
+  }
+  const p = curSlot !== null && curIndex >= 0 ? curSlot.partitions[curIndex]! : -1
+  const m = maxTs.get(p)
+  if (m === undefined || ts > m) maxTs.set(p, ts)
+  rows++
+  state.row(row, ts, tileStart, now)
+}
+
+const emitDirect = (): void => { curRows++; fold(out) }
+const emitBuffered = (): void => { curRows++; pending.push(out.slice()) }
+const emit = query.multiRow ? emitBuffered : emitDirect
+
+function processRecords (task: BatchTask): number {
+  const slot = slots[task.slot]!
+  curSlot = slot
+  for (let i = 0; i < task.count; i++) {
+    curIndex = i
+    let record: Record<string, unknown>
+    try {
+      record = decoder.decode(slot.data.subarray(slot.starts[i]!, slot.ends[i]!))
+    } catch (e) {
+      deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
+      continue
+    }
+    curRows = 0
+    pending.length = 0
+    try {
+      query.run(record, out, emit)
+    } catch (e) {
+      deadLetter(isTilekilnError(e) ? e.code : 'TK_EXPR_EVAL', `expression evaluation failed: ${describeError(e)}`)
+      continue
+    }
+    if (curRows === 0) filtered++
+    for (const r of pending) fold(r)
+  }
+  curSlot = null
+  curIndex = -1
+  return task.count
+}
+
+export default function run (task: Task): unknown {
+  const started = performance.now()
+  watermark = task.watermark
+  now = task.now
+  rows = 0; late = 0; filtered = 0
+  deadLetters = []
+  maxTs.clear()
+  state.puts.begin()
+  const records = task.kind === 'batch' ? processRecords(task) : 0
+  // Close before firing: a tile touched in this batch and closed now is written once, complete.
+  const closedTiles = state.close(watermark)
+  if (init.trigger.kind === 'always') state.fireDirty()
+  else state.fireTimers(now)
+  state.flush()
+  const putCount = state.puts.count
+  const puts = putCount > 0 ? state.puts.finish() : null
+  const flat: number[] = []
+  for (const [p, t] of maxTs) flat.push(p, t)
+  const result: TaskResult = {
+    puts,
+    putCount,
+    records,
+    rows,
+    filtered,
+    late,
+    deadLetters,
+    maxTs: flat,
+    closedTiles,
+    liveEntries: state.liveEntries,
+    liveKeys: state.liveKeys,
+    openTiles: state.openTiles,
+    stateBytes: state.stateBytes,
+    nextTimer: state.nextTimer(),
+    busyMillis: performance.now() - started
+  }
+  if (puts === null) return result
+  return Piscina.move({ [Piscina.transferableSymbol]: [puts], [Piscina.valueSymbol]: result } as never)
+}
