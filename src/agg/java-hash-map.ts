@@ -20,7 +20,7 @@
 // keys practically never produce (p ≈ 1e-7 per bucket) but crafted colliding strings can; the order within such a
 // bin then differs from the JVM's. (Below 64 buckets Java resizes instead, which *is* modelled.)
 
-import type { KeyKind } from './java-hash.ts'
+import { type KeyKind, STRING_KEYS, UTF8_KEYS } from './java-hash.ts'
 
 const DEFAULT_CAPACITY = 16
 const MAXIMUM_CAPACITY = 1 << 30
@@ -260,4 +260,18 @@ export function hashSetByAdds<K> (kind: KeyKind<K>, items: Iterable<K>): JavaHas
   const s = newHashSet(kind)
   for (const x of items) s.set(x, true)
   return s
+}
+
+/**
+ * The String-keyed HashMap a JVM ends up with after decoding an Avro map: Avro's GenericDatumReader first fills a
+ * `new HashMap(blockCount)` keyed by Utf8 (whose hash is String.hashCode only for ASCII), then Chronon's
+ * Row.from copies that, in its iteration order, into a `new HashMap()` with String keys. `entries` are in encoded
+ * order (one block, as both Java's and our encoders write maps).
+ */
+export function jvmDecodedMap<V, W> (entries: Iterable<readonly [string | null, V]>, count: number, value: (v: V) => W): JavaHashMap<string | null, W> {
+  const avro = new JavaHashMap<string | null, V>(UTF8_KEYS, count)
+  for (const [k, v] of entries) avro.set(k, v)
+  const out = new JavaHashMap<string | null, W>(STRING_KEYS)
+  avro.forEach((v, k) => { out.set(k, value(v)) })
+  return out
 }
