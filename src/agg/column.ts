@@ -82,15 +82,20 @@ export function vectorFeeder (agg: SimpleAggregator, convert: Convert): Feeder {
   }
 }
 
+/** A per-row validation of the input value alone (see ColumnAggregator.check). */
+export type InputCheck = (ir: unknown, row: readonly unknown[]) => void
+
 export class DirectColumn implements ColumnAggregator {
   readonly irType: DataType
   readonly outputType: DataType
   readonly deletable: boolean
+  readonly check?: InputCheck
   readonly #agg: SimpleAggregator
   readonly #input: number
   readonly #feeder: Feeder
 
-  constructor (agg: SimpleAggregator, inputIndex: number, convert: Convert, vector: boolean) {
+  constructor (agg: SimpleAggregator, inputIndex: number, convert: Convert, vector: boolean, check?: InputCheck) {
+    if (check !== undefined) this.check = check
     this.#agg = agg
     this.#input = inputIndex
     this.#feeder = vector ? vectorFeeder(agg, convert) : scalarFeeder(agg, convert)
@@ -194,12 +199,14 @@ abstract class KeyedColumn implements ColumnAggregator {
 
 /** Chronon BucketedColumnAggregator. */
 export class BucketedColumn extends KeyedColumn {
+  readonly check?: InputCheck
   readonly #input: number
   readonly #bucket: number
   readonly #feeder: Feeder
 
-  constructor (agg: SimpleAggregator, inputIndex: number, bucketIndex: number, convert: Convert, vector: boolean) {
+  constructor (agg: SimpleAggregator, inputIndex: number, bucketIndex: number, convert: Convert, vector: boolean, check?: InputCheck) {
     super(agg)
+    if (check !== undefined) this.check = check
     this.#input = inputIndex
     this.#bucket = bucketIndex
     this.#feeder = vector ? vectorFeeder(agg, convert) : scalarFeeder(agg, convert)
@@ -242,7 +249,7 @@ export interface MapColumnOptions {
 
 /** Chronon MapColumnAggregator: map<string, X> input, an independent IR per map key; null map values skipped. */
 export class MapColumn extends KeyedColumn {
-  readonly check?: (ir: unknown, row: readonly unknown[]) => void
+  readonly check?: InputCheck
   readonly #input: number
   readonly #feeder: Feeder
 

@@ -11,10 +11,11 @@
 import { type DataType, T, typeToString } from '../api/data-type.ts'
 import { Operation } from '../api/group-by.ts'
 import { isTimedOperation, type TilePart } from '../config/plan.ts'
+import { TilekilnError } from '../errors.ts'
 import type { AggregatorSpec, SimpleAggregator } from './aggregator.ts'
 import { requireIntArg } from './aggregator.ts'
 import { BoundedUniqueCount } from './bounded-unique-count.ts'
-import { BucketedColumn, type ColumnAggregator, type Convert, DirectColumn, MapColumn, type MapColumnOptions } from './column.ts'
+import { BucketedColumn, type ColumnAggregator, type Convert, DirectColumn, type InputCheck, MapColumn, type MapColumnOptions } from './column.ts'
 import { ElementWiseColumn } from './element-wise.ts'
 import { FirstLast } from './first-last.ts'
 import { Histogram } from './histogram.ts'
@@ -24,7 +25,7 @@ import { Kurtosis, Skew } from './moments.ts'
 import { Average, Count, Sum, Variance } from './numeric.ts'
 import { UniqueCount, javaKeyKind } from './unique-count.ts'
 import { UniqueTopK } from './unique-top-k.ts'
-import { positionalConverter } from './values.ts'
+import { positionalConverter, unencodableNullFinder } from './values.ts'
 
 export class UnsupportedAggregation extends Error {}
 
@@ -166,13 +167,29 @@ export function columnAggregator (part: TilePart, columns: ReadonlyMap<string, I
     if (part.bucket !== null) throw new UnsupportedAggregation('bucketing an element-wise aggregation is unsupported (as in Chronon)')
     return new ElementWiseColumn(simple, input.index, convert)
   }
+  const check = timed ? payloadCheck(base, input.index) : undefined
   if (part.bucket !== null) {
     if (mapped) throw new UnsupportedAggregation('bucketing over map columns is unsupported (as in Chronon)')
     const bucket = columns.get(part.bucket)
     if (bucket === undefined) throw new UnsupportedAggregation(`bucket column '${part.bucket}' is not among the selected columns`)
     if (bucket.type.kind !== 'string') throw new UnsupportedAggregation(`bucket column '${part.bucket}' must be a string, it is ${typeToString(bucket.type)}`)
-    return new BucketedColumn(simple, input.index, bucket.index, convert, vector)
+    return new BucketedColumn(simple, input.index, bucket.index, convert, vector, check)
   }
   if (mapped) return new MapColumn(simple, input.index, convert, { nullKeys: options.nullMapKeys ?? 'keep' })
-  return new DirectColumn(simple, input.index, convert, vector)
+  return new DirectColumn(simple, input.index, convert, vector, check)
+}
+
+/**
+ * Timed operations keep the whole value; a null list element or map value inside it could never be written to a
+ * tile (Chronon's Avro writer fails the same way, for every later write of that tile), so the event is refused.
+ */
+function payloadCheck (t: DataType, index: number): InputCheck | undefined {
+  const find = unencodableNullFinder(t)
+  if (find === undefined) return undefined
+  return (_ir, row) => {
+    const v = row[index]
+    if (v === null || v === undefined) return
+    const found = find(v)
+    if (found !== null) throw new TilekilnError('TK_INPUT', `${found}; Avro cannot encode it in a tile (list elements and map values are not nullable)`)
+  }
 }

@@ -51,3 +51,57 @@ export function positionalConverter (t: DataType): ((v: unknown) => unknown) | u
       return undefined
   }
 }
+
+/**
+ * A finder of nulls where Chronon's Avro schemas allow none: list elements and map values (struct fields are
+ * nullable). Timed operations keep whole values as payloads, and a payload holding such a null makes the tile
+ * unencodable (on the JVM too); returns a description of the first one, or null. Undefined when the type has no
+ * list or map inside.
+ */
+export function unencodableNullFinder (t: DataType): ((v: unknown) => string | null) | undefined {
+  switch (t.kind) {
+    case 'list': {
+      const inner = unencodableNullFinder(t.elem)
+      return v => {
+        if (!Array.isArray(v)) return null
+        for (let i = 0; i < v.length; i++) {
+          const e = v[i]
+          if (e === null || e === undefined) return `list element ${i} is null`
+          const found = inner?.(e)
+          if (found != null) return found
+        }
+        return null
+      }
+    }
+    case 'map': {
+      const inner = unencodableNullFinder(t.value)
+      return v => {
+        if (v === null || typeof v !== 'object') return null
+        const entries = v instanceof Map ? [...(v as Map<unknown, unknown>)] : Object.entries(v as object)
+        for (const [k, x] of entries) {
+          if (k === null) return 'a map key is null'
+          if (x === null || x === undefined) return `map value '${String(k)}' is null`
+          const found = inner?.(x)
+          if (found != null) return found
+        }
+        return null
+      }
+    }
+    case 'struct': {
+      const fields = t.fields.map((f, i) => ({ i, name: f.name, find: unencodableNullFinder(f.type) })).filter(f => f.find !== undefined)
+      if (fields.length === 0) return undefined
+      return v => {
+        if (v === null || typeof v !== 'object') return null
+        for (const f of fields) {
+          const x = Array.isArray(v) ? v[f.i] : (v as Record<string, unknown>)[f.name]
+          if (x === null || x === undefined) continue
+          const found = f.find!(x)
+          if (found != null) return found
+        }
+        return null
+      }
+    }
+    default:
+      return undefined
+  }
+}

@@ -212,3 +212,11 @@ test('a null map key: kept in memory (Chronon), refused by the encoder, or rejec
   assert.throws(() => reject.update(clean, row, 1), (e: unknown) => isTilekilnError(e) && e.code === 'TK_INPUT' && e.context.column === 'm_sum')
   assert.deepEqual(plain(reject.finalize(clean)[0]), { a: 1 })
 })
+
+test('a timed payload with a null list element is refused before anything changes (its tile could not be encoded)', () => {
+  const plan = planOf('payloads', [{ op: 'LAST_K', col: 'l', argMap: { k: '2' } }, { op: 'COUNT', col: 'l' }])
+  const agg = new RowAggregator(plan, [{ name: 'ts', type: T.long }, { name: 'l', type: T.list(T.int) }])
+  const irs = agg.update(agg.init(), [1, [1, 2]], 1)
+  assert.throws(() => agg.update(irs, [2, [3, null]], 2), (e: unknown) => isTilekilnError(e) && e.code === 'TK_INPUT' && /list element 1 is null/.test(e.message))
+  assert.deepEqual(agg.finalize(irs), [[[1, 2]], 1])
+})

@@ -40,16 +40,17 @@ export function plain (v: unknown): unknown {
 export interface GoldenAggregation {
   op: string
   col: string
-  argMap?: Record<string, string>
-  bucket?: string
+  argMap?: Record<string, string> | undefined
+  bucket?: string | undefined
   elementWise?: boolean
 }
 
 /** An unwindowed airbnb GroupBy with one aggregation per entry, the way RowAggregatorTest builds its parts. */
-export function planOf (name: string, aggs: readonly GoldenAggregation[]): Plan {
+export function planOf (name: string, aggs: readonly GoldenAggregation[], flavour: 'airbnb' | 'zipline' = 'airbnb'): Plan {
   const aggregations: AggregationJson[] = aggs.map(a => ({
     inputColumn: a.col,
-    operation: Operation[a.op as keyof typeof Operation] as number,
+    // fork-specific operations are 10xx / 20xx in our enum, 18..20 in the JSON
+    operation: (Operation[a.op as keyof typeof Operation] as number) % 1000,
     argMap: a.argMap ?? {},
     buckets: a.bucket === undefined ? null : [a.bucket],
     elementWise: a.elementWise === true
@@ -60,7 +61,7 @@ export function planOf (name: string, aggs: readonly GoldenAggregation[]): Plan 
     keyColumns: ['id'],
     aggregations
   }
-  return compilePlan(gb, { flavour: 'airbnb' })
+  return compilePlan(gb, { flavour })
 }
 
 /** A GroupBy JSON from the reference folder (the derived-from-scala-tests ones have no sources or keys). */
