@@ -1,5 +1,5 @@
-// A map whose iteration order is exactly java.util.HashMap's (Java 8–18; the paths used here are identical in
-// those versions), so that what Chronon's JVM code derives from a HashMap's order — the element order of a
+// A map whose iteration order is exactly java.util.HashMap's (Java 8–18, which covers the Java 8/11 JVMs Chronon's
+// Flink jobs run on; JDK 19 changed how HashSet(Collection) and putAll presize), so that what Chronon's JVM code derives from a HashMap's order — the element order of a
 // normalized UNIQUE_COUNT set, the entry order of an encoded HISTOGRAM or bucket map, HISTOGRAM's top-k tie
 // break — comes out the same here.
 //

@@ -64,14 +64,17 @@ export function planOf (name: string, aggs: readonly GoldenAggregation[], flavou
   return compilePlan(gb, { flavour })
 }
 
-/** A GroupBy JSON from the reference folder (the derived-from-scala-tests ones have no sources or keys). */
+/**
+ * A GroupBy JSON from the reference folder (the derived-from-scala-tests ones have no sources or keys); the fork
+ * is detected from the file, as the engine does.
+ */
 export function planFromJson (json: GroupByJson, keep: (a: AggregationJson) => boolean = () => true): Plan {
   return compilePlan({
     sources: [{ events: { table: 't', query: {} } }],
     keyColumns: ['id'],
     ...json,
     aggregations: (json.aggregations ?? []).filter(keep)
-  }, { flavour: 'airbnb' })
+  })
 }
 
 /** Operations that are sketches, owned by the sketch modules and their tests. */

@@ -7,6 +7,7 @@ import { RowAggregator } from '../../src/agg/row.ts'
 import { Operation } from '../../src/api/group-by.ts'
 import { toHex } from '../../src/codec/bytes.ts'
 import { TileCodec } from '../../src/codec/tile.ts'
+import { T } from '../../src/api/data-type.ts'
 import { goldenCase, groupByPath } from '../helpers/reference.ts'
 import { goldenRow, goldenSchema, planFromJson, plain } from './golden-helpers.ts'
 
@@ -89,4 +90,28 @@ test('the 41-byte tile of the Flink aggregator test (§5.4)', () => {
   assert.equal(bytes.length, 41)
   assert.equal(isComplete, false)
   assert.deepEqual(agg.finalizeWindowed(windowed), c.expected)
+})
+
+test('the Zipline user_activities canary: SUM/AVERAGE flags and LAST_K(128) over a struct, through a tile', () => {
+  const json = JSON.parse(readFileSync(groupByPath('zipline-chronon/python/test/canary/compiled/group_bys/aws/user_activities.kafka_v1__1'), 'utf8'))
+  const plan = planFromJson(json)
+  assert.equal(plan.flavour, 'zipline')
+  const struct = T.struct('user_event_struct', [{ name: 'event_type', type: T.string }, { name: 'listing_id', type: T.long }, { name: 'timestamp', type: T.long }])
+  const flags = ['view_event', 'click_event', 'purchase_event', 'favorite_event', 'add_to_cart_event', 'is_mobile', 'is_desktop', 'is_tablet']
+  const schema = [{ name: 'user_id', type: T.string }, ...flags.map(name => ({ name, type: T.int })), { name: 'listing_id', type: T.long }, { name: 'user_event_struct', type: struct }]
+  const agg = new RowAggregator(plan, schema)
+  const irs = agg.init()
+  const events = [['view', 11, 1_700_000_000_000], ['click', 12, 1_700_000_001_000], ['view', 13, 1_700_000_002_000]] as const
+  for (const [type, listing, ts] of events) {
+    const record: Record<string, unknown> = { user_id: 'u1', listing_id: listing, user_event_struct: { event_type: type, listing_id: listing, timestamp: ts } }
+    for (const f of flags) record[f] = f === `${type}_event` || f === 'is_mobile' ? 1 : 0
+    agg.update(irs, agg.toRow(record), ts)
+  }
+  const codec = new TileCodec(plan.cleanName, agg.irSchema)
+  const finals = agg.finalizeWindowed(agg.expand(agg.denormalize(codec.decode(codec.encode(agg.normalize(irs), false)).irs)))
+  const byName = new Map(agg.outputs.map((o, i) => [o.name, finals[i]]))
+  assert.equal(byName.get('view_event_sum_7d'), 2)
+  assert.equal(byName.get('is_mobile_average_30d'), undefined, 'is_mobile only has SUM')
+  assert.equal(byName.get('click_event_average_1d'), 1 / 3)
+  assert.deepEqual(byName.get('user_event_struct_last128_14d'), [['view', 13, 1_700_000_002_000], ['click', 12, 1_700_000_001_000], ['view', 11, 1_700_000_000_000]])
 })
