@@ -7,11 +7,12 @@
 import { type DataType, T, isPrimitive, typeToString } from '../api/data-type.ts'
 import { Operation } from '../api/group-by.ts'
 import { isTimedOperation, type TilePart } from '../config/plan.ts'
-import type { AggregatorSpec, SimpleAggregator } from './aggregator.ts'
+import { type AggregatorSpec, type SimpleAggregator, requireIntArg } from './aggregator.ts'
 import { BucketedColumn, type ColumnAggregator, type Convert, DirectColumn, MapColumn } from './column.ts'
 import { FirstLast } from './first-last.ts'
 import { MinMax } from './min-max.ts'
 import { Average, Count, Sum, Variance } from './numeric.ts'
+import { ApproxUniqueCount } from './sketch/cpc.ts'
 
 export class UnsupportedAggregation extends Error {}
 
@@ -50,6 +51,17 @@ export function simpleAggregator (op: Operation, spec: AggregatorSpec): Built {
       return mismatch(spec, op)
     case Operation.FIRST: case Operation.LAST:
       return { agg: new FirstLast(t, op === Operation.LAST), convert: identity }
+    case Operation.APPROX_UNIQUE_COUNT: {
+      // Chronon: int/short → long, float → double, then DataSketches' update(long | double | String | byte[]).
+      const lgK = requireIntArg(spec, 'k', 8)
+      if (lgK < 4 || lgK > 26) throw new UnsupportedAggregation(`APPROX_UNIQUE_COUNT k (CPC lgK) must be in [4, 26], got ${lgK}`)
+      if (k === 'int' || k === 'short' || k === 'long') return { agg: new ApproxUniqueCount('long', lgK), convert: identity }
+      if (k === 'float') return { agg: new ApproxUniqueCount('double', lgK), convert: toFloat32 }
+      if (k === 'double') return { agg: new ApproxUniqueCount('double', lgK), convert: identity }
+      if (k === 'string') return { agg: new ApproxUniqueCount('string', lgK), convert: identity }
+      if (k === 'binary') return { agg: new ApproxUniqueCount('binary', lgK), convert: identity }
+      return mismatch(spec, op)
+    }
     default:
       throw new UnsupportedAggregation(`operation ${Operation[op]} is not supported yet`)
   }
