@@ -88,7 +88,7 @@ export class CpcKernel {
     })
     this.x = instance.exports as unknown as CpcExports
     this.#u8 = new Uint8Array(this.memory.buffer)
-    this.#ensureScratch(4096)
+    this.scratch(4096)
   }
 
   /** A view of the memory that covers [ptr, ptr + len). */
@@ -97,7 +97,11 @@ export class CpcKernel {
     return this.#u8
   }
 
-  #ensureScratch (size: number): number {
+  /**
+   * The kernel's input buffer, with room for `size` bytes (valid until the next call that needs more). Always go
+   * through this method, never `x.cpc_scratch` directly: a larger request moves the buffer.
+   */
+  scratch (size: number): number {
     if (size > this.#scratchSize) {
       this.#scratch = this.x.cpc_scratch(size) >>> 0
       this.#scratchSize = size
@@ -118,14 +122,14 @@ export class CpcKernel {
 
   updateString (s: number, v: string): void {
     if (v.length === 0) return
-    const ptr = this.#ensureScratch(v.length * 3)
+    const ptr = this.scratch(v.length * 3)
     const n = encodeUtf8Java(v, this.bytes(ptr, v.length * 3), ptr)
     this.x.cpc_update_bytes(s, ptr, n)
   }
 
   updateBytes (s: number, v: Uint8Array): void {
     if (v.length === 0) return
-    const ptr = this.#ensureScratch(v.length)
+    const ptr = this.scratch(v.length)
     this.bytes(ptr, v.length).set(v, ptr)
     this.x.cpc_update_bytes(s, ptr, v.length)
   }
@@ -139,7 +143,7 @@ export class CpcKernel {
 
   /** heapify: a new sketch handle from serialized bytes (ours or DataSketches'). */
   deserialize (bytes: Uint8Array): number {
-    const ptr = this.#ensureScratch(bytes.length)
+    const ptr = this.scratch(bytes.length)
     this.bytes(ptr, bytes.length).set(bytes, ptr)
     const s = this.x.cpc_deserialize(ptr, bytes.length) >>> 0
     if (s === 0) throw new CpcSketchError(`cannot read CPC sketch: ${DESERIALIZE_ERRORS[this.x.cpc_error()] ?? 'error'}`)
