@@ -296,6 +296,44 @@ describe('APPROX_UNIQUE_COUNT aggregator', () => {
   })
 })
 
+describe('CPC properties over random streams', () => {
+  // A sketch's coupon set is a function of the distinct items alone, and a union's result is a function of its coupon
+  // set and lgK; so merging sketches of A and B must give the bytes of the union-of-one of a sketch of A ∪ B.
+  let rng = 987654321
+  const rand = (n: number): number => { rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0; return rng % n }
+  it('merge(sketch(A), sketch(B)) = clone(sketch(A ∪ B)); bytes survive a round trip', () => {
+    for (let trial = 0; trial < 300; trial++) {
+      const lgK = 4 + rand(11)
+      const agg = aggFor('long', lgK)
+      const k = 2 ** lgK
+      const nA = rand(3) === 0 ? rand(8) : rand(k * (1 + rand(40)))
+      const nB = rand(3) === 0 ? rand(8) : rand(k * (1 + rand(40)))
+      const a = kernel.x.cpc_new(lgK) >>> 0
+      const b = kernel.x.cpc_new(lgK) >>> 0
+      const all = kernel.x.cpc_new(lgK) >>> 0
+      const base = rand(1 << 30) * 1000
+      for (let i = 0; i < nA; i++) { agg.update(a, base + i); agg.update(all, base + i) }
+      for (let i = 0; i < nB; i++) { agg.update(b, base + i * 3); agg.update(all, base + i * 3) }
+      const what = `trial ${trial}: lgK ${lgK}, |A| ${nA}, |B| ${nB}`
+      for (const s of [a, b, all]) {
+        const bytes = agg.normalize(s)
+        const back = agg.denormalize(bytes)
+        assert.equal(hex(agg.normalize(back)), hex(bytes), `${what}: round trip`)
+        assert.equal(agg.estimate(back), agg.estimate(s), `${what}: estimate after round trip`)
+        agg.dispose(back)
+      }
+      const m = agg.merge(agg.clone(a), b)
+      const want = agg.clone(all)
+      assert.equal(hex(agg.normalize(m)), hex(agg.normalize(want)), what)
+      assert.equal(agg.finalize(m), agg.finalize(want), what)
+      // Order does not matter either.
+      const m2 = agg.merge(agg.clone(b), a)
+      assert.equal(hex(agg.normalize(m2)), hex(agg.normalize(want)), `${what}: b ∪ a`)
+      for (const s of [a, b, all, m, m2, want]) agg.dispose(s)
+    }
+  })
+})
+
 describe('CPC accuracy against DataSketches\' published error bounds', () => {
   // CPC's relative standard error is 0.589/√K with the HIP estimator (an updated sketch) and 0.693/√K with ICON (a
   // merged sketch) — DataSketches' "CPC accuracy" characterization. Check the RMS relative error over independent
