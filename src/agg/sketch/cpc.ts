@@ -2,10 +2,18 @@
 //
 //   prepare / update  new CpcSketch(lgK) + sketch.update(input)     (lgK = argMap k, default 8)
 //   merge             CpcUnion(lgK) of both → result replaces the left IR in place (same handle)
-//   clone             CpcUnion(lgK) of the one IR, as Chronon does it (so a clone estimates with ICON, like Java's)
-//   finalize          getEstimate truncated to a long: HIP while the sketch was only updated, ICON once it came out
-//                     of a union (merge, clone, or deserialized from a merged sketch's bytes)
+//   clone             CpcUnion(lgK) of the one IR, as Chronon does it
+//   finalize          getEstimate truncated to a long
 //   normalize         CpcSketch.toByteArray bytes (the tile's Avro `bytes`); denormalize = CpcSketch.heapify
+//
+// Which estimator finalize uses — exactly Java's rule, getEstimate = mergeFlag ? ICON(lgK, C) : HIP:
+//   * a sketch that was only prepared/updated: HIP (the running HIP accumulator);
+//   * anything that came out of a union — merge, clone (so also DirectColumn's merge into a null left side), a
+//     union over IRs of other lgK (folded to the smallest): ICON; the flag sticks, so updating a merged sketch keeps
+//     ICON and keeps the merged serial format (no HIP registers);
+//   * denormalized bytes: HIP when they carry HIP registers (serial formats 1, 3, 5, 7: sketches that were only
+//     updated, ours or the JVM's), ICON when they came from a union (formats 0, 2, 4, 6);
+//   * an empty sketch: 0 either way.
 //
 // The in-memory IR is a handle into this thread's CPC kernel (see cpc-wasm.ts): a number, valid only in the thread
 // that made it and only until `dispose`. Move IRs between threads, or keep them past their tile, as normalized bytes.
