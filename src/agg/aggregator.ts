@@ -27,6 +27,11 @@ export interface SimpleAggregator<In = unknown, IR = unknown, Out = unknown> {
   denormalize (normalized: unknown): IR
   /** Only when `deletable`. */
   delete? (ir: IR, input: In, ts: number): IR
+  /**
+   * Releases what an IR holds outside the JS heap (sketch IRs live in WASM memory). The engine calls it when it drops
+   * an IR (a tile's state, a merged-away or finalized read-side IR); the IR must not be used afterwards.
+   */
+  dispose? (ir: IR): void
 }
 
 /** What an aggregator factory gets to decide IR and output types and to parse its arguments. */

@@ -23,6 +23,7 @@ import { OrderByLimit, OrderByLimitTimed, naturalOrdering } from './k-heaps.ts'
 import { MinMax } from './min-max.ts'
 import { Kurtosis, Skew } from './moments.ts'
 import { Average, Count, Sum, Variance } from './numeric.ts'
+import { ApproxUniqueCount } from './sketch/cpc.ts'
 import { UniqueCount, javaKeyKind } from './unique-count.ts'
 import { UniqueTopK } from './unique-top-k.ts'
 import { positionalConverter, unencodableNullFinder } from './values.ts'
@@ -117,9 +118,20 @@ export function simpleAggregator (op: Operation, spec: AggregatorSpec): Built {
         if (e instanceof UnsupportedAggregation) throw e
         throw new UnsupportedAggregation((e as Error).message)
       }
-    case Operation.APPROX_UNIQUE_COUNT: case Operation.APPROX_PERCENTILE: case Operation.APPROX_HISTOGRAM_K:
+    case Operation.APPROX_PERCENTILE: case Operation.APPROX_HISTOGRAM_K:
     case Operation.APPROX_FREQUENT_K: case Operation.APPROX_HEAVY_HITTERS_K:
       throw new UnsupportedAggregation(`${Operation[op]} (a sketch) is not supported yet`)
+    case Operation.APPROX_UNIQUE_COUNT: {
+      // Chronon: int/short → long, float → double, then DataSketches' update(long | double | String | byte[]).
+      const lgK = requireIntArg(spec, 'k', 8)
+      if (lgK < 4 || lgK > 26) throw new UnsupportedAggregation(`APPROX_UNIQUE_COUNT k (CPC lgK) must be in [4, 26], got ${lgK}`)
+      if (k === 'int' || k === 'short' || k === 'long') return { agg: new ApproxUniqueCount('long', lgK), convert: identity }
+      if (k === 'float') return { agg: new ApproxUniqueCount('double', lgK), convert: toFloat32 }
+      if (k === 'double') return { agg: new ApproxUniqueCount('double', lgK), convert: identity }
+      if (k === 'string') return { agg: new ApproxUniqueCount('string', lgK), convert: identity }
+      if (k === 'binary') return { agg: new ApproxUniqueCount('binary', lgK), convert: identity }
+      return mismatch(spec, op)
+    }
     default:
       throw new UnsupportedAggregation(`operation ${String(op)} is not supported`)
   }
