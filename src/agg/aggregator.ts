@@ -27,6 +27,12 @@ export interface SimpleAggregator<In = unknown, IR = unknown, Out = unknown> {
   denormalize (normalized: unknown): IR
   /** Only when `deletable`. */
   delete? (ir: IR, input: In, ts: number): IR
+  /**
+   * Releases resources an IR holds outside the JS heap (WASM memory of sketches). The engine calls it when it drops
+   * an IR (a tile's state is evicted, a temporary merge result is discarded); the IR must not be used afterwards.
+   * Absent for aggregators whose IRs are plain JS values.
+   */
+  dispose? (ir: IR): void
 }
 
 /** What an aggregator factory gets to decide IR and output types and to parse its arguments. */
