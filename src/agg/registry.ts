@@ -7,11 +7,14 @@
 import { type DataType, T, isPrimitive, typeToString } from '../api/data-type.ts'
 import { Operation } from '../api/group-by.ts'
 import { isTimedOperation, type TilePart } from '../config/plan.ts'
-import type { AggregatorSpec, SimpleAggregator } from './aggregator.ts'
+import { type AggregatorSpec, requireIntArg, type SimpleAggregator } from './aggregator.ts'
 import { BucketedColumn, type ColumnAggregator, type Convert, DirectColumn, MapColumn } from './column.ts'
 import { FirstLast } from './first-last.ts'
 import { MinMax } from './min-max.ts'
 import { Average, Count, Sum, Variance } from './numeric.ts'
+import { ApproxHistogram } from './sketch/approx-histogram.ts'
+import { FrequentItems, frequentItemType } from './sketch/frequent.ts'
+import { ApproxPercentile } from './sketch/kll.ts'
 
 export class UnsupportedAggregation extends Error {}
 
@@ -50,6 +53,21 @@ export function simpleAggregator (op: Operation, spec: AggregatorSpec): Built {
       return mismatch(spec, op)
     case Operation.FIRST: case Operation.LAST:
       return { agg: new FirstLast(t, op === Operation.LAST), convert: identity }
+    case Operation.APPROX_PERCENTILE:
+      // Chronon: int, long, short, double → float; float as is (ColumnAggregator.construct)
+      if (k === 'int' || k === 'long' || k === 'short' || k === 'double' || k === 'float') {
+        return { agg: ApproxPercentile.fromSpec(spec, requireIntArg(spec, 'k', 128)), convert: toFloat32 }
+      }
+      return mismatch(spec, op)
+    case Operation.APPROX_HISTOGRAM_K: case Operation.APPROX_FREQUENT_K: case Operation.APPROX_HEAVY_HITTERS_K: {
+      // Chronon: int, short, long → Long items; float, double → Double items; string
+      const itemType = frequentItemType(k)
+      if (itemType === undefined) return mismatch(spec, op)
+      const size = requireIntArg(spec, 'k', 8)
+      if (op === Operation.APPROX_HISTOGRAM_K) return { agg: new ApproxHistogram(size, itemType), convert: identity }
+      const errorType = op === Operation.APPROX_FREQUENT_K ? 'NO_FALSE_NEGATIVES' : 'NO_FALSE_POSITIVES'
+      return { agg: new FrequentItems(size, itemType, errorType, spec.flavour), convert: identity }
+    }
     default:
       throw new UnsupportedAggregation(`operation ${Operation[op]} is not supported yet`)
   }

@@ -4,6 +4,12 @@
 // plus Chronon's own FrequentItems golden cases and error bounds.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import type { DataType } from '../../src/api/data-type.ts'
+import { Operation } from '../../src/api/group-by.ts'
+import type { AggregatorSpec } from '../../src/agg/aggregator.ts'
+import { simpleAggregator, UnsupportedAggregation } from '../../src/agg/registry.ts'
+import { ApproxHistogram } from '../../src/agg/sketch/approx-histogram.ts'
+import { ApproxPercentile } from '../../src/agg/sketch/kll.ts'
 import {
   airbnbSketchSize, type FrequentFlavour, FrequentFormatError, FrequentItems, FrequentItemsSketch,
   frequentKernel, type FrequentRow, ziplineSketchSize
@@ -242,3 +248,35 @@ describe('frequent items: accuracy and memory', () => {
   })
 })
 
+
+describe('registry: sketch operations with Chronon input-type rules', () => {
+  const spec = (kind: string, flavour: 'airbnb' | 'zipline', argMap: Record<string, string> = {}): AggregatorSpec =>
+    ({ inputType: { kind } as DataType, argMap, flavour, path: 'aggregations[0]', groupBy: 'test' })
+
+  it('APPROX_PERCENTILE: int/long/short/double → float, float as is; k default 128; percentiles parsed', () => {
+    for (const kind of ['int', 'long', 'short', 'double', 'float']) {
+      const { agg, convert } = simpleAggregator(Operation.APPROX_PERCENTILE, spec(kind, 'zipline', { percentiles: '[0.1, 0.9]' }))
+      assert.ok(agg instanceof ApproxPercentile)
+      assert.equal((agg as ApproxPercentile).k, 128)
+      assert.deepEqual((agg as ApproxPercentile).percentiles, [0.1, 0.9])
+      assert.equal(convert(0.1), Math.fround(0.1))
+    }
+    assert.equal((simpleAggregator(Operation.APPROX_PERCENTILE, spec('int', 'airbnb', { k: '200' })).agg as ApproxPercentile).k, 200)
+    for (const kind of ['string', 'boolean', 'byte']) {
+      assert.throws(() => simpleAggregator(Operation.APPROX_PERCENTILE, spec(kind, 'airbnb')), UnsupportedAggregation)
+    }
+  })
+
+  it('APPROX_FREQUENT_K / APPROX_HEAVY_HITTERS_K (Zipline) and APPROX_HISTOGRAM_K (airbnb): item types and k', () => {
+    const f = simpleAggregator(Operation.APPROX_FREQUENT_K, spec('float', 'zipline')).agg as FrequentItems
+    assert.deepEqual([f.itemType, f.errorType, f.k, f.sketchSize], ['double', 'NO_FALSE_NEGATIVES', 8, 32])
+    const h = simpleAggregator(Operation.APPROX_HEAVY_HITTERS_K, spec('int', 'zipline', { k: '20' })).agg as FrequentItems
+    assert.deepEqual([h.itemType, h.errorType, h.k, h.sketchSize], ['long', 'NO_FALSE_POSITIVES', 20, 64])
+    const a = simpleAggregator(Operation.APPROX_HISTOGRAM_K, spec('string', 'airbnb')).agg as ApproxHistogram
+    assert.deepEqual([a.itemType, a.k, a.sketchSize], ['string', 8, 8])
+    for (const op of [Operation.APPROX_FREQUENT_K, Operation.APPROX_HEAVY_HITTERS_K, Operation.APPROX_HISTOGRAM_K]) {
+      assert.throws(() => simpleAggregator(op, spec('boolean', 'zipline')), UnsupportedAggregation)
+      assert.throws(() => simpleAggregator(op, spec('binary', 'airbnb')), UnsupportedAggregation)
+    }
+  })
+})
