@@ -28,6 +28,7 @@ interface FiExports {
   fi_update_long2 (h: number, lo: number, hi: number, count: number): void
   fi_update_double (h: number, v: number, count: number): void
   fi_update_string (h: number, chars: number, n: number, count: number): void
+  fi_update_string_hashed (h: number, chars: number, n: number, hashCode: number, count: number): void
   fi_iteration_order (h: number, out: number): number
   fi_merge (h: number, o: number): number
   fi_serialized_size (h: number): number
@@ -90,10 +91,15 @@ export class FrequentKernel {
   updateString (h: number, s: string, count = 1): void {
     const n = s.length
     const p = this.#scratch.get(n * 2 + 2)
-    const u16 = this.#w.u16
+    const u16 = this.#w.u16Upto(p + n * 2)
     const base = p >>> 1
-    for (let i = 0; i < n; i++) u16[base + i] = s.charCodeAt(i)
-    this.#x.fi_update_string(h, p, n, count)
+    let hash = 0 // String.hashCode, computed during the copy to spare the kernel a pass
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i)
+      u16[base + i] = c
+      hash = (Math.imul(31, hash) + c) | 0
+    }
+    this.#x.fi_update_string_hashed(h, p, n, hash, count)
   }
 
   /** Update with an item of the sketch's type, `count` times (count ≥ 0; 0 is ignored, as in Java). */

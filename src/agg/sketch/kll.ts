@@ -91,7 +91,7 @@ export class KllKernel {
     for (let off = 0; off < xs.length; off += CHUNK) {
       const n = Math.min(CHUNK, xs.length - off)
       const p = this.#scratch.get(n * 4)
-      const f32 = this.#w.f32
+      const f32 = this.#w.f32Upto(p + n * 4)
       const base = p >>> 2
       for (let i = 0; i < n; i++) f32[base + i] = xs[off + i]!
       this.#x.kll_update_many(h, p, n)

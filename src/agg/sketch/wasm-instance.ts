@@ -80,6 +80,13 @@ export class WasmSketchInstance<E> {
   get f32 (): Float32Array { this.#refresh(); return this.#f32 }
   get f64 (): Float64Array { this.#refresh(); return this.#f64 }
 
+  /**
+   * Hot-path views: the cached view when it already covers [0, end) bytes, else a fresh one. A shared memory's old
+   * buffers stay valid after it grows (they are never detached), they are just shorter, so no buffer access is needed.
+   */
+  u16Upto (end: number): Uint16Array { if (end > this.#u16.byteLength) this.#refresh(); return this.#u16 }
+  f32Upto (end: number): Float32Array { if (end > this.#f32.byteLength) this.#refresh(); return this.#f32 }
+
   /** Bytes of linear memory currently reserved (grows, never shrinks). */
   get memoryBytes (): number { return this.memory.buffer.byteLength }
 }
