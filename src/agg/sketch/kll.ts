@@ -7,8 +7,16 @@
 //              as a safety net, when the wrapper is garbage collected.
 //
 // Flavours: 'airbnb' behaves as com.yahoo.sketches 0.13.4 (airbnb Chronon), 'zipline' as datasketches-java 6.x
-// (Zipline). They serialize identically; they differ in quantile search (see kll_quantiles) and in how -0.0 / +0.0
-// move min and max.
+// (Zipline). They serialize identically and compact identically; they differ in
+//   * the quantile search of getQuantiles(ranks), which is what Chronon's finalize calls:
+//       0.13.4: rank 0 → min, 1 → max, else the retained item whose cumulative-weight span [c − w, c) contains
+//               position floor(rank·n) (n − 1 if that is n);
+//       6.x:    the default INCLUSIVE criterion: the first item of the sorted view (which gets min and max added as
+//               end points) whose cumulative weight reaches ceil(rank·n), rank·n first rounded to 7 decimals when
+//               n ≤ 1e7.
+//     With exact data and integral rank·n they pick neighbours: n = 100 items, rank 0.5 → the 51st smallest (0.13.4)
+//     vs the 50th (6.x). Each flavour uses its library's rule, since that is what the deployed JVM returns.
+//   * how -0.0 and +0.0 move min and max (0.13.4 compares with < and >, 6.x uses Math.min / Math.max).
 
 import { T } from '../../api/data-type.ts'
 import type { AggregatorSpec, SimpleAggregator } from '../aggregator.ts'
