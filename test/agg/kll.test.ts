@@ -271,7 +271,7 @@ describe('KLL memory', () => {
     assert.equal(kern.memoryBytes, mem0)
   })
 
-  it('the FinalizationRegistry frees forgotten wrappers only once, and dispose() is idempotent', () => {
+  it('dispose() is idempotent and a disposed sketch refuses further use', () => {
     const s = KllSketch.create(128)
     s.update(1)
     s.dispose()
