@@ -28,8 +28,9 @@ export interface SimpleAggregator<In = unknown, IR = unknown, Out = unknown> {
   /** Only when `deletable`. */
   delete? (ir: IR, input: In, ts: number): IR
   /**
-   * Releases what an IR holds outside the JS heap (sketch IRs live in WASM memory). The engine calls it when it drops
-   * an IR (a tile's state, a merged-away or finalized read-side IR); the IR must not be used afterwards.
+   * Releases resources an IR holds outside the JS heap (WASM memory of sketches). The engine calls it when it drops
+   * an IR (a tile's state is evicted, a temporary merge result is discarded); the IR must not be used afterwards.
+   * Absent for aggregators whose IRs are plain JS values.
    */
   dispose? (ir: IR): void
 }

@@ -27,6 +27,9 @@ import { ApproxUniqueCount } from './sketch/cpc.ts'
 import { UniqueCount, javaKeyKind } from './unique-count.ts'
 import { UniqueTopK } from './unique-top-k.ts'
 import { positionalConverter, unencodableNullFinder } from './values.ts'
+import { ApproxHistogram } from './sketch/approx-histogram.ts'
+import { FrequentItems, frequentItemType } from './sketch/frequent.ts'
+import { ApproxPercentile } from './sketch/kll.ts'
 
 export class UnsupportedAggregation extends Error {}
 
@@ -118,9 +121,6 @@ export function simpleAggregator (op: Operation, spec: AggregatorSpec): Built {
         if (e instanceof UnsupportedAggregation) throw e
         throw new UnsupportedAggregation((e as Error).message)
       }
-    case Operation.APPROX_PERCENTILE: case Operation.APPROX_HISTOGRAM_K:
-    case Operation.APPROX_FREQUENT_K: case Operation.APPROX_HEAVY_HITTERS_K:
-      throw new UnsupportedAggregation(`${Operation[op]} (a sketch) is not supported yet`)
     case Operation.APPROX_UNIQUE_COUNT: {
       // Chronon: int/short → long, float → double, then DataSketches' update(long | double | String | byte[]).
       const lgK = requireIntArg(spec, 'k', 8)
@@ -131,6 +131,21 @@ export function simpleAggregator (op: Operation, spec: AggregatorSpec): Built {
       if (k === 'string') return { agg: new ApproxUniqueCount('string', lgK), convert: identity }
       if (k === 'binary') return { agg: new ApproxUniqueCount('binary', lgK), convert: identity }
       return mismatch(spec, op)
+    }
+    case Operation.APPROX_PERCENTILE:
+      // Chronon: int, long, short, double → float; float as is (ColumnAggregator.construct)
+      if (k === 'int' || k === 'long' || k === 'short' || k === 'double' || k === 'float') {
+        return { agg: ApproxPercentile.fromSpec(spec, requireIntArg(spec, 'k', 128)), convert: toFloat32 }
+      }
+      return mismatch(spec, op)
+    case Operation.APPROX_HISTOGRAM_K: case Operation.APPROX_FREQUENT_K: case Operation.APPROX_HEAVY_HITTERS_K: {
+      // Chronon: int, short, long → Long items; float, double → Double items; string
+      const itemType = frequentItemType(k)
+      if (itemType === undefined) return mismatch(spec, op)
+      const size = requireIntArg(spec, 'k', 8)
+      if (op === Operation.APPROX_HISTOGRAM_K) return { agg: new ApproxHistogram(size, itemType), convert: identity }
+      const errorType = op === Operation.APPROX_FREQUENT_K ? 'NO_FALSE_NEGATIVES' : 'NO_FALSE_POSITIVES'
+      return { agg: new FrequentItems(size, itemType, errorType, spec.flavour), convert: identity }
     }
     default:
       throw new UnsupportedAggregation(`operation ${String(op)} is not supported`)
