@@ -29,7 +29,9 @@ function newestMtime (dir) {
 const asconfig = JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8'))
 mkdirSync(join(root, 'build'), { recursive: true })
 const assemblyTime = Math.max(newestMtime(join(root, 'assembly')), statSync(join(root, 'asconfig.json')).mtimeMs)
-for (const entry of asconfig.entries) {
+// Each module is compiled on its own: asc would add asconfig's `entries` to every output, so the list lives
+// under `modules`, which asc ignores.
+for (const entry of asconfig.modules) {
   const out = join(root, 'build', basename(entry, '.ts') + '.wasm')
   if (existsSync(out) && statSync(out).mtimeMs >= assemblyTime) continue
   run(bin('asc'), [entry, '--config', 'asconfig.json', '--target', 'release', '--outFile', out])
