@@ -35,6 +35,11 @@ export interface ColumnAggregator {
   clone (ir: unknown): unknown
   normalize (ir: unknown): unknown
   denormalize (v: unknown): unknown
+  /**
+   * Releases what the IR holds outside the JS heap (sketch IRs live in WASM memory). Call it once for every IR the
+   * caller drops: a closed tile's state, a read-side merge result, a denormalized tile IR. A no-op for plain IRs.
+   */
+  dispose (ir: unknown): void
 }
 
 export type Convert = (v: unknown) => unknown
@@ -127,6 +132,7 @@ export class DirectColumn implements ColumnAggregator {
   clone (ir: unknown): unknown { return ir === null ? null : this.#agg.clone(ir) }
   normalize (ir: unknown): unknown { return ir === null ? null : this.#agg.normalize(ir) }
   denormalize (v: unknown): unknown { return v === null || v === undefined ? null : this.#agg.denormalize(v) }
+  dispose (ir: unknown): void { if (ir !== null && ir !== undefined) this.#agg.dispose?.(ir) }
 }
 
 /** In-memory IR of the keyed shapes: Chronon's `HashMap[String, IR]`, in Java's iteration order. */
@@ -187,6 +193,12 @@ abstract class KeyedColumn implements ColumnAggregator {
       out.set(k, this.agg.normalize(v))
     })
     return out
+  }
+
+  dispose (ir: unknown): void {
+    const d = this.agg.dispose
+    if (d === undefined || ir === null || ir === undefined) return
+    ;(ir as Keyed).forEach(v => { if (v !== null) d.call(this.agg, v) })
   }
 
   /** As a JVM decodes the map (Avro's HashMap, then Row.from's copy), then Chronon's denormalize copy. */

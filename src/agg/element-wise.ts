@@ -93,6 +93,12 @@ export class ElementWiseColumn implements ColumnAggregator {
   normalize (ir: unknown): unknown { return this.#map(ir, x => this.#agg.normalize(x)) }
   denormalize (v: unknown): unknown { return v === undefined ? null : this.#map(v, x => this.#agg.denormalize(x)) }
 
+  dispose (ir: unknown): void {
+    const d = this.#agg.dispose
+    if (d === undefined || ir === null || ir === undefined) return
+    for (const x of ir as Tensor) if (x !== null) d.call(this.#agg, x)
+  }
+
   #map (ir: unknown, f: (x: unknown) => unknown): unknown {
     if (ir === null) return null
     const t = ir as Tensor

@@ -49,10 +49,14 @@ export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues
       if (ir === null || ir === undefined) continue
       accs[i] = read.aggregators[p]!.merge(accs[i], ir)
     }
+    // merge() cloned or merged what it needed; the decoded IRs are ours to release (sketches live in WASM memory).
+    parts.forEach((ir, p) => { if (ir !== null) read.aggregators[p]!.dispose(ir) })
   }
   const features: Record<string, unknown> = {}
   for (let i = 0; i < outputs.length; i++) {
-    features[outputs[i]!.name] = toJsonValue(read.aggregators[outputs[i]!.part.index]!.finalize(accs[i] ?? null))
+    const agg = read.aggregators[outputs[i]!.part.index]!
+    features[outputs[i]!.name] = toJsonValue(agg.finalize(accs[i] ?? null))
+    agg.dispose(accs[i] ?? null)
   }
   return { features, tilesRead: tiles.length, atMillis }
 }

@@ -61,6 +61,8 @@ export class TileState {
   // JS-IR parts
   readonly #oparts: ColumnAggregator[] = []
   #oirs: unknown[][] = []
+  /** JS parts that can refuse a row (element-wise tensors…): checked before anything is updated. */
+  readonly #checked: number[] = []
   readonly #steps: EncodeStep[] = []
 
   // entries
@@ -119,6 +121,7 @@ export class TileState {
         this.#steps.push({ kernel: kp, object: -1, encoder: bound.tileCodec.partEncoders[i]! })
       } else {
         this.#steps.push({ kernel: null, object: this.#oparts.length, encoder: bound.tileCodec.partEncoders[i]! })
+        if (bound.aggregators[i]!.check !== undefined) this.#checked.push(this.#oparts.length)
         this.#oparts.push(bound.aggregators[i]!)
         this.#oirs.push([])
       }
@@ -151,10 +154,22 @@ export class TileState {
     return tileStart + this.#tileSize - 1 + this.#lateness <= watermark
   }
 
-  /** Folds one validated row (key columns non-null, ts a finite number, tile start computed). */
+  /**
+   * Folds one validated row (key columns non-null, ts a finite number, tile start computed). Throws a
+   * TilekilnError (TK_INPUT) when an aggregation refuses the row; then nothing was changed.
+   */
   row (out: readonly unknown[], ts: number, tileStart: number, now: number): void {
     const keyId = this.#keyIdFor(out)
+    const liveBefore = this.#live
     const e = this.#entryFor(keyId, tileStart)
+    if (this.#checked.length > 0) {
+      try {
+        for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)
+      } catch (err) {
+        if (this.#live > liveBefore) this.#discard(e, keyId, tileStart)
+        throw err
+      }
+    }
     for (let j = 0; j < this.#oparts.length; j++) {
       const irs = this.#oirs[j]!
       irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
@@ -289,6 +304,17 @@ export class TileState {
     return e
   }
 
+  /** Undoes the allocation of an entry that received nothing. */
+  #discard (e: number, keyId: number, tileStart: number): void {
+    const table = this.#tiles.get(tileStart)
+    table?.delete(keyId)
+    if (table !== undefined && table.size === 0) {
+      this.#tiles.delete(tileStart)
+      if (this.#lastTable === table) { this.#lastTable = undefined; this.#lastTileStart = NaN }
+    }
+    this.#freeEntry(e)
+  }
+
   #allocEntry (keyId: number, tileStart: number): number {
     if (this.#freeTop === 0) this.#growEntries(this.#cap * 2)
     const e = this.#free[--this.#freeTop]!
@@ -305,7 +331,12 @@ export class TileState {
   #freeEntry (e: number): void {
     this.#flags[e] = 0
     this.#gen[e] = (this.#gen[e]! + 1) >>> 0
-    for (let j = 0; j < this.#oparts.length; j++) this.#oirs[j]![e] = null
+    for (let j = 0; j < this.#oparts.length; j++) {
+      const irs = this.#oirs[j]!
+      const ir = irs[e]
+      if (ir !== null && ir !== undefined) this.#oparts[j]!.dispose(ir)
+      irs[e] = null
+    }
     this.#free[this.#freeTop++] = e
     this.#live--
     const keyId = this.#entryKey[e]!

@@ -82,8 +82,13 @@ function fold (row: readonly unknown[]): void {
   const p = curSlot !== null && curIndex >= 0 ? curSlot.partitions[curIndex]! : -1
   const m = maxTs.get(p)
   if (m === undefined || ts > m) maxTs.set(p, ts)
+  try {
+    state.row(row, ts, tileStart, now)
+  } catch (e) {
+    deadLetter(isTilekilnError(e) ? e.code : 'TK_INPUT', describeError(e))
+    return
+  }
   rows++
-  state.row(row, ts, tileStart, now)
 }
 
 const emitDirect = (): void => { curRows++; fold(out) }
