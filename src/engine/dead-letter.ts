@@ -91,3 +91,11 @@ export class RateLimitedLog {
     this.#suppressed = 0
   }
 }
+
+/** Keeps dead letters in memory (tests, embedding). */
+export class MemoryDeadLetters implements DeadLetterSink {
+  readonly description = 'memory'
+  readonly records: DeadLetterRecord[] = []
+  write (r: DeadLetterRecord): void { this.records.push(r) }
+  async close (): Promise<void> {}
+}

@@ -217,6 +217,7 @@ export class Engine {
     this.#check()
     const slot = this.#pool.filling(w)
     if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+      if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
       if (slot.full) this.#dispatch(w)
       return undefined
     }
@@ -234,6 +235,7 @@ export class Engine {
       await this.#writer.ready()
       const slot = this.#pool.filling(w)
       if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+        if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
         if (slot.full) this.#dispatch(w)
         return
       }
@@ -244,10 +246,9 @@ export class Engine {
   }
 
   #dispatch (w: number): void {
-    const now = Date.now()
-    const wm = this.#watermark(now)
-    this.#lastSentWatermark[w] = wm
-    this.#pool.dispatchBatch(w, wm, now)
+    const slot = this.#pool.filling(w)
+    if (slot !== null && slot.watermark > this.#lastSentWatermark[w]!) this.#lastSentWatermark[w] = slot.watermark
+    this.#pool.dispatchBatch(w, Date.now())
   }
 
   async #flushAll (): Promise<void> {
@@ -271,7 +272,8 @@ export class Engine {
         this.#dispatch(w)
         continue
       }
-      // Idle worker: tell it when the watermark moved or a buffered trigger is due.
+      // Idle worker: tell it when the watermark moved or a buffered trigger is due. Never while records wait for
+      // it here: they must reach it before any watermark computed after they arrived.
       if (this.#pool.inFlight(w) > 0 || this.#pool.hasPending(w)) continue
       const wm = this.#watermark(now)
       if (wm > this.#lastSentWatermark[w]! || this.#nextTimer[w]! <= now) {

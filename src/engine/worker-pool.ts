@@ -45,6 +45,9 @@ export class WorkerPool {
         maxThreads: 1,
         concurrentTasksPerWorker: 1,
         idleTimeout: Infinity,
+        // A worker's tasks must run in submission order (records of a key in order, watermarks non-decreasing).
+        // Without this piscina re-queues a task it could not hand out at the *tail*, reordering batches.
+        stricterFIFO: true,
         workerData: init,
         // Workers never wait on timers or I/O, so parking them on Atomics between tasks is the cheapest hand-off.
         atomics: 'sync'
@@ -88,12 +91,12 @@ export class WorkerPool {
 
   get totalInFlight (): number { return this.#inFlight.reduce((a, b) => a + b, 0) }
 
-  /** Hands worker w's filling slot to it. */
-  dispatchBatch (w: number, watermark: number, now: number): void {
+  /** Hands worker w's filling slot to it; its records are judged by the watermark of its first record. */
+  dispatchBatch (w: number, now: number): void {
     const slot = this.#filling[w]
     if (slot === null || slot === undefined || slot.count === 0) return
     this.#filling[w] = null
-    this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, watermark, now })
+    this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, watermark: slot.watermark, now })
   }
 
   tick (w: number, watermark: number, now: number): void {

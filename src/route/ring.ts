@@ -48,6 +48,11 @@ export class SlotWriter {
   used = 0
   /** Wall-clock ms when the first record entered this slot (for latency accounting). */
   firstAt = 0
+  /**
+   * The watermark when the first record entered this slot. Every record in the slot came later in source order,
+   * so judging them all by it never lets a watermark made from later events overtake them in our buffers.
+   */
+  watermark = -Infinity
 
   constructor (view: SlotView, index: number, g: RingGeometry) {
     this.view = view
@@ -59,6 +64,7 @@ export class SlotWriter {
     this.count = 0
     this.used = 0
     this.firstAt = 0
+    this.watermark = -Infinity
   }
 
   /** False when the record does not fit (the caller dispatches this slot and retries in a fresh one). */

@@ -125,7 +125,8 @@ function processRecords (task: BatchTask): number {
 
 export default function run (task: Task): unknown {
   const started = performance.now()
-  watermark = task.watermark
+  // The main thread sends each worker non-decreasing watermarks; max() keeps that true whatever happens.
+  watermark = Math.max(watermark, task.watermark)
   now = task.now
   rows = 0; late = 0; filtered = 0
   deadLetters = []
