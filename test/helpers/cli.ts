@@ -1,0 +1,18 @@
+// Running the real `tilekiln` command, as a user would.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { repoRoot } from './reference.ts'
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+export function tilekiln (args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += String(d) })
+    child.stderr.on('data', d => { stderr += String(d) })
+    child.on('error', reject)
+    child.on('exit', code => resolve({ code: code ?? 1, stdout, stderr }))
+  })
+}
