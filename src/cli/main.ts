@@ -126,7 +126,7 @@ async function run (o: ParsedOptions): Promise<number> {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
       process.stderr.write(statusLine(summary) + '\n')
-      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events, ${fmt(summary.tilesWritten)} tile writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
+      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} tile writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
     }
     return 0
   } finally {

@@ -83,6 +83,10 @@ export class TilePuts {
   }
 
   key (i: number): Uint8Array { return this.bytes.subarray(this.#keyAt[i]!, this.#keyAt[i]! + this.#keyLen[i]!) }
+  keyOffset (i: number): number { return this.#keyAt[i]! }
+  keyLength (i: number): number { return this.#keyLen[i]! }
+  valueOffset (i: number): number { return this.#valueAt[i]! }
+  valueLength (i: number): number { return this.#valueLen[i]! }
   tileStart (i: number): number { return this.#tileStart[i]! }
   value (i: number): Uint8Array { return this.bytes.subarray(this.#valueAt[i]!, this.#valueAt[i]! + this.#valueLen[i]!) }
 }
