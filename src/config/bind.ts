@@ -85,7 +85,8 @@ export function bindReadSide (plan: Plan, serving: ServingInfo): ReadSide {
   const columns = new Map<string, InputColumn>(serving.rowColumns.map((c, i) => [c.name, { index: i, type: c.type }]))
   const aggregators = plan.tileParts.map(part => {
     try {
-      return columnAggregator(part, columns, plan.flavour, plan.name)
+      // A null map key cannot be encoded in a tile (Avro map keys are strings): refuse that event, not the tile.
+      return columnAggregator(part, columns, plan.flavour, plan.name, { nullMapKeys: 'reject' })
     } catch (e) {
       if (e instanceof UnsupportedAggregation) throw configError(`${part.name}: ${e.message}`, part.aggregation.path, plan.name)
       throw e
