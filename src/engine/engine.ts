@@ -51,6 +51,8 @@ export interface EngineOptions {
 export interface Progress {
   readonly elapsedMillis: number
   readonly records: number
+  /** Raw record bytes read from the source. */
+  readonly bytesIn: number
   readonly rows: number
   readonly eventsPerSecond: number
   readonly tilesWritten: number
@@ -90,6 +92,7 @@ export class Engine {
   #failure: unknown = null
   #finalWatermark = false
   #records = 0
+  #bytesIn = 0
   #rowsDone = 0
   #acked = 0
   #maxEventTime = -Infinity
@@ -203,6 +206,7 @@ export class Engine {
   /** Copies the record into the slot of every target worker; returns a promise only when it had to wait. */
   #append (mask: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
     this.#records++
+    this.#bytesIn += bytes.length
     let waits: Promise<void>[] | undefined
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
       if ((mask & 1) === 0) continue
@@ -349,6 +353,7 @@ export class Engine {
     return {
       elapsedMillis: elapsed,
       records: this.#records,
+      bytesIn: this.#bytesIn,
       rows: this.metrics.counter(M.rows),
       eventsPerSecond: elapsed > 0 ? this.#acked / (elapsed / 1000) : 0,
       tilesWritten: this.#writer?.written ?? 0,
