@@ -151,7 +151,7 @@ export function floatToString (f: number): string {
 
 function scientific (exp: string, negative: boolean): string {
   // exp is like "-1.2345e-7" or "1e+21"
-  const [mant, e] = exp.replace('-', '').split('e') as [string, string]
+  const [mant, e] = (negative ? exp.slice(1) : exp).split('e') as [string, string]
   const m = mant.includes('.') ? mant : mant + '.0'
   return `${negative ? '-' : ''}${m}E${Number(e)}`
 }
