@@ -273,9 +273,16 @@ class Parser {
         const name = this.tok
         if (name.kind !== 'ident' && name.kind !== 'qident') this.fail('a field name after \'.\'')
         this.next()
-        node = node.k === 'ref'
-          ? this.mk({ k: 'ref', pos: node.pos, parts: [...node.parts, name.text] })
-          : this.mk({ k: 'field', pos: t.pos, base: node, name: name.text }, node)
+        if (node.k === 'ref') {
+          // a dotted name grows in place (a.b.c…); its length counts as depth, like nested field accesses
+          if (node.parts.length >= MAX_DEPTH) {
+            throw new ExprError('parse', `expression is nested more than ${MAX_DEPTH} levels deep`, name.pos, `at most ${MAX_DEPTH} levels of nesting`)
+          }
+          (node.parts as string[]).push(name.text)
+          ;(node as { depth: number }).depth = node.parts.length
+        } else {
+          node = this.mk({ k: 'field', pos: t.pos, base: node, name: name.text }, node)
+        }
       } else if (this.isOp('[')) {
         this.next()
         const index = this.expression()
