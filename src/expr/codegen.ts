@@ -187,14 +187,28 @@ export class CodeGen {
     }
   }
 
-  /** A top-level field of the record: own properties only, undefined (absent) is NULL. */
+  /**
+   * A top-level field of the record, own properties only; absent is NULL. Calling Object.hasOwn on every read
+   * would double the cost of a pass-through, so the check is made per record prototype instead: `fast` is true
+   * when the record's prototype (Object.prototype for JSON, a generated class for avsc records) has none of the
+   * fields this query reads, and then a defined value can only be an own property. Records with another prototype
+   * take Object.hasOwn on every read, and so does a field named like an Object.prototype member (constructor,
+   * toString, __proto__…), always, so that a record claiming a fake prototype cannot expose one.
+   */
   column (name: string): string {
     const t = this.temp()
     const k = this.constant(name)
     const own = this.runtime('hasOwn')
-    this.line(`${t} = r[${k}]; if (${t} === undefined || !${own}(r, ${k})) ${t} = null;`)
+    if (name in Object.prototype) {
+      this.line(`${t} = ${own}(r, ${k}) ? (r[${k}] ?? null) : null;`)
+    } else {
+      this.#fields.add(name)
+      this.line(`${t} = r[${k}]; if (${t} === undefined || (!fast && !${own}(r, ${k}))) ${t} = null;`)
+    }
     return t
   }
+
+  readonly #fields = new Set<string>()
 
   call (e: Extract<TExpr, { k: 'call' }>): string {
     const args = e.args.map(a => this.value(a))
@@ -451,12 +465,18 @@ export class CodeGen {
   /** Assembles and compiles the run function around `body`. */
   finish (body: readonly string[], wrapError: (e: unknown, path: string | undefined) => unknown): GeneratedQuery {
     const decl = this.#temps === 0 ? '' : `let ${Array.from({ length: this.#temps }, (_, i) => `t${i} = null`).join(', ')};`
+    const verify = this.constant(prototypeVerifier([...this.#fields]))
+    const getProto = this.runtime('protoOf')
     const head = [
       ...this.#consts.map((_, i) => `const k${i} = K[${i}];`),
       ...[...this.#rt].map(n => `const ${n} = R.${n};`),
+      'let lastProto = null, lastFast = false;',
       'return function run (r, out, emit) {',
       decl,
       'let p = 0;',
+      `const proto = ${getProto}(r);`,
+      `if (proto !== lastProto) { lastFast = ${verify}(proto); lastProto = proto; }`,
+      'const fast = lastFast;',
       'try {'
     ]
     const generated = [...head, ...body, '} catch (e) { throw E(e, p); }', '};'].join('\n')
@@ -468,6 +488,11 @@ export class CodeGen {
     const factory = new Function('K', 'R', 'E', source) as (k: unknown[], r: typeof R, e: typeof E) => GeneratedQuery['run']
     return { source, run: factory(this.#consts, R, E) }
   }
+}
+
+/** fast-path test for a record prototype: none of `fields` is reachable through it (see CodeGen.column). */
+function prototypeVerifier (fields: readonly string[]): (proto: unknown) => boolean {
+  return proto => proto === null || proto === undefined || (typeof proto === 'object' && fields.every(f => !(f in proto)))
 }
 
 /** Builds STRUCT values: an object with own, enumerable fields (set safely even for '__proto__'). */

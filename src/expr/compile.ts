@@ -160,21 +160,39 @@ function generate (wheres: readonly Checked[], outputs: readonly Checked[], expl
 function emitExplode (g: CodeGen, e: Extract<TExpr, { k: 'explode' }>, index: number): void {
   const store = (v: string): string => (index >= 0 ? `out[${index}] = ${v}; ` : '')
   const fused = e.arg.k === 'hof' && e.arg.fn === 'transform' ? e.arg : null
-  const arr = g.value(fused !== null ? fused.arr : e.arg)
+  const source = fused !== null ? fused.arr : e.arg
   const i = g.temp()
   const el = g.temp()
   const q = g.temp()
+  const row = (value: string): string => `${store(value)}p = -1; emit(); p = ${q};`
+  const body = fused === null ? null : g.lambdaBody(fused.lambda, [el, i])
+  const perElement = (): void => {
+    if (body === null) { g.line(row(el)); return }
+    for (const l of body.lines) g.line(l)
+    g.line(row(body.value))
+  }
+  const split = source.k === 'call' && source.res.literalSplit !== undefined ? source : null
+  if (split !== null) {
+    // SPLIT(str, ',') walked in place: each piece is sliced and used, no array of pieces is built
+    const str = g.value(split.args[0]!)
+    const sep = g.constant(split.res.literalSplit)
+    const start = g.temp()
+    const at = g.temp()
+    g.line(`${q} = p;`)
+    g.line(`if (${str} === null) { ${e.outer ? `${store('null')}p = -1; emit(); ` : ''}return; }`)
+    g.line(`${start} = 0; ${i} = 0;`)
+    g.line(`for (;;) { ${at} = ${str}.indexOf(${sep}, ${start}); ${el} = ${at} < 0 ? ${str}.slice(${start}) : ${str}.slice(${start}, ${at});`)
+    perElement()
+    g.line(`if (${at} < 0) break; ${start} = ${at} + ${sep}.length; ${i}++; }`)
+    return
+  }
+  const arr = g.value(source)
   g.line(`${q} = p;`)
   if (e.outer) g.line(`if (${arr} === null || ${arr}.length === 0) { ${store('null')}p = -1; emit(); return; }`)
   else g.line(`if (${arr} === null) return;`)
   g.line(`for (${i} = 0; ${i} < ${arr}.length; ${i}++) { ${el} = ${arr}[${i}]; if (${el} === undefined) ${el} = null;`)
-  if (fused !== null) {
-    const body = g.lambdaBody(fused.lambda, [el, i])
-    for (const l of body.lines) g.line(l)
-    g.line(`${store(body.value)}p = -1; emit(); p = ${q}; }`)
-  } else {
-    g.line(`${store(el)}p = -1; emit(); p = ${q}; }`)
-  }
+  perElement()
+  g.line('}')
 }
 
 /** A runtime failure of one event → TK_EXPR_EVAL naming the select (the engine dead-letters the event). */

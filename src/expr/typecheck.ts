@@ -174,11 +174,11 @@ export class TypeChecker {
 
   mapLookup (map: TExpr, key: TExpr, node: Node): TExpr {
     const t = map.type as Extract<DataType, { kind: 'map' }>
-    return this.callNode('map_get', t.value, [map, key], {
-      impl: mapGet,
-      inline: ([m, k], c) => `${c.rt('mapGet')}(${m}, ${k})`,
-      nullable: true
-    }, node)
+    // string keys (every map decoded from Avro or JSON): an own-property read inline, Map instances out of line
+    const inline: Resolution['inline'] = t.key.kind === 'string'
+      ? ([m, k], c) => `(${c.rt('hasOwn')}(${m}, ${k}) ? (${m}[${k}] ?? null) : ${c.rt('mapGet')}(${m}, ${k}))`
+      : ([m, k], c) => `${c.rt('mapGet')}(${m}, ${k})`
+    return this.callNode('map_get', t.value, [map, key], { impl: mapGet, inline, nullable: true }, node)
   }
 
   binary (op: BinaryOp, left: TExpr, right: TExpr, node: Node): TExpr {

@@ -16,6 +16,8 @@ export interface Resolution {
   readonly nullSafe?: boolean
   /** impl can return NULL for non-NULL arguments (a failed parse, a division by zero). */
   readonly nullable: boolean
+  /** Set on split(str, sep) with a constant separator free of regex syntax: EXPLODE can walk the pieces in place. */
+  readonly literalSplit?: string
 }
 
 export interface InlineCtx {

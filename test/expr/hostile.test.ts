@@ -141,6 +141,22 @@ describe('prototype names as data', () => {
     assert.equal(value('s', record), null)
     assert.equal(value('coalesce(i, -1)', record), -1)
   })
+
+  test('a record that carries its own "__proto__" key cannot fake its prototype', () => {
+    // JSON.parse makes "__proto__" an own data property; the fast path must not trust it
+    const q = compileQueryWithSource(spec({ a: 's', b: 'i', c: '`toString`' }, [], 'ms'),
+      T.struct('R', [{ name: 's', type: T.string }, { name: 'i', type: T.int }, { name: 'toString', type: T.string }, { name: 'ms', type: T.long }]) as StructType,
+      ['a', 'b', 'c'])
+    const records = [
+      JSON.parse('{"__proto__": {"s": "fake", "toString": "fake"}, "i": 1}'),
+      JSON.parse('{"__proto__": null, "i": 2}'),
+      Object.assign(Object.create({ s: 'inherited' }), { i: 3 }),
+      JSON.parse('{"s": "own", "i": 4}')
+    ]
+    assert.deepEqual(records.flatMap(r => rowsOf(q, r)), [
+      [null, 1, null, null], [null, 2, null, null], [null, 3, null, null], ['own', 4, null, null]
+    ])
+  })
 })
 
 describe('deep nesting is a clean error, never a stack overflow', () => {

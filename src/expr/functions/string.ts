@@ -251,7 +251,13 @@ const split = custom('split', 2, 3, (args, ctx) => {
   const p = constantString(pat, ctx, 1, 'the split pattern')
   const L = T.list(S)
   if (typeof p === 'string') {
-    if (isLiteralPattern(p)) return ctx.call('split', L, [str, ...limArgs], { impl: (s: string, n = -1) => splitLiteral(s, p, n), nullable: false })
+    if (isLiteralPattern(p)) {
+      return ctx.call('split', L, [str, ...limArgs], {
+        impl: (s: string, n = -1) => splitLiteral(s, p, n),
+        nullable: false,
+        ...(p !== '' && lim === null ? { literalSplit: p } : {})
+      })
+    }
     const re = regexOrFail(p, ctx, 1)
     return ctx.call('split', L, [str, ...limArgs], { impl: (s: string, n = -1) => splitRegex(s, re, n), nullable: false })
   }

@@ -184,6 +184,24 @@ export function trimControl (s: string): string {
 }
 
 function parseLongText (input: string): Long | null {
+  // fast path: up to 15 plain digits with an optional '-', no surrounding whitespace (the common case)
+  const n = input.length
+  if (n > 0 && n <= 15) {
+    let i = input.charCodeAt(0) === 0x2d ? 1 : 0
+    if (i < n) {
+      let v = 0
+      for (; i < n; i++) {
+        const c = input.charCodeAt(i) - 0x30
+        if (c < 0 || c > 9) break
+        v = v * 10 + c
+      }
+      if (i === n) return input.charCodeAt(0) === 0x2d ? (v === 0 ? 0 : -v) : v
+    }
+  }
+  return parseLongSlow(input)
+}
+
+function parseLongSlow (input: string): Long | null {
   let a = 0
   let b = input.length
   while (a < b && input.charCodeAt(a) <= 0x20) a++
@@ -215,8 +233,8 @@ function parseLongText (input: string): Long | null {
   const digits = input.slice(digitsStart, digitsEnd)
   if (digits.length === 0) return 0 // "." and "-.5" are 0, as in Spark
   if (digits.length <= 15) {
-    const n = Number(digits)
-    return negative ? (n === 0 ? 0 : -n) : n
+    const v = Number(digits)
+    return negative ? (v === 0 ? 0 : -v) : v
   }
   const big = BigInt(negative ? '-' + digits : digits)
   if (big > 9223372036854775807n || big < -9223372036854775808n) return null
