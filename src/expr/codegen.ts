@@ -39,6 +39,8 @@ const RUNTIME_NAMES = new Set(Object.keys(R).filter(k => /^[A-Za-z][A-Za-z0-9]*$
 
 type Scope = Map<string, string>
 
+const NEGATIVE_ZERO = Symbol('-0')
+
 export class CodeGen {
   readonly #consts: unknown[] = []
   readonly #constIndex = new Map<unknown, string>()
@@ -62,11 +64,13 @@ export class CodeGen {
     if (value === null) return 'null'
     if (value === true) return 'true'
     if (value === false) return 'false'
-    let name = this.#constIndex.get(value)
+    // a Map key compares -0 equal to 0; keep them apart, -0.0 is a value of its own
+    const key = Object.is(value, -0) ? NEGATIVE_ZERO : value
+    let name = this.#constIndex.get(key)
     if (name === undefined) {
       name = `k${this.#consts.length}`
       this.#consts.push(value)
-      this.#constIndex.set(value, name)
+      this.#constIndex.set(key, name)
     }
     return name
   }
@@ -106,8 +110,9 @@ export class CodeGen {
   // ---- common subexpressions -------------------------------------------------------------------------------------
 
   id (o: unknown): number {
-    let n = this.#ids.get(o)
-    if (n === undefined) { n = this.#ids.size; this.#ids.set(o, n) }
+    const key = Object.is(o, -0) ? NEGATIVE_ZERO : o
+    let n = this.#ids.get(key)
+    if (n === undefined) { n = this.#ids.size; this.#ids.set(key, n) }
     return n
   }
 

@@ -244,6 +244,7 @@ const cases: Record<string, Case[]> = {
     ['CAST(1234567.0 AS STRING)', '1234567.0', 'double to string: plain below 1e7'],
     ['CAST(0.0001 AS STRING)', '1.0E-4', 'double to string: scientific below 1e-3'],
     ['CAST(-0.0 AS STRING)', '-0.0', 'double to string: negative zero'],
+    ['CAST(d * 0.0 AS STRING) || CAST(d * -0.0 AS STRING)', '0.0-0.0', 'IEEE: 0.0 and -0.0 are distinct doubles'],
     ['CAST(f AS STRING)', '1.5', 'float to string'],
     ['CAST(i AS STRING)', '7', 'int to string'],
     ['CAST(lmax AS STRING)', '9223372036854775807', 'long to string is exact'],
