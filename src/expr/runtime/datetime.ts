@@ -4,8 +4,8 @@
 // The calendar is the proleptic Gregorian one, as in Spark 3.
 //
 // Parsing follows Spark's cast rules (DateTimeUtils.stringToDate / stringToTimestamp) for CAST, TIMESTAMP(…) and
-// implicit casts, and java.text.SimpleDateFormat (lenient) for functions given a format, because Chronon runs Spark
-// with spark.sql.legacy.timeParserPolicy = LEGACY.
+// implicit casts, and java.text.SimpleDateFormat (non-lenient) for functions given a format, because Chronon runs
+// Spark with spark.sql.legacy.timeParserPolicy = LEGACY.
 
 import { evalError } from '../errors.ts'
 
@@ -316,9 +316,10 @@ function usWeekOfMonth (days: number): number {
 }
 
 /**
- * Parses like a lenient SimpleDateFormat in UTC: text after the pattern is ignored, out-of-range fields roll over
- * (month 13 is January of the next year), a numeric field next to another numeric field takes exactly its pattern
- * width, otherwise as many digits as there are. Returns microseconds, or null when the text does not match.
+ * Parses like SimpleDateFormat with setLenient(false) in UTC, which is what Spark's LEGACY parser uses for
+ * unix_timestamp / to_date / to_timestamp (SIMPLE_DATE_FORMAT): every field must be in range (no month 13, no
+ * February 30), text after the pattern is ignored, a numeric field next to another numeric field takes exactly its
+ * pattern width, otherwise as many digits as there are. Returns microseconds, or null when the text does not match.
  */
 export function parseWithPattern (pieces: readonly Piece[], text: string, pivotYear: number): number | null {
   let pos = 0
@@ -379,9 +380,9 @@ export function parseWithPattern (pieces: readonly Piece[], text: string, pivotY
           case 'd': day = v; break
           case 'D': dayOfYearField = v; break
           case 'H': hour = v; break
-          case 'k': hour = v === 24 ? 0 : v; break
+          case 'k': if (v < 1 || v > 24) return null; hour = v === 24 ? 0 : v; break
           case 'K': hour12 = v; break
-          case 'h': hour12 = v === 12 ? 0 : v; break
+          case 'h': if (v < 1 || v > 12) return null; hour12 = v === 12 ? 0 : v; break
           case 'm': minute = v; break
           case 's': second = v; break
           case 'S': milli = v; break
@@ -418,12 +419,18 @@ export function parseWithPattern (pieces: readonly Piece[], text: string, pivotY
       }
     }
   }
-  if (hour12 >= 0) hour = hour12 + (pm === 1 ? 12 : 0)
-  else if (pm === 1 && hour < 12) hour += 12
-  // lenient: fold overflowing months into years, days into the calendar
-  const y = year + Math.floor((month - 1) / 12)
-  const m = floorMod(month - 1, 12) + 1
-  const days = dayOfYearField >= 0 ? daysFromCivil(year, 1, 1) + dayOfYearField - 1 : daysFromCivil(y, m, 1) + day - 1
+  if (hour12 >= 0) {
+    if (hour12 > 11) return null
+    hour = hour12 + (pm === 1 ? 12 : 0)
+  } else if (pm === 1 && hour < 12) {
+    hour += 12
+  }
+  // non-lenient: every field within its range
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 59 || milli > 999 || dayOfYearField > (isLeapYear(year) ? 366 : 365) || dayOfYearField === 0) {
+    return null
+  }
+  const days = dayOfYearField > 0 ? daysFromCivil(year, 1, 1) + dayOfYearField - 1 : daysFromCivil(year, month, day)
   const seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset
   return seconds * MICROS_PER_SECOND + milli * MICROS_PER_MILLI
 }
