@@ -11,7 +11,7 @@
 //   * Every select is parsed and type-checked, needed or not, so a broken GroupBy fails at start-up; only the
 //     needed ones are evaluated, plus an EXPLODE select in any case, because it decides how many rows there are.
 
-import { type DataType, type StructType, T, isIntegral, typeToString } from '../api/data-type.ts'
+import { type StructType, T, isIntegral, typeToString } from '../api/data-type.ts'
 import { TilekilnError, isTilekilnError } from '../errors.ts'
 import { CodeGen } from './codegen.ts'
 import { ExprError, pointAt } from './errors.ts'
@@ -100,15 +100,11 @@ export function compileQueryWithSource (spec: QuerySpec, input: StructType, need
   const outputs = needed.map(resolveNeeded)
   outputs.push(time)
 
-  const columns: OutputColumn[] = outputs.map((c, i) => ({ name: i === needed.length ? 'ts' : needed[i]!, type: outputType(c.expr) }))
+  const columns: OutputColumn[] = outputs.map((c, i) => ({ name: i === needed.length ? 'ts' : needed[i]!, type: c.expr.type }))
   const sourceFields = outputs.slice(0, needed.length).map(c => (c.expr.k === 'col' ? c.expr.name : null))
 
   const { source, run } = generate(wheres, outputs, exploded, spec)
   return { columns, multiRow: exploded !== null, sourceFields, run, source }
-}
-
-function outputType (e: TExpr): DataType {
-  return e.type
 }
 
 /** The time column as epoch milliseconds (a BIGINT). */
