@@ -20,8 +20,6 @@ export class TypeChecker {
   readonly #fields: StructType['fields']
   #nextVar = 0
   readonly #scopes: Map<string, { id: number, type: DataType }>[] = []
-  /** Columns of the input the checked expressions read. */
-  readonly columnsRead = new Set<string>()
   nondeterministic: { name: string, pos: number } | null = null
   readonly pivotYear: number
 
@@ -100,7 +98,6 @@ export class TypeChecker {
       base = { k: 'var', type: v.type, nullable: true, pos: node.pos, id: v.id }
     } else {
       const field = this.resolveColumn(first, node)
-      this.columnsRead.add(field.name)
       base = { k: 'col', type: field.type, nullable: true, pos: node.pos, name: field.name }
     }
     for (const part of rest) base = this.field(base, part, node)
