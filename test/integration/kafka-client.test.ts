@@ -2,11 +2,15 @@
 // client library. No mocks: every assertion is about what a real Kafka 4 broker did.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
   createKafkaClient, KAFKA_LIBRARIES,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaRecord, type ProducerRecord
 } from '../../src/source/kafka-client.ts'
+import { startKafka } from '../services/kafka.ts'
 
 const brokers = process.env.TILEKILN_TEST_KAFKA
 const skip = brokers === undefined
@@ -15,14 +19,6 @@ const skip = brokers === undefined
 
 const uid = (): string => randomBytes(4).toString('hex')
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-async function until (what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** Records of `n` per partition: key k<p>-<i>, value v<p>-<i>, header seq=<i>, timestamp base + i. */
 function records (partitions: number, n: number, base = 1_700_000_000_000): ProducerRecord[] {
@@ -36,8 +32,20 @@ function records (partitions: number, n: number, base = 1_700_000_000_000): Prod
 }
 
 /** A started consumer that appends every delivered record to `got`. */
+/** Errors consumers reported through onError, for failure messages. */
+const reported: string[] = []
+
+async function until (what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; errors reported: ${reported.length === 0 ? 'none' : reported.join(' | ')}`)
+    await sleep(20)
+  }
+}
+
 async function consume (client: KafkaClient, opts: Partial<ConsumeOptions> & { topic: string, groupId: string }, got: KafkaRecord[] = []): Promise<{ consumer: KafkaConsumer, got: KafkaRecord[] }> {
   const consumer = client.consumer({
+    onError: e => { reported.push(e.describe()) },
     onBatch: b => {
       assert.ok(b.records.length > 0)
       assert.equal(b.nextOffset, b.records[b.records.length - 1]!.offset + 1)
@@ -113,7 +121,7 @@ for (const library of KAFKA_LIBRARIES) {
     test('committed offsets survive a restart: a new member resumes exactly there', async () => {
       const topic = await topicWith(2, 20)
       const groupId = `g-${uid()}`
-      const first = await consume(client, { topic, groupId })
+      const first = track(await consume(client, { topic, groupId }))
       await until('40 records', () => first.got.length >= 40)
       await first.consumer.commit(new Map([[0, 7], [1, 13]]))
       assert.deepEqual([...(await first.consumer.committed())].sort(), [[0, 7], [1, 13]])
@@ -142,7 +150,7 @@ for (const library of KAFKA_LIBRARIES) {
     test('seek: onAssigned offsets win over committed ones, and a seek mid-stream re-reads', async () => {
       const topic = await topicWith(2, 30)
       const groupId = `g-${uid()}`
-      const seeded = await consume(client, { topic, groupId })
+      const seeded = track(await consume(client, { topic, groupId }))
       await until('60 records', () => seeded.got.length >= 60)
       await seeded.consumer.commit(new Map([[0, 20], [1, 20]]))
       await seeded.consumer.stop()
@@ -224,6 +232,54 @@ for (const library of KAFKA_LIBRARIES) {
       assert.deepEqual([...(await consumer.committed())], [[0, 3]])
       await consumer.stop()
       assert.equal(revoked, 1, 'stop() revokes')
+    })
+
+    test('survives a broker restart: reconnects, and with onAssigned seeks delivers every record exactly once', async () => {
+      // A private broker: restarting the shared one would disturb the other test files running in parallel.
+      const dir = mkdtempSync(join(tmpdir(), 'tilekiln-restart-'))
+      let k = await startKafka({ dir, log: () => {} })
+      const port = k.port
+      let consumer: KafkaConsumer | null = null
+      try {
+        const own = await createKafkaClient({ library, brokers: k.brokers, clientId: 'restart-test' })
+        const a = await own.admin()
+        const topic = `restart-${uid()}`
+        await a.createTopic(topic, { partitions: 2 })
+        await a.close()
+        const producer = own.producer()
+        await producer.send(topic, records(2, 50))
+        await producer.close()
+        // What an engine does: remember how far it got, and start there whenever partitions are (re)assigned.
+        const position = new Map<number, number>()
+        const errors: string[] = []
+        const got: KafkaRecord[] = []
+        consumer = own.consumer({
+          topic,
+          groupId: `g-${uid()}`,
+          sessionTimeoutMs: 10_000,
+          heartbeatIntervalMs: 500,
+          onAssigned: () => new Map(position),
+          onBatch: b => { got.push(...b.records); position.set(b.partition, b.nextOffset) },
+          onError: e => { errors.push(e.message) }
+        })
+        await consumer.start()
+        await until('the first 100', () => got.length >= 100)
+
+        await k.stop()
+        k = await startKafka({ dir, port, log: () => {} })
+        const again = own.producer()
+        await again.send(topic, records(2, 50, 1_750_000_000_000))
+        await again.close()
+        await until('the second 100 after the restart', () => got.length >= 200, 60_000)
+        await sleep(500)
+        assert.deepEqual(byPartition(got, 0), range(0, 100), `partition 0 (errors seen: ${errors.length})`)
+        assert.deepEqual(byPartition(got, 1), range(0, 100))
+      } finally {
+        // A consumer left running would retry the dead broker forever and keep the test process alive.
+        await consumer?.stop()
+        await k.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 }
