@@ -149,7 +149,7 @@ class KafkajsConsumer implements KafkaConsumer {
     c.on(c.events.GROUP_JOIN, e => { this.#onJoin(e.payload.memberAssignment[this.topic] ?? []) })
     c.on(c.events.REBALANCING, () => { this.#revokeAll() })
     c.on(c.events.CRASH, e => {
-      const err = sourceError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed', this.#ctx(), e.payload.error)
+      const err = sourceError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx({ fatal: e.payload.restart ? 0 : 1 }), e.payload.error)
       this.#revokeAll()
       this.#first.reject(err)
       this.#opts.onError?.(err)

@@ -77,7 +77,10 @@ export interface ConsumeOptions {
   onAssigned?: (partitions: readonly number[]) => void | PartitionOffsets | Promise<void | PartitionOffsets>
   /** Called when partitions are taken away (rebalance or stop); no batch of theirs is delivered after it. */
   onRevoked?: (partitions: readonly number[]) => void
-  /** Errors the consumer recovers from by itself (broker gone, rebalance trouble); it keeps retrying until stop(). */
+  /**
+   * Errors seen while consuming. The consumer recovers from them by itself (broker gone, rebalance trouble) and keeps
+   * retrying until stop(), except when `error.context.fatal` is 1: then it has stopped and the engine must stop too.
+   */
   onError?: (error: TilekilnError) => void
   sessionTimeoutMs?: number
   rebalanceTimeoutMs?: number

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, r
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import kafkajs from 'kafkajs'
-import { freePort, isAlive, ownChild, sleep, tailFile, terminate } from './process.ts'
+import { freePort, ownChild, sleep, tailFile, terminate } from './process.ts'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -275,4 +275,3 @@ export async function createTopic (brokers: string, name: string, partitions: nu
   }
 }
 
-export { isAlive }
