@@ -1,0 +1,212 @@
+// The Kafka client layer: the small surface the engine's Kafka source, the load generator and the dead-letter writer
+// need, with two implementations behind it: kafkajs 2.2.4 (the design's client) and @platformatic/kafka 1.35 (the last
+// Node-20 line). Nothing outside src/source/ imports a Kafka library.
+//
+// Offsets are plain numbers (exact up to 2^53, i.e. forever at any real rate) and always mean "the next offset to
+// read", as Kafka's committed offsets do: a batch whose last record has offset 41 is fully processed at offset 42.
+//
+// Consumption model (the same for both libraries):
+//   start() joins the group → onAssigned(partitions) → [optional seeks] → fetch loop → onBatch(batch) per partition
+//   a rebalance → onRevoked(partitions) → rejoin → onAssigned(new partitions)   (eager protocol: all are revoked)
+// onBatch may return a promise; no further batch is delivered until it settles, and group heartbeats continue
+// meanwhile. For longer backpressure, pause() the partitions and resume() them later: a paused partition is not
+// fetched, and data already fetched for it is dropped and fetched again after resume(), never lost.
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { TilekilnError } from '../errors.ts'
+
+export type KafkaLibrary = 'kafkajs' | 'platformatic'
+
+export const KAFKA_LIBRARIES: readonly KafkaLibrary[] = ['kafkajs', 'platformatic']
+
+export interface KafkaSaslOptions {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'
+  username: string
+  password: string
+}
+
+export interface KafkaClientOptions {
+  /** Which implementation. Default: 'kafkajs'. */
+  library?: KafkaLibrary
+  /** Bootstrap brokers, `host:port`, as an array or comma-separated. */
+  brokers: string | readonly string[]
+  clientId?: string
+  /** TLS to the brokers: true for defaults, or node:tls options (ca, cert, key, servername…). */
+  ssl?: boolean | TlsConnectionOptions
+  sasl?: KafkaSaslOptions
+  connectionTimeoutMs?: number
+  requestTimeoutMs?: number
+}
+
+export type KafkaHeaders = Readonly<Record<string, Buffer>>
+
+export interface KafkaRecord {
+  partition: number
+  offset: number
+  /** Record timestamp, ms since the epoch (CreateTime unless the topic says LogAppendTime). */
+  timestamp: number
+  key: Buffer | null
+  value: Buffer | null
+  /** Header values by name; a name repeated in one record keeps its last value. */
+  headers: KafkaHeaders
+}
+
+export interface RecordBatch {
+  topic: string
+  partition: number
+  /** In offset order; never empty. */
+  records: readonly KafkaRecord[]
+  /** Offset to read after this batch (last record + 1, or further when the batch ended in control records). */
+  nextOffset: number
+  /** The partition's end offset (high watermark) as of this fetch: nextOffset === highWatermark means caught up. */
+  highWatermark: number
+}
+
+/** Offsets to start from, by partition, as returned by onAssigned (e.g. restored from a checkpoint). */
+export type PartitionOffsets = ReadonlyMap<number, number>
+
+export interface ConsumeOptions {
+  groupId: string
+  topic: string
+  /** Where a partition starts when the group has no committed offset for it. Default 'earliest'. */
+  startFrom?: 'earliest' | 'latest'
+  onBatch: (batch: RecordBatch) => void | Promise<void>
+  /**
+   * Called when partitions are assigned, before any of them is fetched. Returning offsets seeks those partitions
+   * there; the others start at the group's committed offset (or `startFrom`).
+   */
+  onAssigned?: (partitions: readonly number[]) => void | PartitionOffsets | Promise<void | PartitionOffsets>
+  /** Called when partitions are taken away (rebalance or stop); no batch of theirs is delivered after it. */
+  onRevoked?: (partitions: readonly number[]) => void
+  /**
+   * Errors seen while consuming. The consumer recovers from them by itself (broker gone, rebalance trouble) and keeps
+   * retrying until stop(), except when `error.context.fatal` is 1: then it has stopped and the engine must stop too.
+   */
+  onError?: (error: TilekilnError) => void
+  sessionTimeoutMs?: number
+  rebalanceTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  /** How long the broker may hold a fetch when no data is there. Default 500 ms (bounds pause/stop latency). */
+  maxWaitMs?: number
+  minBytes?: number
+  maxBytes?: number
+  maxBytesPerPartition?: number
+}
+
+export interface KafkaConsumer {
+  readonly topic: string
+  readonly groupId: string
+  /** Connects, joins the group and starts fetching; resolves once the first assignment has been handled. */
+  start: () => Promise<void>
+  /** Partitions currently assigned to this member. */
+  assignment: () => number[]
+  /** Stops fetching the given partitions (default: all assigned) until resume(). Takes effect at once. */
+  pause: (partitions?: readonly number[]) => void
+  resume: (partitions?: readonly number[]) => void
+  isPaused: (partition: number) => boolean
+  /** The next batch of this partition starts at `offset`. Only for assigned partitions. */
+  seek: (partition: number, offset: number) => void
+  /** Commits next-offsets to the group (manual; nothing is ever committed automatically). */
+  commit: (offsets: PartitionOffsets) => Promise<void>
+  /** The group's committed offsets for the topic (partitions without one are absent). */
+  committed: () => Promise<Map<number, number>>
+  /** Leaves the group and disconnects. Idempotent. */
+  stop: () => Promise<void>
+}
+
+export interface ProducerRecord {
+  key?: Buffer | string | null
+  value: Buffer | string | null
+  /** Target partition; absent: the library's default partitioner (murmur2 of the key, as the Java client). */
+  partition?: number
+  headers?: Readonly<Record<string, Buffer | string>>
+  /** ms since the epoch; absent: now. */
+  timestamp?: number
+}
+
+export interface ProducerOptions {
+  /** Idempotent producer (exactly one copy of each record per partition across retries). Default true. */
+  idempotent?: boolean
+  /** Default 'all': the leader waits for the full in-sync replica set. */
+  acks?: 'all' | 'leader' | 'none'
+  compression?: 'none' | 'gzip'
+}
+
+export interface KafkaProducer {
+  connect: () => Promise<void>
+  /** Sends records to one topic and resolves once the broker acknowledged them all (as `acks` says). */
+  send: (topic: string, records: readonly ProducerRecord[]) => Promise<void>
+  close: () => Promise<void>
+}
+
+export interface TopicSpec {
+  partitions: number
+  replicationFactor?: number
+  config?: Readonly<Record<string, string>>
+}
+
+export interface KafkaAdmin {
+  /** Creates a topic; false if it already existed (left as it is). Resolves once partition leaders are elected. */
+  createTopic: (name: string, spec: TopicSpec) => Promise<boolean>
+  deleteTopic: (name: string) => Promise<void>
+  /** Number of partitions of an existing topic. */
+  partitionCount: (topic: string) => Promise<number>
+  /** End offsets (high watermarks) of every partition of the topic. */
+  endOffsets: (topic: string) => Promise<Map<number, number>>
+  /** Start offsets (log start) of every partition of the topic. */
+  startOffsets: (topic: string) => Promise<Map<number, number>>
+  /** Committed next-offsets of a group for a topic (partitions without one are absent). */
+  committedOffsets: (groupId: string, topic: string) => Promise<Map<number, number>>
+  close: () => Promise<void>
+}
+
+export interface KafkaClient {
+  readonly library: KafkaLibrary
+  readonly brokers: readonly string[]
+  consumer: (options: ConsumeOptions) => KafkaConsumer
+  producer: (options?: ProducerOptions) => KafkaProducer
+  /** An admin connection; close() it when done. */
+  admin: () => Promise<KafkaAdmin>
+  /** Shortcut: high watermarks of all partitions (one admin round trip). */
+  endOffsets: (topic: string) => Promise<Map<number, number>>
+}
+
+export function parseBrokers (brokers: string | readonly string[]): string[] {
+  const list = (typeof brokers === 'string' ? brokers.split(',') : [...brokers]).map(b => b.trim()).filter(b => b.length > 0)
+  if (list.length === 0) throw new TilekilnError('TK_SOURCE', 'no Kafka brokers given', { brokers: String(brokers) })
+  for (const b of list) {
+    if (!/^[^\s:]+:\d+$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(b)) {
+      throw new TilekilnError('TK_SOURCE', `a Kafka broker must be host:port, not "${b}"`, { broker: b })
+    }
+  }
+  return list
+}
+
+/** Wraps a library error with what we were doing; keeps the original as `cause`. */
+export function sourceError (message: string, context: Record<string, string | number | undefined>, cause?: unknown): TilekilnError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : cause !== undefined ? `: ${String(cause)}` : ''
+  return new TilekilnError('TK_SOURCE', message + detail, context, { cause })
+}
+
+export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
+
+export function toBuffer (v: Buffer | string): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : v
+}
+
+/** Creates a client on the chosen library. The library module is only loaded when chosen. */
+export async function createKafkaClient (options: KafkaClientOptions): Promise<KafkaClient> {
+  const library = options.library ?? 'kafkajs'
+  const brokers = parseBrokers(options.brokers)
+  switch (library) {
+    case 'kafkajs': {
+      const { KafkajsClient } = await import('./kafka-client-kafkajs.ts')
+      return new KafkajsClient(brokers, options)
+    }
+    case 'platformatic': {
+      const { PlatformaticClient } = await import('./kafka-client-platformatic.ts')
+      return new PlatformaticClient(brokers, options)
+    }
+    default:
+      throw new TilekilnError('TK_USAGE', `unknown Kafka client library "${String(library)}" (expected ${KAFKA_LIBRARIES.join(' or ')})`, { library: String(library) })
+  }
+}
