@@ -1,6 +1,7 @@
-// A real Redis server for tests: `redis-server` from the system (Debian package redis-server; .ci/run installs it),
-// on 127.0.0.1 with a free port, no persistence, in a temp dir, killed on stop() and on process exit.
-import { spawn } from 'node:child_process'
+// A real Redis server for tests: `redis-server` from the system (Debian package redis-server, installed here with
+// apt-get when missing, so `npm test` alone works on a fresh machine), on 127.0.0.1 with a free port, no
+// persistence, in a temp dir, killed on stop() and on process exit.
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -22,8 +23,26 @@ export interface StartRedisOptions {
   startTimeoutMs?: number
 }
 
+/** Installs Debian's redis-server when it is not on PATH (root, or passwordless sudo). */
+export function ensureRedisServer (): void {
+  if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0) return
+  const root = process.getuid?.() === 0
+  const sudo = root ? [] : ['sudo', '-n']
+  const run = (args: string[]): void => {
+    const cmd = [...sudo, ...args]
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    if (r.status !== 0) throw new Error(`redis-server is not installed and '${cmd.join(' ')}' failed (exit ${String(r.status)}); install the redis-server package`)
+  }
+  process.stderr.write('services: installing redis-server (apt-get)…\n')
+  run(['apt-get', 'update', '-qq'])
+  run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'redis-server'])
+  // The package may start a system-wide server; the tests run their own on free ports and need none.
+  spawnSync(sudo[0] ?? 'service', sudo.length > 0 ? [...sudo.slice(1), 'service', 'redis-server', 'stop'] : ['redis-server', 'stop'], { stdio: 'ignore' })
+}
+
 export async function startRedis (opts: StartRedisOptions = {}): Promise<RedisService> {
   const bin = opts.bin ?? process.env.REDIS_SERVER ?? 'redis-server'
+  if (bin === 'redis-server') ensureRedisServer()
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(bin, opts.startTimeoutMs ?? 10_000)
