@@ -158,3 +158,40 @@ export function writeKernelIr (w: ByteWriter, dv: DataView, base: number, p: Ker
       w.byte(2); w.byte(2); w.zigzag(readI64(dv, ptr)); w.byte(2); writeValue(w, dv, ptr + 8, p.valueType)
   }
 }
+
+function writeI64 (dv: DataView, ptr: number, v: unknown): void {
+  dv.setBigInt64(ptr, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))), true)
+}
+
+function writeValueCell (dv: DataView, ptr: number, t: DataType, v: unknown): void {
+  if (t.kind === 'double' || t.kind === 'float') dv.setFloat64(ptr, Number(v), true)
+  else writeI64(dv, ptr, v)
+}
+
+/**
+ * Loads a normalized IR (as TileCodec decodes it) into the part's cells: the inverse of writeKernelIr, used to
+ * restore a worker's state from a checkpoint. The cells must be zeroed (a fresh entry); null leaves them empty.
+ */
+export function loadKernelIr (dv: DataView, base: number, p: KernelPart, ir: unknown): void {
+  if (ir === null || ir === undefined) return
+  const ptr = base + p.offset
+  switch (p.kind) {
+    case 'count': writeI64(dv, ptr, ir); return
+    case 'sumLong': writeI64(dv, ptr, ir); dv.setInt32(ptr + 8, 1, true); return
+    case 'sumDouble': dv.setFloat64(ptr, Number(ir), true); dv.setInt32(ptr + 8, 1, true); return
+    case 'average': {
+      const a = ir as unknown[]
+      dv.setFloat64(ptr, Number(a[0]), true); writeI64(dv, ptr + 8, a[1]); return
+    }
+    case 'variance': {
+      const a = ir as unknown[]
+      writeI64(dv, ptr, a[0]); dv.setFloat64(ptr + 8, Number(a[1]), true); dv.setFloat64(ptr + 16, Number(a[2]), true); return
+    }
+    case 'minLong': case 'maxLong': case 'minDouble': case 'maxDouble':
+      writeValueCell(dv, ptr, p.valueType, ir); dv.setInt32(ptr + 8, 1, true); return
+    case 'first': case 'last': {
+      const a = ir as unknown[]
+      writeI64(dv, ptr, a[0]); writeValueCell(dv, ptr + 8, p.valueType, a[1]); dv.setInt32(ptr + 16, 1, true)
+    }
+  }
+}

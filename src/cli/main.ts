@@ -3,13 +3,18 @@
 import { basename } from 'node:path'
 import { compilePlan, type Plan } from '../config/plan.ts'
 import { toHex } from '../codec/bytes.ts'
-import { FileDeadLetters } from '../engine/dead-letter.ts'
+import { join } from 'node:path'
+import { CheckpointStore } from '../checkpoint/checkpoint.ts'
+import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
+import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
+import { createKafkaClient } from '../source/kafka-client.ts'
+import { produce } from './produce.ts'
 import { Engine, type Progress } from '../engine/engine.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
 import { M } from '../metrics/metrics.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
-import { openSource, openStore, readJsonFile } from './specs.ts'
+import { openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
@@ -33,7 +38,41 @@ const RUN: OptionSpec[] = [
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
-  { name: 'json', type: 'boolean', help: 'print the final summary as JSON' }
+  { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
+  { name: 'checkpoint-dir', type: 'string', arg: 'DIR', help: 'where consistent checkpoints go (restored from at start); default for Kafka sources: .tilekiln/checkpoints/<groupBy>; off for other sources unless given' },
+  { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000 },
+  { name: 'group-id', type: 'string', arg: 'ID', help: 'Kafka consumer group (default tilekiln-<groupBy>)' },
+  { name: 'partition-by', type: 'string', arg: 'key-columns|message-key', help: 'route by the GroupBy key values, or by the Kafka message key when it is the entity key', default: 'key-columns' },
+  { name: 'dead-letter-topic', type: 'string', arg: 'TOPIC', help: 'Kafka topic for dead letters of a Kafka source (default <topic>.tilekiln-dlq); --dead-letter FILE writes to a file instead' },
+  { name: 'start-from', type: 'string', arg: 'earliest|latest', help: 'where a partition without committed offset or checkpoint starts', default: 'earliest' },
+  { name: 'framing', type: 'string', arg: 'raw|confluent', help: 'Avro records as plain binary, or in the Confluent wire format (magic byte + schema id)', default: 'raw' },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
+  { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000 },
+  { name: 'kafka-ssl', type: 'boolean', help: 'TLS to the brokers' },
+  { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism' },
+  { name: 'kafka-sasl-username', type: 'string', arg: 'USER', help: 'SASL user' },
+  { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' }
+]
+
+const PRODUCE: OptionSpec[] = [
+  { name: 'brokers', type: 'string', arg: 'HOST:PORT', help: 'bootstrap brokers (comma-separated)', default: '127.0.0.1:9092' },
+  { name: 'topic', type: 'string', arg: 'TOPIC', help: 'topic to write (created with --partitions if missing)' },
+  { name: 'group-by', type: 'string', arg: 'FILE', help: 'the GroupBy whose input to generate' },
+  { name: 'count', type: 'number', arg: 'N', help: 'number of events', default: 100_000 },
+  { name: 'seed', type: 'number', arg: 'S', help: 'random seed', default: 1 },
+  { name: 'partitions', type: 'number', arg: 'P', help: 'topic partitions', default: 4 },
+  { name: 'format', type: 'string', arg: 'avro|json', help: 'record encoding', default: 'avro' },
+  { name: 'malformed-fraction', type: 'number', arg: 'F', help: 'fraction of records replaced by garbage bytes', default: 0 },
+  { name: 'keys', type: 'number', arg: 'N', help: 'distinct entity keys', default: 1000 },
+  { name: 'key-type', type: 'string', arg: 'long|string', help: 'type of generated key values', default: 'long' },
+  { name: 'zipf', type: 'number', arg: 'S', help: 'key skew (0 = uniform)', default: 0 },
+  { name: 'span', type: 'number', arg: 'MS', help: 'event times span this far back from now (units allowed: 30d)', default: 30 * 86_400_000 },
+  { name: 'disorder', type: 'number', arg: 'MS', help: 'event times jitter back by up to this much', default: 60_000 },
+  { name: 'late', type: 'number', arg: 'F', help: 'fraction of very late events', default: 0 },
+  { name: 'schema', type: 'string', arg: 'FILE', help: 'input Avro schema (default: derived from the GroupBy\'s selects)' },
+  { name: 'schema-out', type: 'string', arg: 'FILE', help: 'write the Avro schema of the produced records here (give it to run --schema)' },
+  { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000 },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' }
 ]
 
 const FETCH: OptionSpec[] = [
@@ -54,6 +93,7 @@ const USAGE = `tilekiln — Chronon GroupBy tiles from event streams, on Node.js
 Commands:
   tilekiln run   --group-by FILE --source SPEC [--store SPEC] [--workers N] [--trigger always|buffered:MS] [--until-end] …
   tilekiln fetch --group-by FILE --key COL=VALUE [--key …] [--store SPEC] [--at MILLIS] [--json]
+  tilekiln produce --brokers HOST:PORT --topic T --group-by FILE --count N [--partitions P] [--format avro|json] …
   tilekiln dump  [--store SPEC]          every key and value in the store, as sorted hex lines
   tilekiln help [COMMAND]                full option lists
 
@@ -87,12 +127,44 @@ function statusLine (p: Progress): string {
   return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | lag ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} | keys ${fmt(p.liveKeys)} | tiles written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})`
 }
 
-async function run (o: ParsedOptions): Promise<number> {
+async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
+  const src = o.source as string
+  if (!src.startsWith('kafka:') || explicitFile) return new FileDeadLetters(o['dead-letter'] as string)
+  const { brokers, topic } = parseKafkaSpec(src, plan)
+  const dlqTopic = (o['dead-letter-topic'] as string | undefined) ?? `${topic}.tilekiln-dlq`
+  const client = await createKafkaClient({ library: o['kafka-library'] as 'kafkajs', brokers, clientId: `tilekiln-${plan.cleanName}-dlq` })
+  const admin = await client.admin()
+  try { await admin.createTopic(dlqTopic, { partitions: 1 }) } finally { await admin.close() }
+  const producer = client.producer({ acks: 'all', idempotent: true })
+  await producer.connect()
+  return new KafkaDeadLetters(producer, dlqTopic, plan.name)
+}
+
+async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<number> {
   const plan = loadPlan(o['group-by'], o.flavour, o['source-index'])
   if (typeof o.source !== 'string') throw new TilekilnError('TK_USAGE', '--source SPEC is required')
-  const source = await openSource(o.source, plan, { schema: o.schema as string | undefined, format: o.format as string | undefined, fileWatermarks: o['file-watermarks'] as string | undefined })
+  const isKafka = o.source.startsWith('kafka:')
+  const source = await openSource(o.source, plan, {
+    schema: o.schema as string | undefined,
+    format: o.format as string | undefined,
+    fileWatermarks: o['file-watermarks'] as string | undefined,
+    kafka: {
+      groupId: o['group-id'] as string | undefined,
+      partitionBy: o['partition-by'] as string,
+      library: o['kafka-library'] as string,
+      startFrom: o['start-from'] as string,
+      framing: o.framing as string,
+      untilEnd: o['until-end'] === true,
+      ssl: o['kafka-ssl'] === true,
+      saslMechanism: o['kafka-sasl-mechanism'] as string | undefined,
+      saslUsername: o['kafka-sasl-username'] as string | undefined,
+      saslPassword: o['kafka-sasl-password'] as string | undefined,
+      sessionTimeoutMs: o['kafka-session-timeout'] as number
+    }
+  })
   const store = openStore(o.store as string)
-  const deadLetters = new FileDeadLetters(o['dead-letter'] as string)
+  const deadLetters = await deadLetterSink(o, plan, given.has('dead-letter'))
+  const checkpointDir = (o['checkpoint-dir'] as string | undefined) ?? (isKafka ? join('.tilekiln', 'checkpoints', plan.cleanName) : undefined)
   const progressMs = o.progress as number
   const engine = new Engine({
     groupBy: plan.json,
@@ -108,9 +180,10 @@ async function run (o: ParsedOptions): Promise<number> {
     lingerMillis: o.linger as number,
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
-    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p) + '\n') : undefined
+    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p) + '\n') : undefined,
+    ...(checkpointDir === undefined ? {} : { checkpoints: { store: new CheckpointStore(checkpointDir), intervalMillis: o['checkpoint-interval'] as number } })
   })
-  process.stderr.write(`tilekiln: running ${plan.name} (${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles) from ${source.description} into ${store.description} with ${o.workers} worker(s)\n`)
+  process.stderr.write(`tilekiln: running ${plan.name} (${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpointDir === undefined ? '' : `, checkpoints in ${checkpointDir}`}\n`)
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
@@ -126,6 +199,7 @@ async function run (o: ParsedOptions): Promise<number> {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
       process.stderr.write(statusLine(summary) + '\n')
+      if (summary.restoredFrom !== null || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredFrom === null ? 'started fresh' : `restored from checkpoint ${summary.restoredFrom}`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
       process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} tile writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
     }
     return 0
@@ -173,6 +247,38 @@ async function fetch (o: ParsedOptions): Promise<number> {
   }
 }
 
+async function produceCommand (o: ParsedOptions): Promise<number> {
+  const plan = loadPlan(o['group-by'], undefined)
+  if (typeof o.topic !== 'string') throw new TilekilnError('TK_USAGE', '--topic is required')
+  const fmt = o.format as string
+  if (fmt !== 'avro' && fmt !== 'json') throw new TilekilnError('TK_USAGE', '--format must be avro or json')
+  const r = await produce({
+    brokers: o.brokers as string,
+    topic: o.topic,
+    plan,
+    count: o.count as number,
+    seed: o.seed as number,
+    partitions: o.partitions as number,
+    format: fmt,
+    malformedFraction: o['malformed-fraction'] as number,
+    keys: o.keys as number,
+    keyType: o['key-type'] === 'string' ? 'string' : 'long',
+    zipf: o.zipf as number,
+    spanMillis: o.span as number,
+    disorderMillis: o.disorder as number,
+    lateFraction: o.late as number,
+    schema: o.schema === undefined ? undefined : readJsonFile(o.schema as string, 'the schema file'),
+    schemaOut: o['schema-out'] as string | undefined,
+    library: o['kafka-library'] as 'kafkajs',
+    batch: o.batch as number
+  })
+  process.stdout.write(JSON.stringify(r) + '\n')
+  process.stderr.write(`tilekiln: produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed) to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)\n`)
+  return 0
+}
+
+const fmt0 = (n: number): string => Math.round(n).toLocaleString('en-US')
+
 async function dump (o: ParsedOptions): Promise<number> {
   const store = openStore(o.store as string, { readOnly: true })
   try {
@@ -186,8 +292,9 @@ async function dump (o: ParsedOptions): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: ParsedOptions) => Promise<number> }> = {
+const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: ParsedOptions, given: ReadonlySet<string>) => Promise<number> }> = {
   run: { summary: 'consume a source and keep the GroupBy\'s tiles fresh in the store', specs: RUN, fn: run },
+  produce: { summary: 'write generated GroupBy-shaped events to a Kafka topic (a load generator)', specs: PRODUCE, fn: produceCommand },
   fetch: { summary: 'read a key\'s windowed feature values from the tiles', specs: FETCH, fn: fetch },
   dump: { summary: 'print every key and value in the store as sorted hex lines', specs: DUMP, fn: dump }
 }
@@ -208,8 +315,8 @@ export async function main (argv: readonly string[]): Promise<number> {
   if (command === undefined) { process.stderr.write(`tilekiln: unknown command '${cmd}'\n\n${USAGE}\n`); return 2 }
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {
-    const { options } = parseOptions(rest, command.specs, cmd)
-    return await command.fn(options)
+    const { options, given } = parseOptions(rest, command.specs, cmd)
+    return await command.fn(options, given)
   } catch (e) {
     const tag = isTilekilnError(e) ? ` [${e.code}]` : ''
     process.stderr.write(`tilekiln ${cmd}: ${describeError(e)}${tag}\n`)

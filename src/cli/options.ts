@@ -20,7 +20,8 @@ export function envName (option: string): string {
   return `TILEKILN_${option.replace(/-/g, '_').toUpperCase()}`
 }
 
-export function parseOptions (argv: readonly string[], specs: readonly OptionSpec[], command: string): { options: ParsedOptions, positionals: string[] } {
+/** `given` holds the options set explicitly (flag, environment or config file), as opposed to defaults. */
+export function parseOptions (argv: readonly string[], specs: readonly OptionSpec[], command: string): { options: ParsedOptions, positionals: string[], given: Set<string> } {
   const byName = new Map(specs.map(s => [s.name, s]))
   const flags: ParsedOptions = {}
   const positionals: string[] = []
@@ -63,7 +64,9 @@ export function parseOptions (argv: readonly string[], specs: readonly OptionSpe
     }
   }
   const options: ParsedOptions = {}
+  const given = new Set<string>()
   for (const spec of specs) {
+    given.add(spec.name)
     if (flags[spec.name] !== undefined) { options[spec.name] = flags[spec.name]; continue }
     const env = process.env[envName(spec.name)]
     if (env !== undefined && env !== '') {
@@ -77,8 +80,9 @@ export function parseOptions (argv: readonly string[], specs: readonly OptionSpe
       continue
     }
     options[spec.name] = spec.default
+    given.delete(spec.name)
   }
-  return { options, positionals }
+  return { options, positionals, given }
 }
 
 function convert (spec: OptionSpec, value: string, where: string): string | number | boolean {

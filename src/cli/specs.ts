@@ -6,13 +6,47 @@ import { TilekilnError } from '../errors.ts'
 import { EmbeddedStore } from '../sink/embedded-store.ts'
 import type { TileStore } from '../sink/store.ts'
 import { openFileSource } from '../source/file.ts'
+import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
+import type { InputFormat } from '../codec/record.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../source/generator.ts'
+import { openKafkaSource } from '../source/kafka.ts'
+import type { KafkaClientOptions, KafkaLibrary } from '../source/kafka-client.ts'
 import type { Source } from '../source/source.ts'
+import { parseTopicInfo } from '../source/topic-info.ts'
 
 export interface SourceSpecOptions {
   readonly schema?: string
   readonly format?: string
   readonly fileWatermarks?: string
+  readonly kafka?: KafkaSpecOptions
+}
+
+export interface KafkaSpecOptions {
+  readonly groupId?: string
+  readonly partitionBy: string
+  readonly library: string
+  readonly startFrom: string
+  readonly framing: string
+  readonly untilEnd: boolean
+  readonly ssl: boolean
+  readonly saslMechanism?: string
+  readonly saslUsername?: string
+  readonly saslPassword?: string
+  readonly sessionTimeoutMs: number
+}
+
+/** `kafka:HOST:PORT[,HOST:PORT…][/TOPIC]`; the topic defaults to the GroupBy's streaming source topic. */
+export function parseKafkaSpec (spec: string, plan: Plan): { brokers: string[], topic: string } {
+  const body = spec.slice('kafka:'.length)
+  const slash = body.indexOf('/')
+  const brokers = (slash < 0 ? body : body.slice(0, slash)).split(',').map(b => b.trim()).filter(b => b.length > 0)
+  let topic = slash < 0 ? '' : body.slice(slash + 1)
+  if (topic === '') {
+    if (plan.source.topic === null) throw new TilekilnError('TK_USAGE', `the GroupBy has no topic: give one as kafka:HOST:PORT/TOPIC`)
+    topic = parseTopicInfo(plan.source.topic).name
+  }
+  if (brokers.length === 0) throw new TilekilnError('TK_USAGE', `no broker in '${spec}': use kafka:HOST:PORT/TOPIC`)
+  return { brokers, topic }
 }
 
 export function readJsonFile (path: string, what: string): unknown {
@@ -36,7 +70,35 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
     return openGeneratorSource(plan, parseGeneratorOptions(spec.slice('generator:'.length)), schema)
   }
   if (spec.startsWith('kafka:')) {
-    throw new TilekilnError('TK_USAGE', 'the Kafka source is not available in this build yet')
+    const k = o.kafka
+    if (k === undefined) throw new TilekilnError('TK_INTERNAL', 'kafka options missing')
+    const { brokers, topic } = parseKafkaSpec(spec, plan)
+    if (schema === undefined) throw new TilekilnError('TK_USAGE', 'a Kafka source needs the records\' Avro schema: --schema FILE (for JSON records too: it types the fields)')
+    const struct = asStruct(fromAvroSchema(schema), '--schema')
+    const fmt = o.format ?? 'avro'
+    if (fmt !== 'avro' && fmt !== 'json') throw new TilekilnError('TK_USAGE', '--format for Kafka must be avro or json')
+    if (k.framing !== 'raw' && k.framing !== 'confluent') throw new TilekilnError('TK_USAGE', '--framing must be raw or confluent')
+    const format: InputFormat = fmt === 'avro' ? { kind: 'avro', schema: struct, avroSchema: schema, framing: k.framing } : { kind: 'json', schema: struct }
+    if (k.partitionBy !== 'key-columns' && k.partitionBy !== 'message-key') throw new TilekilnError('TK_USAGE', '--partition-by must be key-columns or message-key')
+    if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
+    if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
+    const client: KafkaClientOptions = {
+      library: k.library as KafkaLibrary,
+      brokers,
+      clientId: `tilekiln-${plan.cleanName}`,
+      ssl: k.ssl,
+      ...(k.saslMechanism === undefined ? {} : { sasl: { mechanism: k.saslMechanism as 'plain', username: k.saslUsername ?? '', password: k.saslPassword ?? '' } })
+    }
+    return openKafkaSource({
+      client,
+      topic,
+      groupId: k.groupId ?? `tilekiln-${plan.cleanName}`,
+      format,
+      partitionBy: k.partitionBy,
+      untilEnd: k.untilEnd,
+      startFrom: k.startFrom,
+      sessionTimeoutMs: k.sessionTimeoutMs
+    })
   }
   throw new TilekilnError('TK_USAGE', `unknown source '${spec}': use file:PATH, generator[:opts] or kafka:HOST:PORT/TOPIC`)
 }

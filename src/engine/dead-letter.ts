@@ -18,6 +18,8 @@ export interface DeadLetterRecord {
 
 export interface DeadLetterSink {
   write (r: DeadLetterRecord): void
+  /** Resolves when everything written so far is durable (before a checkpoint commits source positions). */
+  flush? (): Promise<void>
   close (): Promise<void>
   readonly description: string
 }

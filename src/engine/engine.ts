@@ -8,10 +8,13 @@
 // (closing tiles and firing buffered triggers when no records flow), dead letters, metrics, and back-pressure
 // (no free slot, or the writer is over its limit → the source awaits).
 
+import { type Checkpoint, CheckpointStore, type Shard } from '../checkpoint/checkpoint.ts'
+import { planFingerprint, reshard } from '../checkpoint/restore.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
 import { describeError, TilekilnError } from '../errors.ts'
+import { faultPoint } from '../faults.ts'
 import { queryCompiler } from '../expr/index.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import { hashKey } from '../route/hash.ts'
@@ -20,9 +23,9 @@ import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
 import { KvWriter, type KvWriterOptions } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
-import type { RecordPusher, Source } from '../source/source.ts'
+import type { Positions, RecordPusher, Source } from '../source/source.ts'
 import { DEFAULT_WATERMARKS, type WatermarkOptions, WatermarkTracker } from '../window/watermark.ts'
-import type { TaskResult } from '../worker/protocol.ts'
+import type { TaskResult, WorkerSnapshot } from '../worker/protocol.ts'
 import type { Trigger } from '../worker/tile-state.ts'
 import { type DeadLetterSink, RateLimitedLog } from './dead-letter.ts'
 import { type Dispatched, WorkerPool } from './worker-pool.ts'
@@ -46,6 +49,8 @@ export interface EngineOptions {
   readonly onProgress?: (p: Progress) => void
   readonly progressMillis?: number
   readonly log?: (line: string) => void
+  /** Consistent checkpoints every `intervalMillis`, and restore from the latest one at start. */
+  readonly checkpoints?: { readonly store: CheckpointStore, readonly intervalMillis: number }
 }
 
 export interface Progress {
@@ -71,6 +76,9 @@ export interface Progress {
 
 export interface RunSummary extends Progress {
   readonly latency: ReturnType<Metrics['summary']>
+  /** Sequence number of the checkpoint the run started from, if any. */
+  readonly restoredFrom: number | null
+  readonly checkpointsTaken: number
 }
 
 interface BatchMeta { readonly records: number, readonly firstAt: number }
@@ -102,6 +110,18 @@ export class Engine {
   #now = Date.now()
   #lastPartition = -1
   #lastTouch = 0
+  /** Next position per partition, as far as records were handed to workers. */
+  readonly #positions = new Map<number, number>()
+  /** While a checkpoint is being taken, new records wait on this. */
+  #gate: Promise<void> | null = null
+  /** Records partly copied into slots, waiting for a free slot. */
+  #appending = 0
+  readonly #appendWaiters: (() => void)[] = []
+  #checkpointing = false
+  #checkpointsTaken = 0
+  /** Records appended when the last checkpoint was taken: an unchanged count means nothing to save. */
+  #checkpointedRecords = 0
+  #restoredFrom: number | null = null
 
   constructor (o: EngineOptions) {
     this.#o = o
@@ -150,32 +170,119 @@ export class Engine {
     for (const p of this.#source.partitions) this.#tracker.register(p, Date.now())
 
     const linger = o.lingerMillis ?? 5
-    const clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(linger, 20)))
-    const progress = o.onProgress === undefined
-      ? undefined
-      : setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
+    let clock: NodeJS.Timeout | undefined
+    let progress: NodeJS.Timeout | undefined
+    let checkpointTimer: NodeJS.Timeout | undefined
     try {
-      await this.#source.run(this.#pusher(), this.#abort.signal)
+      const from = await this.#restore()
+      clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(linger, 20)))
+      if (o.onProgress !== undefined) progress = setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
+      if (o.checkpoints !== undefined) {
+        checkpointTimer = setInterval(() => { this.#checkpoint().catch(e => this.#fail(e)) }, o.checkpoints.intervalMillis)
+      }
+      await this.#source.run(this.#pusher(), this.#abort.signal, from)
       this.#check()
-      await this.#flushAll()
-      await this.#pool.idle()
+      await this.#quiesce()
       if (this.#source.bounded && !this.#abort.signal.aborted) {
         // End of a bounded input: event time is over, every tile closes and is written complete.
         this.#finalWatermark = true
         this.#tracker.advanceTo(Infinity)
-        for (let w = 0; w < this.#workers; w++) this.#pool.tick(w, Infinity, Date.now())
-        await this.#pool.idle()
       }
+      // Close whatever the watermark has passed, so the store's final state does not depend on tick timing.
+      const wm = this.#watermark(Date.now())
+      for (let w = 0; w < this.#workers; w++) this.#pool.tick(w, wm, Date.now())
+      await this.#pool.idle()
       await this.#writer.drain()
       await o.store.flushed()
       this.#check()
+      if (o.checkpoints !== undefined) {
+        clearInterval(checkpointTimer)
+        await this.#checkpoint()
+      }
     } finally {
       clearInterval(clock)
-      if (progress !== undefined) clearInterval(progress)
+      clearInterval(progress)
+      clearInterval(checkpointTimer)
       this.#dlqLog.flush()
       await this.#pool.close()
+      await this.#source.close?.()
     }
-    return { ...this.#progress(started), latency: this.metrics.summary(M.latency) }
+    return { ...this.#progress(started), latency: this.metrics.summary(M.latency), restoredFrom: this.#restoredFrom, checkpointsTaken: this.#checkpointsTaken }
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------------------------------
+
+  /** Everything handed to workers is folded in, written and flushed. */
+  async #quiesce (): Promise<void> {
+    await this.#flushAll()
+    await this.#pool.idle()
+    await this.#writer.drain()
+    await this.#o.store.flushed()
+  }
+
+  /**
+   * Takes a consistent cut: stops records at the gate, drains everything in flight, snapshots every worker, writes
+   * the checkpoint durably, then lets the source commit its positions and resume.
+   */
+  async #checkpoint (): Promise<void> {
+    const cps = this.#o.checkpoints
+    if (cps === undefined || this.#checkpointing || this.#failure !== null) return
+    // Nothing consumed since the last one: replaying from it reproduces this state exactly, so skip the work.
+    if (this.#records === this.#checkpointedRecords) return
+    this.#checkpointing = true
+    let open!: () => void
+    this.#gate = new Promise<void>(resolve => { open = resolve })
+    try {
+      // Records already on their way into slots finish first (they are part of this cut).
+      while (this.#appending > 0) await new Promise<void>(resolve => this.#appendWaiters.push(resolve))
+      await this.#quiesce()
+      this.#check()
+      const snaps = await Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call<WorkerSnapshot>(w, { kind: 'snapshot' })))
+      const positions = new Map(this.#positions)
+      this.#checkpointedRecords = this.#records
+      cps.store.write({
+        groupBy: this.plan.name,
+        fingerprint: planFingerprint(this.bound),
+        takenAt: Date.now(),
+        source: this.#source.description,
+        positions: [...positions],
+        watermark: this.#tracker.value,
+        maxEventTime: this.#tracker.snapshot(),
+        workers: this.#workers
+      }, snaps)
+      this.#checkpointsTaken++
+      this.metrics.inc('checkpoints')
+      faultPoint('checkpoint-before-commit')
+      await this.#o.deadLetters.flush?.()
+      await this.#source.commit?.(positions)
+    } finally {
+      this.#checkpointing = false
+      this.#gate = null
+      open()
+    }
+  }
+
+  /** Loads the latest checkpoint into the workers; returns the positions the source resumes from. */
+  async #restore (): Promise<Positions | undefined> {
+    const cps = this.#o.checkpoints
+    if (cps === undefined) return undefined
+    const cp: Checkpoint | null = cps.store.latest()
+    if (cp === null) return undefined
+    const h = cp.header
+    if (h.groupBy !== this.plan.name || h.fingerprint !== planFingerprint(this.bound)) {
+      throw new TilekilnError('TK_CHECKPOINT', `the checkpoint in ${cps.store.dir} was taken for a different GroupBy or tile layout (${h.groupBy}); use another --checkpoint-dir or delete it to start over`, { groupBy: this.plan.name, checkpoint: cp.seq })
+    }
+    const shards: Shard[] = reshard(cp.shards, this.bound, this.#workers)
+    const openTiles = shards.reduce((a, s) => a + new TilePuts(s.entries).count, 0)
+    const now = Date.now()
+    await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', entries: s.entries, timers: s.timers, watermark: h.watermark, now }, [s.entries])))
+    this.#tracker.restore(h.maxEventTime, h.watermark, now)
+    for (let w = 0; w < this.#workers; w++) this.#lastSentWatermark[w] = h.watermark
+    for (const [p, next] of h.positions) this.#positions.set(p, next)
+    this.#restoredFrom = cp.seq
+    this.#checkpointedRecords = 0
+    this.#log(`tilekiln: restored checkpoint ${cp.seq} of ${new Date(h.takenAt).toISOString()} (${h.positions.length} partition position(s), ${openTiles} open tile(s))`)
+    return new Map(h.positions)
   }
 
   // ---- pushing records ---------------------------------------------------------------------------------------
@@ -184,14 +291,23 @@ export class Engine {
     const workers = this.#workers
     return {
       push: (bytes, partition, position) => {
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#append(this.#router(copy), copy, partition, position)) }
         this.#touch(partition)
         return this.#append(this.#router(bytes), bytes, partition, position)
       },
       pushKeyed: (keyValues, bytes, partition, position) => {
+        const mask = workers === 1 ? 1 : 1 << (hashKey(keyValues) % workers)
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#append(mask, copy, partition, position)) }
         this.#touch(partition)
-        return this.#append(workers === 1 ? 1 : 1 << (hashKey(keyValues) % workers), bytes, partition, position)
+        return this.#append(mask, bytes, partition, position)
       },
-      flush: () => this.#flushAll()
+      flush: () => this.#flushAll(),
+      reject: (bytes, partition, position, reason) => {
+        this.#positions.set(partition, position + 1)
+        this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
+      },
+      assigned: partitions => { for (const p of partitions) this.#tracker.register(p, Date.now()) },
+      revoked: partitions => { for (const p of partitions) this.#tracker.unregister(p) }
     }
   }
 
@@ -203,7 +319,11 @@ export class Engine {
     }
   }
 
-  /** Copies the record into the slot of every target worker; returns a promise only when it had to wait. */
+  /**
+   * Copies the record into the slot of every target worker; returns a promise only when it had to wait. The
+   * record's position counts as consumed only once every copy is in a slot, so a checkpoint (which waits for
+   * appends in progress) never records a position whose record is not in the state it snapshots.
+   */
   #append (mask: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
     this.#records++
     this.#bytesIn += bytes.length
@@ -213,8 +333,16 @@ export class Engine {
       const r = this.#appendTo(w, bytes, partition, position)
       if (r !== undefined) (waits ??= []).push(r)
     }
-    if (waits === undefined) return undefined
-    return Promise.all(waits).then(() => undefined)
+    if (waits === undefined) {
+      this.#positions.set(partition, position + 1)
+      return undefined
+    }
+    this.#appending++
+    return Promise.all(waits).then(
+      () => { this.#positions.set(partition, position + 1) }
+    ).finally(() => {
+      if (--this.#appending === 0) for (const f of this.#appendWaiters.splice(0)) f()
+    })
   }
 
   #appendTo (w: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
@@ -270,7 +398,8 @@ export class Engine {
   #onClock (linger: number): void {
     const now = Date.now()
     this.#now = now
-    if (this.#failure !== null) return
+    // A checkpoint drains and snapshots: no tile may close behind its back.
+    if (this.#failure !== null || this.#checkpointing) return
     for (let w = 0; w < this.#workers; w++) {
       if (this.#pool.pendingSince(w) <= now - linger && !this.#writer.backpressured) {
         this.#dispatch(w)

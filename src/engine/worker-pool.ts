@@ -103,6 +103,19 @@ export class WorkerPool {
     this.#run(w, null, { kind: 'tick', watermark, now })
   }
 
+  /** A control task (snapshot, restore) in worker w's queue, after everything already submitted to it. */
+  async call<R> (w: number, task: Task, transfer: ArrayBuffer[] = []): Promise<R> {
+    this.#inFlight[w]!++
+    try {
+      return await this.#pools[w]!.run(task, { transferList: transfer }) as R
+    } catch (e) {
+      throw new TilekilnError('TK_WORKER', `worker ${w} failed a ${task.kind} task: ${describeError(e)}`, { worker: w }, { cause: e })
+    } finally {
+      this.#inFlight[w]!--
+      this.#wakeIdle()
+    }
+  }
+
   #run (w: number, slot: SlotWriter | null, task: Task): void {
     this.#inFlight[w]!++
     this.#pools[w]!.run(task).then(

@@ -12,6 +12,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
+import { faultPoint } from '../faults.ts'
 import { METADATA_PREFIX, type StoredTile, type TileStore } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
@@ -84,6 +85,7 @@ export class EmbeddedStore implements TileStore {
       // lmdb-js copies the key during put(), so one scratch buffer serves every put.
       const n = this.#writeKey(head, bytes, puts.keyOffset(i), puts.keyLength(i), tileSizeMillis, puts.tileStart(i))
       last = tiles.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + puts.valueOffset(i), puts.valueLength(i)))
+      if (i === puts.count >> 1) faultPoint('write-mid-batch')
     }
     if (last !== undefined && !(await last)) throw new TilekilnError('TK_STORE', 'LMDB refused a tile write', { store: this.description, dataset })
   }

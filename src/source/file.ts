@@ -9,7 +9,7 @@ import type { StructType } from '../api/data-type.ts'
 import { asStruct, fromAvroSchema, inferCsvSchema, inferJsonSchema } from '../codec/input-schema.ts'
 import { type InputFormat, splitCsv } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
-import type { RecordPusher, Source } from './source.ts'
+import type { Positions, RecordPusher, Source } from './source.ts'
 
 export interface FileSourceOptions {
   readonly path: string
@@ -101,7 +101,8 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
     watermarks: o.watermarks ?? 'end',
     partitions: [0],
     positionName: 'line',
-    async run (pusher: RecordPusher, signal: AbortSignal) {
+    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
+      const first = from?.get(0) ?? 0
       const stream = createReadStream(o.path, { highWaterMark: 1 << 20 })
       let carry: Buffer | null = null
       let line = 0
@@ -114,7 +115,7 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
           if (nl < 0) break
           line++
           const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
-          if (line > skipLines && end > start) {
+          if (line > skipLines && line >= first && end > start) {
             const p = pusher.push(buf.subarray(start, end), 0, line)
             if (p !== undefined) await p
           }
@@ -124,7 +125,7 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
       }
       if (carry !== null && carry.length > 0 && !signal.aborted) {
         line++
-        if (line > skipLines) {
+        if (line > skipLines && line >= first) {
           const p = pusher.push(carry, 0, line)
           if (p !== undefined) await p
         }
@@ -153,12 +154,14 @@ function avroContainerSource (o: FileSourceOptions): Source {
     watermarks: o.watermarks ?? 'end',
     partitions: [0],
     positionName: 'record',
-    async run (pusher: RecordPusher, signal: AbortSignal) {
+    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
+      const first = from?.get(0) ?? 0
       const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ noDecode: true }))
       let i = 0
       for await (const rec of decoder as AsyncIterable<Buffer>) {
         if (signal.aborted) break
-        const p = pusher.push(rec, 0, ++i)
+        if (++i < first) continue
+        const p = pusher.push(rec, 0, i)
         if (p !== undefined) await p
       }
       await pusher.flush()

@@ -15,7 +15,7 @@ import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import { hashKey } from '../route/hash.ts'
-import type { RecordPusher, Source } from './source.ts'
+import type { Positions, RecordPusher, Source } from './source.ts'
 
 export interface GeneratorOptions {
   readonly keys: number
@@ -260,7 +260,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
     watermarks: 'event',
     partitions: Array.from({ length: Math.max(1, opts.partitions) }, (_, i) => i),
     positionName: 'sequence',
-    async run (pusher: RecordPusher, signal: AbortSignal) {
+    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
       const w = new ByteWriter(1024)
       const started = Date.now()
       let produced = 0
@@ -268,6 +268,8 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
       const obj: Record<string, unknown> = {}
       for (const ev of generateEvents(plan, opts, schema, roles)) {
         if (signal.aborted) break
+        // Resuming after a checkpoint: the stream is regenerated and what was already consumed is skipped.
+        if (from !== undefined && ev.seq < (from.get(ev.partition) ?? 0)) continue
         w.reset()
         if (asJson) {
           for (let i = 0; i < names.length; i++) obj[names[i]!] = ev.values[i]

@@ -10,7 +10,15 @@ export interface RecordPusher {
   pushKeyed (keyValues: readonly unknown[], bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined
   /** Nothing more is coming right now: dispatch partially filled slots so they do not wait for the linger time. */
   flush (): Promise<void>
+  /** A record the source itself cannot hand over (e.g. a Kafka record without a value): dead-letter it. */
+  reject (bytes: Uint8Array | null, partition: number, position: number, reason: string): void
+  /** Partitions the source started or stopped reading (they hold the watermark while active). */
+  assigned (partitions: readonly number[]): void
+  revoked (partitions: readonly number[]): void
 }
+
+/** Next position (Kafka offset, line, sequence) to read, per partition. */
+export type Positions = ReadonlyMap<number, number>
 
 export interface Source {
   readonly description: string
@@ -27,6 +35,13 @@ export interface Source {
   readonly partitions: readonly number[]
   /** Human name of a record position in dead-letter output: 'line', 'offset', 'sequence'. */
   readonly positionName: string
-  /** Pushes records until the input ends (bounded) or `signal` aborts. */
-  run (pusher: RecordPusher, signal: AbortSignal): Promise<void>
+  /**
+   * Pushes records until the input ends (bounded), `signal` aborts, or (for a stream asked to stop at its end) it
+   * is caught up. `from` resumes after a checkpoint: a partition's records before its position are skipped.
+   */
+  run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void>
+  /** Called once positions are covered by a durable checkpoint (Kafka: commit the group's offsets). */
+  commit? (positions: Positions): Promise<void>
+  /** Releases connections. */
+  close? (): Promise<void>
 }

@@ -63,4 +63,18 @@ export class WatermarkTracker {
   }
 
   get value (): number { return this.#current }
+
+  /** Max event time per partition, for checkpoints. */
+  snapshot (): [number, number][] {
+    return [...this.#maxTs]
+  }
+
+  /** Back to a checkpointed state; restored partitions count as active from `now`. */
+  restore (maxTs: readonly (readonly [number, number])[], current: number, now: number): void {
+    for (const [p, ts] of maxTs) {
+      this.observe(p, ts)
+      if (!this.#lastSeen.has(p)) this.#lastSeen.set(p, now)
+    }
+    this.advanceTo(current)
+  }
 }

@@ -39,7 +39,29 @@ export interface TickTask {
   readonly now: number
 }
 
-export type Task = BatchTask | TickTask
+/** Checkpoint: the worker's whole state (taken when it is idle). */
+export interface SnapshotTask {
+  readonly kind: 'snapshot'
+}
+
+/** Start from a checkpoint: load entries before any record arrives. */
+export interface RestoreTask {
+  readonly kind: 'restore'
+  readonly entries: ArrayBuffer
+  readonly timers: Uint8Array
+  readonly watermark: number
+  readonly now: number
+}
+
+export type Task = BatchTask | TickTask | SnapshotTask | RestoreTask
+
+export interface WorkerSnapshot {
+  /** Live entries as a put batch (see TileState.snapshot). */
+  readonly entries: ArrayBuffer
+  readonly timers: Uint8Array
+  /** The largest watermark this worker has applied. */
+  readonly watermark: number
+}
 
 export interface DeadLetter {
   /** Record index in the slot, or -1. */

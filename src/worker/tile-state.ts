@@ -11,11 +11,11 @@
 // (emitting, closing) flushes first.
 
 import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, instantiateKernels, kernelFor, runKernel, writeKernelIr } from '../agg/kernels.ts'
+import { type KernelExports, type KernelPart, instantiateKernels, kernelFor, loadKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { TilePutsWriter } from '../sink/tile-puts.ts'
+import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 
 export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
 
@@ -266,6 +266,52 @@ export class TileState {
     return this.#tHead < this.#tTail ? this.#tAt[this.#tHead & (this.#tAt.length - 1)]! : Infinity
   }
 
+  // ---- checkpoints ------------------------------------------------------------------------------------------
+
+  /**
+   * The whole state as a put batch: one record per live entry (entity key, tile start, the tile's value with
+   * isComplete = false), i.e. exactly what the tile would be written as, plus a byte per entry telling whether a
+   * buffered-trigger timer is pending. Taken when the worker is idle (nothing buffered, nothing dirty).
+   */
+  snapshot (): { entries: ArrayBuffer, timers: Uint8Array } {
+    this.flush()
+    const w = new TilePutsWriter()
+    w.begin()
+    const timers: number[] = []
+    for (const table of this.#tiles.values()) {
+      for (const e of table.values()) {
+        this.#emit(e, false, w)
+        timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
+      }
+    }
+    return { entries: w.finish(), timers: Uint8Array.from(timers) }
+  }
+
+  /** Loads entries from a snapshot (or a re-sharded part of one); pending timers fire at `now`. */
+  restore (entries: ArrayBuffer, timers: Uint8Array, now: number): void {
+    const puts = new TilePuts(entries)
+    const codec = this.#bound.tileCodec
+    const keyCodec = this.#bound.keyCodec
+    const keyRow: unknown[] = []
+    for (let i = 0; i < puts.count; i++) {
+      const keyValues = keyCodec.decode(puts.key(i))
+      this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
+      const keyId = this.#keyIdFor(keyRow)
+      const e = this.#entryFor(keyId, puts.tileStart(i))
+      const { irs } = codec.decode(puts.value(i))
+      const base = this.#stateBase + e * this.#stride
+      for (let p = 0; p < this.#steps.length; p++) {
+        const step = this.#steps[p]!
+        if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
+        else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
+      }
+      if (timers[i] === 1 && this.#trigger.kind === 'buffered') {
+        this.#flags[e] = this.#flags[e]! | TIMER
+        this.#pushTimer(e, now)
+      }
+    }
+  }
+
   // ---- entries, keys, tiles ----------------------------------------------------------------------------------
 
   #keyIdFor (out: readonly unknown[]): number {
@@ -399,8 +445,8 @@ export class TileState {
 
   // ---- emitting ----------------------------------------------------------------------------------------------
 
-  #emit (e: number, complete: boolean): void {
-    const w = this.puts.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
+  #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
+    const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
     for (const step of this.#steps) {
@@ -412,7 +458,7 @@ export class TileState {
       }
     }
     writeTileTrailer(w, complete)
-    this.puts.endValue()
+    out.endValue()
   }
 }
 

@@ -12,7 +12,7 @@ import { queryCompiler } from '../expr/index.ts'
 import { hashKey } from '../route/hash.ts'
 import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
-import type { BatchTask, DeadLetter, Task, TaskResult, WorkerInit } from './protocol.ts'
+import type { BatchTask, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
 import { TileState } from './tile-state.ts'
 
 const init = Piscina.workerData as WorkerInit
@@ -124,6 +124,16 @@ function processRecords (task: BatchTask): number {
 }
 
 export default function run (task: Task): unknown {
+  if (task.kind === 'snapshot') {
+    const snap = state.snapshot()
+    const result: WorkerSnapshot = { entries: snap.entries, timers: snap.timers, watermark }
+    return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: result } as never)
+  }
+  if (task.kind === 'restore') {
+    state.restore(task.entries, task.timers, task.now)
+    watermark = Math.max(watermark, task.watermark)
+    return { restoredEntries: state.liveEntries }
+  }
   const started = performance.now()
   // The main thread sends each worker non-decreasing watermarks; max() keeps that true whatever happens.
   watermark = Math.max(watermark, task.watermark)

@@ -16,3 +16,19 @@ export function tilekiln (args: readonly string[], env: Record<string, string> =
     child.on('exit', code => resolve({ code: code ?? 1, stdout, stderr }))
   })
 }
+
+export interface RunningCli { readonly child: import('node:child_process').ChildProcess, readonly done: Promise<CliResult> }
+
+/** Starts `tilekiln` and returns at once (for tests that kill it). */
+export function startTilekiln (args: readonly string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', d => { stdout += String(d) })
+  child.stderr!.on('data', d => { stderr += String(d) })
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }))
+  })
+  return { child, done }
+}

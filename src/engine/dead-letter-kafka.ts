@@ -1,0 +1,69 @@
+// Dead letters to a Kafka topic (default `<topic>.tilekiln-dlq`): the original record bytes as the value, and the
+// reason, code, source partition and offset in headers, so an operator can inspect and replay them. Records are
+// sent in batches; a checkpoint flushes them before the source's offsets are committed, so no dead letter of a
+// committed record can be lost (after a crash some may be sent twice: the topic is at-least-once).
+
+import { describeError } from '../errors.ts'
+import type { KafkaProducer, ProducerRecord } from '../source/kafka-client.ts'
+import type { DeadLetterRecord, DeadLetterSink } from './dead-letter.ts'
+
+export class KafkaDeadLetters implements DeadLetterSink {
+  readonly description: string
+  readonly #producer: KafkaProducer
+  readonly #topic: string
+  readonly #groupBy: string
+  #pending: ProducerRecord[] = []
+  #sending: Promise<void> = Promise.resolve()
+  #timer: NodeJS.Timeout | null = null
+  #error: unknown = null
+
+  constructor (producer: KafkaProducer, topic: string, groupBy: string) {
+    this.#producer = producer
+    this.#topic = topic
+    this.#groupBy = groupBy
+    this.description = `kafka topic ${topic}`
+  }
+
+  write (r: DeadLetterRecord): void {
+    this.#pending.push({
+      key: null,
+      value: r.bytes === null ? Buffer.alloc(0) : Buffer.from(r.bytes),
+      headers: {
+        'tilekiln.reason': r.reason,
+        'tilekiln.code': r.code,
+        'tilekiln.source': r.source,
+        'tilekiln.partition': String(r.partition),
+        [`tilekiln.${r.positionName}`]: String(r.position),
+        'tilekiln.groupBy': this.#groupBy,
+        'tilekiln.late': String(r.late)
+      }
+    })
+    this.#timer ??= setTimeout(() => { this.#timer = null; void this.#send() }, 100)
+  }
+
+  #send (): Promise<void> {
+    const batch = this.#pending
+    this.#pending = []
+    if (batch.length > 0) {
+      this.#sending = this.#sending.then(() => this.#producer.send(this.#topic, batch)).catch(e => {
+        // Keep them for the next flush; a checkpoint will not commit past them.
+        this.#pending.unshift(...batch)
+        this.#error = e
+        process.stderr.write(`tilekiln: cannot write ${batch.length} dead letter(s) to ${this.#topic}: ${describeError(e)}\n`)
+      })
+    }
+    return this.#sending
+  }
+
+  async flush (): Promise<void> {
+    if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null }
+    this.#error = null
+    await this.#send()
+    if (this.#error !== null) throw this.#error
+  }
+
+  async close (): Promise<void> {
+    await this.flush()
+    await this.#producer.close()
+  }
+}

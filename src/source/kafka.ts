@@ -1,0 +1,123 @@
+// The Kafka source: a consumer-group member that hands each record's value to the router with its partition and
+// offset, under manual offset management — offsets are committed only after a checkpoint covering them is durable
+// (see engine checkpoints), and on assignment partitions seek to the checkpoint's positions when there is one.
+//
+// Backpressure: onBatch awaits the router, and the client layer delivers a partition's next batch only after the
+// previous one settled, while heartbeats continue. `untilEnd` stops once every partition reached the end offset it
+// had when the source started.
+
+import type { InputFormat } from '../codec/record.ts'
+import { TilekilnError } from '../errors.ts'
+import { createKafkaClient, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type RecordBatch } from './kafka-client.ts'
+import type { Positions, RecordPusher, Source } from './source.ts'
+
+export interface KafkaSourceOptions {
+  readonly client: KafkaClientOptions
+  readonly topic: string
+  readonly groupId: string
+  readonly format: InputFormat
+  /** 'key-columns': route by the GroupBy's key values; 'message-key': the Kafka key *is* the entity key. */
+  readonly partitionBy: 'key-columns' | 'message-key'
+  readonly untilEnd: boolean
+  readonly startFrom: 'earliest' | 'latest'
+  /**
+   * Group session timeout. A restarted daemon cannot get its partitions back before the crashed member's session
+   * expires, so this bounds recovery time; kafkajs' 30 s default is long for a single-process owner.
+   */
+  readonly sessionTimeoutMs: number
+}
+
+export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
+  const client: KafkaClient = await createKafkaClient(o.client)
+  let consumer: KafkaConsumer | null = null
+  const description = `kafka:${client.brokers.join(',')}/${o.topic}`
+  const admin = await client.admin()
+  let partitions: number[]
+  try {
+    const n = await admin.partitionCount(o.topic)
+    partitions = Array.from({ length: n }, (_, i) => i)
+  } catch (e) {
+    await admin.close()
+    throw new TilekilnError('TK_SOURCE', `cannot read topic '${o.topic}' on ${client.brokers.join(',')}: ${(e as Error).message}`, { topic: o.topic, broker: client.brokers.join(',') }, { cause: e })
+  }
+  await admin.close()
+
+  return {
+    description,
+    format: o.format,
+    bounded: false,
+    watermarks: 'event',
+    partitions,
+    positionName: 'offset',
+    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void> {
+      const ends = o.untilEnd ? await client.endOffsets(o.topic) : null
+      const reached = new Map<number, number>()
+      let finish!: () => void
+      let fail!: (e: unknown) => void
+      const done = new Promise<void>((resolve, reject) => { finish = resolve; fail = reject })
+      const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? from?.get(p) ?? 0) >= end)
+
+      let stopped = false
+      const onBatch = async (b: RecordBatch): Promise<void> => {
+        if (signal.aborted || stopped) return
+        for (const r of b.records) {
+          // Stopping: leave the rest of the batch unread (positions stop at the last record handed over).
+          if (stopped) return
+          if (r.value === null) {
+            pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
+            continue
+          }
+          const p = o.partitionBy === 'message-key' && r.key !== null
+            ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
+            : pusher.push(r.value, b.partition, r.offset)
+          if (p !== undefined) await p
+        }
+        reached.set(b.partition, b.nextOffset)
+        if (b.nextOffset >= b.highWatermark) await pusher.flush()
+        if (caughtUp()) { stopped = true; finish() }
+      }
+
+      consumer = client.consumer({
+        groupId: o.groupId,
+        topic: o.topic,
+        startFrom: o.startFrom,
+        sessionTimeoutMs: o.sessionTimeoutMs,
+        heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+        onBatch,
+        onAssigned: assigned => {
+          pusher.assigned(assigned)
+          if (from === undefined) return undefined
+          const seeks = new Map<number, number>()
+          for (const p of assigned) { const at = from.get(p); if (at !== undefined) seeks.set(p, at) }
+          return seeks
+        },
+        onRevoked: revoked => pusher.revoked(revoked),
+        onError: e => { if (e.context.fatal === 1) fail(e) }
+      })
+      const abort = (): void => { stopped = true; finish() }
+      signal.addEventListener('abort', abort, { once: true })
+      try {
+        await consumer.start()
+        if (caughtUp()) finish()
+        await done
+      } finally {
+        signal.removeEventListener('abort', abort)
+        // No batch may arrive after this: the engine now drains and takes its final checkpoint, then commits
+        // through this still-joined consumer; close() leaves the group.
+        consumer?.pause()
+      }
+    },
+    async commit (positions: Positions): Promise<void> {
+      if (consumer === null || positions.size === 0) return
+      const mine = new Map<number, number>()
+      const assigned = new Set(consumer.assignment())
+      for (const [p, off] of positions) if (assigned.has(p)) mine.set(p, off)
+      if (mine.size > 0) await consumer.commit(mine)
+    },
+    async close (): Promise<void> {
+      const c = consumer
+      consumer = null
+      await c?.stop()
+    }
+  }
+}

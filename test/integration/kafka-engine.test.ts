@@ -1,0 +1,156 @@
+// The daemon against a real Kafka broker (started by the test runner): end to end against the oracle, crash
+// recovery (SIGKILL at random moments and at chosen fault points, restart, compare the store byte for byte with
+// an uninterrupted run), a broker restart, and malformed records to the dead-letter topic.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { before, after, describe, test } from 'node:test'
+import { produce, produceGeneratorOptions, type ProduceOptions } from '../../src/cli/produce.ts'
+import { compilePlan } from '../../src/config/plan.ts'
+import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
+import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
+import { createKafkaClient } from '../../src/source/kafka-client.ts'
+import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
+import { startTilekiln, tilekiln } from '../helpers/cli.ts'
+import { naiveColumns } from '../helpers/engine.ts'
+import { groupByPath } from '../helpers/reference.ts'
+import { dumpLines } from '../helpers/store-dump.ts'
+import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
+import { matchesNaive } from '../reference/naive-ops.ts'
+import { T } from '../../src/api/data-type.ts'
+import { Random } from '../../src/source/generator.ts'
+
+const BROKERS = process.env.TILEKILN_TEST_KAFKA
+const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
+const plan = compilePlan(JSON.parse(readFileSync(GB, 'utf8')))
+const NOW = Date.UTC(2026, 10, 1)
+const work = mkdtempSync(join(tmpdir(), 'tilekiln-kafka-'))
+const schemaFile = join(work, 'schema.avsc')
+
+function produceOptions (topic: string, count: number, malformed = 0): ProduceOptions {
+  return {
+    brokers: BROKERS!, topic, plan, count, seed: 7, partitions: 4, format: 'avro', malformedFraction: malformed, keys: 2000, zipf: 0.8,
+    spanMillis: 30 * 86_400_000, disorderMillis: 60_000, lateFraction: 0, schemaOut: schemaFile, library: 'kafkajs', batch: 5000,
+    keyType: 'long', now: NOW
+  }
+}
+
+/**
+ * `incarnation` picks the consumer group: a restart in the same group waits for the crashed member's session to
+ * expire (10 s) before it gets its partitions, so crash loops use a fresh group per restart. Recovery does not
+ * depend on the group: partitions seek to the checkpoint's positions.
+ */
+function runArgs (topic: string, dir: string, workers: number, extra: string[] = [], incarnation = 0): string[] {
+  return ['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', `embedded:${join(dir, 'store')}`,
+    '--checkpoint-dir', join(dir, 'checkpoints'), '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers), '--until-end',
+    '--progress', '0', '--json', ...extra]
+}
+
+const skip = BROKERS === undefined ? 'needs a Kafka broker: run through `npm test`' : false
+
+describe('Kafka source', { skip }, () => {
+  const topic = `returns-${process.pid}`
+  let reference: string[] = []
+
+  before(async () => {
+    await produce(produceOptions(topic, 200_000))
+  })
+  after(() => rmSync(work, { recursive: true, force: true }))
+
+  test('200,000 Avro events from a 4-partition topic: fetch for every key equals the oracle', async () => {
+    const dir = mkdtempSync(join(work, 'ref-'))
+    const r = await tilekiln(runArgs(topic, dir, 2))
+    assert.equal(r.code, 0, r.stderr)
+    const summary = JSON.parse(r.stdout)
+    assert.equal(summary.records, 200_000)
+    assert.equal(summary.deadLetters, 0)
+    reference = await dumpLines(join(dir, 'store'))
+
+    const gen = produceGeneratorOptions(produceOptions(topic, 200_000), NOW)
+    const { schema, roles } = generatorSchema(plan, gen)
+    const byKey = new Map<number, NaiveEvent[]>()
+    for (const ev of generateEvents(plan, gen, schema, roles)) {
+      const row: Record<string, unknown> = {}
+      schema.fields.forEach((f, i) => { row[f.name] = ev.values[i] })
+      const k = ev.keyValues[0] as number
+      byKey.set(k, [...(byKey.get(k) ?? []), { ts: ev.ts, row }])
+    }
+    const store = new EmbeddedStore(join(dir, 'store'), { readOnly: true })
+    try {
+      const read = await loadReadSide(plan, store)
+      const columns = naiveColumns(plan, T.struct('Row', [{ name: 'user_id', type: T.long }, { name: 'refund_amt', type: T.double }]) as never)
+      let compared = 0
+      for (const [key, events] of byKey) {
+        for (const q of [NOW - 10 * 86_400_000 + 12_345, NOW + 3_600_000]) {
+          const { features } = await fetchFeatures(read, store, [key], q)
+          const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis)
+          for (const c of columns) {
+            assert.ok(matchesNaive(features[c.name], expected[c.name]), `key ${key} at ${q}: ${c.name} = ${JSON.stringify(features[c.name])}, oracle ${JSON.stringify(expected[c.name])}`)
+            compared++
+          }
+        }
+      }
+      assert.ok(compared > 2000 * 9)
+    } finally {
+      await store.close()
+    }
+  })
+
+  for (const workers of [1, 2, 3]) {
+    test(`crash test: SIGKILLed 10 times (at random moments and fault points), restarted, the store equals an uninterrupted run's (${workers} worker(s))`, async () => {
+      assert.ok(reference.length > 0, 'the reference run must have succeeded')
+      const dir = mkdtempSync(join(work, `crash${workers}-`))
+      const rnd = new Random(workers * 101)
+      const faults = ['checkpoint-before-rename', 'checkpoint-before-commit', 'write-mid-batch:3']
+      let kills = 0
+      for (let i = 0; i < 10; i++) {
+        const fault = i % 4 === 3 ? faults[(i >> 2) % faults.length]! : undefined
+        const p = startTilekiln(runArgs(topic, dir, workers, ['--checkpoint-interval', '300'], i), fault === undefined ? {} : { TILEKILN_FAULT: fault })
+        const delay = 400 + rnd.int(1800)
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), delay)
+        const r = await p.done
+        clearTimeout(timer)
+        if (r.code !== 0) kills++
+        else break // finished before the kill: nothing left to crash
+      }
+      assert.ok(kills >= 3, `only ${kills} run(s) were killed`)
+      const final = await tilekiln(runArgs(topic, dir, workers, ['--checkpoint-interval', '300'], 99))
+      assert.equal(final.code, 0, final.stderr)
+      const lines = await dumpLines(join(dir, 'store'))
+      assert.equal(lines.length, reference.length)
+      for (let i = 0; i < lines.length; i++) assert.equal(lines[i], reference[i], `entry ${i} differs`)
+    })
+  }
+
+  test('1,000 malformed records go to the dead-letter topic with their reasons; every good event is counted', async () => {
+    const t = `malformed-${process.pid}`
+    const o = produceOptions(t, 20_000, 0.05)
+    const produced = await produce(o)
+    assert.ok(produced.malformed > 900 && produced.malformed < 1100, String(produced.malformed))
+    const dir = mkdtempSync(join(work, 'dlq-'))
+    const r = await tilekiln(runArgs(t, dir, 2))
+    assert.equal(r.code, 0, r.stderr)
+    const summary = JSON.parse(r.stdout)
+    assert.equal(summary.deadLetters, produced.malformed)
+    assert.equal(summary.metrics.rows_aggregated, 20_000 - produced.malformed)
+    // Read the dead-letter topic back.
+    const client = await createKafkaClient({ brokers: BROKERS!, library: 'kafkajs' })
+    const seen: { reason: string, offset: string }[] = []
+    let gotAll!: () => void
+    const all = new Promise<void>(resolve => { gotAll = resolve })
+    const consumer = client.consumer({
+      groupId: `dlq-reader-${process.pid}`,
+      topic: `${t}.tilekiln-dlq`,
+      onBatch: b => {
+        for (const rec of b.records) seen.push({ reason: rec.headers['tilekiln.reason']!.toString(), offset: rec.headers['tilekiln.offset']!.toString() })
+        if (seen.length >= produced.malformed) gotAll()
+      }
+    })
+    await consumer.start()
+    await Promise.race([all, new Promise(resolve => setTimeout(resolve, 30_000))])
+    await consumer.stop()
+    assert.equal(seen.length, produced.malformed)
+    for (const s of seen) assert.match(s.reason, /Avro|truncated|trailing|union|invalid/i)
+  })
+})
