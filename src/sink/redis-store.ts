@@ -16,8 +16,10 @@
 // TTL (`?ttl=`, default 5 days, Zipline's DataTTLSeconds; `ttl=0` = none, PERSIST) is set on a bucket, and on its
 // key's index, whenever a tile is added to the bucket — not on every rewrite of a tile, as Zipline does. So a
 // bucket lives TTL past its newest tile's creation, and the index (touched by every bucket's new tiles) never
-// expires before a bucket it lists. Rewrites of an existing tile, most of the writes of a streaming job, cost two
-// commands instead of five. Metadata gets no TTL: the engine writes it once at start and every fetch needs it.
+// expires before a bucket it lists. Rewrites of an existing tile, most of the writes of a streaming job, cost three
+// commands instead of six (the third, EXISTS, notices a rewrite that emptied a one-tile bucket: Redis deletes an
+// empty sorted set, TTL and all, so that case is treated as a new tile). Metadata gets no TTL: the engine writes it once at
+// start and every fetch needs it.
 //
 // Where a JVM Zipline fetcher reads the same thing: tile buckets, member and score encodings, key names and hash
 // tags are Zipline's. Where we differ: (1) Zipline buckets a tile by the PutRequest's tsMillis (the latest event in
@@ -30,8 +32,8 @@
 // Upserts: a Lua script (EVALSHA; a script runs atomically) per chunk of up to 256 tiles, the chunk packed by the
 // client into one argument (a command per tile made ioredis, not Redis, the bottleneck: 46k vs 120k tiles/s).
 // Per tile the script runs
-//   n = ZREMRANGEBYSCORE bucket s s; ZADD bucket s member; if n == 0 (a new tile): ZADD index DAY DAY and
-//   EXPIRE (or PERSIST) bucket and index.
+//   n = ZREMRANGEBYSCORE bucket s s; fresh = n == 0 (a new tile) or not EXISTS bucket; ZADD bucket s member;
+//   if fresh: ZADD index DAY DAY and EXPIRE (or PERSIST) bucket and index.
 // Zipline issues ZREMRANGEBYSCORE and ZADD as two commands, between which a reader sees the tile missing (and two
 // racing writers can leave two members at one score). Inside a script no other client runs, so any read sees each
 // tile exactly once: its old version or its new one — never both, never neither. A chunk blocks other clients for
@@ -96,19 +98,19 @@ while pos <= last do
   local member = sub(pack, pos + 4, pos + 3 + n)
   pos = pos + 4 + n
   local bucket = tag .. day .. size
-  if redis.call('ZREMRANGEBYSCORE', bucket, score, score) == 0 then
+  -- A new tile; or a rewrite that emptied a one-tile bucket, which Redis then deleted, TTL and all.
+  local fresh = redis.call('ZREMRANGEBYSCORE', bucket, score, score) == 0 or redis.call('EXISTS', bucket) == 0
+  redis.call('ZADD', bucket, score, member)
+  if fresh then
     local index = tag .. 'days' .. size
     redis.call('ZADD', index, day, day)
     if ttl == '0' then
       redis.call('PERSIST', bucket)
       redis.call('PERSIST', index)
     else
+      redis.call('EXPIRE', bucket, ttl)
       redis.call('EXPIRE', index, ttl)
     end
-    redis.call('ZADD', bucket, score, member)
-    if ttl ~= '0' then redis.call('EXPIRE', bucket, ttl) end
-  else
-    redis.call('ZADD', bucket, score, member)
   end
   count = count + 1
 end
@@ -121,7 +123,6 @@ const CHUNK_BYTES = 256 * 1024
 /** Above this many day buckets a bounded read asks the index instead of enumerating days. */
 const MAX_ENUMERATED_DAYS = 1024
 const SCAN_COUNT = 1000
-const WAIT_TIMEOUT_MILLIS = 10_000
 
 export interface RedisStoreOptions {
   readonly host: string
@@ -140,6 +141,8 @@ export interface RedisStoreOptions {
   readonly readOnly?: boolean
   /** How long reads wait for a connection before failing (ms). Default 10 s. */
   readonly connectTimeoutMillis?: number
+  /** How long flushed() waits for `waitReplicas` (ms). Default 10 s. */
+  readonly waitTimeoutMillis?: number
 }
 
 /** Java's `t - t % D`: rounds toward zero, so (−D, D) is one bucket, as Zipline computes it. */
@@ -206,6 +209,7 @@ export class RedisStore implements TileStore {
   readonly #waitReplicas: number
   readonly #readOnly: boolean
   readonly #connectTimeout: number
+  readonly #waitTimeout: number
   readonly #sha: string
   /** `P{DATASET:` per dataset: the constant head of every key of that dataset. */
   readonly #heads = new Map<string, string>()
@@ -222,6 +226,7 @@ export class RedisStore implements TileStore {
     this.#waitReplicas = o.waitReplicas ?? 0
     this.#readOnly = o.readOnly === true
     this.#connectTimeout = o.connectTimeoutMillis ?? 10_000
+    this.#waitTimeout = o.waitTimeoutMillis ?? 10_000
     const query = [`prefix=${encodeURIComponent(prefix)}`, ttl !== DEFAULT_REDIS_TTL_SECONDS ? `ttl=${ttl}` : '', this.#waitReplicas > 0 ? `wait=${this.#waitReplicas}` : ''].filter(s => s !== '')
     this.description = `${o.tls === true ? 'rediss' : 'redis'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}/${o.db}?${query.join('&')}`
     const options: RedisOptions = {
@@ -502,12 +507,12 @@ export class RedisStore implements TileStore {
     await this.#ready('Redis WAIT failed')
     let acked: number
     try {
-      acked = await this.#client.wait(this.#waitReplicas, WAIT_TIMEOUT_MILLIS)
+      acked = await this.#client.wait(this.#waitReplicas, this.#waitTimeout)
     } catch (e) {
       throw this.#error('Redis WAIT failed', undefined, e)
     }
     if (acked < this.#waitReplicas) {
-      throw new TilekilnError('TK_STORE', `only ${acked} of ${this.#waitReplicas} Redis replica(s) acknowledged the writes within ${WAIT_TIMEOUT_MILLIS} ms`, { store: this.description })
+      throw new TilekilnError('TK_STORE', `only ${acked} of ${this.#waitReplicas} Redis replica(s) acknowledged the writes within ${this.#waitTimeout} ms`, { store: this.description })
     }
   }
 
