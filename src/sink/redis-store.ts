@@ -17,9 +17,9 @@
 // key's index, whenever a tile is added to the bucket — not on every rewrite of a tile, as Zipline does. So a
 // bucket lives TTL past its newest tile's creation, and the index (touched by every bucket's new tiles) never
 // expires before a bucket it lists. Rewrites of an existing tile, most of the writes of a streaming job, cost three
-// commands instead of six (the third, EXISTS, notices a rewrite that emptied a one-tile bucket: Redis deletes an
-// empty sorted set, TTL and all, so that case is treated as a new tile). Metadata gets no TTL: the engine writes it once at
-// start and every fetch needs it.
+// commands instead of five (the third, EXISTS, notices a rewrite that emptied a one-tile bucket: Redis deletes an
+// empty sorted set, TTL and all, so that case is treated as a new tile). Metadata gets no TTL: the engine writes it
+// once at start and every fetch needs it.
 //
 // Where a JVM Zipline fetcher reads the same thing: tile buckets, member and score encodings, key names and hash
 // tags are Zipline's. Where we differ: (1) Zipline buckets a tile by the PutRequest's tsMillis (the latest event in
@@ -215,6 +215,8 @@ export class RedisStore implements TileStore {
   readonly #heads = new Map<string, string>()
   #lastError = ''
   #closed = false
+  /** SCRIPT LOAD was sent on the current connection. */
+  #scriptSent = false
 
   constructor (o: RedisStoreOptions) {
     const prefix = o.prefix ?? DEFAULT_REDIS_PREFIX
@@ -247,10 +249,14 @@ export class RedisStore implements TileStore {
     }
     this.#client = new Redis(options)
     this.#client.on('error', (e: Error) => { this.#lastError = e.message })
-    // A fresh server (or a restarted one) has no scripts. Sent from the 'ready' listener, SCRIPT LOAD goes out
-    // before any other command of the new connection.
+    // A fresh (or restarted) server has no scripts. ioredis announces 'ready' a tick after it starts accepting
+    // commands, so writes wait for our listener: SCRIPT LOAD goes out before any EVALSHA of the connection.
     this.#sha = createHash('sha1').update(UPSERT_LUA).digest('hex')
-    this.#client.on('ready', () => { this.#client.script('LOAD', UPSERT_LUA).catch((e: Error) => { this.#lastError = e.message }) })
+    this.#client.on('ready', () => {
+      this.#client.script('LOAD', UPSERT_LUA).catch((e: Error) => { this.#lastError = e.message })
+      this.#scriptSent = true
+    })
+    this.#client.on('close', () => { this.#scriptSent = false })
   }
 
   #head (dataset: string): string {
@@ -290,7 +296,7 @@ export class RedisStore implements TileStore {
    */
   async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void> {
     if (this.#readOnly) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
-    if (this.#client.status !== 'ready') throw this.#error('Redis is not connected', dataset)
+    if (this.#client.status !== 'ready' || !this.#scriptSent) throw this.#error('Redis is not connected', dataset)
     if (puts.count === 0) return
     const head = this.#head(dataset)
     const size = `:${tileSizeMillis}`
