@@ -1,4 +1,5 @@
-// Running the real engine (worker threads, rings, WASM kernels, LMDB store) inside a test.
+// Running the real engine (worker threads, rings, WASM kernels, LMDB store) inside a test. `options.store` runs it
+// into another store instead (which the caller then closes).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine, type EngineOptions, type RunSummary } from '../../src/engine/engine.ts'
 import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
+import type { TileStore } from '../../src/sink/store.ts'
 import type { Source } from '../../src/source/source.ts'
 import type { NaiveColumn } from '../reference/naive.ts'
 import { Operation } from '../../src/api/group-by.ts'
@@ -16,7 +18,7 @@ import { typeToString } from '../../src/api/data-type.ts'
 export interface EngineRun {
   readonly summary: RunSummary
   readonly deadLetters: MemoryDeadLetters
-  readonly store: EmbeddedStore
+  readonly store: TileStore
   readonly dir: string
   fetch (keyValues: readonly unknown[], at: number): Promise<Record<string, unknown>>
   cleanup (): Promise<void>
@@ -24,7 +26,8 @@ export interface EngineRun {
 
 export async function runEngine (groupBy: unknown, source: Source, options: Partial<EngineOptions> = {}): Promise<EngineRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-test-'))
-  const store = new EmbeddedStore(join(dir, 'store'))
+  const own = options.store === undefined
+  const store = options.store ?? new EmbeddedStore(join(dir, 'store'))
   const deadLetters = new MemoryDeadLetters()
   const engine = new Engine({ groupBy, source, store, deadLetters, log: () => {}, ...options })
   const summary = await engine.run()
@@ -36,7 +39,7 @@ export async function runEngine (groupBy: unknown, source: Source, options: Part
     store,
     dir,
     fetch: async (keyValues, at) => (await fetchFeatures(read, store, keyValues, at)).features,
-    cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) }
+    cleanup: async () => { if (own) await store.close(); rmSync(dir, { recursive: true, force: true }) }
   }
 }
 

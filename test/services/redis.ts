@@ -1,26 +1,37 @@
 // A real Redis server for tests: `redis-server` from the system (Debian package redis-server, installed here with
 // apt-get when missing, so `npm test` alone works on a fresh machine), on 127.0.0.1 with a free port, no
 // persistence, in a temp dir, killed on stop() and on process exit.
+//
+// Outage tests restart a server where it was: `startRedis({ port, dir, persist: true })` with the port and dir of
+// the stopped one (AOF with appendfsync always, so every acknowledged write survives even a SIGKILL).
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, ownChild, sleep, tailFile, terminate } from './process.ts'
+import { freePort, ownChild, sleep, tailFile, terminate, waitForExit } from './process.ts'
 
 export interface RedisService {
   /** `redis://127.0.0.1:PORT` */
   url: string
   port: number
   pid: number
+  dir: string
   logFile: string
-  stop: () => Promise<void>
+  /** SIGTERM (SIGKILL after 3 s) by default; `{ signal: 'SIGKILL' }` crashes it. A caller-given dir is kept. */
+  stop: (opts?: { signal?: 'SIGTERM' | 'SIGKILL' }) => Promise<void>
 }
 
 export interface StartRedisOptions {
   /** Path of redis-server. Default: $REDIS_SERVER or `redis-server` on PATH. */
   bin?: string
   startTimeoutMs?: number
+  /** Port to bind (a restart on the same port); absent: a free one. */
+  port?: number
+  /** Working dir (kept on stop, for a restart); absent: a temp dir, deleted on stop. */
+  dir?: string
+  /** Append-only file with fsync before every reply, so a restart in the same dir has every acknowledged write. */
+  persist?: boolean
 }
 
 /** Installs Debian's redis-server when it is not on PATH (root, or passwordless sudo). */
@@ -45,20 +56,24 @@ export async function startRedis (opts: StartRedisOptions = {}): Promise<RedisSe
   if (bin === 'redis-server') ensureRedisServer()
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(bin, opts.startTimeoutMs ?? 10_000)
+      return await startOnce(bin, opts)
     } catch (e) {
       // The probed port can be taken before redis binds it.
-      if (attempt >= 3 || !String((e as Error).message).includes('Address already in use')) throw e
+      if (attempt >= 3 || opts.port !== undefined || !String((e as Error).message).includes('Address already in use')) throw e
     }
   }
 }
 
-async function startOnce (bin: string, timeoutMs: number): Promise<RedisService> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-'))
+async function startOnce (bin: string, opts: StartRedisOptions): Promise<RedisService> {
+  const timeoutMs = opts.startTimeoutMs ?? 10_000
+  const port = opts.port ?? await freePort()
+  const temp = opts.dir === undefined
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tilekiln-redis-'))
+  mkdirSync(dir, { recursive: true })
   const logFile = join(dir, 'redis.log')
   const out = openSync(logFile, 'a')
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir], {
+  const persistence = opts.persist === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--dir', dir], {
     cwd: dir,
     stdio: ['ignore', out, out]
   })
@@ -74,7 +89,7 @@ async function startOnce (bin: string, timeoutMs: number): Promise<RedisService>
   for (;;) {
     if (state.exited !== null) {
       const tail = tailFile(logFile)
-      if (tail.includes('Address already in use')) rmSync(dir, { recursive: true, force: true })
+      if (tail.includes('Address already in use') && temp) rmSync(dir, { recursive: true, force: true })
       throw new Error(`redis-server exited during start-up (${state.exited}); its log is ${logFile}:\n${tail}`)
     }
     if (await pong(port)) break
@@ -89,11 +104,19 @@ async function startOnce (bin: string, timeoutMs: number): Promise<RedisService>
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: pid ?? 0,
+    dir,
     logFile,
-    stop: async () => {
+    stop: async (o = {}) => {
       stopped ??= (async () => {
-        if (pid !== undefined) await terminate(pid, 3000)
-        rmSync(dir, { recursive: true, force: true })
+        if (pid !== undefined) {
+          if (o.signal === 'SIGKILL') {
+            try { process.kill(pid, 'SIGKILL') } catch {}
+            await waitForExit(pid, 5000)
+          } else {
+            await terminate(pid, 3000)
+          }
+        }
+        if (temp) rmSync(dir, { recursive: true, force: true })
       })()
       await stopped
     }
