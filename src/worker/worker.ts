@@ -58,6 +58,17 @@ function deadLetter (code: string, reason: string, isLate = false): void {
 
 /** Validates and folds one evaluated row (in `row`). */
 function fold (row: readonly unknown[]): void {
+  // A record fanned out to several workers is evaluated by each: a worker judges only the rows it owns, a row
+  // without a key belonging to worker 0 (where the router sends it), so that it is dead-lettered once.
+  if (init.ownershipCheck) {
+    let owner = -1
+    for (let k = 0; k < nKeys; k++) {
+      const v = row[keyIndices[k]!]
+      if (v === null || v === undefined) { owner = 0; break }
+    }
+    if (owner < 0) owner = hashKey(row, 0, nKeys) % init.workers
+    if (owner !== init.index) return
+  }
   const tsv = row[tsIndex]
   let ts: number
   if (typeof tsv === 'number') ts = tsv
@@ -72,7 +83,6 @@ function fold (row: readonly unknown[]): void {
     const v = row[keyIndices[k]!]
     if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
   }
-  if (init.ownershipCheck && hashKey(row, 0, nKeys) % init.workers !== init.index) return
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
   if (state.isLate(tileStart, watermark)) {
     late++

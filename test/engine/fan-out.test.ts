@@ -1,0 +1,48 @@
+// A record whose EXPLODE makes rows of several keys is routed to every worker owning one of them (and to worker 0
+// for rows without a key); each worker evaluates the whole record and must judge only the rows it owns. A row
+// without a key or without a time is reported once, not once per worker the record reached.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { openFileSource } from '../../src/source/file.ts'
+import { fixture, readJson } from '../helpers/e2e.ts'
+import { runEngine } from '../helpers/engine.ts'
+import { groupByPath } from '../helpers/reference.ts'
+
+const ITEM_EVENT = groupByPath('zipline-chronon/python/test/canary/compiled/group_bys/gcp/item_event_canary.actions_v1__0')
+
+test('rows of a fanned-out record without a key or a time are dead-lettered once (1 and 3 workers)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tilekiln-fanout-'))
+  try {
+    const path = join(dir, 'events.jsonl')
+    const lines: string[] = []
+    for (let i = 0; i < 30; i++) {
+      // four listings and one token that is not a number (CAST gives NULL: a row with a null key)
+      const ids = [0, 1, 2, 3].map(j => String(i * 7 + j)).join(',') + ',abc'
+      lines.push(JSON.stringify({ event_type: 'view_listing', timestamp: i % 10 === 9 ? null : 1_700_000_000_000 + i * 1000, attributes: { listing_id: ids } }))
+    }
+    writeFileSync(path, lines.join('\n') + '\n')
+    for (const workers of [1, 3]) {
+      const source = await openFileSource({ path, schema: fixture('item_event.avsc') })
+      const run = await runEngine(readJson(ITEM_EVENT), source, { workers })
+      try {
+        const reasons = run.deadLetters.records.map(d => `${d.position}: ${d.reason}`).sort()
+        const expected: string[] = []
+        for (let i = 0; i < 30; i++) {
+          // a record without a time: each of its five rows; else only the row without a key
+          const n = i % 10 === 9 ? 5 : 1
+          const why = i % 10 === 9 ? "missing timestamp: the timeColumn 'timestamp' is null" : "null key: key column 'listing_id' is null"
+          for (let k = 0; k < n; k++) expected.push(`${i + 1}: ${why}`)
+        }
+        assert.deepEqual(reasons, expected.sort(), `${workers} worker(s)`)
+        assert.equal(run.summary.rows, 27 * 4, `${workers} worker(s): rows aggregated`)
+      } finally {
+        await run.cleanup()
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
