@@ -55,6 +55,7 @@ export function naiveColumns (plan: Plan, rowTypes: StructType): NaiveColumn[] {
       inputType: typeToString(t),
       inputColumn: agg.inputColumn,
       bucket: o.part.bucket,
+      elementWise: agg.elementWise,
       window: { millis: o.window.unbounded ? null : o.window.millis, hopMillis: o.window.hopMillis }
     }
   })
