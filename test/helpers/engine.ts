@@ -9,6 +9,7 @@ import { TypeChecker } from '../../src/expr/typecheck.ts'
 import { compilePlan, type Plan } from '../../src/config/plan.ts'
 import { MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine, type EngineOptions, type RunSummary } from '../../src/engine/engine.ts'
+import type { Metrics } from '../../src/metrics/metrics.ts'
 import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import type { Source } from '../../src/source/source.ts'
@@ -18,6 +19,7 @@ import { typeToString } from '../../src/api/data-type.ts'
 
 export interface EngineRun {
   readonly summary: RunSummary
+  readonly metrics: Metrics
   readonly deadLetters: MemoryDeadLetters
   readonly store: EmbeddedStore
   readonly dir: string
@@ -35,6 +37,7 @@ export async function runEngine (groupBy: unknown, source: Source, options: Part
   const read = await loadReadSide(plan, store)
   return {
     summary,
+    metrics: engine.metrics,
     deadLetters,
     store,
     dir,
