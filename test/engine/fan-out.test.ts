@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { compilePlan } from '../../src/config/plan.ts'
+import { M } from '../../src/metrics/metrics.ts'
 import { openFileSource } from '../../src/source/file.ts'
+import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 import { fixture, readJson } from '../helpers/e2e.ts'
 import { runEngine } from '../helpers/engine.ts'
 import { groupByPath } from '../helpers/reference.ts'
@@ -44,5 +47,24 @@ test('rows of a fanned-out record without a key or a time are dead-lettered once
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+// Known engine bug, left to the engine's owner (src/engine/engine.ts is being reworked for Kafka checkpoints): a
+// record fanned out to k workers is acknowledged k times (#durable adds each slot's record count), so with EXPLODE
+// and several workers `records_in` and the per-record latency count exceed the records read, the lag goes negative
+// and ev/s is inflated. The aggregates are right (the tests above); only the accounting is off. Marked todo so the
+// suite stays green; it passes once a fanned-out record is acknowledged once.
+test('a fanned-out record is counted once in records_in, lag and latency (3 workers)', { todo: 'engine.ts acknowledges each fanned-out copy of a record' }, async () => {
+  const groupBy = readJson(ITEM_EVENT)
+  const source = openGeneratorSource(compilePlan(groupBy), parseGeneratorOptions('keys=100,count=5000,seed=2,start=1700000000000,step=1000'), fixture('item_event.avsc'))
+  const run = await runEngine(groupBy, source, { workers: 3 })
+  try {
+    assert.equal(run.summary.records, 5000)
+    assert.equal(run.metrics.counter(M.recordsIn), 5000, 'records_in')
+    assert.equal(run.summary.lagRecords, 0, 'lag after the end of a bounded input')
+    assert.equal(run.metrics.summary(M.latency).count, 5000, 'latency observations')
+  } finally {
+    await run.cleanup()
   }
 })
