@@ -254,6 +254,8 @@ export function valueHints (plan: Plan): ValueHints {
     into.set(key, { delimiter: prev.delimiter ?? u.delimiter, numeric: prev.numeric || u.numeric })
   }
   const use = (key: string, u: TextUse): void => merge(cur, key, u)
+  // Subscript keys and SPLIT delimiters are not walked as words: only literals compared with or produced by the
+  // expressions are.
   const walk = (n: Node, ctx: TextUse): void => {
     switch (n.k) {
       case 'lit':
@@ -277,7 +279,8 @@ export function valueHints (plan: Plan): ValueHints {
         return
       case 'call':
         if (n.name === 'split' && n.args.length >= 2 && n.args[1]!.k === 'lit' && typeof n.args[1]!.value === 'string') {
-          walk(n.args[0]!, { delimiter: n.args[1]!.value, numeric: ctx.numeric })
+          // SPLIT takes a regex: an escaped character such as `\|` (the regex) stands for itself.
+          walk(n.args[0]!, { delimiter: n.args[1]!.value.replace(/\\(.)/g, '$1'), numeric: ctx.numeric })
           for (const a of n.args.slice(2)) walk(a, NO_USE)
           return
         }
@@ -299,8 +302,6 @@ export function valueHints (plan: Plan): ValueHints {
     const numeric = castsToNumber(tree)
     for (const [k, u] of cur) merge(text, k, u.delimiter !== null && numeric ? { delimiter: u.delimiter, numeric: true } : u)
   }
-  for (const keys of mapKeys.values()) for (const k of keys) words.delete(k)
-  for (const u of text.values()) if (u.delimiter !== null) words.delete(u.delimiter)
   for (const w of ['alpha', 'beta', 'gamma', 'delta']) words.add(w)
   const tensors = new Set<string>()
   for (const a of plan.aggregations) {
