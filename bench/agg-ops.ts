@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url'
 import { RowAggregator } from '../src/agg/row.ts'
 import { type DataType, T, typeToString } from '../src/api/data-type.ts'
 import { type AggregationJson, Operation } from '../src/api/group-by.ts'
-import { compilePlan } from '../src/config/plan.ts'
+import { compilePlan, type Plan } from '../src/config/plan.ts'
 import { compileEncoder, encodeToBytes } from '../src/codec/avro.ts'
+import { isMain } from './report.ts'
 
-const EVENTS = Number(process.env.AGG_BENCH_EVENTS ?? 300_000)
-const KEYS = 256
-const TILE_EVENTS = 100
+export const EVENTS = Number(process.env.AGG_BENCH_EVENTS ?? 300_000)
+export const KEYS = 256
+export const TILE_EVENTS = 100
 
 let seed = 12345
 function rnd (): number {
@@ -25,7 +26,7 @@ function rnd (): number {
 const words = Array.from({ length: 50 }, (_, i) => `item_${i.toString(36)}`)
 const word = (): string => words[Math.floor(rnd() * rnd() * words.length)]!
 
-interface Scenario {
+export interface Scenario {
   label: string
   op: keyof typeof Operation
   type: DataType
@@ -39,12 +40,16 @@ interface Scenario {
 const activity = T.struct('user_event_struct', [{ name: 'event_type', type: T.string }, { name: 'listing_id', type: T.long }, { name: 'timestamp', type: T.long }])
 const ranked = T.struct('ranked', [{ name: 'sort_key', type: T.string }, { name: 'unique_id', type: T.long }])
 
-const scenarios: Scenario[] = [
+export const scenarios: Scenario[] = [
   { label: 'COUNT(long)', op: 'COUNT', type: T.long, value: () => Math.floor(rnd() * 1000) },
   { label: 'SUM(long)', op: 'SUM', type: T.long, value: () => Math.floor(rnd() * 1000) },
+  { label: 'SUM(double)', op: 'SUM', type: T.double, value: () => rnd() * 100 },
   { label: 'AVERAGE(double)', op: 'AVERAGE', type: T.double, value: () => rnd() * 100 },
   { label: 'VARIANCE(double)', op: 'VARIANCE', type: T.double, value: () => rnd() * 100 },
+  { label: 'MIN(long)', op: 'MIN', type: T.long, value: () => Math.floor(rnd() * 1e6) },
   { label: 'MAX(double)', op: 'MAX', type: T.double, value: () => rnd() * 100 },
+  { label: 'FIRST(double)', op: 'FIRST', type: T.double, value: () => rnd() * 100 },
+  { label: 'LAST(long)', op: 'LAST', type: T.long, value: () => Math.floor(rnd() * 1e6) },
   { label: 'LAST(string)', op: 'LAST', type: T.string, value: word },
   { label: 'UNIQUE_COUNT(long, ~1000 distinct)', op: 'UNIQUE_COUNT', type: T.long, value: () => Math.floor(rnd() * 1000) },
   { label: 'UNIQUE_COUNT(string, 50 distinct)', op: 'UNIQUE_COUNT', type: T.string, value: word },
@@ -61,14 +66,21 @@ const scenarios: Scenario[] = [
   { label: 'BOUNDED_UNIQUE_COUNT(long, k=8)', op: 'BOUNDED_UNIQUE_COUNT', type: T.long, value: () => Math.floor(rnd() * 1000) },
   { label: 'UNIQUE_TOP_K(long, k=10)', op: 'UNIQUE_TOP_K', type: T.long, value: () => Math.floor(rnd() * 1e6), argMap: { k: '10' }, flavour: 'zipline' },
   { label: 'UNIQUE_TOP_K(struct, k=10)', op: 'UNIQUE_TOP_K', type: ranked, value: () => { const id = Math.floor(rnd() * 1e5); return { sort_key: `k${id}`, unique_id: id } }, argMap: { k: '10' }, flavour: 'zipline' },
+  { label: 'APPROX_UNIQUE_COUNT(long, lgK 8)', op: 'APPROX_UNIQUE_COUNT', type: T.long, value: () => Math.floor(rnd() * 1e6) },
+  { label: 'APPROX_UNIQUE_COUNT(string, lgK 8)', op: 'APPROX_UNIQUE_COUNT', type: T.string, value: word },
+  { label: 'APPROX_PERCENTILE(double, k=128)', op: 'APPROX_PERCENTILE', type: T.double, value: () => rnd() * 100, argMap: { k: '128', percentiles: '[0.5, 0.99]' } },
+  { label: 'APPROX_HISTOGRAM_K(string, k=8)', op: 'APPROX_HISTOGRAM_K', type: T.string, value: word, argMap: { k: '8' } },
+  { label: 'APPROX_FREQUENT_K(string, k=8)', op: 'APPROX_FREQUENT_K', type: T.string, value: word, argMap: { k: '8' }, flavour: 'zipline' },
+  { label: 'APPROX_HEAVY_HITTERS_K(long, k=8)', op: 'APPROX_HEAVY_HITTERS_K', type: T.long, value: () => Math.floor(rnd() * rnd() * 1000), argMap: { k: '8' }, flavour: 'zipline' },
   { label: 'AVERAGE(double) by 4 buckets', op: 'AVERAGE', type: T.double, value: () => rnd() * 100, bucketed: true },
   { label: 'AVERAGE(map<string,double>, 4 keys)', op: 'AVERAGE', type: T.map(T.string, T.double), value: () => new Map([['a', rnd()], ['b', rnd()], ['c', rnd()], ['d', rnd()]]) },
   { label: 'AVERAGE(list<double>[8]) element-wise', op: 'AVERAGE', type: T.list(T.double), value: () => Array.from({ length: 8 }, () => rnd()), elementWise: true }
 ]
 
-interface Result { label: string, irType: string, updatesPerSec: number, nsPerUpdate: number, irBytesAfter100: number }
+export interface Result { label: string, irType: string, updatesPerSec: number, nsPerUpdate: number, irBytesAfter100: number }
 
-function aggregatorFor (s: Scenario): RowAggregator {
+/** The one-aggregation GroupBy plan of a scenario (1-day window, key `id`, input `v`, bucket `b`). */
+export function planFor (s: Scenario): Plan {
   const flavour = s.flavour ?? 'airbnb'
   const aggregation: AggregationJson = {
     inputColumn: 'v',
@@ -78,11 +90,15 @@ function aggregatorFor (s: Scenario): RowAggregator {
     buckets: s.bucketed === true ? ['b'] : null,
     elementWise: s.elementWise === true
   }
-  const plan = compilePlan({ metaData: { name: 'bench' }, sources: [{ events: { table: 't', query: {} } }], keyColumns: ['id'], aggregations: [aggregation] }, { flavour })
-  return new RowAggregator(plan, [{ name: 'ts', type: T.long }, { name: 'v', type: s.type }, { name: 'b', type: T.string }])
+  return compilePlan({ metaData: { name: 'bench' }, sources: [{ events: { table: 't', query: {} } }], keyColumns: ['id'], aggregations: [aggregation] }, { flavour })
 }
 
-function run (s: Scenario): Result {
+export function aggregatorFor (s: Scenario): RowAggregator {
+  return new RowAggregator(planFor(s), [{ name: 'ts', type: T.long }, { name: 'v', type: s.type }, { name: 'b', type: T.string }])
+}
+
+/** The plain-TypeScript path: RowAggregator.update over KEYS IRs round-robin (sketch operations call their WASM kernel). */
+export function run (s: Scenario): Result {
   const agg = aggregatorFor(s)
   const rows = Array.from({ length: 4096 }, (_, i) => [1_700_000_000_000 + i, s.value(), `b${i & 3}`])
   const irs = Array.from({ length: KEYS }, () => agg.init())
@@ -104,22 +120,26 @@ function run (s: Scenario): Result {
   return { label: s.label, irType: typeToString(agg.irSchema[0]!.irType), updatesPerSec: EVENTS / (ns / 1e9), nsPerUpdate: ns / EVENTS, irBytesAfter100: bytes }
 }
 
-const results = scenarios.map(run)
-const pad = (s: string, n: number): string => s.padEnd(n)
-console.log(`${pad('operation', 40)} ${'updates/s'.padStart(12)} ${'ns/update'.padStart(10)} ${'IR bytes/100 ev'.padStart(16)}`)
-for (const r of results) {
-  console.log(`${pad(r.label, 40)} ${(r.updatesPerSec / 1e6).toFixed(2).padStart(10)} M ${r.nsPerUpdate.toFixed(0).padStart(10)} ${String(r.irBytesAfter100).padStart(16)}`)
+function main (): void {
+  const results = scenarios.map(run)
+  const pad = (s: string, n: number): string => s.padEnd(n)
+  console.log(`${pad('operation', 40)} ${'updates/s'.padStart(12)} ${'ns/update'.padStart(10)} ${'IR bytes/100 ev'.padStart(16)}`)
+  for (const r of results) {
+    console.log(`${pad(r.label, 40)} ${(r.updatesPerSec / 1e6).toFixed(2).padStart(10)} M ${r.nsPerUpdate.toFixed(0).padStart(10)} ${String(r.irBytesAfter100).padStart(16)}`)
+  }
+
+  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'agg-ops.json')
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, JSON.stringify({
+    bench: 'agg-ops',
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    eventsPerOperation: EVENTS,
+    keys: KEYS,
+    tileEvents: TILE_EVENTS,
+    results
+  }, null, 2) + '\n')
+  console.log(`\nwrote ${out}`)
 }
 
-const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'agg-ops.json')
-mkdirSync(dirname(out), { recursive: true })
-writeFileSync(out, JSON.stringify({
-  bench: 'agg-ops',
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  eventsPerOperation: EVENTS,
-  keys: KEYS,
-  tileEvents: TILE_EVENTS,
-  results
-}, null, 2) + '\n')
-console.log(`\nwrote ${out}`)
+if (isMain(import.meta.url)) main()

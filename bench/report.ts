@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results')
 
@@ -28,4 +28,9 @@ export function writeResults (name: string, data: unknown): string {
     data
   }, null, 2) + '\n')
   return path
+}
+
+/** Whether the module at `url` is the script node was started with (so that importing a bench does not run it). */
+export function isMain (url: string): boolean {
+  return process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url
 }

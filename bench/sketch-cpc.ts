@@ -9,82 +9,12 @@ import { fileURLToPath } from 'node:url'
 
 import { ApproxUniqueCount } from '../src/agg/sketch/cpc.ts'
 import { CpcKernel } from '../src/agg/sketch/cpc-wasm.ts'
-
-const quick = process.argv.includes('--quick')
-const N = quick ? 2_000_000 : 10_000_000
-const REPEATS = 3
-
-interface Row { name: string, items: number, seconds: number, perSecond: number }
-const rows: Row[] = []
-
-/** Best of REPEATS runs of fn (which processes `items` items). */
-function measure (name: string, items: number, fn: () => void): Row {
-  let best = Infinity
-  for (let r = 0; r < REPEATS; r++) {
-    const t0 = process.hrtime.bigint()
-    fn()
-    const s = Number(process.hrtime.bigint() - t0) / 1e9
-    best = Math.min(best, s)
-  }
-  const row = { name, items, seconds: best, perSecond: items / best }
-  rows.push(row)
-  console.log(`${name.padEnd(58)} ${(row.perSecond / 1e6).toFixed(1).padStart(7)} M/s`)
-  return row
-}
-
-const kernel = new CpcKernel()
-const x = kernel.x
-
-// --- long updates -------------------------------------------------------------------------------------------------
-for (const lgK of [8, 12]) {
-  measure(`WASM long update, per call (lgK ${lgK})`, N, () => {
-    const s = x.cpc_new(lgK)
-    for (let i = 0; i < N; i++) x.cpc_update_int53(s, i * 2654435761)
-    x.cpc_free(s)
-  })
-}
-
-const BATCH = 65_536
-const batchPtr = kernel.scratch(BATCH * 8)
-const batch = new BigInt64Array(kernel.memory.buffer, batchPtr, BATCH)
-for (let i = 0; i < BATCH; i++) batch[i] = BigInt(i) * 0x9e3779b97f4a7c15n
-measure('WASM long update, batch of 64 Ki in wasm memory (lgK 8)', N, () => {
-  const s = x.cpc_new(8)
-  for (let done = 0; done < N; done += BATCH) x.cpc_update_longs(s, batchPtr, Math.min(BATCH, N - done))
-  x.cpc_free(s)
-})
-
-const aggLong = new ApproxUniqueCount('long', 8, kernel)
-measure('aggregator.update(ir, long) (lgK 8)', N, () => {
-  const ir = aggLong.prepare(0)
-  for (let i = 1; i < N; i++) aggLong.update(ir, i * 2654435761)
-  aggLong.dispose(ir)
-})
-
-// Many small sketches: a tile per key, a few distinct values each (the common case in a keyed stream).
-const KEYS = 100_000
-measure(`aggregator, ${KEYS / 1000}k sketches × ${N / KEYS} updates round-robin (lgK 8)`, N, () => {
-  const irs: number[] = new Array(KEYS)
-  for (let k = 0; k < KEYS; k++) irs[k] = aggLong.prepare(k)
-  for (let i = KEYS; i < N; i++) aggLong.update(irs[i % KEYS]!, (i % 5_000_000) * 7)
-  for (const ir of irs) aggLong.dispose(ir)
-})
-
-// --- string updates -----------------------------------------------------------------------------------------------
-const STRINGS = 1 << 20
-const strings: string[] = new Array(STRINGS)
-for (let i = 0; i < STRINGS; i++) strings[i] = `user-${(i * 2654435761) % 1e9}`
-const aggString = new ApproxUniqueCount('string', 8, kernel)
-measure('aggregator.update(ir, string ~14 B) (lgK 8)', N, () => {
-  const ir = aggString.prepare('')
-  for (let i = 0; i < N; i++) aggString.update(ir, strings[i & (STRINGS - 1)]!)
-  aggString.dispose(ir)
-})
+import { isMain } from './report.ts'
 
 // --- plain TypeScript baseline ------------------------------------------------------------------------------------
 // The same hot path without WASM: MurmurHash3 x64-128 of one long on 32-bit halves (Math.imul), then the coupon's
 // bit set in a full K×64 bit matrix. (Not a whole CPC implementation — no window/table/HIP — so it flatters TS.)
-function tsLongUpdates (lgK: number, n: number): number {
+export function tsLongUpdates (lgK: number, n: number): number {
   const k = 1 << lgK
   const matrix = new Uint32Array(k * 2)
   let coupons = 0
@@ -147,58 +77,134 @@ function murmurLong (lo: number, hi: number): [number, number, number] {
   return [alo, ahi, bhi]
 }
 
-{
-  // The baseline must hash exactly like DataSketches: its coupon count must equal the kernel's.
-  const s = x.cpc_new(8)
-  for (let i = 0; i < 100_000; i++) x.cpc_update_int53(s, i * 2654435761)
-  if (tsLongUpdates(8, 100_000) !== x.cpc_coupons(s)) throw new Error('TS baseline hashes differently')
-  x.cpc_free(s)
-}
-measure('plain TS: murmur3 + bit-matrix update, long (lgK 8)', N, () => { tsLongUpdates(8, N) })
 
-// --- merge / serialize / deserialize -----------------------------------------------------------------------------
-const bigA = aggLong.prepare(0)
-const bigB = aggLong.prepare(0)
-for (let i = 0; i < 20_000; i++) { aggLong.update(bigA, i); aggLong.update(bigB, i + 10_000) }
-const MERGES = quick ? 20_000 : 100_000
-measure('merge two lgK 8 sketches of 20k items (CpcUnion)', MERGES, () => {
-  for (let i = 0; i < MERGES; i++) aggLong.dispose(aggLong.merge(aggLong.clone(bigA), bigB))
-})
-measure('normalize (toByteArray) lgK 8, 20k items', MERGES, () => {
-  for (let i = 0; i < MERGES; i++) aggLong.normalize(bigA)
-})
-const bytesA = aggLong.normalize(bigA)
-measure('denormalize (heapify) lgK 8, 20k items', MERGES, () => {
-  for (let i = 0; i < MERGES; i++) aggLong.dispose(aggLong.denormalize(bytesA))
-})
+function main (): void {
+  const quick = process.argv.includes('--quick')
+  const N = quick ? 2_000_000 : 10_000_000
+  const REPEATS = 3
 
-// --- bytes per IR -------------------------------------------------------------------------------------------------
-interface Size { lgK: number, items: number, serializedBytes: number, memoryBytes: number }
-const sizes: Size[] = []
-console.log('\nbytes per IR          serialized (tile)   in WASM memory')
-for (const lgK of [8, 12]) {
-  const agg = new ApproxUniqueCount('long', lgK, kernel)
-  for (const n of [1, 10, 100, 1_000, 10_000, 1_000_000]) {
-    const before = kernel.liveBytes()
-    const ir = agg.prepare(0)
-    for (let i = 1; i < n; i++) agg.update(ir, i)
-    const mem = kernel.liveBytes() - before
-    const ser = agg.normalize(ir).length
-    agg.dispose(ir)
-    sizes.push({ lgK, items: n, serializedBytes: ser, memoryBytes: mem })
-    console.log(`lgK ${String(lgK).padStart(2)}, ${String(n).padStart(9)} items  ${String(ser).padStart(10)} B   ${String(mem).padStart(12)} B`)
+  interface Row { name: string, items: number, seconds: number, perSecond: number }
+  const rows: Row[] = []
+
+  /** Best of REPEATS runs of fn (which processes `items` items). */
+  function measure (name: string, items: number, fn: () => void): Row {
+    let best = Infinity
+    for (let r = 0; r < REPEATS; r++) {
+      const t0 = process.hrtime.bigint()
+      fn()
+      const s = Number(process.hrtime.bigint() - t0) / 1e9
+      best = Math.min(best, s)
+    }
+    const row = { name, items, seconds: best, perSecond: items / best }
+    rows.push(row)
+    console.log(`${name.padEnd(58)} ${(row.perSecond / 1e6).toFixed(1).padStart(7)} M/s`)
+    return row
   }
+
+  const kernel = new CpcKernel()
+  const x = kernel.x
+
+  // --- long updates -------------------------------------------------------------------------------------------------
+  for (const lgK of [8, 12]) {
+    measure(`WASM long update, per call (lgK ${lgK})`, N, () => {
+      const s = x.cpc_new(lgK)
+      for (let i = 0; i < N; i++) x.cpc_update_int53(s, i * 2654435761)
+      x.cpc_free(s)
+    })
+  }
+
+  const BATCH = 65_536
+  const batchPtr = kernel.scratch(BATCH * 8)
+  const batch = new BigInt64Array(kernel.memory.buffer, batchPtr, BATCH)
+  for (let i = 0; i < BATCH; i++) batch[i] = BigInt(i) * 0x9e3779b97f4a7c15n
+  measure('WASM long update, batch of 64 Ki in wasm memory (lgK 8)', N, () => {
+    const s = x.cpc_new(8)
+    for (let done = 0; done < N; done += BATCH) x.cpc_update_longs(s, batchPtr, Math.min(BATCH, N - done))
+    x.cpc_free(s)
+  })
+
+  const aggLong = new ApproxUniqueCount('long', 8, kernel)
+  measure('aggregator.update(ir, long) (lgK 8)', N, () => {
+    const ir = aggLong.prepare(0)
+    for (let i = 1; i < N; i++) aggLong.update(ir, i * 2654435761)
+    aggLong.dispose(ir)
+  })
+
+  // Many small sketches: a tile per key, a few distinct values each (the common case in a keyed stream).
+  const KEYS = 100_000
+  measure(`aggregator, ${KEYS / 1000}k sketches × ${N / KEYS} updates round-robin (lgK 8)`, N, () => {
+    const irs: number[] = new Array(KEYS)
+    for (let k = 0; k < KEYS; k++) irs[k] = aggLong.prepare(k)
+    for (let i = KEYS; i < N; i++) aggLong.update(irs[i % KEYS]!, (i % 5_000_000) * 7)
+    for (const ir of irs) aggLong.dispose(ir)
+  })
+
+  // --- string updates -----------------------------------------------------------------------------------------------
+  const STRINGS = 1 << 20
+  const strings: string[] = new Array(STRINGS)
+  for (let i = 0; i < STRINGS; i++) strings[i] = `user-${(i * 2654435761) % 1e9}`
+  const aggString = new ApproxUniqueCount('string', 8, kernel)
+  measure('aggregator.update(ir, string ~14 B) (lgK 8)', N, () => {
+    const ir = aggString.prepare('')
+    for (let i = 0; i < N; i++) aggString.update(ir, strings[i & (STRINGS - 1)]!)
+    aggString.dispose(ir)
+  })
+
+  {
+    // The baseline must hash exactly like DataSketches: its coupon count must equal the kernel's.
+    const s = x.cpc_new(8)
+    for (let i = 0; i < 100_000; i++) x.cpc_update_int53(s, i * 2654435761)
+    if (tsLongUpdates(8, 100_000) !== x.cpc_coupons(s)) throw new Error('TS baseline hashes differently')
+    x.cpc_free(s)
+  }
+  measure('plain TS: murmur3 + bit-matrix update, long (lgK 8)', N, () => { tsLongUpdates(8, N) })
+
+  // --- merge / serialize / deserialize -----------------------------------------------------------------------------
+  const bigA = aggLong.prepare(0)
+  const bigB = aggLong.prepare(0)
+  for (let i = 0; i < 20_000; i++) { aggLong.update(bigA, i); aggLong.update(bigB, i + 10_000) }
+  const MERGES = quick ? 20_000 : 100_000
+  measure('merge two lgK 8 sketches of 20k items (CpcUnion)', MERGES, () => {
+    for (let i = 0; i < MERGES; i++) aggLong.dispose(aggLong.merge(aggLong.clone(bigA), bigB))
+  })
+  measure('normalize (toByteArray) lgK 8, 20k items', MERGES, () => {
+    for (let i = 0; i < MERGES; i++) aggLong.normalize(bigA)
+  })
+  const bytesA = aggLong.normalize(bigA)
+  measure('denormalize (heapify) lgK 8, 20k items', MERGES, () => {
+    for (let i = 0; i < MERGES; i++) aggLong.dispose(aggLong.denormalize(bytesA))
+  })
+
+  // --- bytes per IR -------------------------------------------------------------------------------------------------
+  interface Size { lgK: number, items: number, serializedBytes: number, memoryBytes: number }
+  const sizes: Size[] = []
+  console.log('\nbytes per IR          serialized (tile)   in WASM memory')
+  for (const lgK of [8, 12]) {
+    const agg = new ApproxUniqueCount('long', lgK, kernel)
+    for (const n of [1, 10, 100, 1_000, 10_000, 1_000_000]) {
+      const before = kernel.liveBytes()
+      const ir = agg.prepare(0)
+      for (let i = 1; i < n; i++) agg.update(ir, i)
+      const mem = kernel.liveBytes() - before
+      const ser = agg.normalize(ir).length
+      agg.dispose(ir)
+      sizes.push({ lgK, items: n, serializedBytes: ser, memoryBytes: mem })
+      console.log(`lgK ${String(lgK).padStart(2)}, ${String(n).padStart(9)} items  ${String(ser).padStart(10)} B   ${String(mem).padStart(12)} B`)
+    }
+  }
+
+  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'cpc.json')
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, JSON.stringify({
+    benchmark: 'sketch-cpc',
+    date: new Date().toISOString(),
+    node: process.version,
+    items: N,
+    quick,
+    rates: rows.map(r => ({ name: r.name, itemsPerSecond: Math.round(r.perSecond), items: r.items, seconds: r.seconds })),
+    sizes
+  }, null, 2) + '\n')
+  console.log(`\nwrote ${out}`)
 }
 
-const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'cpc.json')
-mkdirSync(dirname(out), { recursive: true })
-writeFileSync(out, JSON.stringify({
-  benchmark: 'sketch-cpc',
-  date: new Date().toISOString(),
-  node: process.version,
-  items: N,
-  quick,
-  rates: rows.map(r => ({ name: r.name, itemsPerSecond: Math.round(r.perSecond), items: r.items, seconds: r.seconds })),
-  sizes
-}, null, 2) + '\n')
-console.log(`\nwrote ${out}`)
+if (isMain(import.meta.url)) main()

@@ -6,7 +6,12 @@ import { type DataType, type StructField, type StructType, T } from '../api/data
 
 type AvroJson = string | { type: unknown, [k: string]: unknown } | unknown[]
 
-/** Chronon's AvroConversions.toChrononSchema, plus enum → string, fixed → binary, logical types → their base. */
+/**
+ * Chronon's AvroConversions.toChrononSchema, plus enum → string, fixed → binary, and the logical types as Spark's
+ * SchemaConverters read them (Zipline's Flink job decodes Avro input with Spark's AvroDataToCatalyst): a long with
+ * timestamp-millis / timestamp-micros is a TIMESTAMP (the decoder turns millis into the engine's microseconds), an
+ * int with date a DATE; other logical types → their base.
+ */
 export function fromAvroSchema (schema: unknown): DataType {
   const s = schema as AvroJson
   if (typeof s === 'string') {
@@ -39,7 +44,11 @@ export function fromAvroSchema (schema: unknown): DataType {
     case 'int':
       if (s.logicalType === 'short') return T.short
       if (s.logicalType === 'byte') return T.byte
+      if (s.logicalType === 'date') return T.date
       return T.int
+    case 'long':
+      if (s.logicalType === 'timestamp-millis' || s.logicalType === 'timestamp-micros') return T.timestamp
+      return T.long
     default: return fromAvroSchema(s.type)
   }
 }

@@ -184,8 +184,21 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
   }
 }
 
+/**
+ * A timestamp-millis long decodes to microseconds, the engine's TIMESTAMP representation (as Spark's AvroDeserializer
+ * does); exact within ±285 years of 1970. Other logical types decode as their base type, already in the engine's
+ * representation (timestamp-micros: microseconds, date: days).
+ */
+class MillisAsMicros extends avro.types.LogicalType {
+  override _fromValue (v: unknown): unknown { return typeof v === 'number' ? v * 1000 : v }
+  override _toValue (v: unknown): unknown { return typeof v === 'number' ? Math.floor(v / 1000) : v }
+  override _resolve (type: avro.Type): ((v: unknown) => unknown) | undefined {
+    return type.typeName === 'long' || type.typeName === 'timestamp-millis' ? (v: unknown) => v : undefined
+  }
+}
+
 function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): RecordDecoder {
-  const type = avro.Type.forSchema(avroSchema as avro.Schema)
+  const type = avro.Type.forSchema(avroSchema as avro.Schema, { logicalTypes: { 'timestamp-millis': MillisAsMicros } })
   const skip = framing === 'confluent' ? 5 : 0
   return {
     decode (bytes) {

@@ -427,6 +427,7 @@ export class Engine {
     m.inc(M.filtered, r.filtered)
     m.inc(M.tilesClosed, r.closedTiles)
     if (r.late > 0) m.inc(M.lateEvents, r.late)
+    for (let i = 0; i < r.exprEvalMicros.length; i++) m.record(M.exprEvalTime, r.exprEvalMicros[i]!)
     for (let i = 0; i < r.maxTs.length; i += 2) {
       this.#tracker.observe(r.maxTs[i]!, r.maxTs[i + 1]!)
       if (r.maxTs[i + 1]! > this.#maxEventTime) this.#maxEventTime = r.maxTs[i + 1]!

@@ -7,13 +7,23 @@
 //
 // The event sequence is a pure function of the options (and `Date.now()` in real-time mode), so tests can
 // regenerate exactly what the engine consumed (`generateEvents`).
+//
+// Values are shaped by what the GroupBy's expressions do with them (`valueHints`), so that selects and wheres fire:
+// strings are the expressions' string literals (`IF(event_type = 'view', …)`, `IN (…)`); a map gets the keys the
+// expressions look up (`attributes['listing_id']`); a string (or map value) that is SPLIT gets delimited tokens, and
+// numbers drawn like keys (Zipf over `keys`) when the expression casts to a number — so
+// `EXPLODE(TRANSFORM(SPLIT(attributes['ids'], ','), e -> CAST(e AS LONG)))` yields keys; the list input of an
+// element-wise aggregation has one fixed length (a tensor). A key computed by an expression is not generated but
+// evaluated by the engine's router (`push`), since only evaluation knows which workers a record's rows belong to.
 
-import { type DataType, type StructType, T } from '../api/data-type.ts'
+import { type DataType, type StructType, T, isNumeric } from '../api/data-type.ts'
 import { avroSchemaOf, compileEncoder, type Encoder } from '../codec/avro.ts'
 import { ByteWriter } from '../codec/bytes.ts'
 import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
+import type { Node } from '../expr/ast.ts'
+import { parseExpression } from '../expr/parser.ts'
 import { hashKey } from '../route/hash.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
 
@@ -121,7 +131,13 @@ class KeySampler {
 }
 
 /** Which input field plays which role. */
-interface Roles { keyFields: string[], timeField: string }
+interface Roles {
+  /** Input fields of the key columns that are plain references (all of them unless `computedKeys`). */
+  keyFields: string[]
+  timeField: string
+  /** Some key column is computed by an expression: key values are known only after evaluation. */
+  computedKeys: boolean
+}
 
 function plainRef (expr: string): string | null {
   const m = /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]+)`)\s*$/.exec(expr)
@@ -139,7 +155,7 @@ function rolesOf (plan: Plan): Roles {
   }
   const timeField = plainRef(plan.source.timeColumn)
   if (timeField === null) throw new TilekilnError('TK_USAGE', `the generator cannot derive an input schema: the timeColumn is computed (${plan.source.timeColumn}); pass --schema`)
-  return { keyFields: plan.keyColumns.map(field), timeField }
+  return { keyFields: plan.keyColumns.map(field), timeField, computedKeys: false }
 }
 
 /** The generator's input schema: given (`--schema`) or derived from the GroupBy's plain-reference selects. */
@@ -165,7 +181,8 @@ export function generatorSchema (plan: Plan, opts: GeneratorOptions, given?: unk
 
 function rolesFromSchema (plan: Plan, schema: StructType): Roles {
   const sel = plan.source.selects
-  const keyFields = plan.keyColumns.map(k => plainRef(sel?.[k] ?? k) ?? k)
+  const refs = plan.keyColumns.map(k => plainRef(sel?.[k] ?? k))
+  const keyFields = refs.filter((r): r is string => r !== null)
   for (const k of keyFields) {
     if (!schema.fields.some(f => f.name === k)) throw new TilekilnError('TK_USAGE', `--schema has no field '${k}' for key column(s) ${plan.keyColumns.join(', ')}`)
   }
@@ -174,7 +191,7 @@ function rolesFromSchema (plan: Plan, schema: StructType): Roles {
     ? time
     : schema.fields.find(f => ['ts', 'timestamp', 'event_time', 'event_time_ms', 'created'].includes(f.name))?.name
   if (timeField === undefined) throw new TilekilnError('TK_USAGE', '--schema: cannot tell which field holds the event time')
-  return { keyFields, timeField }
+  return { keyFields, timeField, computedKeys: keyFields.length < refs.length }
 }
 
 export interface GeneratedEvent {
@@ -187,25 +204,127 @@ export interface GeneratedEvent {
   readonly keyValues: unknown[]
 }
 
-/** String literals of the GroupBy's expressions: a vocabulary that makes IF(col = 'x', …) selects fire. */
-function vocabulary (plan: Plan): string[] {
-  const text = [...Object.values(plan.source.selects ?? {}), ...plan.source.wheres, plan.source.timeColumn].join(' ')
+/** How a string source (a field, or one key of a map field) is used by the expressions. */
+interface TextUse { delimiter: string | null, numeric: boolean }
+
+/** What the GroupBy's expressions do with the input, read from their syntax trees. */
+export interface ValueHints {
+  /** String literals compared with or produced by expressions: a vocabulary that makes IF(col = 'x', …) fire. */
+  readonly words: string[]
+  /** Map field → the literal keys the expressions look up in it. */
+  readonly mapKeys: Map<string, string[]>
+  /** `field` or `field\u0000key` (a map entry) → how it is parsed. */
+  readonly text: Map<string, TextUse>
+  /** List fields that feed an element-wise aggregation: every value has the same length. */
+  readonly tensors: Set<string>
+}
+
+const NO_USE: TextUse = { delimiter: null, numeric: false }
+
+function childrenOf (n: Node): Node[] {
+  switch (n.k) {
+    case 'lit': case 'ref': return []
+    case 'field': return [n.base]
+    case 'subscript': return [n.base, n.index]
+    case 'unary': case 'not': case 'isnull': case 'isbool': case 'cast': return [n.arg]
+    case 'binary': case 'and': case 'or': return [n.left, n.right]
+    case 'in': return [n.arg, ...n.list]
+    case 'between': return [n.arg, n.lower, n.upper]
+    case 'like': return [n.arg, n.pattern]
+    case 'case': return [...(n.subject === null ? [] : [n.subject]), ...n.branches.flatMap(b => [b.when, b.then]), ...(n.otherwise === null ? [] : [n.otherwise])]
+    case 'call': return [...n.args]
+    case 'struct': return n.args.map(a => a.value)
+    case 'lambda': return [n.body]
+  }
+}
+
+function castsToNumber (n: Node): boolean {
+  return (n.k === 'cast' && isNumeric(n.to)) || childrenOf(n).some(castsToNumber)
+}
+
+const COMPARISONS = new Set(['=', '<=>', '!=', '<', '<=', '>', '>='])
+
+export function valueHints (plan: Plan): ValueHints {
   const words = new Set<string>()
-  for (const m of text.matchAll(/'([^']*)'/g)) if (m[1]!.length > 0 && m[1]!.length < 40) words.add(m[1]!)
+  const mapKeys = new Map<string, string[]>()
+  const text = new Map<string, TextUse>()
+  let cur = new Map<string, TextUse>()
+  const merge = (into: Map<string, TextUse>, key: string, u: TextUse): void => {
+    const prev = into.get(key) ?? NO_USE
+    into.set(key, { delimiter: prev.delimiter ?? u.delimiter, numeric: prev.numeric || u.numeric })
+  }
+  const use = (key: string, u: TextUse): void => merge(cur, key, u)
+  // Subscript keys and SPLIT delimiters are not walked as words: only literals compared with or produced by the
+  // expressions are.
+  const walk = (n: Node, ctx: TextUse): void => {
+    switch (n.k) {
+      case 'lit':
+        if (n.kind === 'string' && typeof n.value === 'string' && n.value.length > 0 && n.value.length < 40) words.add(n.value)
+        return
+      case 'ref':
+        if (ctx !== NO_USE && n.parts.length === 1) use(n.parts[0]!, ctx)
+        return
+      case 'subscript':
+        if (n.base.k === 'ref' && n.base.parts.length === 1 && n.index.k === 'lit' && typeof n.index.value === 'string') {
+          const f = n.base.parts[0]!
+          const keys = mapKeys.get(f) ?? []
+          if (!keys.includes(n.index.value)) keys.push(n.index.value)
+          mapKeys.set(f, keys)
+          if (ctx !== NO_USE) use(`${f}\u0000${n.index.value}`, ctx)
+          return
+        }
+        break
+      case 'cast':
+        walk(n.arg, isNumeric(n.to) ? { delimiter: ctx.delimiter, numeric: true } : ctx)
+        return
+      case 'call':
+        if (n.name === 'split' && n.args.length >= 2 && n.args[1]!.k === 'lit' && typeof n.args[1]!.value === 'string') {
+          // SPLIT takes a regex: an escaped character such as `\|` (the regex) stands for itself.
+          walk(n.args[0]!, { delimiter: n.args[1]!.value.replace(/\\(.)/g, '$1'), numeric: ctx.numeric })
+          for (const a of n.args.slice(2)) walk(a, NO_USE)
+          return
+        }
+        break
+      case 'binary': case 'in': case 'like': case 'between':
+        if (n.k !== 'binary' || COMPARISONS.has(n.op)) { for (const c of childrenOf(n)) walk(c, NO_USE); return }
+        break
+      default: break
+    }
+    for (const c of childrenOf(n)) walk(c, ctx)
+  }
+  const exprs = [...Object.values(plan.source.selects ?? {}), ...plan.source.wheres, plan.source.timeColumn]
+  for (const e of exprs) {
+    let tree: Node
+    try { tree = parseExpression(e) } catch { continue } // the engine reports it at start-up, with the position
+    cur = new Map()
+    walk(tree, NO_USE)
+    // Tokens split out of a string are numbers when the same expression casts something (e.g. each token) to one.
+    const numeric = castsToNumber(tree)
+    for (const [k, u] of cur) merge(text, k, u.delimiter !== null && numeric ? { delimiter: u.delimiter, numeric: true } : u)
+  }
   for (const w of ['alpha', 'beta', 'gamma', 'delta']) words.add(w)
-  return [...words]
+  const tensors = new Set<string>()
+  for (const a of plan.aggregations) {
+    if (!a.elementWise) continue
+    const ref = plainRef(plan.source.selects?.[a.inputColumn] ?? a.inputColumn)
+    if (ref !== null) tensors.add(ref)
+  }
+  return { words: [...words], mapKeys, text, tensors }
 }
 
 /** The deterministic event stream (the source encodes it; tests replay it). */
 export function * generateEvents (plan: Plan, opts: GeneratorOptions, schema: StructType, roles: Roles, clock: () => number = Date.now): Generator<GeneratedEvent> {
   const rnd = new Random(opts.seed)
   const keys = new KeySampler(Math.max(1, opts.keys), opts.zipf)
-  const vocab = vocabulary(plan)
+  const hints = valueHints(plan)
   const keyIdx = roles.keyFields.map(k => schema.fields.findIndex(f => f.name === k))
   const tsIdx = schema.fields.findIndex(f => f.name === roles.timeField)
+  // A TIMESTAMP time field holds microseconds (the engine's representation of TIMESTAMP values).
+  const tsScale = schema.fields[tsIdx]!.type.kind === 'timestamp' ? 1000 : 1
   const values: unknown[] = new Array(schema.fields.length).fill(null)
   const keyValues: unknown[] = new Array(keyIdx.length).fill(null)
-  const gens = schema.fields.map(f => valueGen(f.type, rnd, vocab))
+  const ctx: GenContext = { r: rnd, hints, id: () => keys.sample(rnd) }
+  const gens = schema.fields.map(f => valueGen(f.type, ctx, f.name))
   for (let seq = 0; seq < opts.count; seq++) {
     const base = opts.start === undefined ? clock() : opts.start + seq * opts.step
     const isLate = opts.late > 0 && rnd.next() < opts.late
@@ -219,26 +338,67 @@ export function * generateEvents (plan: Plan, opts: GeneratorOptions, schema: St
       values[keyIdx[j]!] = v
       keyValues[j] = v
     }
-    values[tsIdx] = ts
-    const partition = opts.partitions <= 1 ? 0 : hashKey(keyValues) % opts.partitions
+    values[tsIdx] = ts * tsScale
+    // Computed keys are not known here: spread those records over partitions by the id drawn for them.
+    const partition = opts.partitions <= 1 ? 0 : (keyIdx.length === 0 ? id : hashKey(keyValues)) % opts.partitions
     yield { seq, partition, ts, late: isLate, values, keyValues }
   }
 }
 
-function valueGen (t: DataType, r: Random, vocab: string[]): () => unknown {
+interface GenContext {
+  readonly r: Random
+  readonly hints: ValueHints
+  /** A key-like id (Zipf over `keys`): numbers parsed out of strings become keys with the configured skew. */
+  readonly id: () => number
+}
+
+/** Length of every value of a tensor (element-wise input) field. */
+const TENSOR_LENGTH = 3
+
+/** A string as the expressions use it: `use` says whether it is split and whether its tokens are numbers. */
+function textGen (use: TextUse | undefined, c: GenContext): () => string {
+  const { r, hints } = c
+  const word = (): string => hints.words[r.int(hints.words.length)]!
+  if (use === undefined) return word
+  const token = use.numeric ? () => String(c.id()) : word
+  if (use.delimiter === null) return token
+  const d = use.delimiter
+  return () => { let s = token(); for (let i = r.int(3); i > 0; i--) s += d + token(); return s }
+}
+
+/** `path` names a top-level field (its hints apply); nested values get plain generators. */
+function valueGen (t: DataType, c: GenContext, path: string | null): () => unknown {
+  const { r, hints } = c
   switch (t.kind) {
     case 'int': case 'long': case 'short': case 'byte': return () => r.int(1000)
     case 'double': return () => Math.round(r.next() * 100_000) / 100
     case 'float': return () => Math.fround(Math.round(r.next() * 10_000) / 100)
     case 'boolean': return () => r.next() < 0.5
-    case 'string': return () => vocab[r.int(vocab.length)]
-    case 'list': { const e = valueGen(t.elem, r, vocab); return () => Array.from({ length: r.int(4) }, e) }
+    case 'string': return textGen(path === null ? undefined : hints.text.get(path), c)
+    case 'list': {
+      const e = valueGen(t.elem, c, null)
+      if (path !== null && hints.tensors.has(path)) return () => Array.from({ length: TENSOR_LENGTH }, e)
+      return () => Array.from({ length: r.int(4) }, e)
+    }
     case 'map': {
-      const v = valueGen(t.value, r, vocab)
-      return () => { const o: Record<string, unknown> = {}; for (let i = r.int(3); i > 0; i--) o[vocab[r.int(vocab.length)]!] = v(); return o }
+      const v = valueGen(t.value, c, null)
+      const looked = path === null ? undefined : hints.mapKeys.get(path)
+      const word = (): string => hints.words[r.int(hints.words.length)]!
+      if (looked === undefined) {
+        return () => { const o: Record<string, unknown> = {}; for (let i = r.int(3); i > 0; i--) o[word()] = v(); return o }
+      }
+      // Each looked-up key is there half of the time (so COALESCE and nulls both happen), plus now and then a key
+      // nobody asks for.
+      const entries = looked.map(k => ({ k, g: t.value.kind === 'string' ? textGen(hints.text.get(`${path}\u0000${k}`), c) : v }))
+      return () => {
+        const o: Record<string, unknown> = {}
+        for (const e of entries) if (r.next() < 0.5) o[e.k] = e.g()
+        if (r.next() < 0.25) o[word()] = v()
+        return o
+      }
     }
     case 'struct': {
-      const fs = t.fields.map(f => ({ name: f.name, g: valueGen(f.type, r, vocab) }))
+      const fs = t.fields.map(f => ({ name: f.name, g: valueGen(f.type, c, null) }))
       return () => { const o: Record<string, unknown> = {}; for (const f of fs) o[f.name] = f.g(); return o }
     }
     default: return () => null
@@ -247,7 +407,11 @@ function valueGen (t: DataType, r: Random, vocab: string[]): () => unknown {
 
 export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSchema?: unknown): Source {
   const { schema, roles } = generatorSchema(plan, opts, givenSchema)
-  const avroSchema = avroSchemaOf(schema)
+  // TIMESTAMP / DATE fields are written as plain Avro longs / ints holding the engine's representation
+  // (microseconds / days), so they decode as such; Chronon's Avro conventions have no timestamp type.
+  const avroSchema = avroSchemaOf(T.struct(schema.name, schema.fields.map(f => ({
+    name: f.name, type: f.type.kind === 'timestamp' ? T.long : f.type.kind === 'date' ? T.int : f.type
+  }))))
   const encode: Encoder = compileEncoder(schema)
   const names = schema.fields.map(f => f.name)
   const bounded = Number.isFinite(opts.count)
@@ -277,7 +441,8 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
         } else {
           encode(w, ev.values)
         }
-        const p = pusher.pushKeyed(ev.keyValues, w.buf.subarray(0, w.pos), ev.partition, ev.seq)
+        const bytes = w.buf.subarray(0, w.pos)
+        const p = roles.computedKeys ? pusher.push(bytes, ev.partition, ev.seq) : pusher.pushKeyed(ev.keyValues, bytes, ev.partition, ev.seq)
         if (p !== undefined) await p
         produced++
         if ((produced & 4095) === 0) {

@@ -42,6 +42,13 @@ let curIndex = -1
 let curRows = 0
 const pending: unknown[][] = []
 
+// spark_expr_eval_time, sampled: every EVAL_SAMPLE_EVERY-th record's evaluation is timed. The per-record cost is a
+// countdown; the sampled record's rows are buffered (not folded inside the timing) and folded after it.
+const EVAL_SAMPLE_EVERY = 1024
+const NO_SAMPLES: number[] = []
+let evalCountdown = EVAL_SAMPLE_EVERY
+let evalMicros = NO_SAMPLES
+
 function deadLetter (code: string, reason: string, isLate = false): void {
   const s = curSlot
   const i = curIndex
@@ -58,6 +65,17 @@ function deadLetter (code: string, reason: string, isLate = false): void {
 
 /** Validates and folds one evaluated row (in `row`). */
 function fold (row: readonly unknown[]): void {
+  // A record fanned out to several workers is evaluated by each: a worker judges only the rows it owns, a row
+  // without a key belonging to worker 0 (where the router sends it), so that it is dead-lettered once.
+  if (init.ownershipCheck) {
+    let owner = -1
+    for (let k = 0; k < nKeys; k++) {
+      const v = row[keyIndices[k]!]
+      if (v === null || v === undefined) { owner = 0; break }
+    }
+    if (owner < 0) owner = hashKey(row, 0, nKeys) % init.workers
+    if (owner !== init.index) return
+  }
   const tsv = row[tsIndex]
   let ts: number
   if (typeof tsv === 'number') ts = tsv
@@ -72,7 +90,6 @@ function fold (row: readonly unknown[]): void {
     const v = row[keyIndices[k]!]
     if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
   }
-  if (init.ownershipCheck && hashKey(row, 0, nKeys) % init.workers !== init.index) return
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
   if (state.isLate(tileStart, watermark)) {
     late++
@@ -95,6 +112,15 @@ const emitDirect = (): void => { curRows++; fold(out) }
 const emitBuffered = (): void => { curRows++; pending.push(out.slice()) }
 const emit = query.multiRow ? emitBuffered : emitDirect
 
+function timedRun (record: Record<string, unknown>): void {
+  evalCountdown = EVAL_SAMPLE_EVERY
+  const t0 = performance.now()
+  query.run(record, out, emitBuffered)
+  const micros = (performance.now() - t0) * 1000
+  if (evalMicros === NO_SAMPLES) evalMicros = []
+  evalMicros.push(micros)
+}
+
 function processRecords (task: BatchTask): number {
   const slot = slots[task.slot]!
   curSlot = slot
@@ -110,7 +136,8 @@ function processRecords (task: BatchTask): number {
     curRows = 0
     pending.length = 0
     try {
-      query.run(record, out, emit)
+      if (--evalCountdown !== 0) query.run(record, out, emit)
+      else timedRun(record)
     } catch (e) {
       deadLetter(isTilekilnError(e) ? e.code : 'TK_EXPR_EVAL', `expression evaluation failed: ${describeError(e)}`)
       continue
@@ -140,6 +167,7 @@ export default function run (task: Task): unknown {
   now = task.now
   rows = 0; late = 0; filtered = 0
   deadLetters = []
+  evalMicros = NO_SAMPLES
   maxTs.clear()
   state.puts.begin()
   const records = task.kind === 'batch' ? processRecords(task) : 0
@@ -167,7 +195,8 @@ export default function run (task: Task): unknown {
     openTiles: state.openTiles,
     stateBytes: state.stateBytes,
     nextTimer: state.nextTimer(),
-    busyMillis: performance.now() - started
+    busyMillis: performance.now() - started,
+    exprEvalMicros: evalMicros
   }
   if (puts === null) return result
   return Piscina.move({ [Piscina.transferableSymbol]: [puts], [Piscina.valueSymbol]: result } as never)

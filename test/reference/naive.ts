@@ -2,8 +2,13 @@
 // time Q over window W with tail hop H aggregates the events whose timestamp is at least round(Q − W, H)
 // (Java's truncating division) and whose tile starts before Q (the tile holding Q is read whole). Unwindowed
 // features take every event whose tile starts before Q.
+//
+// Column shapes, from Chronon's definitions: a bucketed column aggregates each bucket value apart (a map of them);
+// a map<string, V> input of a non-timed operation aggregates each map key apart (a map, present as soon as the
+// window holds a map, even an empty one); an element-wise column (airbnb `elementWise`, a list input) aggregates each
+// list position apart (a list as long as the inputs, which must all have the same length).
 
-import { NAIVE_OPS, type NaiveSpec, type TimedValue } from './naive-ops.ts'
+import { NAIVE_OPS, type NaiveOp, type NaiveSpec, type TimedValue } from './naive-ops.ts'
 
 export interface NaiveWindow {
   /** Window length in ms, or null when unbounded. */
@@ -16,7 +21,12 @@ export interface NaiveColumn extends NaiveSpec {
   readonly inputColumn: string
   readonly bucket: string | null
   readonly window: NaiveWindow
+  /** airbnb `elementWise` over a list input. */
+  readonly elementWise?: boolean
 }
+
+/** Operations that keep a (time, value) and never look inside the value (Chronon's timed aggregators). */
+const TIMED = new Set(['FIRST', 'LAST', 'FIRST_K', 'LAST_K'])
 
 export interface NaiveEvent {
   readonly ts: number
@@ -39,7 +49,7 @@ export function naiveFeatures (events: readonly NaiveEvent[], columns: readonly 
     if (op === undefined) throw new Error(`the oracle has no naive ${c.op}`)
     const selected = events.filter(e => inWindow(e.ts, q, c.window, tileSize))
     if (c.bucket === null) {
-      out[c.name] = op(values(selected, c.inputColumn), c)
+      out[c.name] = shaped(values(selected, c.inputColumn), c, op)
     } else {
       const byBucket = new Map<string, NaiveEvent[]>()
       for (const e of selected) {
@@ -56,6 +66,38 @@ export function naiveFeatures (events: readonly NaiveEvent[], columns: readonly 
     }
   }
   return out
+}
+
+function shaped (xs: TimedValue[], c: NaiveColumn, op: NaiveOp): unknown {
+  if (TIMED.has(c.op)) return op(xs, c)
+  if (c.elementWise === true && c.inputType.startsWith('list<')) {
+    if (xs.length === 0) return null
+    const n = (xs[0]!.value as unknown[]).length
+    const spec = { ...c, inputType: c.inputType.slice(5, -1) }
+    return Array.from({ length: n }, (_, i) => op(xs.map(x => {
+      const list = x.value as unknown[]
+      if (list.length !== n) throw new Error(`the oracle assumes tensors of one length: ${n} and ${list.length}`)
+      return { ts: x.ts, value: list[i] }
+    }), spec))
+  }
+  if (c.inputType.startsWith('map<string,')) {
+    if (xs.length === 0) return null
+    const spec = { ...c, inputType: c.inputType.slice('map<string,'.length, -1) }
+    const byKey = new Map<string, TimedValue[]>()
+    for (const x of xs) {
+      const entries = x.value instanceof Map ? [...(x.value as Map<string, unknown>)] : Object.entries(x.value as Record<string, unknown>)
+      for (const [k, v] of entries) {
+        if (v === null || v === undefined) continue
+        const list = byKey.get(k) ?? []
+        list.push({ ts: x.ts, value: v })
+        byKey.set(k, list)
+      }
+    }
+    const out: Record<string, unknown> = {}
+    for (const [k, vs] of byKey) out[k] = op(vs, spec)
+    return out
+  }
+  return op(xs, c)
 }
 
 function values (events: readonly NaiveEvent[], column: string): TimedValue[] {
