@@ -328,9 +328,11 @@ export class Engine {
     this.#records++
     this.#bytesIn += bytes.length
     let waits: Promise<void>[] | undefined
+    let primary = true
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
       if ((mask & 1) === 0) continue
-      const r = this.#appendTo(w, bytes, partition, position)
+      const r = this.#appendTo(w, bytes, partition, position, primary)
+      primary = false
       if (r !== undefined) (waits ??= []).push(r)
     }
     if (waits === undefined) {
@@ -345,10 +347,10 @@ export class Engine {
     })
   }
 
-  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
+  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number, primary: boolean): Promise<void> | undefined {
     this.#check()
     const slot = this.#pool.filling(w)
-    if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+    if (slot !== null && slot.append(bytes, partition, position, this.#now, primary)) {
       if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
       if (slot.full) this.#dispatch(w)
       return undefined
@@ -359,14 +361,14 @@ export class Engine {
     // Full slot: dispatch it and wait for a free one (and for the writer, if it is behind).
     if (slot !== null) this.#dispatch(w)
     const copy = Uint8Array.from(bytes)
-    return this.#waitAndAppend(w, copy, partition, position)
+    return this.#waitAndAppend(w, copy, partition, position, primary)
   }
 
-  async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number): Promise<void> {
+  async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number, primary: boolean): Promise<void> {
     for (;;) {
       await this.#writer.ready()
       const slot = this.#pool.filling(w)
-      if (slot !== null && slot.append(bytes, partition, position, this.#now)) {
+      if (slot !== null && slot.append(bytes, partition, position, this.#now, primary)) {
         if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
         if (slot.full) this.#dispatch(w)
         return
@@ -422,7 +424,7 @@ export class Engine {
 
   #onResult (d: Dispatched, r: TaskResult): void {
     const m = this.metrics
-    m.inc(M.recordsIn, r.records)
+    m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
     m.inc(M.filtered, r.filtered)
     m.inc(M.tilesClosed, r.closedTiles)
@@ -435,7 +437,7 @@ export class Engine {
     this.#nextTimer[d.worker] = r.nextTimer
     this.#workerStats[d.worker] = { liveKeys: r.liveKeys, liveEntries: r.liveEntries, stateBytes: r.stateBytes }
     for (const dl of r.deadLetters) this.#deadLetter(dl)
-    const meta: BatchMeta = { records: d.slot === null ? 0 : d.slot.count, firstAt: d.slot === null ? Date.now() : d.slot.firstAt }
+    const meta: BatchMeta = { records: d.slot === null ? 0 : d.slot.primaries, firstAt: d.slot === null ? Date.now() : d.slot.firstAt }
     this.#rowsDone += meta.records
     if (r.puts !== null) {
       this.#writer.enqueue(new TilePuts(r.puts), meta)

@@ -45,6 +45,11 @@ export class SlotWriter {
   readonly index: number
   readonly #maxRecords: number
   count = 0
+  /**
+   * Records whose first copy is in this slot: a record fanned out to several workers (EXPLODE) is in several
+   * slots but is one record for counting, lag and latency.
+   */
+  primaries = 0
   used = 0
   /** Wall-clock ms when the first record entered this slot (for latency accounting). */
   firstAt = 0
@@ -62,15 +67,17 @@ export class SlotWriter {
 
   reset (): void {
     this.count = 0
+    this.primaries = 0
     this.used = 0
     this.firstAt = 0
     this.watermark = -Infinity
   }
 
   /** False when the record does not fit (the caller dispatches this slot and retries in a fresh one). */
-  append (bytes: Uint8Array, partition: number, position: number, now: number): boolean {
+  append (bytes: Uint8Array, partition: number, position: number, now: number, primary = true): boolean {
     if (this.count >= this.#maxRecords || this.used + bytes.length > this.view.data.length) return false
     const i = this.count++
+    if (primary) this.primaries++
     if (i === 0) this.firstAt = now
     this.view.data.set(bytes, this.used)
     this.view.starts[i] = this.used
