@@ -12,6 +12,9 @@ import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { createKafkaClient } from '../../src/source/kafka-client.ts'
 import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
+import { CheckpointStore } from '../../src/checkpoint/checkpoint.ts'
+import { startKafka } from '../services/kafka.ts'
+import { freePort, sleep } from '../services/process.ts'
 import { startTilekiln, tilekiln } from '../helpers/cli.ts'
 import { naiveColumns } from '../helpers/engine.ts'
 import { groupByPath } from '../helpers/reference.ts'
@@ -124,6 +127,54 @@ describe('Kafka source', { skip }, () => {
       for (let i = 0; i < lines.length; i++) assert.equal(lines[i], reference[i], `entry ${i} differs`)
     })
   }
+
+  test('SIGTERM: the daemon stops fetching, drains, checkpoints, commits and exits 0; a restart in the same group finishes the job', async () => {
+    assert.ok(reference.length > 0, 'the reference run must have succeeded')
+    const dir = mkdtempSync(join(work, 'term-'))
+    const args = runArgs(topic, dir, 2, [], 0).filter(a => a !== '--until-end')
+    const p = startTilekiln(args)
+    await sleep(1500)
+    const killedAt = Date.now()
+    p.child.kill('SIGTERM')
+    const r = await p.done
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Date.now() - killedAt < 15_000, 'graceful stop within 15 s')
+    const cp = new CheckpointStore(join(dir, 'checkpoints')).latest()
+    assert.ok(cp !== null, 'a final checkpoint was written')
+    const client = await createKafkaClient({ brokers: BROKERS!, library: 'kafkajs' })
+    const admin = await client.admin()
+    const committed = await admin.committedOffsets(args[args.indexOf('--group-id') + 1]!, topic)
+    await admin.close()
+    for (const [partition, next] of cp.header.positions) assert.equal(committed.get(partition), next, `partition ${partition}: committed offset = checkpoint position`)
+    // Same group, until the end: no session to wait out (the member left cleanly), nothing lost or doubled.
+    const again = await tilekiln([...args, '--until-end'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stderr, /restored checkpoint/)
+    assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
+  })
+
+  test('a broker restart mid-run: the daemon reconnects and the final store is again identical', async () => {
+    assert.ok(reference.length > 0, 'the reference run must have succeeded')
+    const port = await freePort()
+    const brokerDir = mkdtempSync(join(work, 'broker-'))
+    let broker = await startKafka({ port, dir: brokerDir, log: () => {} })
+    try {
+      const t = `restart-${process.pid}`
+      await produce({ ...produceOptions(t, 200_000), brokers: broker.brokers })
+      const dir = mkdtempSync(join(work, 'restart-'))
+      const args = runArgs(t, dir, 2, ['--checkpoint-interval', '500']).map(a => a === `kafka:${BROKERS}/${t}` ? `kafka:${broker.brokers}/${t}` : a)
+      const p = startTilekiln(args)
+      await sleep(1200)
+      await broker.stop()
+      await sleep(3000)
+      broker = await startKafka({ port, dir: brokerDir, log: () => {} })
+      const r = await p.done
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
+    } finally {
+      await broker.stop()
+    }
+  })
 
   test('1,000 malformed records go to the dead-letter topic with their reasons; every good event is counted', async () => {
     const t = `malformed-${process.pid}`
