@@ -292,7 +292,13 @@ class PlatformaticConsumer implements KafkaConsumer {
     return plan
   }
 
-  async #fetchAll (): Promise<Pending[] | null> {
+  /**
+   * Fetches from every leader and returns a function that *accepts* the responses (turns them into batches and
+   * advances #next). The caller accepts only after it delivered the previous batches: accepting a prefetched
+   * response earlier would move #next under batches still waiting to be delivered, and they would be dropped as if
+   * seeked — losing their records.
+   */
+  async #fetchAll (): Promise<(() => Pending[]) | null> {
     const c = this.#consumer
     if (c === null) return null
     const gen = this.#generation
@@ -301,7 +307,7 @@ class PlatformaticConsumer implements KafkaConsumer {
       md = await c.metadata({ topics: [this.topic] })
     } catch (e) {
       this.#report('cannot read topic metadata', e)
-      return []
+      return () => []
     }
     const plan = this.#plan(md)
     if (plan === null) return null
@@ -316,15 +322,15 @@ class PlatformaticConsumer implements KafkaConsumer {
           maxBytes: this.#maxBytes,
           isolationLevel: FetchIsolationLevels.READ_COMMITTED
         })
-        return this.#accept(res, parts, gen)
+        return () => this.#accept(res, parts, gen)
       } catch (e) {
         // A partition-level error fails the whole response; the partitions without one still carry data.
         const res = (e as { response?: FetchResponse }).response
         await this.#recover(e, parts, gen)
-        return res !== undefined ? this.#accept(res, parts, gen) : []
+        return () => (res !== undefined ? this.#accept(res, parts, gen) : [])
       }
     }))
-    return results.flat()
+    return () => results.flatMap(accept => accept())
   }
 
   async #recover (e: unknown, parts: Array<{ partition: number, offset: number }>, gen: number): Promise<void> {
@@ -409,13 +415,14 @@ class PlatformaticConsumer implements KafkaConsumer {
   }
 
   async #run (): Promise<void> {
-    let inflight: Promise<Pending[] | null> | null = null
+    let inflight: Promise<(() => Pending[]) | null> | null = null
     while (!this.#stopped) {
       inflight ??= this.#fetchAll()
-      const got = await inflight
+      const accept = await inflight
       inflight = null
       if (this.#stopped) break
-      if (got === null) { await this.#idle(100); continue }
+      if (accept === null) { await this.#idle(100); continue }
+      const got = accept()
       // Ask for the next data before handing this to the engine, so the broker and the engine overlap.
       inflight = this.#fetchAll()
       for (const pend of got) {

@@ -107,6 +107,29 @@ for (const library of KAFKA_LIBRARIES) {
       await consumer.stop()
     })
 
+    test('a slow onBatch while the next fetch is already in flight loses and repeats nothing (several partitions)', async () => {
+      // Regression: a prefetched response accepted during delivery moved the fetch position under batches still
+      // waiting to be delivered, which were then dropped as if seeked (whole batches of records lost).
+      const topic = await topicWith(4, 20_000)
+      const got: KafkaRecord[] = []
+      let first = true
+      const { consumer } = track(await consume(client, {
+        topic,
+        groupId: `g-${uid()}`,
+        // Partitions larger than one fetch, so the fetch in flight during the slow delivery brings new data.
+        maxBytesPerPartition: 64 * 1024,
+        maxBytes: 256 * 1024,
+        onBatch: async b => {
+          got.push(...b.records)
+          if (first) { first = false; await sleep(700) }
+        }
+      }, got))
+      await until('80000 records', () => got.length >= 80_000, 60_000)
+      await sleep(300)
+      for (let p = 0; p < 4; p++) assert.deepEqual(byPartition(got, p), range(0, 20_000), `partition ${p}`)
+      await consumer.stop()
+    })
+
     test('end offsets, start offsets and partition count', async () => {
       const topic = await topicWith(3, 10)
       const more = client.producer({ idempotent: false, acks: 'leader' })

@@ -1,0 +1,112 @@
+// The daemon consuming from a real Kafka broker on this machine (the broker shares the two cores — every number
+// here includes its CPU): produce N events of the bundled GroupBy to a 4-partition topic first, then time the
+// engine consuming them into the embedded LMDB store, once per Kafka client library. Prints events/s, consumer
+// lag over time and event-to-store latency, and writes bench/results/kafka.json.
+//
+//   npm run bench:kafka                         1,000,000 events, 100,000 keys, 2 workers
+//   npm run bench:kafka -- --events 2000000 --workers 1 --brokers 127.0.0.1:9092 --only kafkajs
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { produce } from '../src/cli/produce.ts'
+import { asStruct, fromAvroSchema } from '../src/codec/input-schema.ts'
+import { compilePlan } from '../src/config/plan.ts'
+import { MemoryDeadLetters } from '../src/engine/dead-letter.ts'
+import { Engine, type Progress } from '../src/engine/engine.ts'
+import { EmbeddedStore } from '../src/sink/embedded-store.ts'
+import { openKafkaSource } from '../src/source/kafka.ts'
+import type { KafkaLibrary } from '../src/source/kafka-client.ts'
+import { startKafka } from '../test/services/kafka.ts'
+import { printTable, writeResults } from './report.ts'
+
+const GROUP_BY = fileURLToPath(new URL('../../examples/group_bys/clicks.v1.json', import.meta.url))
+
+function arg (name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1]! : dflt
+}
+
+const events = Number(arg('events', '1000000'))
+const workers = Number(arg('workers', '2'))
+const keys = Number(arg('keys', '100000'))
+const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
+const plan = compilePlan(groupBy)
+const work = mkdtempSync(join(tmpdir(), 'tilekiln-bench-kafka-'))
+const external = process.argv.includes('--brokers')
+const broker = external ? null : await startKafka({ log: m => process.stderr.write(m + '\n') })
+const brokers = external ? arg('brokers', '127.0.0.1:9092') : broker!.brokers
+
+try {
+  const topic = `bench-clicks-${Date.now()}`
+  const schemaFile = join(work, 'schema.avsc')
+  process.stderr.write(`producing ${events.toLocaleString('en-US')} events to ${topic} on ${brokers}…\n`)
+  const produced = await produce({
+    brokers, topic, plan, count: events, seed: 3, partitions: 4, format: 'avro', malformedFraction: 0, keys, zipf: 0,
+    spanMillis: 3_600_000, disorderMillis: 10_000, lateFraction: 0, schemaOut: schemaFile, library: 'kafkajs', batch: 10_000,
+    keyType: 'long'
+  })
+  process.stderr.write(`produced in ${produced.seconds.toFixed(1)} s (${Math.round(produced.recordsPerSecond).toLocaleString('en-US')} rec/s)\n`)
+  const avroSchema = JSON.parse(readFileSync(schemaFile, 'utf8'))
+  const rows: Record<string, string | number>[] = []
+  const lagSeries: Record<string, [number, number][]> = {}
+  const only = arg('only', '')
+  for (const library of (['kafkajs', 'platformatic'] as KafkaLibrary[]).filter(l => only === '' || l === only)) {
+    const dir = mkdtempSync(join(work, `${library}-`))
+    const store = new EmbeddedStore(join(dir, 'store'))
+    const source = await openKafkaSource({
+      client: { library, brokers, clientId: 'tilekiln-bench' },
+      topic,
+      groupId: `bench-${library}-${Date.now()}`,
+      format: { kind: 'avro', schema: asStruct(fromAvroSchema(avroSchema), 'schema'), avroSchema, framing: 'raw' },
+      partitionBy: 'key-columns',
+      untilEnd: true,
+      startFrom: 'earliest',
+      sessionTimeoutMs: 10_000
+    })
+    let firstAt = 0
+    const lag: [number, number][] = []
+    const engine = new Engine({
+      groupBy,
+      source,
+      store,
+      deadLetters: new MemoryDeadLetters(),
+      workers,
+      progressMillis: 500,
+      onProgress: (p: Progress) => {
+        if (firstAt === 0 && p.records > 0) firstAt = Date.now() - p.elapsedMillis
+        lag.push([Math.round(p.elapsedMillis), events - (p.records - p.lagRecords)])
+      },
+      log: () => {}
+    })
+    const started = Date.now()
+    const r = await engine.run()
+    await store.close()
+    if (r.records !== events) throw new Error(`${library}: consumed ${r.records} of ${events} events`)
+    const seconds = r.elapsedMillis / 1000
+    lagSeries[library] = lag
+    rows.push({
+      library,
+      workers,
+      events: r.records,
+      seconds: Number(seconds.toFixed(2)),
+      'events/s': Math.round(r.records / seconds),
+      'tile writes': r.tilesWritten,
+      'p50 ms': r.latency.p50,
+      'p99 ms': r.latency.p99,
+      'p999 ms': r.latency.p999,
+      'peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024)
+    })
+    process.stderr.write(`  ${library}: ${JSON.stringify(rows.at(-1))} (wall ${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  printTable(`tilekiln from Kafka (${events.toLocaleString('en-US')} Avro events, 4 partitions, ${keys.toLocaleString('en-US')} keys, ${plan.name}) → embedded LMDB; broker on the same 2 cores`, rows)
+  process.stdout.write('\nconsumer lag (records not yet written to the store) every 0.5 s:\n')
+  for (const [lib, series] of Object.entries(lagSeries)) {
+    process.stdout.write(`  ${lib.padEnd(12)} ${series.map(([t, l]) => `${(t / 1000).toFixed(1)}s:${Math.round(l / 1000)}k`).join(' ')}\n`)
+  }
+  process.stdout.write(`\nwritten ${writeResults('kafka', { rows, lag: lagSeries, produced })}\n`)
+} finally {
+  await broker?.stop()
+  rmSync(work, { recursive: true, force: true })
+}
