@@ -19,7 +19,7 @@ import { openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
   { name: 'source', type: 'string', arg: 'SPEC', help: 'file:PATH (.jsonl/.csv/.avro) | generator[:k=v,…] | kafka:HOST:PORT/TOPIC' },
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server)', default: 'embedded:.tilekiln/store' },
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server) or redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N]', default: 'embedded:.tilekiln/store' },
   { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1 },
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
@@ -77,7 +77,7 @@ const PRODUCE: OptionSpec[] = [
 
 const FETCH: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON' },
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR', default: 'embedded:.tilekiln/store' },
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
   { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys)' },
   { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
@@ -85,7 +85,7 @@ const FETCH: OptionSpec[] = [
 ]
 
 const DUMP: OptionSpec[] = [
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR', default: 'embedded:.tilekiln/store' }
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' }
 ]
 
 const USAGE = `tilekiln — Chronon GroupBy tiles from event streams, on Node.js
