@@ -7,6 +7,7 @@
 //   npm run bench:flink -- --events 2000000     events per scenario
 //   npm run bench:flink -- --quick              the four always-fire scenarios only, no Flink variants
 //   npm run bench:flink -- --verify             also prove both engines write the same tiles (synthetic clock)
+//   npm run bench:flink -- --runs 3             Flink job executions per JVM (first cold, rest warm; default 2)
 //
 // Needs a JDK (17+) and Maven on PATH; Maven fetches Flink from Maven Central on the first build (cached).
 //
@@ -309,15 +310,19 @@ async function main (args: string[]): Promise<void> {
     const rows: Row[] = []
     const raw: unknown[] = []
     for (const { s, variants } of plan) {
-      process.stderr.write(`bench:flink: ${JSON.stringify(s)}\n  tilekiln…`)
-      const tk = runScenarioIsolated(s)
-      process.stderr.write(` ${tk['events/s']} ev/s\n`)
+      // As many tilekiln runs (each a fresh process) as warm Flink runs, best of each: the machine is shared, and
+      // the fastest run is the one least disturbed by others.
+      process.stderr.write(`bench:flink: ${JSON.stringify(s)}\n  tilekiln (${Math.max(1, runs - 1)} runs)…`)
+      const tkRuns: Row[] = []
+      for (let i = 0; i < Math.max(1, runs - 1); i++) tkRuns.push(runScenarioIsolated(s))
+      const tk = tkRuns.reduce((a, b) => (Number(a['events/s']) >= Number(b['events/s']) ? a : b))
+      process.stderr.write(` ${tkRuns.map(r => r['events/s']).join(', ')} ev/s\n`)
       for (const v of variants) {
         process.stderr.write(`  flink (${v.sink} sink, ${v.stateBackend} state, ${runs} runs in one JVM)…`)
         const fl = runFlink(cp, spec.path, work, s, v, runs)
         process.stderr.write(` ${fl.map(r => `${r.warm ? 'warm' : 'cold'} ${rate(r.events, r.millis)}`).join(', ')} ev/s\n`)
         rows.push(row(s, v, tk, fl))
-        raw.push({ scenario: s, variant: v, tilekiln: tk, flink: fl })
+        raw.push({ scenario: s, variant: v, tilekiln: tkRuns, flink: fl })
       }
     }
 
@@ -325,7 +330,7 @@ async function main (args: string[]): Promise<void> {
     const flinkVersion = /<flink\.version>([^<]+)</.exec(readFileSync(join(PROJECT, 'pom.xml'), 'utf8'))?.[1]
     printTable(`tilekiln vs Apache Flink ${flinkVersion} (embedded MiniCluster, ${jvm}) — ${spec.name}, ${events.toLocaleString('en-US')} events per run, 100,000 keys`, rows)
     const notes = [
-      'ev/s: events from the first generated event until every tile write is committed to LMDB. Flink warm = best of the runs after the first in the same JVM; cold = the first.',
+      'ev/s: events from the first generated event until every tile write is committed to LMDB. Flink warm = best of the runs after the first in the same JVM, cold = the first; tilekiln = best of as many fresh processes as there are warm Flink runs.',
       'writes/event: tilekiln\'s always trigger writes a tile once per batch of its events (and once more, complete, when it closes); Chronon\'s AlwaysFireOnElement writes once per event.',
       'latency: event time (= generation time) → store commit; tilekiln per event, Flink per tile write (per event under always-fire, per flush under buffered).',
       'flink sink discard: same job, the store thread drops the batches — Flink without the cost of LMDB (less work than tilekiln does).'

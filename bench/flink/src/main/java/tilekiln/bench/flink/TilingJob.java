@@ -295,10 +295,14 @@ public final class TilingJob {
     return -1;
   }
 
-  private static void deleteTree(Path p) throws Exception {
+  /** Best effort: Flink's own shutdown hooks may be deleting parts of the same tree at the same time. */
+  private static void deleteTree(Path p) {
     if (!Files.exists(p)) return;
     try (Stream<Path> s = Files.walk(p)) {
       s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+    } catch (RuntimeException | java.io.IOException e) {
+      // a file vanished under us; what is left goes with the runner's temporary directory
     }
   }
+
 }
