@@ -5,11 +5,13 @@
 //
 //   npm run bench:engine                       all scenarios (1 and 2 workers, uniform and Zipf keys)
 //   npm run bench:engine -- --events 2000000   events per scenario (default 3,000,000)
+//
+// bench/flink.ts imports the scenario list and the isolated runner to put Flink beside the same measurements.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { compilePlan } from '../src/config/plan.ts'
 import { MemoryDeadLetters } from '../src/engine/dead-letter.ts'
 import { Engine } from '../src/engine/engine.ts'
@@ -18,17 +20,29 @@ import { EmbeddedStore } from '../src/sink/embedded-store.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../src/source/generator.ts'
 import { printTable, writeResults } from './report.ts'
 
-const GROUP_BY = fileURLToPath(new URL('../../examples/group_bys/clicks.v1.json', import.meta.url))
+export const GROUP_BY = fileURLToPath(new URL('../../examples/group_bys/clicks.v1.json', import.meta.url))
+/** The generator seed of every scenario, so other benchmarks can regenerate the same events. */
+export const SEED = 42
 
-interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string }
+export interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string }
 
-async function runScenario (s: Scenario): Promise<Record<string, number | string>> {
+export type Row = Record<string, number | string>
+
+/** The scenarios `npm run bench:engine` measures. */
+export function engineScenarios (events: number): Scenario[] {
+  const scenarios: Scenario[] = []
+  for (const workers of [1, 2]) for (const zipf of [0, 1.1]) scenarios.push({ workers, keys: 100_000, zipf, events, trigger: 'always' })
+  scenarios.push({ workers: 2, keys: 100_000, zipf: 0, events, trigger: 'buffered:1000' })
+  return scenarios
+}
+
+async function runScenario (s: Scenario): Promise<Row> {
   const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
   const plan = compilePlan(groupBy)
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-bench-'))
   const store = new EmbeddedStore(join(dir, 'store'))
   // Real-time event clock: events carry "now", as a live stream does; tiles close by the watermark as they would.
-  const source = openGeneratorSource(plan, parseGeneratorOptions(`keys=${s.keys},zipf=${s.zipf},count=${s.events},seed=42`))
+  const source = openGeneratorSource(plan, parseGeneratorOptions(`keys=${s.keys},zipf=${s.zipf},count=${s.events},seed=${SEED}`))
   let maxEntries = 0
   let stateAtMax = 0
   let keysAtMax = 0
@@ -67,29 +81,35 @@ async function runScenario (s: Scenario): Promise<Record<string, number | string
   }
 }
 
-const args = process.argv.slice(2)
-const one = args.indexOf('--scenario')
-if (one >= 0) {
-  const result = await runScenario(JSON.parse(args[one + 1]!) as Scenario)
-  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n')
-} else {
+/** Runs one scenario in a fresh process (clean heap, JIT and peak RSS) and returns its row. */
+export function runScenarioIsolated (s: Scenario): Row {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+  const line = child.stdout.split('\n').find(l => l.startsWith('RESULT '))
+  if (child.status !== 0 || line === undefined) {
+    process.stderr.write(child.stderr)
+    throw new Error(`scenario ${JSON.stringify(s)} failed`)
+  }
+  return JSON.parse(line.slice(7)) as Row
+}
+
+async function main (args: string[]): Promise<void> {
+  const one = args.indexOf('--scenario')
+  if (one >= 0) {
+    const result = await runScenario(JSON.parse(args[one + 1]!) as Scenario)
+    process.stdout.write('RESULT ' + JSON.stringify(result) + '\n')
+    return
+  }
   const ev = args.indexOf('--events')
   const events = ev >= 0 ? Number(args[ev + 1]) : 3_000_000
-  const scenarios: Scenario[] = []
-  for (const workers of [1, 2]) for (const zipf of [0, 1.1]) scenarios.push({ workers, keys: 100_000, zipf, events, trigger: 'always' })
-  scenarios.push({ workers: 2, keys: 100_000, zipf: 0, events, trigger: 'buffered:1000' })
-  const rows: Record<string, number | string>[] = []
-  for (const s of scenarios) {
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24 })
-    const line = child.stdout.split('\n').find(l => l.startsWith('RESULT '))
-    if (child.status !== 0 || line === undefined) {
-      process.stderr.write(child.stderr)
-      throw new Error(`scenario ${JSON.stringify(s)} failed`)
-    }
-    const row = JSON.parse(line.slice(7)) as Record<string, number | string>
+  const rows: Row[] = []
+  for (const s of engineScenarios(events)) {
+    const row = runScenarioIsolated(s)
     rows.push(row)
     process.stderr.write(`  ${JSON.stringify(row)}\n`)
   }
   printTable(`tilekiln engine: generator → ${compilePlan(JSON.parse(readFileSync(GROUP_BY, 'utf8'))).name} (SUM/COUNT/AVERAGE × 1h/1d/7d) → embedded LMDB`, rows)
   process.stdout.write(`\nwritten ${writeResults('engine', rows)}\n`)
 }
+
+// Only when run as a script: bench/flink.ts imports this module for its runner.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2))
