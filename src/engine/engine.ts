@@ -83,6 +83,9 @@ export interface RunSummary extends Progress {
 
 interface BatchMeta { readonly records: number, readonly firstAt: number }
 
+/** Least time between two watermark-only ticks to an idle worker (each costs a task round trip). */
+const TICK_MILLIS = 50
+
 export class Engine {
   readonly plan: Plan
   readonly bound: BoundGroupBy
@@ -105,6 +108,7 @@ export class Engine {
   #acked = 0
   #maxEventTime = -Infinity
   #lastSentWatermark: number[] = []
+  #lastTickAt: number[] = []
   #nextTimer: number[] = []
   #workerStats: { liveKeys: number, liveEntries: number, stateBytes: number }[] = []
   #now = Date.now()
@@ -164,6 +168,7 @@ export class Engine {
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentWatermark.push(-Infinity)
+      this.#lastTickAt.push(0)
       this.#nextTimer.push(Infinity)
       this.#workerStats.push({ liveKeys: 0, liveEntries: 0, stateBytes: 0 })
     }
@@ -403,17 +408,21 @@ export class Engine {
     // A checkpoint drains and snapshots: no tile may close behind its back.
     if (this.#failure !== null || this.#checkpointing) return
     for (let w = 0; w < this.#workers; w++) {
-      if (this.#pool.pendingSince(w) <= now - linger && !this.#writer.backpressured) {
+      // Adaptive batching: a partly filled slot goes out after the linger time only to an idle worker — a busy one
+      // would just queue it, so it keeps filling (bigger batches, fewer tasks) until the worker is free (#onResult).
+      if (this.#pool.pendingSince(w) <= now - linger && this.#pool.inFlight(w) === 0 && !this.#writer.backpressured) {
         this.#dispatch(w)
         continue
       }
       // Idle worker: tell it when the watermark moved or a buffered trigger is due. Never while records wait for
       // it here: they must reach it before any watermark computed after they arrived.
       if (this.#pool.inFlight(w) > 0 || this.#pool.hasPending(w)) continue
+      // A moved watermark can wait a little (batches carry it too); a due buffered trigger cannot.
       const wm = this.#watermark(now)
-      if (wm > this.#lastSentWatermark[w]! || this.#nextTimer[w]! <= now) {
+      if ((wm > this.#lastSentWatermark[w]! && now - this.#lastTickAt[w]! >= TICK_MILLIS) || this.#nextTimer[w]! <= now) {
         this.#lastSentWatermark[w] = wm
         this.#nextTimer[w] = Infinity
+        this.#lastTickAt[w] = now
         this.#pool.tick(w, wm, now)
       }
     }
@@ -423,6 +432,8 @@ export class Engine {
   // ---- results -----------------------------------------------------------------------------------------------
 
   #onResult (d: Dispatched, r: TaskResult): void {
+    // The worker is free: hand it what waited for it, if that waited long enough already.
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null) this.#dispatch(d.worker)
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)

@@ -1,7 +1,8 @@
 // A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part.
 //
-//   keys     Map canonical key → keyId;  keyBytes[keyId] = Avro key record (made once per key)
-//   tiles    Map tileStart → Map keyId → entry        (one small table per open tile; closing a tile drops it)
+//   keys     key → keyId: a flat NumberTable for one integral key column, else a Map of a canonical form;
+//            keyBytes[keyId] = Avro key record (made once per key)
+//   entries  PairTable (keyId, tile index) → entry; per open tile the list of its entries (closing a tile walks it)
 //   entries  typed arrays indexed by entry: keyId, tileStart, flags, generation; a free list recycles them
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
@@ -16,6 +17,7 @@ import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
+import { NumberTable, PairTable } from './hash-tables.ts'
 
 export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
 
@@ -32,6 +34,9 @@ const DIRTY = 1
 const TIMER = 2
 
 interface EncodeStep { readonly kernel: KernelPart | null, readonly object: number, readonly encoder: Encoder }
+
+/** The entries of one open tile, in allocation order. */
+interface TileList { entries: Int32Array, n: number }
 
 export class TileState {
   readonly #bound: BoundGroupBy
@@ -77,18 +82,21 @@ export class TileState {
   #dirty = new Int32Array(0)
   #nDirty = 0
 
-  // keys
+  // keys: a flat table when the key is one integral column (the common case), else a Map of a canonical form
+  readonly #keyNums: NumberTable | null
   readonly #keyIds = new Map<unknown, number>()
+  #keyCount = 0
   readonly #keyCanon: unknown[] = []
   readonly #keyBytes: (Uint8Array | null)[] = []
   #keyRefs = new Int32Array(1024)
   readonly #freeKeys: number[] = []
   readonly #keyCanonical: (out: readonly unknown[]) => unknown
 
-  // tiles
-  readonly #tiles = new Map<number, Map<number, number>>()
+  // entries: (keyId, tile index) → entry, and each open tile's entries
+  readonly #entries = new PairTable(1 << 14)
+  readonly #tiles = new Map<number, TileList>()
   #lastTileStart = NaN
-  #lastTable: Map<number, number> | undefined
+  #lastTile: TileList | undefined
 
   // buffered-trigger timers: a FIFO, since every timer is "first touch + the same delay"
   #tEntry = new Int32Array(1024)
@@ -138,12 +146,13 @@ export class TileState {
     }
     this.#stateBase = align(p, 64)
     this.#keyCanonical = canonicalKey(bound)
+    this.#keyNums = bound.keyIndices.length === 1 && ['int', 'long', 'short', 'byte'].includes(bound.serving.keyFields[0]!.type.kind) ? new NumberTable(1 << 14) : null
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
     this.#growEntries(1024)
   }
 
   get liveEntries (): number { return this.#live }
-  get liveKeys (): number { return this.#keyIds.size }
+  get liveKeys (): number { return this.#keyCount }
   get openTiles (): number { return this.#tiles.size }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
   get stateBytes (): number { return this.#cap * this.#stride }
@@ -218,15 +227,18 @@ export class TileState {
    */
   close (watermark: number): number {
     let closed = 0
-    for (const [tileStart, table] of this.#tiles) {
+    for (const [tileStart, tile] of this.#tiles) {
       if (!this.isLate(tileStart, watermark)) continue
       this.flush()
-      for (const e of table.values()) {
+      const tileIndex = tileStart / this.#tileSize
+      for (let i = 0; i < tile.n; i++) {
+        const e = tile.entries[i]!
         this.#emit(e, true)
+        this.#entries.delete(this.#entryKey[e]!, tileIndex)
         this.#freeEntry(e)
       }
       this.#tiles.delete(tileStart)
-      if (this.#lastTable === table) { this.#lastTable = undefined; this.#lastTileStart = NaN }
+      if (this.#lastTile === tile) { this.#lastTile = undefined; this.#lastTileStart = NaN }
       closed++
     }
     return closed
@@ -278,8 +290,9 @@ export class TileState {
     const w = new TilePutsWriter()
     w.begin()
     const timers: number[] = []
-    for (const table of this.#tiles.values()) {
-      for (const e of table.values()) {
+    for (const tile of this.#tiles.values()) {
+      for (let i = 0; i < tile.n; i++) {
+        const e = tile.entries[i]!
         this.#emit(e, false, w)
         timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
       }
@@ -315,49 +328,64 @@ export class TileState {
   // ---- entries, keys, tiles ----------------------------------------------------------------------------------
 
   #keyIdFor (out: readonly unknown[]): number {
-    const canon = this.#keyCanonical(out)
-    let id = this.#keyIds.get(canon)
-    if (id === undefined) {
-      id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
-      const keyValues = this.#bound.keyIndices.map(i => out[i])
-      this.#keyBytes[id] = this.#bound.keyCodec.encode(keyValues)
-      this.#keyCanon[id] = canon
-      if (id >= this.#keyRefs.length) this.#keyRefs = growI32(this.#keyRefs, id + 1)
-      this.#keyRefs[id] = 0
-      this.#keyIds.set(canon, id)
+    const nums = this.#keyNums
+    if (nums !== null) {
+      const k = out[this.#bound.keyIndices[0]!]
+      if (typeof k === 'number') {
+        const id = nums.get(k)
+        return id >= 0 ? id : this.#newKey(out, k)
+      }
     }
+    const canon = this.#keyCanonical(out)
+    const id = this.#keyIds.get(canon)
+    return id === undefined ? this.#newKey(out, canon) : id
+  }
+
+  #newKey (out: readonly unknown[], canon: unknown): number {
+    const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
+    const keyValues = this.#bound.keyIndices.map(i => out[i])
+    this.#keyBytes[id] = this.#bound.keyCodec.encode(keyValues)
+    this.#keyCanon[id] = canon
+    if (id >= this.#keyRefs.length) this.#keyRefs = growI32(this.#keyRefs, id + 1)
+    this.#keyRefs[id] = 0
+    if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.set(canon, id)
+    else this.#keyIds.set(canon, id)
+    this.#keyCount++
     return id
   }
 
   #entryFor (keyId: number, tileStart: number): number {
-    let table: Map<number, number> | undefined
+    const tileIndex = tileStart / this.#tileSize
+    const found = this.#entries.get(keyId, tileIndex)
+    if (found >= 0) return found
+    let tile: TileList | undefined
     if (tileStart === this.#lastTileStart) {
-      table = this.#lastTable!
+      tile = this.#lastTile!
     } else {
-      table = this.#tiles.get(tileStart)
-      if (table === undefined) {
-        table = new Map()
-        this.#tiles.set(tileStart, table)
+      tile = this.#tiles.get(tileStart)
+      if (tile === undefined) {
+        tile = { entries: new Int32Array(64), n: 0 }
+        this.#tiles.set(tileStart, tile)
       }
       this.#lastTileStart = tileStart
-      this.#lastTable = table
+      this.#lastTile = tile
     }
-    let e = table.get(keyId)
-    if (e === undefined) {
-      e = this.#allocEntry(keyId, tileStart)
-      table.set(keyId, e)
-    }
+    const e = this.#allocEntry(keyId, tileStart)
+    if (tile.n === tile.entries.length) tile.entries = growI32(tile.entries, tile.n * 2)
+    tile.entries[tile.n++] = e
+    this.#entries.set(keyId, tileIndex, e)
     return e
   }
 
-  /** Undoes the allocation of an entry that received nothing. */
+  /** Undoes the allocation of an entry that received nothing (the last one allocated, so last in its tile). */
   #discard (e: number, keyId: number, tileStart: number): void {
-    const table = this.#tiles.get(tileStart)
-    table?.delete(keyId)
-    if (table !== undefined && table.size === 0) {
+    const tile = this.#tiles.get(tileStart)
+    if (tile !== undefined && tile.n > 0 && tile.entries[tile.n - 1] === e) tile.n--
+    if (tile !== undefined && tile.n === 0) {
       this.#tiles.delete(tileStart)
-      if (this.#lastTable === table) { this.#lastTable = undefined; this.#lastTileStart = NaN }
+      if (this.#lastTile === tile) { this.#lastTile = undefined; this.#lastTileStart = NaN }
     }
+    this.#entries.delete(keyId, tileStart / this.#tileSize)
     this.#freeEntry(e)
   }
 
@@ -387,7 +415,10 @@ export class TileState {
     this.#live--
     const keyId = this.#entryKey[e]!
     if (--this.#keyRefs[keyId]! === 0) {
-      this.#keyIds.delete(this.#keyCanon[keyId])
+      const canon = this.#keyCanon[keyId]
+      if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.delete(canon)
+      else this.#keyIds.delete(canon)
+      this.#keyCount--
       this.#keyCanon[keyId] = undefined
       this.#keyBytes[keyId] = null
       this.#freeKeys.push(keyId)
