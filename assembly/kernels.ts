@@ -134,3 +134,91 @@ export function firstLast (n: i32, entries: usize, ts: usize, vals: usize, valid
 export function clear (ptr: usize, bytes: i32): void {
   memory.fill(ptr, 0, <usize>bytes)
 }
+
+// ---- tile encoding ------------------------------------------------------------------------------------------------
+//
+// encodeTiles writes, for each entry in `list`, one record of the put batch format (src/sink/tile-puts.ts):
+//
+//   u16 key length | key bytes | f64 tile start | u32 value length | tile value (Avro, see src/codec/tile.ts)
+//
+// for GroupBys whose every tile part is a kernel part. The entry's key and tile start are kept inside its state at
+// `meta` (f64 tile start | u8 key length | key bytes ≤ 31). Parts are described by `desc`, 3 × i32 per part in
+// tile order: kind, byte offset in the entry, value kind (0 long, 1 double, 2 float). Returns the bytes written, or
+// -1 when `cap` bytes would not hold them all (the caller encodes fewer entries at a time).
+
+// @ts-ignore: decorator
+@inline function zigzag (p: usize, v: i64): usize {
+  let u = <u64>((v << 1) ^ (v >> 63))
+  while (u >= 0x80) {
+    store<u8>(p, <u8>(u & 0x7f) | 0x80)
+    p++
+    u >>= 7
+  }
+  store<u8>(p, <u8>u)
+  return p + 1
+}
+
+// @ts-ignore: decorator
+@inline function value (p: usize, cell: usize, vk: i32): usize {
+  if (vk == 1) { store<f64>(p, load<f64>(cell)); return p + 8 }
+  if (vk == 2) { store<f32>(p, <f32>load<f64>(cell)); return p + 4 }
+  return zigzag(p, load<i64>(cell))
+}
+
+export function encodeTiles (n: i32, list: usize, state: usize, stride: i32, meta: i32, desc: usize, parts: i32, out: usize, cap: i32, complete: i32): i32 {
+  let p = out
+  const end = out + <usize>cap
+  for (let i = 0; i < n; i++) {
+    const base = state + <usize>load<i32>(list + (<usize>i << 2)) * <usize>stride
+    const m = base + <usize>meta
+    const keyLen = <i32>load<u8>(m + 8)
+    // Worst case of one record: header + key + every part at its largest (3 varints of 10 bytes + 2 doubles).
+    if (p + <usize>(16 + keyLen + parts * 40 + 8) > end) return -1
+    store<u8>(p, <u8>(keyLen & 0xff)); store<u8>(p + 1, 0)
+    memory.copy(p + 2, m + 9, <usize>keyLen)
+    p += 2 + <usize>keyLen
+    store<f64>(p, load<f64>(m))
+    p += 8
+    const lenAt = p
+    p += 4
+    const valueStart = p
+    store<u8>(p, 2); p++ // collapsedIr present
+    for (let j = 0; j < parts; j++) {
+      const d = desc + <usize>(j * 12)
+      const kind = load<i32>(d)
+      const cell = base + <usize>load<i32>(d + 4)
+      const vk = load<i32>(d + 8)
+      if (kind == 0) { // COUNT [i64]
+        const c = load<i64>(cell)
+        if (c == 0) { store<u8>(p, 0); p++ } else { store<u8>(p, 2); p = zigzag(p + 1, c) }
+      } else if (kind == 1 || kind == 5 || kind == 2 || kind == 6) { // SUM / MIN / MAX [value][i32 set]
+        if (load<i32>(cell + 8) == 0) { store<u8>(p, 0); p++ } else { store<u8>(p, 2); p = value(p + 1, cell, vk) }
+      } else if (kind == 3) { // AVERAGE [f64 sum][i64 count]
+        const c = load<i64>(cell + 8)
+        if (c == 0) { store<u8>(p, 0); p++ } else {
+          store<u8>(p, 2); store<u8>(p + 1, 2); store<f64>(p + 2, load<f64>(cell)); store<u8>(p + 10, 2)
+          p = zigzag(p + 11, c)
+        }
+      } else if (kind == 4) { // VARIANCE [i64 count][f64 mean][f64 m2]
+        const c = load<i64>(cell)
+        if (c == 0) { store<u8>(p, 0); p++ } else {
+          store<u8>(p, 2); store<u8>(p + 1, 2)
+          p = zigzag(p + 2, c)
+          store<u8>(p, 2); store<f64>(p + 1, load<f64>(cell + 8))
+          store<u8>(p + 9, 2); store<f64>(p + 10, load<f64>(cell + 16))
+          p += 18
+        }
+      } else { // FIRST / LAST [i64 ts][payload][i32 set]
+        if (load<i32>(cell + 16) == 0) { store<u8>(p, 0); p++ } else {
+          store<u8>(p, 2); store<u8>(p + 1, 2)
+          p = zigzag(p + 2, load<i64>(cell))
+          store<u8>(p, 2)
+          p = value(p + 1, cell + 8, vk)
+        }
+      }
+    }
+    store<u8>(p, 2); store<u8>(p + 1, <u8>(complete != 0 ? 1 : 0)); p += 2 // isComplete
+    store<u32>(lenAt, <u32>(p - valueStart))
+  }
+  return <i32>(p - out)
+}

@@ -22,6 +22,28 @@ export interface KernelExports {
   minLong (n: number, entries: number, vals: number, valid: number, state: number, stride: number, off: number): void
   firstLast (n: number, entries: number, ts: number, vals: number, valid: number, state: number, stride: number, off: number, last: number, integral: number): void
   clear (ptr: number, bytes: number): void
+  encodeTiles (n: number, list: number, state: number, stride: number, meta: number, desc: number, parts: number, out: number, cap: number, complete: number): number
+}
+
+/** Part kinds as encodeTiles (assembly/kernels.ts) numbers them. */
+export function encodeKind (p: KernelPart): number {
+  switch (p.kind) {
+    case 'count': return 0
+    case 'sumLong': return 1
+    case 'sumDouble': return 2
+    case 'average': return 3
+    case 'variance': return 4
+    case 'minLong': case 'maxLong': return 5
+    case 'minDouble': case 'maxDouble': return 6
+    case 'first': case 'last': return 7
+  }
+}
+
+/** How encodeTiles writes a MIN/MAX value or FIRST/LAST payload: 0 zig-zag long, 1 double, 2 float. */
+export function encodeValueKind (p: KernelPart): number {
+  if (p.kind === 'sumDouble') return 1
+  if (p.kind === 'sumLong' || p.kind === 'count') return 0
+  return p.valueType.kind === 'double' ? 1 : p.valueType.kind === 'float' ? 2 : 0
 }
 
 let kernelModule: WebAssembly.Module | undefined

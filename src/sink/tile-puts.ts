@@ -35,6 +35,12 @@ export class TilePutsWriter {
     this.#count++
   }
 
+  /** Appends `count` records already in the batch format (encoded by the WASM tile encoder). */
+  appendRecords (bytes: Uint8Array, count: number): void {
+    this.#w.raw(bytes)
+    this.#count += count
+  }
+
   get count (): number { return this.#count }
 
   /** The finished batch in a fresh ArrayBuffer (ours is reused), ready to transfer. */

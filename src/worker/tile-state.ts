@@ -12,7 +12,7 @@
 // (emitting, closing) flushes first.
 
 import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, instantiateKernels, kernelFor, loadKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
+import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, instantiateKernels, kernelFor, loadKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
@@ -30,6 +30,11 @@ export interface TileStateOptions {
 
 const ROWS_BASE = 64 * 1024
 const PAGE = 65536
+/** Entries encoded per encodeTiles call, and the output room for them. */
+const EMIT_CHUNK = 4096
+const EMIT_BYTES = 1 << 20
+/** Longest key kept inside an entry's state for the WASM encoder; longer keys are encoded in JS. */
+const INLINE_KEY = 31
 const DIRTY = 1
 const TIMER = 2
 
@@ -57,6 +62,13 @@ export class TileState {
   readonly #validPtr: number[] = []
   readonly #stateBase: number
   readonly #stride: number
+  /** When every part is a kernel part, tiles are encoded in WASM (encodeTiles): entry meta offset, or -1. */
+  readonly #meta: number
+  readonly #descPtr: number = 0
+  readonly #listPtr: number = 0
+  readonly #outPtr: number = 0
+  #list!: Int32Array
+  #u8!: Uint8Array
   #rowEntries!: Int32Array
   #rowTs!: Float64Array
   #vals: Float64Array[] = []
@@ -134,7 +146,9 @@ export class TileState {
         this.#oirs.push([])
       }
     })
-    this.#stride = Math.max(8, align(offset, 8))
+    // All-kernel GroupBys keep each entry's tile start and (short) key in its state, so WASM can encode its tile.
+    this.#meta = this.#oparts.length === 0 ? align(offset, 8) : -1
+    this.#stride = Math.max(8, align(this.#meta >= 0 ? this.#meta + 8 + 1 + INLINE_KEY : offset, 8))
 
     // Row region: entries i32 | ts f64 | per kernel input: vals f64, valid u8.
     let p = ROWS_BASE
@@ -144,10 +158,23 @@ export class TileState {
       this.#valsPtr.push(p); p += 8 * this.#rowCap
       this.#validPtr.push(p); p = align(p + this.#rowCap, 8)
     }
+    if (this.#meta >= 0) {
+      this.#descPtr = p; p = align(p + 12 * this.#kparts.length, 8)
+      this.#listPtr = p; p += 4 * EMIT_CHUNK
+      this.#outPtr = p; p += EMIT_BYTES
+    }
     this.#stateBase = align(p, 64)
     this.#keyCanonical = canonicalKey(bound)
     this.#keyNums = bound.keyIndices.length === 1 && ['int', 'long', 'short', 'byte'].includes(bound.serving.keyFields[0]!.type.kind) ? new NumberTable(1 << 14) : null
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
+    if (this.#meta >= 0) {
+      const desc = new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length)
+      this.#steps.forEach((step, j) => {
+        desc[3 * j] = encodeKind(step.kernel!)
+        desc[3 * j + 1] = step.kernel!.offset
+        desc[3 * j + 2] = encodeValueKind(step.kernel!)
+      })
+    }
     this.#growEntries(1024)
   }
 
@@ -231,9 +258,9 @@ export class TileState {
       if (!this.isLate(tileStart, watermark)) continue
       this.flush()
       const tileIndex = tileStart / this.#tileSize
+      this.#emitMany(tile.entries, tile.n, true)
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
-        this.#emit(e, true)
         this.#entries.delete(this.#entryKey[e]!, tileIndex)
         this.#freeEntry(e)
       }
@@ -248,14 +275,16 @@ export class TileState {
   fireDirty (): void {
     if (this.#nDirty === 0) return
     this.flush()
+    let n = 0
     for (let i = 0; i < this.#nDirty; i++) {
       const e = this.#dirty[i]!
       const f = this.#flags[e]!
       if ((f & DIRTY) === 0) continue // closed (and written complete) in between
       this.#flags[e] = f & ~DIRTY
-      this.#emit(e, false)
+      this.#dirty[n++] = e
     }
     this.#nDirty = 0
+    this.#emitMany(this.#dirty, n, false)
   }
 
   /** Buffered trigger: writes the tiles whose timer is due. */
@@ -399,6 +428,15 @@ export class TileState {
     this.#live++
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
     for (const irs of this.#oirs) irs[e] = null
+    if (this.#meta >= 0) {
+      const m = this.#stateBase + e * this.#stride + this.#meta
+      this.#dv.setFloat64(m, tileStart, true)
+      const key = this.#keyBytes[keyId]!
+      if (key.length <= INLINE_KEY) {
+        this.#u8[m + 8] = key.length
+        this.#u8.set(key, m + 9)
+      }
+    }
     return e
   }
 
@@ -450,6 +488,8 @@ export class TileState {
     this.#rowTs = new Float64Array(buf, this.#tsPtr, this.#rowCap)
     this.#vals = this.#valsPtr.map(p => new Float64Array(buf, p, this.#rowCap))
     this.#valid = this.#validPtr.map(p => new Uint8Array(buf, p, this.#rowCap))
+    this.#u8 = new Uint8Array(buf)
+    if (this.#meta >= 0) this.#list = new Int32Array(buf, this.#listPtr, EMIT_CHUNK)
   }
 
   #pushTimer (e: number, at: number): void {
@@ -475,6 +515,39 @@ export class TileState {
   }
 
   // ---- emitting ----------------------------------------------------------------------------------------------
+
+  /** Writes the tiles of `n` entries: in WASM when the GroupBy allows it (short keys), else one by one in JS. */
+  #emitMany (list: Int32Array, n: number, complete: boolean): void {
+    if (this.#meta < 0) {
+      for (let i = 0; i < n; i++) this.#emit(list[i]!, complete)
+      return
+    }
+    const chunk = this.#list
+    let i = 0
+    while (i < n) {
+      let k = 0
+      while (i < n && k < EMIT_CHUNK) {
+        const e = list[i++]!
+        if (this.#keyBytes[this.#entryKey[e]!]!.length > INLINE_KEY) this.#emit(e, complete)
+        else chunk[k++] = e
+      }
+      this.#encodeChunk(0, k, complete)
+    }
+  }
+
+  /** Encodes chunk[from, from + n) with encodeTiles, halving the run when the output room is too small. */
+  #encodeChunk (from: number, n: number, complete: boolean): void {
+    if (n === 0) return
+    const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
+    if (bytes >= 0) {
+      this.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
+      return
+    }
+    if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
+    const half = n >> 1
+    this.#encodeChunk(from, half, complete)
+    this.#encodeChunk(from + half, n - half, complete)
+  }
 
   #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
     const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
