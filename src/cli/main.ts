@@ -11,8 +11,9 @@ import { createKafkaClient } from '../source/kafka-client.ts'
 import { produce } from './produce.ts'
 import { Engine, type Progress } from '../engine/engine.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
+import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
-import { M } from '../metrics/metrics.ts'
+import { M, Metrics } from '../metrics/metrics.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
 import { openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
@@ -51,7 +52,8 @@ const RUN: OptionSpec[] = [
   { name: 'kafka-ssl', type: 'boolean', help: 'TLS to the brokers' },
   { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism' },
   { name: 'kafka-sasl-username', type: 'string', arg: 'USER', help: 'SASL user' },
-  { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' }
+  { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' },
+  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve Prometheus /metrics of the running engine on 127.0.0.1:PORT (0 = off)', default: 0 }
 ]
 
 const PRODUCE: OptionSpec[] = [
@@ -84,6 +86,13 @@ const FETCH: OptionSpec[] = [
   { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' }
 ]
 
+const SERVE: OptionSpec[] = [
+  { name: 'group-by', type: 'list', arg: 'FILE', help: 'a GroupBy to serve (repeat for several)' },
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
+  { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080 },
+  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' }
+]
+
 const DUMP: OptionSpec[] = [
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' }
 ]
@@ -94,6 +103,7 @@ Commands:
   tilekiln run   --group-by FILE --source SPEC [--store SPEC] [--workers N] [--trigger always|buffered:MS] [--until-end] …
   tilekiln fetch --group-by FILE --key COL=VALUE [--key …] [--store SPEC] [--at MILLIS] [--json]
   tilekiln produce --brokers HOST:PORT --topic T --group-by FILE --count N [--partitions P] [--format avro|json] …
+  tilekiln serve --group-by FILE [--group-by …] [--store SPEC] [--port 8080]   HTTP read API + /metrics
   tilekiln dump  [--store SPEC]          every key and value in the store, as sorted hex lines
   tilekiln help [COMMAND]                full option lists
 
@@ -183,6 +193,12 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p) + '\n') : undefined,
     ...(checkpointDir === undefined ? {} : { checkpoints: { store: new CheckpointStore(checkpointDir), intervalMillis: o['checkpoint-interval'] as number } })
   })
+  const metricsPort = o['metrics-port'] as number
+  const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics) : null
+  if (metricsHttp !== null) {
+    const port = await listen(metricsHttp, metricsPort, '127.0.0.1')
+    process.stderr.write(`tilekiln: metrics on http://127.0.0.1:${port}/metrics\n`)
+  }
   process.stderr.write(`tilekiln: running ${plan.name} (${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpointDir === undefined ? '' : `, checkpoints in ${checkpointDir}`}\n`)
   let stopping = false
   const onSignal = (): void => {
@@ -206,6 +222,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    metricsHttp?.close()
     await deadLetters.close()
     await store.close()
   }
@@ -279,6 +296,28 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
 
 const fmt0 = (n: number): string => Math.round(n).toLocaleString('en-US')
 
+async function serve (o: ParsedOptions): Promise<number> {
+  const files = (o['group-by'] as string[] | undefined) ?? []
+  if (files.length === 0) throw new TilekilnError('TK_USAGE', '--group-by FILE is required (repeat it to serve several)')
+  const store = openStore(o.store as string, { readOnly: true })
+  const served = new Map<string, Served>()
+  for (const f of files) {
+    const plan = loadPlan(f, undefined)
+    served.set(plan.name, { read: await loadReadSide(plan, store), store })
+  }
+  const metrics = new Metrics('serve')
+  const server = featureServer(served, metrics)
+  const port = await listen(server, o.port as number, o.host as string)
+  process.stderr.write(`tilekiln: serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)\n`)
+  await new Promise<void>(resolve => {
+    const stop = (): void => { server.close(() => resolve()) }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  await store.close()
+  return 0
+}
+
 async function dump (o: ParsedOptions): Promise<number> {
   const store = openStore(o.store as string, { readOnly: true })
   try {
@@ -296,6 +335,7 @@ const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: P
   run: { summary: 'consume a source and keep the GroupBy\'s tiles fresh in the store', specs: RUN, fn: run },
   produce: { summary: 'write generated GroupBy-shaped events to a Kafka topic (a load generator)', specs: PRODUCE, fn: produceCommand },
   fetch: { summary: 'read a key\'s windowed feature values from the tiles', specs: FETCH, fn: fetch },
+  serve: { summary: 'HTTP read API for feature values, and Prometheus metrics', specs: SERVE, fn: serve },
   dump: { summary: 'print every key and value in the store as sorted hex lines', specs: DUMP, fn: dump }
 }
 

@@ -51,13 +51,14 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     positionName: 'offset',
     async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void> {
       const ends = o.untilEnd ? await client.endOffsets(o.topic) : null
-      const reached = new Map<number, number>()
+      // Next offset of every partition as far as records were handed over: where a replacement consumer resumes.
+      const reached = new Map<number, number>(from ?? [])
       let finish!: () => void
-      let fail!: (e: unknown) => void
-      const done = new Promise<void>((resolve, reject) => { finish = resolve; fail = reject })
-      const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? from?.get(p) ?? 0) >= end)
+      const done = new Promise<void>(resolve => { finish = resolve })
+      const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? 0) >= end)
 
       let stopped = false
+      let inBatch: Promise<void> = Promise.resolve()
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
         for (const r of b.records) {
@@ -65,41 +66,56 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           if (stopped) return
           if (r.value === null) {
             pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
-            continue
+          } else {
+            const p = o.partitionBy === 'message-key' && r.key !== null
+              ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
+              : pusher.push(r.value, b.partition, r.offset)
+            if (p !== undefined) await p
           }
-          const p = o.partitionBy === 'message-key' && r.key !== null
-            ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
-            : pusher.push(r.value, b.partition, r.offset)
-          if (p !== undefined) await p
+          reached.set(b.partition, r.offset + 1)
         }
         reached.set(b.partition, b.nextOffset)
         if (b.nextOffset >= b.highWatermark) await pusher.flush()
         if (caughtUp()) { stopped = true; finish() }
       }
 
-      consumer = client.consumer({
-        groupId: o.groupId,
-        topic: o.topic,
-        startFrom: o.startFrom,
-        sessionTimeoutMs: o.sessionTimeoutMs,
-        heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
-        onBatch,
-        onAssigned: assigned => {
-          pusher.assigned(assigned)
-          if (from === undefined) return undefined
-          const seeks = new Map<number, number>()
-          for (const p of assigned) { const at = from.get(p); if (at !== undefined) seeks.set(p, at) }
-          return seeks
-        },
-        onRevoked: revoked => pusher.revoked(revoked),
-        onError: e => { if (e.context.fatal === 1) fail(e) }
-      })
       const abort = (): void => { stopped = true; finish() }
       signal.addEventListener('abort', abort, { once: true })
+      let backoff = 1000
       try {
-        await consumer.start()
-        if (caughtUp()) finish()
-        await done
+        while (!stopped) {
+          // A consumer the client gave up on (broker gone too long, coordinator lost) is replaced, resuming at the
+          // offsets already handed over: a broker outage slows the daemon down, it does not stop it.
+          let failed!: (e: TilekilnError) => void
+          const fatal = new Promise<TilekilnError>(resolve => { failed = resolve })
+          const c = client.consumer({
+            groupId: o.groupId,
+            topic: o.topic,
+            startFrom: o.startFrom,
+            sessionTimeoutMs: o.sessionTimeoutMs,
+            heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+            onBatch: b => (inBatch = onBatch(b)),
+            onAssigned: assigned => {
+              pusher.assigned(assigned)
+              const seeks = new Map<number, number>()
+              for (const p of assigned) { const at = reached.get(p); if (at !== undefined) seeks.set(p, at) }
+              return seeks
+            },
+            onRevoked: revoked => pusher.revoked(revoked),
+            onError: e => { if (e.context.fatal === 1) failed(e) }
+          })
+          consumer = c
+          const started = c.start().then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
+            e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
+          const outcome = await Promise.race([started, fatal])
+          if (outcome === null || stopped) break
+          process.stderr.write(`tilekiln: ${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms\n`)
+          await inBatch.catch(() => {})
+          consumer = null
+          await c.stop().catch(() => {})
+          await new Promise(resolve => setTimeout(resolve, backoff))
+          backoff = Math.min(backoff * 2, 30_000)
+        }
       } finally {
         signal.removeEventListener('abort', abort)
         // No batch may arrive after this: the engine now drains and takes its final checkpoint, then commits
