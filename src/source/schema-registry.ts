@@ -155,7 +155,8 @@ export class SchemaRegistryClient {
 /** fetch() hides the reason (ECONNREFUSED, …) in `cause`. */
 function causeText (e: unknown): string {
   const c = (e as { cause?: { code?: string, message?: string } }).cause
-  return c?.code ?? c?.message ?? (e as Error).message
+  if (c?.message !== undefined && c.message !== '') return c.code !== undefined && !c.message.includes(c.code) ? `${c.message} (${c.code})` : c.message
+  return c?.code ?? (e as Error).message
 }
 
 function asSchema (v: unknown, known: { id?: number, subject?: string, version?: number }): RegisteredSchema {

@@ -2,10 +2,12 @@
 // over or dead-lettered, fetching an id once, caching verdicts, retrying a failing registry. (The real registry is
 // exercised by test/integration/schema-registry.test.ts.)
 import assert from 'node:assert/strict'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { confluentHeader } from '../../src/cli/produce.ts'
 import { SchemaBoard } from '../../src/codec/schema-board.ts'
-import { loadRegistrySchemas, parseRegistryUrl, RegistryError, type RegisteredSchema, type SchemaRegistryClient, WriterSchemas } from '../../src/source/schema-registry.ts'
+import { loadRegistrySchemas, parseRegistryUrl, RegistryError, type RegisteredSchema, SchemaRegistryClient, WriterSchemas } from '../../src/source/schema-registry.ts'
 
 const rec = (fields: unknown[]): unknown => ({ type: 'record', name: 'E', fields })
 const V1 = rec([{ name: 'k', type: 'long' }, { name: 'x', type: 'double' }])
@@ -132,4 +134,51 @@ test('start-up: every version of the subject is a writer schema, the latest the 
   const narrow = await loadRegistrySchemas(client, 't-value', { schema: rec([{ name: 'k', type: 'long' }, { name: 'y', type: 'string' }]), name: 'f' }, quiet)
   assert.deepEqual(narrow.writers.known, [])
   assert.match(narrow.writers.admit(record(10))!, /writer schema id 10 \(subject t-value version 1\) is incompatible/)
+})
+
+test('HTTP: basic auth and content type go with every request; error_code and message come back in the error', async () => {
+  // Only the request/response shapes: the registry's behaviour is tested against a real one in test/integration.
+  const seen: { method: string, url: string, headers: IncomingHttpHeaders, body: string }[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', d => { body += String(d) })
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body })
+      res.setHeader('Content-Type', 'application/vnd.schemaregistry.v1+json')
+      if (req.url === '/ccompat/subjects/a%2Fb-value/versions') { res.end('{"id":42}'); return }
+      if (req.url === '/ccompat/schemas/ids/7') { res.end('{"schema":"\\"long\\""}'); return }
+      res.statusCode = 404
+      res.end('{"error_code":40403,"message":"Schema not found"}')
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  try {
+    const c = new SchemaRegistryClient(`http://me:s3cret@127.0.0.1:${port}/ccompat/`)
+    assert.equal(c.url, `http://127.0.0.1:${port}/ccompat`)
+    assert.equal(await c.register('a/b-value', { type: 'long' }), 42)
+    assert.deepEqual(await c.schemaById(7), { id: 7, schema: '"long"', subject: undefined, version: undefined })
+    const e = await c.schemaById(8).then(() => null, (x: unknown) => x)
+    assert.ok(e instanceof RegistryError)
+    assert.equal(e.status, 404)
+    assert.equal(e.errorCode, 40403)
+    assert.ok(e.notFound)
+    assert.match(e.message, /GET http:\/\/127\.0\.0\.1:\d+\/ccompat\/schemas\/ids\/8: 404 \(error 40403\) Schema not found/)
+    assert.doesNotMatch(e.message, /s3cret/)
+    assert.equal(seen[0]!.method, 'POST')
+    assert.deepEqual(JSON.parse(seen[0]!.body), { schema: '{"type":"long"}' })
+    assert.equal(seen[0]!.headers['content-type'], 'application/vnd.schemaregistry.v1+json')
+    for (const r of seen) assert.equal(r.headers.authorization, 'Basic ' + Buffer.from('me:s3cret').toString('base64'))
+  } finally {
+    await new Promise(resolve => server.close(resolve))
+  }
+  // Nobody listening: status 0, the reason from the socket.
+  const probe = createServer()
+  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+  const closed = (probe.address() as AddressInfo).port
+  await new Promise(resolve => probe.close(resolve))
+  const down = await new SchemaRegistryClient(`http://127.0.0.1:${closed}`).schemaById(1).then(() => null, (x: unknown) => x)
+  assert.ok(down instanceof RegistryError)
+  assert.equal(down.status, 0)
+  assert.match(down.message, /ECONNREFUSED/)
 })
