@@ -1,7 +1,9 @@
 // `tilekiln produce`: a load generator that writes GroupBy-shaped events to a Kafka topic, keyed by the entity key
 // (Avro key record), like a producer of a keyed event stream would — Kafka's own perf-test tool, for features.
 // Event times span `--span` back from now on a steady clock, with bounded disorder; a fraction of records can be
-// malformed on purpose (random bytes) to exercise dead letters.
+// malformed on purpose (random bytes) to exercise dead letters. With a schema registry the schema is registered
+// (under `<topic>-value` unless told otherwise) and every Avro record is in the Confluent wire format: magic byte 0,
+// the 4-byte big-endian schema id, the Avro datum.
 
 import { writeFileSync } from 'node:fs'
 import { avroSchemaOf, compileEncoder } from '../codec/avro.ts'
@@ -11,6 +13,7 @@ import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import { hashKey } from '../route/hash.ts'
 import { createKafkaClient, type KafkaLibrary, type ProducerRecord } from '../source/kafka-client.ts'
+import { SchemaRegistryClient, valueSubject } from '../source/schema-registry.ts'
 import { DEFAULT_GENERATOR, generateEvents, type GeneratorOptions, generatorSchema, Random } from '../source/generator.ts'
 
 export interface ProduceOptions {
@@ -29,13 +32,33 @@ export interface ProduceOptions {
   readonly lateFraction: number
   readonly schema?: unknown
   readonly schemaOut?: string
+  /** Register the schema here and write Confluent-framed records (Avro only). */
+  readonly schemaRegistry?: string
+  /** Subject to register under (default `<topic>-value`). */
+  readonly schemaSubject?: string
   readonly library: KafkaLibrary
   readonly batch: number
   readonly keyType: 'long' | 'string'
   readonly now?: number
 }
 
-export interface ProduceSummary { records: number, malformed: number, seconds: number, recordsPerSecond: number, firstTs: number, lastTs: number }
+export interface ProduceSummary {
+  records: number
+  malformed: number
+  seconds: number
+  recordsPerSecond: number
+  firstTs: number
+  lastTs: number
+  /** The registered schema's id (with a schema registry). */
+  schemaId?: number
+}
+
+/** The Confluent wire-format header: magic byte 0 and the schema id, big-endian. */
+export function confluentHeader (schemaId: number): Buffer {
+  const h = Buffer.alloc(5)
+  h.writeUInt32BE(schemaId >>> 0, 1)
+  return h
+}
 
 /** The generator options `produce` runs with (tests regenerate the same events from them). */
 export function produceGeneratorOptions (o: ProduceOptions, now: number): GeneratorOptions {
@@ -50,7 +73,17 @@ export async function produce (o: ProduceOptions): Promise<ProduceSummary> {
   const now = o.now ?? Date.now()
   const gen = produceGeneratorOptions(o, now)
   const { schema, roles } = generatorSchema(o.plan, gen, o.schema)
-  if (o.schemaOut !== undefined) writeFileSync(o.schemaOut, JSON.stringify(avroSchemaOf(schema), null, 2) + '\n')
+  const avroSchema = avroSchemaOf(schema)
+  if (o.schemaOut !== undefined) writeFileSync(o.schemaOut, JSON.stringify(avroSchema, null, 2) + '\n')
+  let header: Buffer | null = null
+  let schemaId: number | undefined
+  if (o.schemaRegistry !== undefined) {
+    if (o.format !== 'avro') throw new TilekilnError('TK_USAGE', '--schema-registry is for Avro records: drop --format json')
+    // Registered first, as a Confluent serializer does: no record ever carries an id the registry does not know.
+    const subject = o.schemaSubject ?? valueSubject(o.topic)
+    schemaId = await new SchemaRegistryClient(o.schemaRegistry).register(subject, avroSchema)
+    header = confluentHeader(schemaId)
+  }
   const encode = compileEncoder(schema)
   const keyCodec = new KeyCodec(roles.keyFields.map(f => ({ name: f, type: schema.fields.find(x => x.name === f)!.type })))
   const names = schema.fields.map(f => f.name)
@@ -88,7 +121,7 @@ export async function produce (o: ProduceOptions): Promise<ProduceSummary> {
       } else {
         w.reset()
         encode(w, ev.values)
-        value = Buffer.from(w.copy())
+        value = header === null ? Buffer.from(w.copy()) : Buffer.concat([header, w.copy()])
       }
       if (ev.ts < firstTs) firstTs = ev.ts
       if (ev.ts > lastTs) lastTs = ev.ts
@@ -101,5 +134,5 @@ export async function produce (o: ProduceOptions): Promise<ProduceSummary> {
     await producer.close()
   }
   const seconds = (Date.now() - started) / 1000
-  return { records, malformed, seconds, recordsPerSecond: records / Math.max(seconds, 1e-3), firstTs, lastTs }
+  return { records, malformed, seconds, recordsPerSecond: records / Math.max(seconds, 1e-3), firstTs, lastTs, ...(schemaId === undefined ? {} : { schemaId }) }
 }

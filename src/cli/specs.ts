@@ -14,6 +14,7 @@ import { openKafkaSource } from '../source/kafka.ts'
 import type { KafkaClientOptions, KafkaLibrary } from '../source/kafka-client.ts'
 import type { Source } from '../source/source.ts'
 import { parseTopicInfo } from '../source/topic-info.ts'
+import { loadRegistrySchemas, SchemaRegistryClient, valueSubject, type WriterSchemas } from '../source/schema-registry.ts'
 
 export interface SourceSpecOptions {
   readonly schema?: string
@@ -34,6 +35,10 @@ export interface KafkaSpecOptions {
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
+  /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
+  readonly schemaRegistry?: string
+  /** The subject whose versions are the records' schemas (default `<topic>-value`). */
+  readonly schemaSubject?: string
 }
 
 /** `kafka:HOST:PORT[,HOST:PORT…][/TOPIC]`; the topic defaults to the GroupBy's streaming source topic. */
@@ -74,12 +79,31 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
     const k = o.kafka
     if (k === undefined) throw new TilekilnError('TK_INTERNAL', 'kafka options missing')
     const { brokers, topic } = parseKafkaSpec(spec, plan)
-    if (schema === undefined) throw new TilekilnError('TK_USAGE', 'a Kafka source needs the records\' Avro schema: --schema FILE (for JSON records too: it types the fields)')
-    const struct = asStruct(fromAvroSchema(schema), '--schema')
     const fmt = o.format ?? 'avro'
     if (fmt !== 'avro' && fmt !== 'json') throw new TilekilnError('TK_USAGE', '--format for Kafka must be avro or json')
     if (k.framing !== 'raw' && k.framing !== 'confluent') throw new TilekilnError('TK_USAGE', '--framing must be raw or confluent')
-    const format: InputFormat = fmt === 'avro' ? { kind: 'avro', schema: struct, avroSchema: schema, framing: k.framing } : { kind: 'json', schema: struct }
+    let readerSchema = schema
+    let writers: WriterSchemas | undefined
+    if (k.schemaRegistry !== undefined) {
+      if (fmt !== 'avro') throw new TilekilnError('TK_USAGE', '--schema-registry is for Avro records: drop --format json')
+      if (k.framing !== 'confluent') throw new TilekilnError('TK_USAGE', '--schema-registry reads the Confluent wire format: drop --framing raw')
+      const client = new SchemaRegistryClient(k.schemaRegistry)
+      const subject = k.schemaSubject ?? valueSubject(topic)
+      const r = await loadRegistrySchemas(client, subject, schema === undefined ? undefined : { schema, name: `--schema ${o.schema!}` })
+      readerSchema = r.reader
+      writers = r.writers
+      process.stderr.write(`tilekiln: schema registry ${client.url}: reader schema ${r.readerName}; writer schema id(s) ${writers.known.join(', ') || 'none yet'} of subject ${subject}, others fetched when first seen\n`)
+    }
+    if (readerSchema === undefined) throw new TilekilnError('TK_USAGE', 'a Kafka source needs the records\' Avro schema: --schema FILE or --schema-registry URL (for JSON records too: it types the fields)')
+    let struct
+    try {
+      struct = asStruct(fromAvroSchema(readerSchema), '--schema')
+    } catch (e) {
+      throw new TilekilnError('TK_USAGE', `the records' schema (${writers === undefined ? '--schema' : 'from the schema registry'}) cannot be used: ${(e as Error).message}`)
+    }
+    const format: InputFormat = fmt === 'avro'
+      ? { kind: 'avro', schema: struct, avroSchema: readerSchema, framing: k.framing, ...(writers === undefined ? {} : { writerSchemas: writers.board.buffer }) }
+      : { kind: 'json', schema: struct }
     if (k.partitionBy !== 'key-columns' && k.partitionBy !== 'message-key') throw new TilekilnError('TK_USAGE', '--partition-by must be key-columns or message-key')
     if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
@@ -98,7 +122,8 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       partitionBy: k.partitionBy,
       untilEnd: k.untilEnd,
       startFrom: k.startFrom,
-      sessionTimeoutMs: k.sessionTimeoutMs
+      sessionTimeoutMs: k.sessionTimeoutMs,
+      ...(writers === undefined ? {} : { gate: writers })
     })
   }
   throw new TilekilnError('TK_USAGE', `unknown source '${spec}': use file:PATH, generator[:opts] or kafka:HOST:PORT/TOPIC`)

@@ -6,16 +6,32 @@ import avro from 'avsc'
 import type { DataType, StructType } from '../api/data-type.ts'
 import { typeToString } from '../api/data-type.ts'
 import { TilekilnError } from '../errors.ts'
+import { SchemaBoard } from './schema-board.ts'
 
 export type InputFormat =
   | { readonly kind: 'json', readonly schema: StructType }
   | { readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string }
-  | { readonly kind: 'avro', readonly schema: StructType, readonly avroSchema: unknown, readonly framing: 'raw' | 'confluent' }
+  | {
+    readonly kind: 'avro'
+    readonly schema: StructType
+    /** The reader schema: what decoded records look like. */
+    readonly avroSchema: unknown
+    readonly framing: 'raw' | 'confluent'
+    /**
+     * Confluent framing with a schema registry: the writer schemas by id (a SchemaBoard's buffer). Each record is
+     * decoded with its writer schema resolved to `avroSchema` (Avro schema resolution). Absent: every record is
+     * taken to be written with `avroSchema` itself and the id is ignored.
+     */
+    readonly writerSchemas?: SharedArrayBuffer
+  }
 
 export interface RecordDecoder {
   /** `bytes` may be a view into shared memory; the decoder copies what it keeps. */
   decode (bytes: Uint8Array): Record<string, unknown>
 }
+
+/** An avsc resolver (reads one writer schema's data as the reader schema); avsc's typings do not export the class. */
+export type AvroResolver = ReturnType<avro.Type['createResolver']>
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -32,7 +48,9 @@ export function createDecoder (format: InputFormat): RecordDecoder {
   switch (format.kind) {
     case 'json': return jsonDecoder(format.schema)
     case 'csv': return csvDecoder(format.schema, format.header, format.delimiter)
-    case 'avro': return avroDecoder(format.avroSchema, format.framing)
+    case 'avro': return format.framing === 'confluent' && format.writerSchemas !== undefined
+      ? resolvingAvroDecoder(format.avroSchema, new SchemaBoard(format.writerSchemas))
+      : avroDecoder(format.avroSchema, format.framing)
   }
 }
 
@@ -193,28 +211,106 @@ class MillisAsMicros extends avro.types.LogicalType {
   override _fromValue (v: unknown): unknown { return typeof v === 'number' ? v * 1000 : v }
   override _toValue (v: unknown): unknown { return typeof v === 'number' ? Math.floor(v / 1000) : v }
   override _resolve (type: avro.Type): ((v: unknown) => unknown) | undefined {
-    return type.typeName === 'long' || type.typeName === 'timestamp-millis' ? (v: unknown) => v : undefined
+    // Schema resolution reads with the writer's type, then applies this: a writer that is timestamp-millis too
+    // already gave microseconds; a plain long or int (Avro ignores logical types when resolving) is milliseconds.
+    if (type instanceof MillisAsMicros) return (v: unknown) => v
+    return type.typeName === 'long' || type.typeName === 'int' ? (v: unknown) => this._fromValue(v) : undefined
   }
 }
 
+/**
+ * An avsc type as the decoders read it. Fresh options every time: avsc records named types in `opts.registry`, so a
+ * shared options object would make a second schema with the same record name fail as a duplicate.
+ */
+export function avroReaderType (schema: unknown): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, { logicalTypes: { 'timestamp-millis': MillisAsMicros } })
+}
+
+/**
+ * How records written with `writer` are read as `reader` (Avro schema resolution: fields matched by name, defaults
+ * for fields the writer lacks, writer fields the reader lacks skipped, promotions int → long → float → double).
+ * Null when the two are the same schema (plain decoding is faster); throws a TK_DECODE error saying why when the
+ * writer's data cannot be read as the reader.
+ */
+export function writerResolver (reader: avro.Type, writer: avro.Type): AvroResolver | null {
+  // Canonical forms ignore logical types; both ways of reading a long agree on them anyway (see MillisAsMicros).
+  if (reader.equals(writer)) return null
+  try {
+    return reader.createResolver(writer)
+  } catch (e) {
+    throw new TilekilnError('TK_DECODE', `the writer schema cannot be read as the reader schema: ${(e as Error).message}`)
+  }
+}
+
+/** The schema id of a Confluent-framed record (magic byte 0, 4-byte big-endian id), or -1 when it is not one. */
+export function confluentSchemaId (bytes: Uint8Array): number {
+  if (bytes.length < 5 || bytes[0] !== 0) return -1
+  return ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0
+}
+
+const NOT_CONFLUENT = 'not in the Confluent wire format (magic byte 0 + 4-byte schema id)'
+
+function decodeWith (type: avro.Type, bytes: Uint8Array, skip: number, resolver: AvroResolver | undefined, id: number): Record<string, unknown> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const schema = id < 0 ? '' : ` (writer schema id ${id})`
+  let res: { value: unknown, offset: number }
+  try {
+    res = type.decode(buf, skip, resolver) as { value: unknown, offset: number }
+  } catch (e) {
+    throw new TilekilnError('TK_DECODE', `invalid Avro record${schema}: ${(e as Error).message}`)
+  }
+  if (res.offset < 0) throw new TilekilnError('TK_DECODE', `truncated Avro record${schema}`)
+  if (res.offset !== bytes.length) throw new TilekilnError('TK_DECODE', `Avro record has ${bytes.length - res.offset} trailing byte(s)${schema}: wrong schema?`)
+  return res.value as Record<string, unknown>
+}
+
 function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): RecordDecoder {
-  const type = avro.Type.forSchema(avroSchema as avro.Schema, { logicalTypes: { 'timestamp-millis': MillisAsMicros } })
+  const type = avroReaderType(avroSchema)
   const skip = framing === 'confluent' ? 5 : 0
   return {
     decode (bytes) {
-      if (skip > 0 && (bytes.length < 5 || bytes[0] !== 0)) {
-        throw new TilekilnError('TK_DECODE', 'not in the Confluent wire format (magic byte 0 + 4-byte schema id)')
+      if (skip > 0 && (bytes.length < 5 || bytes[0] !== 0)) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+      return decodeWith(type, bytes, skip, undefined, -1)
+    }
+  }
+}
+
+/**
+ * Confluent framing with writer schemas: each id's resolver is built once, the first time a record carries it
+ * (reading the board's new entries then); after that a record costs one map lookup, or none when it has the same
+ * id as the record before, which is the common case.
+ */
+function resolvingAvroDecoder (avroSchema: unknown, board: SchemaBoard): RecordDecoder {
+  const reader = avroReaderType(avroSchema)
+  /** id → resolver (null: same schema as the reader), or why records with that id cannot be read. */
+  const byId = new Map<number, AvroResolver | null | string>()
+  let cursor = 0
+  const learn = (id: number, json: string): void => {
+    try {
+      byId.set(id, writerResolver(reader, avroReaderType(JSON.parse(json))))
+    } catch (e) {
+      byId.set(id, (e as Error).message)
+    }
+  }
+  let lastId = -1
+  let last: AvroResolver | undefined
+  return {
+    decode (bytes) {
+      const id = confluentSchemaId(bytes)
+      if (id < 0) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+      if (id !== lastId) {
+        let r = byId.get(id)
+        if (r === undefined) {
+          cursor = board.readFrom(cursor, learn)
+          r = byId.get(id)
+          // The main thread dead-letters records with ids it could not put on the board, so this is a bug guard.
+          if (r === undefined) throw new TilekilnError('TK_DECODE', `writer schema id ${id} is not known to this decoder`)
+        }
+        if (typeof r === 'string') throw new TilekilnError('TK_DECODE', `writer schema id ${id}: ${r}`)
+        lastId = id
+        last = r ?? undefined
       }
-      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      let res: { value: unknown, offset: number }
-      try {
-        res = type.decode(buf, skip) as { value: unknown, offset: number }
-      } catch (e) {
-        throw new TilekilnError('TK_DECODE', `invalid Avro record: ${(e as Error).message}`)
-      }
-      if (res.offset < 0) throw new TilekilnError('TK_DECODE', 'truncated Avro record')
-      if (res.offset !== bytes.length) throw new TilekilnError('TK_DECODE', `Avro record has ${bytes.length - res.offset} trailing byte(s): wrong schema?`)
-      return res.value as Record<string, unknown>
+      return decodeWith(reader, bytes, 5, last, id)
     }
   }
 }

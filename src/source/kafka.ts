@@ -9,6 +9,7 @@
 import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
 import { createKafkaClient, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type RecordBatch } from './kafka-client.ts'
+import type { RecordGate } from './schema-registry.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
 
 export interface KafkaSourceOptions {
@@ -25,6 +26,11 @@ export interface KafkaSourceOptions {
    * expires, so this bounds recovery time; kafkajs' 30 s default is long for a single-process owner.
    */
   readonly sessionTimeoutMs: number
+  /**
+   * Asked about each record before it is handed over (the schema registry's writer schemas): it may hold the record
+   * back while it learns something, or dead-letter it.
+   */
+  readonly gate?: RecordGate
 }
 
 export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
@@ -59,6 +65,7 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
 
       let stopped = false
       let inBatch: Promise<void> = Promise.resolve()
+      const gate = o.gate
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
         for (const r of b.records) {
@@ -66,12 +73,31 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           if (stopped) return
           if (r.value === null) {
             pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
-          } else {
-            const p = o.partitionBy === 'message-key' && r.key !== null
-              ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
-              : pusher.push(r.value, b.partition, r.offset)
-            if (p !== undefined) await p
+            reached.set(b.partition, r.offset + 1)
+            continue
           }
+          if (gate !== undefined) {
+            let verdict = gate.admit(r.value)
+            if (verdict === undefined) {
+              try {
+                verdict = await gate.admitSlow(r.value, signal, `topic ${o.topic} partition ${b.partition} offset ${r.offset}`)
+              } catch (e) {
+                // Only a stop ends the wait: leave this record and the rest of the batch unread.
+                if (signal.aborted) return
+                throw e
+              }
+              if (stopped) return
+            }
+            if (verdict !== null) {
+              pusher.reject(r.value, b.partition, r.offset, verdict)
+              reached.set(b.partition, r.offset + 1)
+              continue
+            }
+          }
+          const p = o.partitionBy === 'message-key' && r.key !== null
+            ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
+            : pusher.push(r.value, b.partition, r.offset)
+          if (p !== undefined) await p
           reached.set(b.partition, r.offset + 1)
         }
         reached.set(b.partition, b.nextOffset)

@@ -1,5 +1,6 @@
 // The services the integration tests run against, started once per test run by scripts/test.mjs (which merges `env`
-// into the environment of the test processes and calls stop() at the end, also on Ctrl-C).
+// into the environment of the test processes and calls stop() at the end, also on Ctrl-C). The schema registry is not
+// among them: the tests that need it start their own (test/services/schema-registry.ts), so other runs pay no JVM.
 import { startKafka, type KafkaService } from './kafka.ts'
 import { startRedis, type RedisService } from './redis.ts'
 
