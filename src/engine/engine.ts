@@ -20,7 +20,7 @@ import { M, Metrics } from '../metrics/metrics.ts'
 import { hashKey } from '../route/hash.ts'
 import { createKeyRouter, type KeyRouter } from '../route/key-router.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
-import { KvWriter, type KvWriterOptions } from '../sink/kv-writer.ts'
+import { KvWriter, type KvWriterOptions, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
 import type { Positions, RecordPusher, Source } from '../source/source.ts'
@@ -146,7 +146,7 @@ export class Engine {
     const started = Date.now()
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
     await o.store.putMetadata(this.plan.name, JSON.stringify(this.bound.serving))
-    this.#writer = new KvWriter<BatchMeta>(o.store, this.plan.streamingDataset, this.plan.tileSizeMillis, {
+    this.#writer = new KvWriter<BatchMeta>(writeTilesTo(o.store, this.plan.streamingDataset, this.plan.tileSizeMillis), {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
