@@ -143,6 +143,8 @@ async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boole
 
 async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<number> {
   const plan = loadPlan(o['group-by'], o.flavour, o['source-index'])
+  const untiled = o.untiled === true
+  if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
   if (typeof o.source !== 'string') throw new TilekilnError('TK_USAGE', '--source SPEC is required')
   const isKafka = o.source.startsWith('kafka:')
   const source = await openSource(o.source, plan, {
@@ -167,7 +169,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   const deadLetters = await deadLetterSink(o, plan, given.has('dead-letter'))
   const checkpointDir = (o['checkpoint-dir'] as string | undefined) ?? (isKafka ? join('.tilekiln', 'checkpoints', plan.cleanName) : undefined)
   const progressMs = o.progress as number
-  const untiled = o.untiled === true
   const engine = new Engine({
     groupBy: plan.json,
     planOptions: { flavour: plan.flavour, sourceIndex: o['source-index'] as number | undefined, fallbackName: plan.name },

@@ -5,9 +5,9 @@
 // with one field per `aggregationInputs` column (each aggregation's bucket columns then its input column, first
 // occurrence kept), typed as the selects produce them. Bytes: per field 00 (null) or 02 + the value (§5.2).
 // Rows on both sides are positional arrays in the evaluated row's column order (ServingInfo.rowColumns); the codec
-// maps between the two orders, writing straight from the row into the caller's writer. Decoded values take the
-// shapes evaluated rows have (maps as plain objects, structs as objects by field name — api/data-type.ts), so the
-// aggregators see a stored row exactly as they would have seen it live.
+// maps between the two orders, writing straight from the row into the caller's writer. Decoded values have the
+// shapes a decoded tile IR has (maps as Map in stored order, structs positional), not the live row's (plain
+// objects): the aggregators take both, and the values they keep then finalize exactly as the tiled read's do.
 
 import { type DataType, type StructType, T } from '../api/data-type.ts'
 import { type AvroSchemaJson, avroSchemaOf, compileNullableDecoder, compileNullableEncoder, type Decoder, type Encoder } from './avro.ts'
@@ -33,12 +33,7 @@ export class InputColsCodec {
     this.chrononType = T.struct(`${cleanName}_INPUT_COLS`, fields.map(f => ({ name: f.name, type: f.type }))) as StructType
     this.avroSchema = avroSchemaOf(this.chrononType)
     this.#encoders = fields.map(f => compileNullableEncoder(f.type))
-    this.#decoders = fields.map(f => {
-      const decode = compileNullableDecoder(f.type)
-      const shape = rowShape(f.type)
-      if (shape === null) return decode
-      return r => { const v = decode(r); return v === null ? null : shape(v) }
-    })
+    this.#decoders = fields.map(f => compileNullableDecoder(f.type))
     this.#rowIndex = Int32Array.from(fields.map(f => f.rowIndex))
   }
 
@@ -57,36 +52,3 @@ export class InputColsCodec {
   }
 }
 
-/** Converts a decoded value (maps as Map, structs positional) to the evaluated-row shape; null when nothing to do. */
-function rowShape (t: DataType): ((v: unknown) => unknown) | null {
-  switch (t.kind) {
-    case 'list': {
-      const elem = rowShape(t.elem)
-      return elem === null ? null : v => (v as unknown[]).map(elem)
-    }
-    case 'map': {
-      const value = rowShape(t.value) ?? ((x: unknown) => x)
-      return v => {
-        const o: Record<string, unknown> = {}
-        for (const [k, x] of v as Map<string, unknown>) setOwn(o, k, value(x))
-        return o
-      }
-    }
-    case 'struct': {
-      const names = t.fields.map(f => f.name)
-      const shapes = t.fields.map(f => rowShape(f.type) ?? ((x: unknown) => x))
-      return v => {
-        const a = v as unknown[]
-        const o: Record<string, unknown> = {}
-        for (let i = 0; i < names.length; i++) setOwn(o, names[i]!, a[i] === null ? null : shapes[i]!(a[i]))
-        return o
-      }
-    }
-    default: return null
-  }
-}
-
-/** An own data property even for a key like `__proto__` (as JSON.parse makes it). */
-function setOwn (o: Record<string, unknown>, k: string, v: unknown): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
-}

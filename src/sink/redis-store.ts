@@ -22,9 +22,11 @@
 //                `{cleanName}_INPUT_COLS` record
 //   P{DATASET:b64}:days             sorted set, ours: the index of the DAYs above that exist, as for tiles
 //
-// The identity in the member is what makes an append idempotent: a replayed event is the same member, and ZADD of a
-// member already there changes nothing. It also orders one score's members (ZRANGEBYSCORE returns equal scores by
-// member bytes), so a read returns events by (event time, identity) — the embedded store's order. Zipline's members
+// The identity in the member is what makes an append idempotent: the script first looks at the members with the
+// event's score (a key's events in one millisecond: few) and leaves an identical one alone, or replaces one with the
+// same identity and other value bytes — one member per (event time, identity), as the embedded store has one entry
+// per key. It also orders one score's members (ZRANGEBYSCORE returns equal scores by member bytes), so a read
+// returns events by (event time, identity) — the embedded store's order. Zipline's members
 // are 8-byte timestamp ‖ value and it keeps one value per timestamp (ZREMRANGEBYSCORE first): last write wins, so
 // two events of one key in the same millisecond would be one. TTL: an append that adds events to a bucket
 // (re)sets the TTL of that bucket and of its index, once per bucket and script call; a replay that adds nothing
@@ -159,7 +161,15 @@ while pos <= last do
   local member = sub(pack, pos + 4, pos + 3 + n)
   pos = pos + 4 + n
   local bucket = tag .. day
-  if redis.call('ZADD', bucket, score, member) == 1 and not seen[bucket] then
+  -- One member per (score, identity), as the embedded store has one entry per (ts, identity): an event already
+  -- there is left alone; one stored with other value bytes (the GroupBy's selects changed) is replaced.
+  local id, fresh = sub(member, 1, 16), true
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', bucket, score, score)) do
+    if sub(m, 1, 16) == id then
+      if m == member then fresh = false else redis.call('ZREM', bucket, m) end
+    end
+  end
+  if fresh and redis.call('ZADD', bucket, score, member) == 1 and not seen[bucket] then
     seen[bucket] = true
     local index = tag .. 'days'
     redis.call('ZADD', index, day, day)

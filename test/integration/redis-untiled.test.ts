@@ -128,6 +128,10 @@ describe('untiled events in Redis', { skip }, () => {
       await store.appendEvents(DS, events(LIST))
       assert.equal(await admin!.zcard(`${tag}:${day1}`), 2)
       assert.equal(await admin!.ttl(`${tag}:${day1}`), 1000)
+      // The same identity with other value bytes replaces its member: one per (event time, identity).
+      await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x2']]))
+      assert.deepEqual(await admin!.zrangeBuffer(`${tag}:${day1}`, 0, -1), [member(0, 5, 1, 'yy'), member(0, 7, 0, 'x2')])
+      await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x']]))
       // ttl=0: new events make their buckets and index persistent.
       const persistent = await open(p, { ttlSeconds: 0 })
       try {

@@ -45,6 +45,10 @@ test('embedded store: events are appended once per identity and read by (ts, ide
     await store.appendEvents(DS, events(list))
     await store.appendEvents(DS, events(list.slice(0, 4))) // a replay
     await store.appendEvents('OTHER_STREAMING', events([[A, 1000, 0, 5, 0, 8]]))
+    // The same identity with other value bytes replaces its entry (then back).
+    await store.appendEvents(DS, events([[A, 1000, 0, 4, 0, 9]]))
+    assert.deepEqual((await store.readEvents(DS, A, 1000, 1001)).map(e => e.value[0]), [9, 1, 4])
+    await store.appendEvents(DS, events([[A, 1000, 0, 4, 0, 2]]))
     const read = async (from: number, to: number): Promise<string[]> =>
       (await store.readEvents(DS, A, from, to)).map(e => { const id = readIdentity(e.identity); return `${e.tsMillis}/${id.partition}/${id.position}/${id.row}=${e.value[0]!}` })
     assert.deepEqual(await read(-Infinity, Infinity), ['-86400001/0/1/0=5', '999/1/0/0=3', '1000/0/4/0=2', '1000/0/5/0=1', '1000/0/5/1=4', '2000/0/9/0=6'])
