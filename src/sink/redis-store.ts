@@ -22,6 +22,9 @@
 //                `{cleanName}_INPUT_COLS` record
 //   P{DATASET:b64}:days             sorted set, ours: the index of the DAYs above that exist, as for tiles
 //
+// DATASET is the streaming dataset (`…_STREAMING`): entries() takes a `:DAY` key for events only there, since
+// Zipline writes that key shape for its other time series (tile summaries) and never for a streaming dataset.
+//
 // The identity in the member is what makes an append idempotent: the script first looks at the members with the
 // event's score (a key's events in one millisecond: few) and leaves an identical one alone, or replaces one with the
 // same identity and other value bytes — one member per (event time, identity), as the embedded store has one entry
@@ -603,7 +606,9 @@ export class RedisStore implements TileStore {
     const m = /^:(-?\d+|days)(?::(\d+))?$/.exec(rest)
     if (m === null) return null
     if (m[1] === 'days') return { kind: 'index' }
-    if (m[2] === undefined) return { kind: 'events', dataset, keyBytes }
+    // A series without tile size is ours only in a streaming dataset: Zipline writes such keys for other datasets
+    // (tile summaries), and its streaming ones always carry a tile size.
+    if (m[2] === undefined) return dataset.endsWith('_STREAMING') ? { kind: 'events', dataset, keyBytes } : null
     return { kind: 'tiles', dataset, keyBytes, tileSizeMillis: Number(m[2]) }
   }
 
