@@ -110,7 +110,9 @@ describe('Kafka source, untiled', { skip }, () => {
       if (r.code !== 0) kills++
       else break // finished before the kill: nothing left to crash
     }
-    assert.ok(kills >= 4, `only ${kills} run(s) were killed`)
+    // The three fault points crash their run while input is left (it is: they come first); random kills land or
+    // not, depending on how fast the machine consumes the topic.
+    assert.ok(kills >= 3, `only ${kills} run(s) were killed`)
     const final = await tilekiln(runArgs(dir, 2, ['--checkpoint-interval', '300'], 99))
     assert.equal(final.code, 0, final.stderr)
     const lines = await dumpLines(join(dir, 'store'))
