@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import * as hdr from 'hdr-histogram-js'
 import { Redis } from 'ioredis'
 import { EmbeddedStore } from '../src/sink/embedded-store.ts'
-import { KvWriter } from '../src/sink/kv-writer.ts'
+import { KvWriter, writeTilesTo } from '../src/sink/kv-writer.ts'
 import { dayOf, RedisStore } from '../src/sink/redis-store.ts'
 import type { TileStore } from '../src/sink/store.ts'
 import { TilePuts, TilePutsWriter } from '../src/sink/tile-puts.ts'
@@ -69,7 +69,7 @@ function makeBatches (): ArrayBuffer[] {
 
 async function writeAll (store: TileStore, batches: ArrayBuffer[]): Promise<number> {
   let failures = 0
-  const writer = new KvWriter<null>(store, DATASET, TILE, { onDurable: () => {}, onError: (e) => { failures++; process.stderr.write(`write failure: ${String((e as Error).message)}\n`) } }, { maxQueuedPuts: Infinity, timeoutMillis: 30_000 })
+  const writer = new KvWriter<null>(writeTilesTo(store, DATASET, TILE), { onDurable: () => {}, onError: (e) => { failures++; process.stderr.write(`write failure: ${String((e as Error).message)}\n`) } }, { maxQueuedPuts: Infinity, timeoutMillis: 30_000 })
   const t0 = process.hrtime.bigint()
   // The writer takes ownership of each TilePuts (as from a worker): parse copies nothing.
   for (const b of batches) writer.enqueue(new TilePuts(b.slice(0)), null)

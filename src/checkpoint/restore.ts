@@ -7,8 +7,13 @@ import { hashKey } from '../route/hash.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 import type { Shard } from './checkpoint.ts'
 
-/** Identifies the tile layout: a checkpoint only restores into an engine whose tiles have the same shape. */
-export function planFingerprint (bound: BoundGroupBy): string {
+/**
+ * Identifies the tile layout: a checkpoint only restores into an engine whose tiles have the same shape. An untiled
+ * run's checkpoint holds no tiles, so it must not restore into a tiled run (nor the reverse: its open tiles would be
+ * dropped while its positions skip their events): the mode is part of the shape (only when untiled, so tiled
+ * fingerprints stay what they were).
+ */
+export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
   const p = bound.plan
   const shape = {
     name: p.name,
@@ -16,7 +21,8 @@ export function planFingerprint (bound: BoundGroupBy): string {
     tileSize: p.tileSizeMillis,
     keys: bound.serving.keyFields,
     columns: bound.serving.rowColumns,
-    parts: p.tileParts.map((t, i) => ({ name: t.name, op: t.aggregation.operation, args: t.aggregation.argMap, bucket: t.bucket, ir: bound.aggregators[i]!.irType }))
+    parts: p.tileParts.map((t, i) => ({ name: t.name, op: t.aggregation.operation, args: t.aggregation.argMap, bucket: t.bucket, ir: bound.aggregators[i]!.irType })),
+    ...(untiled ? { mode: 'untiled' } : {})
   }
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32)
 }

@@ -24,6 +24,7 @@ const RUN: OptionSpec[] = [
   { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1 },
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
+  { name: 'untiled', type: 'boolean', help: 'store every evaluated row (one put per event, aggregated at fetch time) instead of tiles' },
   { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0 },
   { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'watermark = max event time − this', default: 300_000 },
   { name: 'idleness', type: 'number', arg: 'MS', help: 'a partition without records this long stops holding the watermark', default: 30_000 },
@@ -135,10 +136,10 @@ function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', mill
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-function statusLine (p: Progress): string {
+function statusLine (p: Progress, untiled = false): string {
   const wm = Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString().replace('.000Z', 'Z') : p.watermark > 0 ? 'end' : '—'
   const lag = Number.isFinite(p.eventTimeLagMillis) ? ` (${(p.eventTimeLagMillis / 1000).toFixed(1)} s event time)` : ''
-  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | lag ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} | keys ${fmt(p.liveKeys)} | tiles written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})`
+  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | lag ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} |${untiled ? '' : ` keys ${fmt(p.liveKeys)} |`} ${untiled ? 'events' : 'tiles'} written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})`
 }
 
 async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
@@ -156,6 +157,8 @@ async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boole
 
 async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<number> {
   const plan = loadPlan(o['group-by'], o.flavour, o['source-index'])
+  const untiled = o.untiled === true
+  if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
   if (typeof o.source !== 'string') throw new TilekilnError('TK_USAGE', '--source SPEC is required')
   const isKafka = o.source.startsWith('kafka:')
   const source = await openSource(o.source, plan, {
@@ -197,7 +200,8 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     lingerMillis: o.linger as number,
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
-    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p) + '\n') : undefined,
+    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
+    untiled,
     ...(checkpointDir === undefined ? {} : { checkpoints: { store: new CheckpointStore(checkpointDir), intervalMillis: o['checkpoint-interval'] as number } })
   })
   const metricsPort = o['metrics-port'] as number
@@ -206,7 +210,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     const port = await listen(metricsHttp, metricsPort, '127.0.0.1')
     process.stderr.write(`tilekiln: metrics on http://127.0.0.1:${port}/metrics\n`)
   }
-  process.stderr.write(`tilekiln: running ${plan.name} (${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpointDir === undefined ? '' : `, checkpoints in ${checkpointDir}`}\n`)
+  process.stderr.write(`tilekiln: running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpointDir === undefined ? '' : `, checkpoints in ${checkpointDir}`}\n`)
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
@@ -221,9 +225,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
-      process.stderr.write(statusLine(summary) + '\n')
+      process.stderr.write(statusLine(summary, untiled) + '\n')
       if (summary.restoredFrom !== null || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredFrom === null ? 'started fresh' : `restored from checkpoint ${summary.restoredFrom}`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
-      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} tile writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
+      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
     }
     return 0
   } finally {
@@ -261,7 +265,10 @@ async function fetch (o: ParsedOptions): Promise<number> {
     if (o.json === true) {
       process.stdout.write(JSON.stringify(result.features) + '\n')
     } else {
-      process.stdout.write(`${plan.name} at ${new Date(at).toISOString()} for ${plan.keyColumns.map((k, i) => `${k}=${String(keyValues[i])}`).join(', ')} (${result.tilesRead} tile(s))\n`)
+      const what = result.eventsRead === undefined
+        ? `${result.tilesRead} tile(s)`
+        : `${result.eventsRead} event(s)${result.skippedEvents! > 0 ? `, ${result.skippedEvents} left out of some column: their tensors' lengths differ` : ''}`
+      process.stdout.write(`${plan.name} at ${new Date(at).toISOString()} for ${plan.keyColumns.map((k, i) => `${k}=${String(keyValues[i])}`).join(', ')} (${what})\n`)
       const width = Math.max(...Object.keys(result.features).map(k => k.length))
       for (const [k, v] of Object.entries(result.features)) process.stdout.write(`  ${k.padEnd(width)}  ${JSON.stringify(v)}\n`)
     }

@@ -8,6 +8,7 @@ import type { DataType, StructType } from '../api/data-type.ts'
 import { isNumeric, typeToString } from '../api/data-type.ts'
 import { UnsupportedAggregation, columnAggregator, type InputColumn } from '../agg/registry.ts'
 import type { ColumnAggregator } from '../agg/column.ts'
+import { InputColsCodec } from '../codec/input-cols.ts'
 import { KeyCodec } from '../codec/key.ts'
 import { TileCodec } from '../codec/tile.ts'
 import { TilekilnError, configError } from '../errors.ts'
@@ -24,6 +25,11 @@ export interface ServingInfo {
   readonly keyFields: readonly { name: string, type: DataType }[]
   /** The evaluated row's columns the aggregations read (name, type), in row order. */
   readonly rowColumns: readonly { name: string, type: DataType }[]
+  /**
+   * The engine ran untiled (`run --untiled`): the store holds one event per evaluated row (entity key → the
+   * `{cleanName}_INPUT_COLS` record, by event time) instead of tiles, and a fetch aggregates those. Absent = tiled.
+   */
+  readonly untiled?: boolean
 }
 
 export interface ReadSide {
@@ -33,6 +39,8 @@ export interface ReadSide {
   readonly tileCodec: TileCodec
   /** One per tile part. */
   readonly aggregators: readonly ColumnAggregator[]
+  /** The untiled value: the row's aggregation inputs as `{cleanName}_INPUT_COLS` (§1.4). */
+  readonly inputCols: InputColsCodec
 }
 
 export interface BoundGroupBy extends ReadSide {
@@ -95,7 +103,12 @@ export function bindReadSide (plan: Plan, serving: ServingInfo): ReadSide {
   const keyCodec = new KeyCodec(serving.keyFields)
   for (const f of serving.keyFields) checkKeyType(plan, f.name, f.type)
   const tileCodec = new TileCodec(plan.cleanName, plan.tileParts.map((p, i) => ({ name: p.name, irType: aggregators[i]!.irType })))
-  return { plan, serving, keyCodec, tileCodec, aggregators }
+  const inputCols = new InputColsCodec(plan.cleanName, plan.aggregationInputs.map(name => {
+    const c = columns.get(name)
+    if (c === undefined) throw new TilekilnError('TK_CONFIG', `aggregation input '${name}' is not among the stored serving info's columns: was the GroupBy changed?`, { groupBy: plan.name })
+    return { name, type: c.type, rowIndex: c.index }
+  }))
+  return { plan, serving, keyCodec, tileCodec, aggregators, inputCols }
 }
 
 function checkKeyType (plan: Plan, name: string, type: DataType): void {

@@ -7,6 +7,10 @@
 // The main thread owns: routing, watermarks (per partition, from the max event times workers report), ticks
 // (closing tiles and firing buffered triggers when no records flow), dead letters, metrics, and back-pressure
 // (no free slot, or the writer is over its limit → the source awaits).
+//
+// Untiled (`untiled: true`, §4.1): the same graph, but workers return one event put per row instead of tiles and
+// the writer appends them; checkpoints then hold positions only (workers have no state), and the store's event
+// identities make the replay after a restore idempotent.
 
 import { type Checkpoint, CheckpointStore, type Shard } from '../checkpoint/checkpoint.ts'
 import { planFingerprint, reshard } from '../checkpoint/restore.ts'
@@ -20,7 +24,8 @@ import { M, Metrics } from '../metrics/metrics.ts'
 import { hashKey } from '../route/hash.ts'
 import { createKeyRouter, type KeyRouter } from '../route/key-router.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
-import { KvWriter, type KvWriterOptions } from '../sink/kv-writer.ts'
+import { EventPuts } from '../sink/event-puts.ts'
+import { KvWriter, type KvWriterOptions, type PutBatch, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
 import type { Positions, RecordPusher, Source } from '../source/source.ts'
@@ -51,6 +56,8 @@ export interface EngineOptions {
   readonly log?: (line: string) => void
   /** Consistent checkpoints every `intervalMillis`, and restore from the latest one at start. */
   readonly checkpoints?: { readonly store: CheckpointStore, readonly intervalMillis: number }
+  /** The untiled pipeline: one stored event per evaluated row instead of tiles (§4.1). */
+  readonly untiled?: boolean
 }
 
 export interface Progress {
@@ -99,7 +106,7 @@ export class Engine {
   readonly #router: KeyRouter
   readonly #abort = new AbortController()
   #pool!: WorkerPool
-  #writer!: KvWriter<BatchMeta>
+  #writer!: KvWriter<BatchMeta, PutBatch>
   #failure: unknown = null
   #finalWatermark = false
   #records = 0
@@ -149,8 +156,13 @@ export class Engine {
     const o = this.#o
     const started = Date.now()
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
-    await o.store.putMetadata(this.plan.name, JSON.stringify(this.bound.serving))
-    this.#writer = new KvWriter<BatchMeta>(o.store, this.plan.streamingDataset, this.plan.tileSizeMillis, {
+    const untiled = o.untiled === true
+    await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
+    const dataset = this.plan.streamingDataset
+    const write = untiled
+      ? (b: PutBatch) => o.store.appendEvents(dataset, b as EventPuts)
+      : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis) as (b: PutBatch) => Promise<void>
+    this.#writer = new KvWriter<BatchMeta, PutBatch>(write, {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
@@ -164,7 +176,8 @@ export class Engine {
       allowedLatenessMillis: o.allowedLatenessMillis ?? 0,
       trigger: o.trigger ?? { kind: 'always' },
       evaluator: o.evaluator ?? 'spark',
-      ownershipCheck: this.bound.query.multiRow && this.#workers > 1
+      ownershipCheck: this.bound.query.multiRow && this.#workers > 1,
+      untiled
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentWatermark.push(-Infinity)
@@ -247,7 +260,7 @@ export class Engine {
       this.#checkpointedRecords = this.#records
       cps.store.write({
         groupBy: this.plan.name,
-        fingerprint: planFingerprint(this.bound),
+        fingerprint: planFingerprint(this.bound, this.#o.untiled === true),
         takenAt: Date.now(),
         source: this.#source.description,
         positions: [...positions],
@@ -274,8 +287,8 @@ export class Engine {
     const cp: Checkpoint | null = cps.store.latest()
     if (cp === null) return undefined
     const h = cp.header
-    if (h.groupBy !== this.plan.name || h.fingerprint !== planFingerprint(this.bound)) {
-      throw new TilekilnError('TK_CHECKPOINT', `the checkpoint in ${cps.store.dir} was taken for a different GroupBy or tile layout (${h.groupBy}); use another --checkpoint-dir or delete it to start over`, { groupBy: this.plan.name, checkpoint: cp.seq })
+    if (h.groupBy !== this.plan.name || h.fingerprint !== planFingerprint(this.bound, this.#o.untiled === true)) {
+      throw new TilekilnError('TK_CHECKPOINT', `the checkpoint in ${cps.store.dir} was taken for a different GroupBy, tile layout or mode (tiled/untiled) (${h.groupBy}); use another --checkpoint-dir or delete it to start over`, { groupBy: this.plan.name, checkpoint: cp.seq })
     }
     const shards: Shard[] = reshard(cp.shards, this.bound, this.#workers)
     const openTiles = shards.reduce((a, s) => a + new TilePuts(s.entries).count, 0)
@@ -451,7 +464,7 @@ export class Engine {
     const meta: BatchMeta = { records: d.slot === null ? 0 : d.slot.primaries, firstAt: d.slot === null ? Date.now() : d.slot.firstAt }
     this.#rowsDone += meta.records
     if (r.puts !== null) {
-      this.#writer.enqueue(new TilePuts(r.puts), meta)
+      this.#writer.enqueue(this.#o.untiled === true ? new EventPuts(r.puts) : new TilePuts(r.puts), meta)
     } else {
       this.#durable(meta, 0)
     }

@@ -1,17 +1,22 @@
 // The tiled read (§3.4) for streaming tiles: for query time Q, read the key's tiles with start < Q, merge each
 // tile part's IR into every window that covers the tile (start ≥ round(Q − W, hop), or always when unbounded),
 // then finalize per output column (NaN/∞ → null). The tile that holds Q is taken whole, as in Chronon.
+// A GroupBy the engine ran untiled (ServingInfo.untiled) is read from its events instead (untiled-read.ts).
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import type { TileStore } from '../sink/store.ts'
 import { roundTrunc } from '../window/resolution.ts'
+import { fetchUntiled } from './untiled-read.ts'
 
 export interface FetchResult {
   /** Output column → finalized value (JSON-ready: maps as objects, bytes as base64). */
   readonly features: Record<string, unknown>
   readonly tilesRead: number
+  /** Untiled: the stored events read, and how many of them some column could not aggregate (see untiled-read.ts). */
+  readonly eventsRead?: number
+  readonly skippedEvents?: number
   readonly atMillis: number
 }
 
@@ -24,7 +29,7 @@ export async function loadReadSide (plan: Plan, store: TileStore): Promise<ReadS
   return bindReadSide(plan, JSON.parse(raw) as ServingInfo)
 }
 
-/** The earliest tile start any output column needs at query time q. */
+/** The earliest tile start (or event time, untiled) any output column needs at query time q. */
 export function readStart (plan: Plan, q: number): number {
   if (plan.hasUnbounded) return -Infinity
   let from = Infinity
@@ -33,6 +38,7 @@ export function readStart (plan: Plan, q: number): number {
 }
 
 export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
+  if (read.serving.untiled === true) return await fetchUntiled(read, store, keyValues, atMillis)
   const plan = read.plan
   const keyBytes = read.keyCodec.encode(keyValues)
   const tiles = await store.readTiles(plan.streamingDataset, keyBytes, plan.tileSizeMillis, readStart(plan, atMillis), atMillis)

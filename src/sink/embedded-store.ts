@@ -8,12 +8,21 @@
 //           sign bit flipped (so negative starts sort first)
 //   value = the Avro tile record
 // `entries()` turns physical keys back into Zipline TileKey bytes. Metadata lives in database `meta`.
+//
+// Untiled events (`run --untiled`) live in database `events`, one ordered range per (dataset, entity key) by event
+// time; the key is the event key of codec/event-key.ts (also what `entries()` reports):
+//   key   = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes | i64 BE event time (sign bit flipped) |
+//           16-byte row identity (partition, position, row index)
+//   value = the Avro `{cleanName}_INPUT_COLS` record
+// The identity makes an append idempotent: a replayed event rewrites its own entry with the same bytes.
 
 import { open, type Database, type RootDatabase } from 'lmdb'
+import { IDENTITY_BYTES } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
 import { faultPoint } from '../faults.ts'
-import { METADATA_PREFIX, type StoredTile, type TileStore } from './store.ts'
+import type { EventPuts } from './event-puts.ts'
+import { METADATA_PREFIX, type StoredEvent, type StoredTile, type TileStore } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 const utf8 = new TextEncoder()
@@ -24,6 +33,8 @@ export class EmbeddedStore implements TileStore {
   readonly #env: RootDatabase
   readonly #tiles: Database<Buffer, Buffer>
   readonly #meta: Database<string, string>
+  /** Undefined while a read-only store has no `events` database yet (made by the first untiled run). */
+  #eventsDb: Database<Buffer, Buffer> | undefined
   #scratch = Buffer.alloc(512)
   /** dataset UTF-8 + 0x00, per dataset: the constant head of every physical key. */
   readonly #heads = new Map<string, Uint8Array>()
@@ -37,6 +48,20 @@ export class EmbeddedStore implements TileStore {
     }
     this.#tiles = this.#env.openDB<Buffer, Buffer>({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
     this.#meta = this.#env.openDB<string, string>({ name: 'meta', encoding: 'string' })
+    this.#eventsDb = this.#openEvents()
+  }
+
+  #openEvents (): Database<Buffer, Buffer> | undefined {
+    try {
+      return this.#env.openDB<Buffer, Buffer>({ name: 'events', keyEncoding: 'binary', encoding: 'binary' }) ?? undefined
+    } catch {
+      return undefined // read-only, and no untiled run wrote here yet
+    }
+  }
+
+  /** The events database, opened late when a writer created it after we opened the store read-only. */
+  #events (): Database<Buffer, Buffer> | undefined {
+    return (this.#eventsDb ??= this.#openEvents())
   }
 
   #head (dataset: string): Uint8Array {
@@ -103,6 +128,54 @@ export class EmbeddedStore implements TileStore {
     return out
   }
 
+  /** Writes the physical event key (without its head) into the scratch buffer after `head`; returns its length. */
+  #writeEventKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, ts: number, identityAt: number): number {
+    const need = head.length + 2 + keyLen + 8 + IDENTITY_BYTES
+    if (this.#scratch.length < need) this.#scratch = Buffer.alloc(need * 2)
+    const buf = this.#scratch
+    buf.set(head, 0)
+    let at = head.length
+    buf[at++] = keyLen >>> 8
+    buf[at++] = keyLen & 0xff
+    for (let i = 0; i < keyLen; i++) buf[at + i] = src[keyAt + i]!
+    at = writeI64BE(buf, at + keyLen, ts, true)
+    if (identityAt < 0) return at
+    for (let i = 0; i < IDENTITY_BYTES; i++) buf[at + i] = src[identityAt + i]!
+    return at + IDENTITY_BYTES
+  }
+
+  /** Plain puts in one event-loop turn, as writeTiles: one LMDB transaction on its write thread. */
+  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
+    const db = this.#events()
+    if (db === undefined) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
+    const bytes = events.bytes
+    const head = this.#head(dataset)
+    let last: Promise<boolean> | undefined
+    for (let i = 0; i < events.count; i++) {
+      const n = this.#writeEventKey(head, bytes, events.keyOffset(i), events.keyLength(i), events.tsMillis(i), events.identityOffset(i))
+      last = db.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + events.valueOffset(i), events.valueLength(i)))
+      if (i === events.count >> 1) faultPoint('write-mid-batch')
+    }
+    if (last !== undefined && !(await last)) throw new TilekilnError('TK_STORE', 'LMDB refused an event write', { store: this.description, dataset })
+  }
+
+  async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
+    const db = this.#events()
+    // Event times are whole milliseconds: ts ≥ from ⇔ ts ≥ ceil(from), ts < to ⇔ ts < ceil(to).
+    const lo = Math.max(Math.ceil(fromMillis), Number.MIN_SAFE_INTEGER)
+    const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
+    if (db === undefined || lo >= hi) return []
+    const head = this.#head(dataset)
+    const start = Buffer.from(this.#scratch.subarray(0, this.#writeEventKey(head, keyBytes, 0, keyBytes.length, lo, -1)))
+    const end = Buffer.from(this.#scratch.subarray(0, this.#writeEventKey(head, keyBytes, 0, keyBytes.length, hi, -1)))
+    const out: StoredEvent[] = []
+    const tsAt = head.length + 2 + keyBytes.length
+    for (const { key, value } of db.getRange({ start, end })) {
+      out.push({ tsMillis: readI64BE(key, tsAt, true), identity: new Uint8Array(key.subarray(tsAt + 8)), value: new Uint8Array(value) })
+    }
+    return out
+  }
+
   async putMetadata (name: string, value: string): Promise<void> {
     await this.#meta.put(name, value)
   }
@@ -124,6 +197,10 @@ export class EmbeddedStore implements TileStore {
       const tileStartMillis = readI64BE(key, zero + 3 + len + 8, true)
       yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value)]
     }
+    const events = this.#events()
+    if (events === undefined) return
+    // The physical event key is the logical one.
+    for (const { key, value } of events.getRange({})) yield [new Uint8Array(key), new Uint8Array(value)]
   }
 
   async flushed (): Promise<void> {

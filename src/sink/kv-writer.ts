@@ -1,4 +1,5 @@
-// The async, batched, ordered tile writer between the workers and the store.
+// The async, batched, ordered writer between the workers and the store: tile upserts (the tiled pipeline) or event
+// appends (untiled); which store call a batch becomes is the `write` function it is given.
 //
 //   enqueue(batch) ──► queue ──► up to `maxInFlight` store requests ──► acknowledged in order ──► onDurable(batch)
 //
@@ -7,16 +8,28 @@
 //   (a KV outage slows the engine down, it does not lose data).
 // * Keeps last-write-wins order: batches are handed to the store in sequence, and after a failure every request
 //   from the failed one onward is re-issued in order, so an older version of a tile can never land after a newer.
-// * Every batch carries whole tiles (upserts), so re-issuing one that had in fact succeeded is harmless.
+// * Every batch carries whole tiles (upserts) or identified events (idempotent appends), so re-issuing one that had
+//   in fact succeeded is harmless.
 // Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
 // queue and a single Redis connection both do), so a timed-out request that still lands does so before its retry.
 
 import type { TileStore } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
-export interface WriteBatch<M> {
-  readonly puts: TilePuts
+/** What the writer needs of a batch: how many puts it holds (queue accounting). */
+export interface PutBatch { readonly count: number }
+
+export interface WriteBatch<M, B extends PutBatch = TilePuts> {
+  readonly puts: B
   readonly meta: M
+}
+
+/** Issues one batch to the store; resolves when the store acknowledged it. */
+export type WriteFn<B extends PutBatch> = (batch: B) => Promise<void>
+
+/** The tiled pipeline's write: upserts of whole tiles. */
+export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteFn<TilePuts> {
+  return puts => store.writeTiles(dataset, tileSizeMillis, puts)
 }
 
 export interface KvWriterOptions {
@@ -38,21 +51,19 @@ export const DEFAULT_WRITER: KvWriterOptions = {
   retryMaxMillis: 5000
 }
 
-export interface KvWriterEvents<M> {
-  onDurable (batch: WriteBatch<M>): void
+export interface KvWriterEvents<M, B extends PutBatch = TilePuts> {
+  onDurable (batch: WriteBatch<M, B>): void
   onError (error: unknown, attempt: number, retryInMillis: number): void
 }
 
-interface Slot<M> { batch: WriteBatch<M>, state: 'queued' | 'inflight' | 'done' | 'failed' }
+interface Slot<M, B extends PutBatch> { batch: WriteBatch<M, B>, state: 'queued' | 'inflight' | 'done' | 'failed' }
 
-export class KvWriter<M> {
-  readonly #store: TileStore
-  readonly #dataset: string
-  readonly #tileSize: number
+export class KvWriter<M, B extends PutBatch = TilePuts> {
+  readonly #write: WriteFn<B>
   readonly #opts: KvWriterOptions
-  readonly #events: KvWriterEvents<M>
+  readonly #events: KvWriterEvents<M, B>
   /** Batches not yet acknowledged, oldest first. */
-  readonly #log: Slot<M>[] = []
+  readonly #log: Slot<M, B>[] = []
   #next = 0 // index in #log of the next slot to issue
   #inFlight = 0
   #queuedPuts = 0
@@ -64,10 +75,8 @@ export class KvWriter<M> {
   written = 0
   failures = 0
 
-  constructor (store: TileStore, dataset: string, tileSizeMillis: number, events: KvWriterEvents<M>, options: Partial<KvWriterOptions> = {}) {
-    this.#store = store
-    this.#dataset = dataset
-    this.#tileSize = tileSizeMillis
+  constructor (write: WriteFn<B>, events: KvWriterEvents<M, B>, options: Partial<KvWriterOptions> = {}) {
+    this.#write = write
     this.#events = events
     this.#opts = { ...DEFAULT_WRITER, ...options }
   }
@@ -76,7 +85,7 @@ export class KvWriter<M> {
   get queuedPuts (): number { return this.#queuedPuts }
   get inFlight (): number { return this.#inFlight }
 
-  enqueue (puts: TilePuts, meta: M): void {
+  enqueue (puts: B, meta: M): void {
     if (this.#closed) throw new Error('writer is closed')
     this.#log.push({ batch: { puts, meta }, state: 'queued' })
     this.#queuedPuts += puts.count
@@ -106,10 +115,10 @@ export class KvWriter<M> {
     }
   }
 
-  #issue (slot: Slot<M>): void {
+  #issue (slot: Slot<M, B>): void {
     slot.state = 'inflight'
     this.#inFlight++
-    const request = this.#store.writeTiles(this.#dataset, this.#tileSize, slot.batch.puts)
+    const request = this.#write(slot.batch.puts)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`store write not acknowledged within ${this.#opts.timeoutMillis} ms`)), this.#opts.timeoutMillis)
@@ -122,7 +131,7 @@ export class KvWriter<M> {
     request.catch(() => {})
   }
 
-  #settle (slot: Slot<M>, error: unknown): void {
+  #settle (slot: Slot<M, B>, error: unknown): void {
     this.#inFlight--
     if (error === null) {
       slot.state = 'done'

@@ -13,6 +13,28 @@
 //   P{CHRONON_METADATA:b64(name)}   string: write time as 8-byte big-endian ms ‖ UTF-8 value — Zipline's batch-table
 //                                   value format, under Chronon's metadata dataset
 //
+// Untiled events (`run --untiled`: one entry per evaluated row, appended):
+//
+//   P{DATASET:b64}:DAY              sorted set, one per (key, day of the event time) — Zipline's key for a time series
+//                                   without tiles (its buildRedisKey with a day)
+//       score  = event time (ms; exact, |t| < 2^53)
+//       member = 16-byte row identity (codec/event-key.ts: partition, position, row index) ‖ the Avro
+//                `{cleanName}_INPUT_COLS` record
+//   P{DATASET:b64}:days             sorted set, ours: the index of the DAYs above that exist, as for tiles
+//
+// DATASET is the streaming dataset (`…_STREAMING`): entries() takes a `:DAY` key for events only there, since
+// Zipline writes that key shape for its other time series (tile summaries) and never for a streaming dataset.
+//
+// The identity in the member is what makes an append idempotent: the script first looks at the members with the
+// event's score (a key's events in one millisecond: few) and leaves an identical one alone, or replaces one with the
+// same identity and other value bytes — one member per (event time, identity), as the embedded store has one entry
+// per key. It also orders one score's members (ZRANGEBYSCORE returns equal scores by member bytes), so a read
+// returns events by (event time, identity) — the embedded store's order. Zipline's members
+// are 8-byte timestamp ‖ value and it keeps one value per timestamp (ZREMRANGEBYSCORE first): last write wins, so
+// two events of one key in the same millisecond would be one. TTL: an append that adds events to a bucket
+// (re)sets the TTL of that bucket and of its index, once per bucket and script call; a replay that adds nothing
+// leaves them.
+//
 // TTL (`?ttl=`, default 5 days, Zipline's DataTTLSeconds; `ttl=0` = none, PERSIST) is set on a bucket, and on its
 // key's index, whenever a tile is added to the bucket — not on every rewrite of a tile, as Zipline does. So a
 // bucket lives TTL past its newest tile's creation, and the index (touched by every bucket's new tiles) never
@@ -62,9 +84,11 @@
 
 import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
+import { encodeEventKey, IDENTITY_BYTES } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
-import { METADATA_PREFIX, type StoredTile, type TileStore } from './store.ts'
+import type { EventPuts } from './event-puts.ts'
+import { METADATA_PREFIX, type StoredEvent, type StoredTile, type TileStore } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 export const DAY_MILLIS = 86_400_000
@@ -113,6 +137,58 @@ while pos <= last do
     end
   end
   count = count + 1
+end
+return count
+`
+
+// ARGV: ttl, key head `P{DATASET:`, packed events, in the upsert's pack format (the "tile start" is the event
+// time, the member identity ‖ value). Returns the number of events handled (new or already there).
+const APPEND_LUA = `
+local ttl, head, pack = ARGV[1], ARGV[2], ARGV[3]
+local byte, sub = string.byte, string.sub
+local pos, last, count = 1, #pack, 0
+local seen, buckets, indexes = {}, {}, {}
+while pos <= last do
+  local b1, b2, b3, b4 = byte(pack, pos, pos + 3)
+  local n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  local tag = head .. sub(pack, pos + 4, pos + 3 + n) .. '}:'
+  pos = pos + 4 + n
+  n = byte(pack, pos)
+  local day = sub(pack, pos + 1, pos + n)
+  pos = pos + 1 + n
+  n = byte(pack, pos)
+  local score = sub(pack, pos + 1, pos + n)
+  pos = pos + 1 + n
+  b1, b2, b3, b4 = byte(pack, pos, pos + 3)
+  n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  local member = sub(pack, pos + 4, pos + 3 + n)
+  pos = pos + 4 + n
+  local bucket = tag .. day
+  -- One member per (score, identity), as the embedded store has one entry per (ts, identity): an event already
+  -- there is left alone; one stored with other value bytes (the GroupBy's selects changed) is replaced.
+  local id, fresh = sub(member, 1, 16), true
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', bucket, score, score)) do
+    if sub(m, 1, 16) == id then
+      if m == member then fresh = false else redis.call('ZREM', bucket, m) end
+    end
+  end
+  if fresh and redis.call('ZADD', bucket, score, member) == 1 and not seen[bucket] then
+    seen[bucket] = true
+    local index = tag .. 'days'
+    redis.call('ZADD', index, day, day)
+    buckets[#buckets + 1] = bucket
+    indexes[#indexes + 1] = index
+  end
+  count = count + 1
+end
+for i = 1, #buckets do
+  if ttl == '0' then
+    redis.call('PERSIST', buckets[i])
+    redis.call('PERSIST', indexes[i])
+  else
+    redis.call('EXPIRE', buckets[i], ttl)
+    redis.call('EXPIRE', indexes[i], ttl)
+  end
 end
 return count
 `
@@ -201,6 +277,7 @@ export function parseRedisSpec (spec: string): RedisStoreOptions {
 /** Parsed name of one of our physical keys, or null for a key that is not ours. */
 type ParsedKey =
   | { kind: 'tiles', dataset: string, keyBytes: Uint8Array, tileSizeMillis: number }
+  | { kind: 'events', dataset: string, keyBytes: Uint8Array }
   | { kind: 'metadata', name: string }
   | { kind: 'index' }
 
@@ -214,6 +291,7 @@ export class RedisStore implements TileStore {
   readonly #connectTimeout: number
   readonly #waitTimeout: number
   readonly #sha: string
+  readonly #appendSha: string
   /** `P{DATASET:` per dataset: the constant head of every key of that dataset. */
   readonly #heads = new Map<string, string>()
   #lastError = ''
@@ -255,8 +333,10 @@ export class RedisStore implements TileStore {
     // A fresh (or restarted) server has no scripts. ioredis announces 'ready' a tick after it starts accepting
     // commands, so writes wait for our listener: SCRIPT LOAD goes out before any EVALSHA of the connection.
     this.#sha = createHash('sha1').update(UPSERT_LUA).digest('hex')
+    this.#appendSha = createHash('sha1').update(APPEND_LUA).digest('hex')
     this.#client.on('ready', () => {
       this.#client.script('LOAD', UPSERT_LUA).catch((e: Error) => { this.#lastError = e.message })
+      this.#client.script('LOAD', APPEND_LUA).catch((e: Error) => { this.#lastError = e.message })
       this.#scriptSent = true
     })
     this.#client.on('close', () => { this.#scriptSent = false })
@@ -359,21 +439,84 @@ export class RedisStore implements TileStore {
     }
     if (first === null) return
     if (first.message.includes('NOSCRIPT')) {
-      // Scripts were flushed under us (SCRIPT FLUSH, failover): load it again; the writer's retry will pass.
+      // Scripts were flushed under us (SCRIPT FLUSH, failover): load them again; the writer's retry will pass.
       this.#client.script('LOAD', UPSERT_LUA).catch(() => {})
+      this.#client.script('LOAD', APPEND_LUA).catch(() => {})
     }
     throw this.#error(`${what} (${failed} of ${results.length} command(s))`, dataset, first)
   }
 
-  async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
-    if (!(fromMillis < toMillis)) return []
+  /**
+   * One pipeline of EVALSHA calls of the append script, one per chunk of events, written to the socket before this
+   * returns its promise (so calls are applied in call order, as writeTiles).
+   */
+  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
+    if (this.#readOnly) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
+    if (this.#client.status !== 'ready' || !this.#scriptSent) throw this.#error(`Redis append of ${events.count} event(s) failed`, dataset)
+    if (events.count === 0) return
+    const head = this.#head(dataset)
+    const bytes = events.bytes
+    const pipeline = this.#client.pipeline()
+    const chunks: number[] = []
+    let i = 0
+    while (i < events.count) {
+      let need = 0
+      const first = i
+      for (; i < events.count && i - first < CHUNK_TILES && (i === first || need < CHUNK_BYTES); i++) {
+        need += 4 + Math.ceil(events.keyLength(i) / 3) * 4 + 2 * 22 + 4 + IDENTITY_BYTES + events.valueLength(i)
+      }
+      const pack = Buffer.allocUnsafe(need)
+      let at = 0
+      for (let j = first; j < i; j++) {
+        const ts = events.tsMillis(j)
+        const b64 = Buffer.from(bytes.buffer, bytes.byteOffset + events.keyOffset(j), events.keyLength(j)).toString('base64')
+        pack.writeUInt32BE(b64.length, at)
+        at += 4 + pack.write(b64, at + 4, 'latin1')
+        at = writeShort(pack, at, String(dayOf(ts)))
+        at = writeShort(pack, at, String(ts))
+        const valueLength = events.valueLength(j)
+        pack.writeUInt32BE(IDENTITY_BYTES + valueLength, at)
+        pack.set(events.identity(j), at + 4)
+        pack.set(bytes.subarray(events.valueOffset(j), events.valueOffset(j) + valueLength), at + 4 + IDENTITY_BYTES)
+        at += 4 + IDENTITY_BYTES + valueLength
+      }
+      pipeline.evalsha(this.#appendSha, 0, this.#ttl, head, pack.subarray(0, at))
+      chunks.push(i - first)
+    }
+    let results: [Error | null, unknown][] | null
+    try {
+      results = await pipeline.exec()
+    } catch (e) {
+      throw this.#error(`Redis append of ${events.count} event(s) failed`, dataset, e)
+    }
+    this.#check(results, `Redis append of ${events.count} event(s) failed`, dataset)
+    for (let c = 0; c < chunks.length; c++) {
+      if (results![c]![1] !== chunks[c]) {
+        throw new TilekilnError('TK_INTERNAL', `the Redis append script handled ${String(results![c]![1])} of ${chunks[c]!} event(s)`, { store: this.description, dataset })
+      }
+    }
+  }
+
+  async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = []
+    await this.#readRanges(dataset, keyBytes, '', fromMillis, toMillis, (member, score) => {
+      out.push({ tsMillis: score, identity: member.subarray(0, IDENTITY_BYTES), value: member.subarray(IDENTITY_BYTES) })
+    })
+    return out
+  }
+
+  /**
+   * The members with from ≤ score < to of one key's day buckets (`suffix` = `:TILESIZE` for tiles, '' for events),
+   * in ascending (day, score, member) order, which is ascending (score, member): days partition the scores.
+   */
+  async #readRanges (dataset: string, keyBytes: Uint8Array, suffix: string, fromMillis: number, toMillis: number, each: (member: Uint8Array, score: number) => void): Promise<void> {
+    if (!(fromMillis < toMillis)) return
     await this.#ready('Redis read failed', dataset)
     const base = this.#head(dataset) + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('base64') + '}:'
-    const size = `:${tileSizeMillis}`
-    // Tile starts are whole milliseconds: the first and last possible ones in [from, to).
+    // Scores are whole milliseconds: the first and last possible ones in [from, to).
     const lo = Number.isFinite(fromMillis) ? Math.ceil(fromMillis) : -Infinity
     const hi = Number.isFinite(toMillis) ? Math.ceil(toMillis) - 1 : Infinity
-    if (lo > hi) return []
+    if (lo > hi) return
     let days: number[]
     try {
       if (Number.isFinite(lo) && Number.isFinite(hi) && (dayOf(hi) - dayOf(lo)) / DAY_MILLIS < MAX_ENUMERATED_DAYS) {
@@ -381,34 +524,40 @@ export class RedisStore implements TileStore {
         for (let d = dayOf(lo); d <= dayOf(hi); d += DAY_MILLIS) days.push(d)
       } else {
         // Unbounded (or very long): the index says which buckets exist. A bucket created after this read of the
-        // index holds only tiles written after the read began.
-        const listed = await this.#client.zrangebyscore(base + 'days' + size, bound(Number.isFinite(lo) ? dayOf(lo) : lo), bound(Number.isFinite(hi) ? dayOf(hi) : hi))
+        // index holds only entries written after the read began.
+        const listed = await this.#client.zrangebyscore(base + 'days' + suffix, bound(Number.isFinite(lo) ? dayOf(lo) : lo), bound(Number.isFinite(hi) ? dayOf(hi) : hi))
         days = listed.map(Number)
       }
-      if (days.length === 0) return []
+      if (days.length === 0) return
       const pipeline = this.#client.pipeline()
       const min = bound(lo)
       const max = bound(hi)
-      for (const d of days) pipeline.zrangebyscoreBuffer(base + String(d) + size, min, max, 'WITHSCORES')
+      for (const d of days) pipeline.zrangebyscoreBuffer(base + String(d) + suffix, min, max, 'WITHSCORES')
       const results = await pipeline.exec()
       this.#check(results, 'Redis read failed', dataset)
-      const out: StoredTile[] = []
       for (const [, reply] of results!) {
         const r = reply as Buffer[]
         for (let i = 0; i < r.length; i += 2) {
           const m = r[i]!
-          const tile = { tileStartMillis: Number(r[i + 1]!.toString('latin1')), value: new Uint8Array(m.buffer, m.byteOffset + 8, m.length - 8) }
-          // Only a foreign, non-atomic writer (Zipline's ZREMRANGEBYSCORE then ZADD) can leave two members at one
-          // score; a tile must not count twice, so keep one.
-          if (out.length > 0 && out[out.length - 1]!.tileStartMillis === tile.tileStartMillis) out[out.length - 1] = tile
-          else out.push(tile)
+          each(new Uint8Array(m.buffer, m.byteOffset, m.length), Number(r[i + 1]!.toString('latin1')))
         }
       }
-      return out
     } catch (e) {
       if (e instanceof TilekilnError) throw e
       throw this.#error('Redis read failed', dataset, e)
     }
+  }
+
+  async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
+    const out: StoredTile[] = []
+    await this.#readRanges(dataset, keyBytes, `:${tileSizeMillis}`, fromMillis, toMillis, (m, tileStartMillis) => {
+      const tile = { tileStartMillis, value: m.subarray(8) }
+      // Only a foreign, non-atomic writer (Zipline's ZREMRANGEBYSCORE then ZADD) can leave two members at one
+      // score; a tile must not count twice, so keep one.
+      if (out.length > 0 && out[out.length - 1]!.tileStartMillis === tileStartMillis) out[out.length - 1] = tile
+      else out.push(tile)
+    })
+    return out
   }
 
   #metadataKey (name: string): string {
@@ -453,9 +602,13 @@ export class RedisStore implements TileStore {
     const keyBytes = new Uint8Array(Buffer.from(tag.slice(colon + 1), 'base64'))
     const rest = key.slice(close + 1)
     if (rest === '') return dataset === METADATA_DATASET ? { kind: 'metadata', name: Buffer.from(keyBytes).toString('utf8') } : null
-    const m = /^:(-?\d+|days):(\d+)$/.exec(rest)
+    // `:DAY:TILESIZE` / `:days:TILESIZE` for tiles, `:DAY` / `:days` for untiled events.
+    const m = /^:(-?\d+|days)(?::(\d+))?$/.exec(rest)
     if (m === null) return null
     if (m[1] === 'days') return { kind: 'index' }
+    // A series without tile size is ours only in a streaming dataset: Zipline writes such keys for other datasets
+    // (tile summaries), and its streaming ones always carry a tile size.
+    if (m[2] === undefined) return dataset.endsWith('_STREAMING') ? { kind: 'events', dataset, keyBytes } : null
     return { kind: 'tiles', dataset, keyBytes, tileSizeMillis: Number(m[2]) }
   }
 
@@ -504,6 +657,16 @@ export class RedisStore implements TileStore {
             yield [
               encodeTileKey({ dataset: parsed.dataset, keyBytes: parsed.keyBytes, tileSizeMillis: parsed.tileSizeMillis, tileStartMillis }),
               new Uint8Array(m.buffer, m.byteOffset + 8, m.length - 8)
+            ]
+          }
+        } else if (parsed.kind === 'events') {
+          const r = reply as Buffer[]
+          for (let i = 0; i < r.length; i += 2) {
+            const m = new Uint8Array(r[i]!.buffer, r[i]!.byteOffset, r[i]!.length)
+            const tsMillis = Number(r[i + 1]!.toString('latin1'))
+            yield [
+              encodeEventKey({ dataset: parsed.dataset, keyBytes: parsed.keyBytes, tsMillis, identity: m.subarray(0, IDENTITY_BYTES) }),
+              m.subarray(IDENTITY_BYTES)
             ]
           }
         }

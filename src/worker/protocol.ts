@@ -21,6 +21,11 @@ export interface WorkerInit {
   readonly evaluator: 'spark' | 'column-refs'
   /** Keep only rows whose key this worker owns (records were fanned out because one record can yield several keys). */
   readonly ownershipCheck: boolean
+  /**
+   * The untiled pipeline: one event put per row (UntiledState) instead of tiles; `puts` in task results are then
+   * event batches (sink/event-puts.ts) and snapshots are empty.
+   */
+  readonly untiled?: boolean
 }
 
 export interface BatchTask {
@@ -75,6 +80,7 @@ export interface DeadLetter {
 }
 
 export interface TaskResult {
+  /** A tile put batch (sink/tile-puts.ts), or untiled an event put batch (sink/event-puts.ts). */
   readonly puts: ArrayBuffer | null
   readonly putCount: number
   readonly records: number

@@ -1,6 +1,7 @@
 // The worker thread: drains ring slots handed over by the main thread, decodes and evaluates each record, folds
-// the rows into its TileState and returns the tiles to write. Each worker owns a disjoint set of keys (the main
-// thread routes by key hash), so no state is shared and no locks are needed.
+// the rows into its TileState and returns the tiles to write — or, untiled (`init.untiled`), turns each row into
+// one event put (UntiledState). Each worker owns a disjoint set of keys (the main thread routes by key hash), so no
+// state is shared and no locks are needed.
 
 import { Piscina } from 'piscina'
 import type { StructType } from '../api/data-type.ts'
@@ -14,12 +15,17 @@ import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
 import type { BatchTask, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
 import { TileState } from './tile-state.ts'
+import { UntiledState } from './untiled-state.ts'
 
 const init = Piscina.workerData as WorkerInit
 const plan = compilePlan(init.groupBy, init.planOptions)
 const bound = bindGroupBy(plan, init.format.schema as StructType, queryCompiler(init.evaluator))
 const decoder = createDecoder(init.format)
-const state = new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger })
+// Exactly one of the two is used for the whole life of the worker.
+const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger })
+const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis }) : null
+const puts = tiles !== null ? tiles.puts : events!.puts
+const isLate = tiles !== null ? (tileStart: number, wm: number) => tiles.isLate(tileStart, wm) : (tileStart: number, wm: number) => events!.isLate(tileStart, wm)
 const slots = Array.from({ length: init.geometry.slots }, (_, i) => new SlotView(init.ring, init.geometry, i))
 
 const query = bound.query
@@ -63,8 +69,8 @@ function deadLetter (code: string, reason: string, isLate = false): void {
   })
 }
 
-/** Validates and folds one evaluated row (in `row`). */
-function fold (row: readonly unknown[]): void {
+/** Validates and folds one evaluated row (in `row`), the `rowIndex`-th the current record made. */
+function fold (row: readonly unknown[], rowIndex: number): void {
   // A record fanned out to several workers is evaluated by each: a worker judges only the rows it owns, a row
   // without a key belonging to worker 0 (where the router sends it), so that it is dead-lettered once.
   if (init.ownershipCheck) {
@@ -91,7 +97,7 @@ function fold (row: readonly unknown[]): void {
     if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
   }
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
-  if (state.isLate(tileStart, watermark)) {
+  if (isLate(tileStart, watermark)) {
     late++
     deadLetter('TK_LATE', `late event: ts ${ts} falls in tile [${tileStart}, ${tileStart + plan.tileSizeMillis}) which closed at watermark ${watermark} (allowed lateness ${init.allowedLatenessMillis} ms)`, true)
     return
@@ -100,7 +106,8 @@ function fold (row: readonly unknown[]): void {
   const m = maxTs.get(p)
   if (m === undefined || ts > m) maxTs.set(p, ts)
   try {
-    state.row(row, ts, tileStart, now)
+    if (events !== null) events.append(row, ts, p, curSlot !== null && curIndex >= 0 ? curSlot.positions[curIndex]! : -1, rowIndex)
+    else tiles!.row(row, ts, tileStart, now)
   } catch (e) {
     deadLetter(isTilekilnError(e) ? e.code : 'TK_INPUT', describeError(e))
     return
@@ -108,7 +115,7 @@ function fold (row: readonly unknown[]): void {
   rows++
 }
 
-const emitDirect = (): void => { curRows++; fold(out) }
+const emitDirect = (): void => { fold(out, curRows++) }
 const emitBuffered = (): void => { curRows++; pending.push(out.slice()) }
 const emit = query.multiRow ? emitBuffered : emitDirect
 
@@ -143,7 +150,7 @@ function processRecords (task: BatchTask): number {
       continue
     }
     if (curRows === 0) filtered++
-    for (const r of pending) fold(r)
+    for (let j = 0; j < pending.length; j++) fold(pending[j]!, j)
   }
   curSlot = null
   curIndex = -1
@@ -152,14 +159,14 @@ function processRecords (task: BatchTask): number {
 
 export default function run (task: Task): unknown {
   if (task.kind === 'snapshot') {
-    const snap = state.snapshot()
+    const snap = tiles !== null ? tiles.snapshot() : events!.snapshot()
     const result: WorkerSnapshot = { entries: snap.entries, timers: snap.timers, watermark }
     return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: result } as never)
   }
   if (task.kind === 'restore') {
-    state.restore(task.entries, task.timers, task.now)
+    tiles?.restore(task.entries, task.timers, task.now)
     watermark = Math.max(watermark, task.watermark)
-    return { restoredEntries: state.liveEntries }
+    return { restoredEntries: tiles?.liveEntries ?? 0 }
   }
   const started = performance.now()
   // The main thread sends each worker non-decreasing watermarks; max() keeps that true whatever happens.
@@ -169,19 +176,22 @@ export default function run (task: Task): unknown {
   deadLetters = []
   evalMicros = NO_SAMPLES
   maxTs.clear()
-  state.puts.begin()
+  puts.begin()
   const records = task.kind === 'batch' ? processRecords(task) : 0
-  // Close before firing: a tile touched in this batch and closed now is written once, complete.
-  const closedTiles = state.close(watermark)
-  if (init.trigger.kind === 'always') state.fireDirty()
-  else state.fireTimers(now)
-  state.flush()
-  const putCount = state.puts.count
-  const puts = putCount > 0 ? state.puts.finish() : null
+  let closedTiles = 0
+  if (tiles !== null) {
+    // Close before firing: a tile touched in this batch and closed now is written once, complete.
+    closedTiles = tiles.close(watermark)
+    if (init.trigger.kind === 'always') tiles.fireDirty()
+    else tiles.fireTimers(now)
+    tiles.flush()
+  }
+  const putCount = puts.count
+  const batch = putCount > 0 ? puts.finish() : null
   const flat: number[] = []
   for (const [p, t] of maxTs) flat.push(p, t)
   const result: TaskResult = {
-    puts,
+    puts: batch,
     putCount,
     records,
     rows,
@@ -190,14 +200,14 @@ export default function run (task: Task): unknown {
     deadLetters,
     maxTs: flat,
     closedTiles,
-    liveEntries: state.liveEntries,
-    liveKeys: state.liveKeys,
-    openTiles: state.openTiles,
-    stateBytes: state.stateBytes,
-    nextTimer: state.nextTimer(),
+    liveEntries: tiles?.liveEntries ?? 0,
+    liveKeys: tiles?.liveKeys ?? 0,
+    openTiles: tiles?.openTiles ?? 0,
+    stateBytes: tiles?.stateBytes ?? 0,
+    nextTimer: tiles?.nextTimer() ?? Infinity,
     busyMillis: performance.now() - started,
     exprEvalMicros: evalMicros
   }
-  if (puts === null) return result
-  return Piscina.move({ [Piscina.transferableSymbol]: [puts], [Piscina.valueSymbol]: result } as never)
+  if (batch === null) return result
+  return Piscina.move({ [Piscina.transferableSymbol]: [batch], [Piscina.valueSymbol]: result } as never)
 }

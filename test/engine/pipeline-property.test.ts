@@ -4,60 +4,14 @@
 // same events, for every operation of the GroupBy. A single dropped or double-counted event changes some value.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type StructType, T } from '../../src/api/data-type.ts'
 import { avroSchemaOf } from '../../src/codec/avro.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { generateEvents, generatorSchema, openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 import { naiveColumns, runEngine } from '../helpers/engine.ts'
 import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
 import { matchesNaive } from '../reference/naive-ops.ts'
+import { GEN, PROPERTY_GROUP_BY, SCHEMA, START } from './fixtures/property-group-by.ts'
 
-const H = { length: 1, timeUnit: 0 }
-const D = { length: 1, timeUnit: 1 }
-const W7 = { length: 7, timeUnit: 1 }
-
-export const PROPERTY_GROUP_BY = {
-  metaData: { name: 'test.pipeline_property.v1' },
-  sources: [{
-    events: {
-      table: 'test.events',
-      topic: 'events',
-      query: { selects: { user_id: 'user_id', amount: 'amount', qty: 'qty', item: 'item', category: 'category' }, timeColumn: 'ts' }
-    }
-  }],
-  keyColumns: ['user_id'],
-  aggregations: [
-    { inputColumn: 'amount', operation: 7, windows: [H, D] },
-    { inputColumn: 'amount', operation: 7 },
-    { inputColumn: 'qty', operation: 6, windows: [H, D] },
-    { inputColumn: 'qty', operation: 8, windows: [H, W7] },
-    { inputColumn: 'amount', operation: 0, windows: [D] },
-    { inputColumn: 'amount', operation: 1, windows: [D] },
-    { inputColumn: 'amount', operation: 9, windows: [D] },
-    { inputColumn: 'qty', operation: 2, windows: [D] },
-    { inputColumn: 'qty', operation: 3, windows: [D] },
-    { inputColumn: 'qty', operation: 1, windows: [H] },
-    { inputColumn: 'item', operation: 3, windows: [D] },
-    { inputColumn: 'item', operation: 1, windows: [D] },
-    { inputColumn: 'item', operation: 4, windows: [D] },
-    { inputColumn: 'item', operation: 17, argMap: { k: '2' }, windows: [D] },
-    { inputColumn: 'item', operation: 13, argMap: { k: '3' }, windows: [D] },
-    { inputColumn: 'amount', operation: 15, argMap: { k: '3' }, windows: [D] },
-    { inputColumn: 'amount', operation: 10, windows: [D] },
-    { inputColumn: 'amount', operation: 8, windows: [H], buckets: ['category'] },
-    { inputColumn: 'item', operation: 6, windows: [D], buckets: ['category'] },
-    // Counts every event of a key: with every key compared at the end, one dropped or doubled event shows.
-    { inputColumn: 'user_id', operation: 6 }
-  ]
-}
-
-const SCHEMA = T.struct('Event', [
-  { name: 'user_id', type: T.long }, { name: 'ts', type: T.long }, { name: 'amount', type: T.double },
-  { name: 'qty', type: T.long }, { name: 'item', type: T.string }, { name: 'category', type: T.string }
-]) as StructType
-
-const START = 1_700_000_000_000
-const GEN = `keys=150,zipf=1.0,count=40000,seed=11,start=${START},step=2500,disorder=240000,late=0.01,lateBy=86400000,partitions=2,nulls=0.05`
 /** Late events this far into the stream are surely behind the watermark; earlier ones may or may not be. */
 const WARMUP = 10_000
 

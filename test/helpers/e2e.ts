@@ -2,13 +2,15 @@
 // engine (worker threads, rings, expression evaluation, kernels, tile encoding, LMDB); the same events are replayed
 // (`generateEvents` is a pure function of the options), evaluated by the baseline interpreter (interpretedQuery) and
 // aggregated by the brute-force oracle; `fetch` at several query times must equal it for every key and column.
+// With `engine.untiled` the engine stores raw events and the oracle runs in its untiled mode (ts < Q; events in the
+// store's order: event time, then source partition, position and row index).
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compilePlan, type Plan } from '../../src/config/plan.ts'
 import type { EngineOptions } from '../../src/engine/engine.ts'
 import { generateEvents, generatorSchema, openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
-import { type NaiveColumn, type NaiveEvent, inWindow, naiveFeatures } from '../reference/naive.ts'
+import { type NaiveColumn, type NaiveEvent, type NaiveMode, inWindow, naiveFeatures } from '../reference/naive.ts'
 import { GroupedList, matchesNaive } from '../reference/naive-ops.ts'
 import { interpretedQuery, naiveColumns, runEngine } from './engine.ts'
 import { repoRoot } from './reference.ts'
@@ -82,6 +84,7 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
   const opts = parseGeneratorOptions(o.generator)
   const explodes = Object.values(plan.source.selects ?? {}).some(e => /\bexplode(_outer)?\s*\(/i.test(e))
   assert.ok(opts.late === 0 || !explodes, 'late events with EXPLODE are not a function of the events')
+  const mode: NaiveMode = o.engine?.untiled === true ? 'untiled' : 'tiled'
   const source = openGeneratorSource(plan, opts, o.schema)
   const run = await runEngine(o.groupBy, source, { workers: o.workers, ring: { maxRecords: 512 }, ...o.engine })
   try {
@@ -94,7 +97,7 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
     // Replay and evaluate with the interpreter.
     const { schema, roles } = generatorSchema(plan, opts, o.schema)
     const query = interpretedQuery(plan, schema)
-    const byKey = new Map<string, { key: unknown[], events: NaiveEvent[] }>()
+    const byKey = new Map<string, { key: unknown[], events: (NaiveEvent & { readonly id: readonly number[] })[] }>()
     const nullKeyPositions: number[] = []
     let rows = 0
     let filtered = 0
@@ -107,7 +110,8 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
       schema.fields.forEach((f, i) => { record[f.name] = ev.values[i] })
       const made = query.rows(record)
       if (made.length === 0) filtered++
-      for (const r of made) {
+      for (let j = 0; j < made.length; j++) {
+        const r = made[j]!
         const key = plan.keyColumns.map(k => r.row[k])
         if (key.some(v => v === null || v === undefined)) { nullKeyPositions.push(ev.seq); continue }
         if (lateDead.has(ev.seq)) continue
@@ -116,7 +120,7 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
         if (!ev.late) { first = Math.min(first, ts); last = Math.max(last, ts) }
         const k = keyOf(key)
         const entry = byKey.get(k) ?? { key, events: [] }
-        entry.events.push({ ts, row: r.row })
+        entry.events.push({ ts, row: r.row, id: [ev.partition, ev.seq, j] })
         byKey.set(k, entry)
         rows++
       }
@@ -129,6 +133,10 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
     assert.deepEqual(dead.filter(d => d.code === 'TK_INPUT').map(d => d.position).sort((a, b) => a - b), nullKeyPositions, 'one dead letter per row with a null key')
     assert.equal(dead.length - nullKeyPositions.length, lateDead.size, 'one dead letter per late record')
 
+    if (mode === 'untiled') {
+      const order = (a: readonly number[], b: readonly number[]): number => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!
+      for (const { events } of byKey.values()) events.sort((a, b) => a.ts - b.ts || order(a.id, b.id))
+    }
     const columns = naiveColumns(plan, query.rowTypes)
     const times = o.times(first, last)
     const nonNull: Record<string, number> = Object.fromEntries(columns.map(c => [c.name, 0]))
@@ -136,13 +144,13 @@ export async function generatedEndToEnd (o: GeneratedRun): Promise<GeneratedRunR
     for (const { key, events } of byKey.values()) {
       for (const q of times) {
         const actual = await run.fetch(key, q)
-        const expected = naiveFeatures(events, columns.filter(c => o.checks?.[c.op] === undefined), q, plan.tileSizeMillis)
+        const expected = naiveFeatures(events, columns.filter(c => o.checks?.[c.op] === undefined), q, plan.tileSizeMillis, mode)
         for (const c of columns) {
           const check = o.checks?.[c.op]
           const a = actual[c.name]
           const where = `key ${keyOf(key)} at ${q} (${o.workers} worker(s)): ${c.name}`
           if (check !== undefined) {
-            const values = events.filter(e => inWindow(e.ts, q, c.window, plan.tileSizeMillis)).map(e => e.row[c.inputColumn]).filter(v => v !== null && v !== undefined)
+            const values = events.filter(e => inWindow(e.ts, q, c.window, plan.tileSizeMillis, mode)).map(e => e.row[c.inputColumn]).filter(v => v !== null && v !== undefined)
             const problem = check(a, values, c)
             assert.equal(problem, null, `${where} = ${show(a)}: ${problem}`)
             if (values.length > 0) nonNull[c.name]!++

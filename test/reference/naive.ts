@@ -3,6 +3,10 @@
 // (Java's truncating division) and whose tile starts before Q (the tile holding Q is read whole). Unwindowed
 // features take every event whose tile starts before Q.
 //
+// Untiled (the engine stored raw events, §3.4 last bullet, §4.1): the same, but the head is the event itself:
+// ts < Q exactly, no whole tile. The events are aggregated in the order given, which for an untiled read is the
+// store's order: by event time, then by row identity (source partition, position, row index).
+//
 // Column shapes, from Chronon's definitions: a bucketed column aggregates each bucket value apart (a map of them);
 // a map<string, V> input of a non-timed operation aggregates each map key apart (a map, present as soon as the
 // window holds a map, even an empty one); an element-wise column (airbnb `elementWise`, a list input) aggregates each
@@ -36,18 +40,20 @@ export interface NaiveEvent {
 const truncRound = (x: number, h: number): number => Math.trunc(x / h) * h
 const floorTile = (ts: number, size: number): number => Math.floor(ts / size) * size
 
-export function inWindow (ts: number, q: number, w: NaiveWindow, tileSize: number): boolean {
-  if (floorTile(ts, tileSize) >= q) return false
+export type NaiveMode = 'tiled' | 'untiled'
+
+export function inWindow (ts: number, q: number, w: NaiveWindow, tileSize: number, mode: NaiveMode = 'tiled'): boolean {
+  if (mode === 'untiled' ? ts >= q : floorTile(ts, tileSize) >= q) return false
   return w.millis === null || ts >= truncRound(q - w.millis, w.hopMillis)
 }
 
-/** Finalized value of every column for one key's events (in arrival order) at query time q. */
-export function naiveFeatures (events: readonly NaiveEvent[], columns: readonly NaiveColumn[], q: number, tileSize: number): Record<string, unknown> {
+/** Finalized value of every column for one key's events (in arrival order, or store order untiled) at query time q. */
+export function naiveFeatures (events: readonly NaiveEvent[], columns: readonly NaiveColumn[], q: number, tileSize: number, mode: NaiveMode = 'tiled'): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const c of columns) {
     const op = NAIVE_OPS[c.op]
     if (op === undefined) throw new Error(`the oracle has no naive ${c.op}`)
-    const selected = events.filter(e => inWindow(e.ts, q, c.window, tileSize))
+    const selected = events.filter(e => inWindow(e.ts, q, c.window, tileSize, mode))
     if (c.bucket === null) {
       out[c.name] = shaped(values(selected, c.inputColumn), c, op)
     } else {

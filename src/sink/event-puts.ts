@@ -1,0 +1,119 @@
+// A batch of untiled event puts (one per evaluated row) as one flat buffer, built by a worker and transferred (not
+// copied) to the writer — the untiled counterpart of tile-puts.ts:
+//
+//   [u32 count] then count × ( [u16 keyLength] [entity key bytes] [f64 tsMillis] [16-byte row identity]
+//                              [u32 valueLength] [value bytes] )
+//
+// u16/u32/f64 little-endian; the identity is already in its stored (big-endian, see codec/event-key.ts) form. The
+// entity key is the Avro key record, the value the Avro `{cleanName}_INPUT_COLS` record. The dataset is the same
+// for the whole batch and travels beside it.
+
+import { ByteWriter } from '../codec/bytes.ts'
+import { IDENTITY_BYTES, writeIdentity } from '../codec/event-key.ts'
+import { TilekilnError } from '../errors.ts'
+
+export class EventPutsWriter {
+  readonly #w = new ByteWriter(1 << 16)
+  #count = 0
+  #putAt = -1
+  #valueLenAt = 0
+
+  begin (): void {
+    this.#w.reset()
+    this.#w.u32le(0)
+    this.#count = 0
+    this.#putAt = -1
+  }
+
+  /** Starts one put: write the entity key into the returned writer, then call `keyEnd`, write the value, `endValue`. */
+  beginPut (): ByteWriter {
+    const w = this.#w
+    this.#putAt = w.pos
+    w.u16le(0)
+    return w
+  }
+
+  keyEnd (tsMillis: number, partition: number, position: number, row: number): void {
+    const w = this.#w
+    const keyLength = w.pos - this.#putAt - 2
+    if (keyLength > 0xffff) throw new TilekilnError('TK_INPUT', `the entity key is ${keyLength} bytes; at most 65,535 can be stored`)
+    w.buf[this.#putAt] = keyLength & 0xff
+    w.buf[this.#putAt + 1] = keyLength >>> 8
+    w.double(tsMillis)
+    w.ensure(IDENTITY_BYTES + 4)
+    w.pos = writeIdentity(w.buf, w.pos, partition, position, row)
+    this.#valueLenAt = w.pos
+    w.u32le(0)
+  }
+
+  endValue (): void {
+    const w = this.#w
+    w.setU32le(this.#valueLenAt, w.pos - this.#valueLenAt - 4)
+    this.#putAt = -1
+    this.#count++
+  }
+
+  /** Drops the put begun last (its value could not be encoded): the batch is as before `beginPut`. */
+  abort (): void {
+    if (this.#putAt >= 0) this.#w.pos = this.#putAt
+    this.#putAt = -1
+  }
+
+  get count (): number { return this.#count }
+
+  /** The finished batch in a fresh ArrayBuffer (ours is reused), ready to transfer. */
+  finish (): ArrayBuffer {
+    this.#w.setU32le(0, this.#count)
+    const out = new ArrayBuffer(this.#w.pos)
+    new Uint8Array(out).set(this.#w.buf.subarray(0, this.#w.pos))
+    return out
+  }
+}
+
+/** Read side of an event batch: offsets are indexed once; keys, identities and values are views into the buffer. */
+export class EventPuts {
+  readonly count: number
+  readonly bytes: Uint8Array
+  readonly #keyAt: Uint32Array
+  readonly #keyLen: Uint16Array
+  readonly #ts: Float64Array
+  readonly #valueAt: Uint32Array
+  readonly #valueLen: Uint32Array
+
+  constructor (buffer: ArrayBuffer) {
+    const dv = new DataView(buffer)
+    this.bytes = new Uint8Array(buffer)
+    const n = buffer.byteLength >= 4 ? dv.getUint32(0, true) : 0
+    this.count = n
+    this.#keyAt = new Uint32Array(n)
+    this.#keyLen = new Uint16Array(n)
+    this.#ts = new Float64Array(n)
+    this.#valueAt = new Uint32Array(n)
+    this.#valueLen = new Uint32Array(n)
+    let p = 4
+    for (let i = 0; i < n; i++) {
+      const kl = dv.getUint16(p, true)
+      this.#keyAt[i] = p + 2
+      this.#keyLen[i] = kl
+      p += 2 + kl
+      this.#ts[i] = dv.getFloat64(p, true)
+      p += 8 + IDENTITY_BYTES
+      const vl = dv.getUint32(p, true)
+      this.#valueAt[i] = p + 4
+      this.#valueLen[i] = vl
+      p += 4 + vl
+    }
+    if (p !== buffer.byteLength && !(n === 0 && buffer.byteLength < 4)) throw new RangeError(`corrupt event put batch: parsed ${p} of ${buffer.byteLength} bytes`)
+  }
+
+  key (i: number): Uint8Array { return this.bytes.subarray(this.#keyAt[i]!, this.#keyAt[i]! + this.#keyLen[i]!) }
+  keyOffset (i: number): number { return this.#keyAt[i]! }
+  keyLength (i: number): number { return this.#keyLen[i]! }
+  tsMillis (i: number): number { return this.#ts[i]! }
+  /** Offset of the 16-byte identity in `bytes`. */
+  identityOffset (i: number): number { return this.#keyAt[i]! + this.#keyLen[i]! + 8 }
+  identity (i: number): Uint8Array { const at = this.identityOffset(i); return this.bytes.subarray(at, at + IDENTITY_BYTES) }
+  valueOffset (i: number): number { return this.#valueAt[i]! }
+  valueLength (i: number): number { return this.#valueLen[i]! }
+  value (i: number): Uint8Array { return this.bytes.subarray(this.#valueAt[i]!, this.#valueAt[i]! + this.#valueLen[i]!) }
+}
