@@ -124,6 +124,12 @@ export class WorkerPool {
         if (slot !== null) this.#free[w]!.push(slot)
         try {
           this.#onResult({ worker: w, slot, task }, result)
+        } catch (e) {
+          // A result the engine cannot take (a bug, or a batch it cannot parse) stops the run with its cause,
+          // instead of escaping as an unhandled rejection with the batch's tiles silently lost.
+          const err = new TilekilnError('TK_INTERNAL', `the result of worker ${w}'s ${task.kind} task could not be handled: ${describeError(e)}`, { worker: w }, { cause: e })
+          this.#failed ??= err
+          this.#onFailure(err)
         } finally {
           this.#wakeSlot(w)
           this.#wakeIdle()

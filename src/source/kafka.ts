@@ -131,7 +131,8 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
             onError: e => { if (e.context.fatal === 1) failed(e) }
           })
           consumer = c
-          const started = c.start().then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
+          // Already at the end (everything was in the checkpoint): no batch will come to notice it.
+          const started = c.start().then(() => { if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
             e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
           const outcome = await Promise.race([started, fatal])
           if (outcome === null || stopped) break

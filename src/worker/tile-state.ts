@@ -16,6 +16,7 @@ import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, insta
 import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
+import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 import { NumberTable, PairTable } from './hash-tables.ts'
 
@@ -371,9 +372,12 @@ export class TileState {
   }
 
   #newKey (out: readonly unknown[], canon: unknown): number {
-    const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
     const keyValues = this.#bound.keyIndices.map(i => out[i])
-    this.#keyBytes[id] = this.#bound.keyCodec.encode(keyValues)
+    const bytes = this.#bound.keyCodec.encode(keyValues)
+    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits: refuse the event, not the batch.
+    if (bytes.length > 0xffff) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most 65,535 can be stored`)
+    const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
+    this.#keyBytes[id] = bytes
     this.#keyCanon[id] = canon
     if (id >= this.#keyRefs.length) this.#keyRefs = growI32(this.#keyRefs, id + 1)
     this.#keyRefs[id] = 0

@@ -5,15 +5,21 @@ import { repoRoot } from './reference.ts'
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
-export function tilekiln (args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs `tilekiln` to completion; a run still going after `timeoutMs` is killed and reported (exit code 124). */
+export function tilekiln (args: readonly string[], env: Record<string, string> = {}, timeoutMs = 180_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
     child.stdout.on('data', d => { stdout += String(d) })
     child.stderr.on('data', d => { stderr += String(d) })
     child.on('error', reject)
-    child.on('exit', code => resolve({ code: code ?? 1, stdout, stderr }))
+    child.on('exit', code => {
+      clearTimeout(timer)
+      resolve(timedOut ? { code: 124, stdout, stderr: `${stderr}\n[killed: still running after ${timeoutMs} ms]` } : { code: code ?? 1, stdout, stderr })
+    })
   })
 }
 
