@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'TK_STORE' // a KV store failure
   | 'TK_WORKER' // a worker thread failure
   | 'TK_CHECKPOINT' // a checkpoint that cannot be written or restored
+  | 'TK_DEAD_LETTER' // the dead-letter output cannot be written
   | 'TK_INTERNAL' // a broken invariant: a bug in tilekiln
 
 export type ErrorContext = Record<string, string | number | boolean | bigint | null | undefined>

@@ -1,7 +1,7 @@
 // Dead letters to a Kafka topic (default `<topic>.tilekiln-dlq`): the original record bytes as the value, and the
 // reason, code, source partition and offset in headers, so an operator can inspect and replay them. Records are
-// sent in batches; a checkpoint flushes them before the source's offsets are committed, so no dead letter of a
-// committed record can be lost (after a crash some may be sent twice: the topic is at-least-once).
+// sent in batches; a checkpoint flushes them before it is written (and skips itself when it cannot), so no dead
+// letter of a record a checkpoint covers can be lost (after a crash some may be sent twice: at-least-once).
 
 import { describeError } from '../errors.ts'
 import type { KafkaProducer, ProducerRecord } from '../source/kafka-client.ts'

@@ -128,7 +128,8 @@ export class Engine {
   /** Records partly copied into slots, waiting for a free slot. */
   #appending = 0
   readonly #appendWaiters: (() => void)[] = []
-  #checkpointing = false
+  /** The checkpoint being taken, if any (one at a time). */
+  #checkpointing: Promise<void> | null = null
   #checkpointsTaken = 0
   /** Records appended when the last checkpoint was taken: an unchanged count means nothing to save. */
   #checkpointedRecords = 0
@@ -199,6 +200,9 @@ export class Engine {
         checkpointTimer = setInterval(() => { this.#checkpoint().catch(e => this.#fail(e)) }, o.checkpoints.intervalMillis)
       }
       await this.#source.run(this.#pusher(), this.#abort.signal, from)
+      // A periodic checkpoint still under way owns the workers until it is done: closing tiles behind its back
+      // would put their final writes outside the cut it snapshots.
+      await this.#checkpointing
       this.#check()
       await this.#quiesce()
       if (this.#source.bounded && !this.#abort.signal.aborted) {
@@ -215,7 +219,8 @@ export class Engine {
       this.#check()
       if (o.checkpoints !== undefined) {
         clearInterval(checkpointTimer)
-        await this.#checkpoint()
+        await this.#checkpointing
+        await this.#checkpoint(true)
       }
     } finally {
       clearInterval(clock)
@@ -242,12 +247,18 @@ export class Engine {
    * Takes a consistent cut: stops records at the gate, drains everything in flight, snapshots every worker, writes
    * the checkpoint durably, then lets the source commit its positions and resume.
    */
-  async #checkpoint (): Promise<void> {
+  #checkpoint (final = false): Promise<void> {
+    if (this.#checkpointing !== null) return this.#checkpointing
+    const taking = this.#takeCheckpoint(final).finally(() => { this.#checkpointing = null })
+    this.#checkpointing = taking
+    return taking
+  }
+
+  async #takeCheckpoint (final: boolean): Promise<void> {
     const cps = this.#o.checkpoints
-    if (cps === undefined || this.#checkpointing || this.#failure !== null) return
+    if (cps === undefined || this.#failure !== null) return
     // Nothing consumed since the last one: replaying from it reproduces this state exactly, so skip the work.
     if (this.#records === this.#checkpointedRecords) return
-    this.#checkpointing = true
     let open!: () => void
     this.#gate = new Promise<void>(resolve => { open = resolve })
     try {
@@ -255,7 +266,15 @@ export class Engine {
       while (this.#appending > 0) await new Promise<void>(resolve => this.#appendWaiters.push(resolve))
       await this.#quiesce()
       this.#check()
+      // Dead letters of the records this cut covers must be durable before the cut is: nothing replays them after.
+      if (!await this.#flushDeadLetters(final)) return
       const snaps = await Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call<WorkerSnapshot>(w, { kind: 'snapshot' })))
+      // The snapshot has every task before it folded in, so every write those tasks made must be durable before the
+      // checkpoint is: a tile closed just before the snapshot is absent from it, and its final write exists only in
+      // the writer's queue until then.
+      await this.#writer.drain()
+      await this.#o.store.flushed()
+      this.#check()
       const positions = new Map(this.#positions)
       this.#checkpointedRecords = this.#records
       cps.store.write({
@@ -271,12 +290,58 @@ export class Engine {
       this.#checkpointsTaken++
       this.metrics.inc('checkpoints')
       faultPoint('checkpoint-before-commit')
-      await this.#o.deadLetters.flush?.()
-      await this.#source.commit?.(positions)
+      await this.#commit(positions, final)
     } finally {
-      this.#checkpointing = false
       this.#gate = null
       open()
+    }
+  }
+
+  /**
+   * Makes the dead letters sent so far durable. When their output is unreachable (a Kafka dead-letter topic during
+   * a broker outage) the checkpoint is skipped — the next one tries again, and a crash meanwhile replays from the
+   * previous one, dead letters included. The last checkpoint before exit retries for a while, then fails the run
+   * rather than exit with dead letters unsent.
+   */
+  async #flushDeadLetters (final: boolean): Promise<boolean> {
+    const flush = this.#o.deadLetters.flush
+    if (flush === undefined) return true
+    const attempts = final ? 5 : 1
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await flush.call(this.#o.deadLetters)
+        return true
+      } catch (e) {
+        this.metrics.inc(M.deadLetterFlushFailures)
+        if (attempt >= attempts && final) {
+          throw new TilekilnError('TK_DEAD_LETTER', `cannot write dead letters to ${this.#o.deadLetters.description}: ${describeError(e)}; the last checkpoint does not cover them, so a restart reprocesses those records`, { groupBy: this.plan.name }, { cause: e })
+        }
+        this.#log(`tilekiln: dead letters not written to ${this.#o.deadLetters.description} (${final ? `attempt ${attempt} of ${attempts}, retrying` : 'checkpoint skipped; the next one retries'}): ${describeError(e)} [group-by ${this.plan.name}]`)
+        if (!final) return false
+        await new Promise(resolve => setTimeout(resolve, 1000 * 2 ** (attempt - 1)))
+      }
+    }
+  }
+
+  /**
+   * Commits the checkpoint's positions to the source (Kafka's group offsets). The durable checkpoint is what a
+   * restart resumes from, so a failed commit (broker outage) costs only monitoring accuracy until the next
+   * checkpoint commits newer positions: it is counted and logged, never fatal. The last commit before exit has no
+   * next one, so it is retried for a while first.
+   */
+  async #commit (positions: Positions, final: boolean): Promise<void> {
+    const attempts = final ? 5 : 1
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#source.commit?.(positions)
+        return
+      } catch (e) {
+        this.metrics.inc(M.commitFailures)
+        const last = attempt >= attempts
+        this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${last ? (final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones') : `attempt ${attempt} of ${attempts}, retrying`}): ${describeError(e)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
+        if (last) return
+        await new Promise(resolve => setTimeout(resolve, 1000 * 2 ** (attempt - 1)))
+      }
     }
   }
 
@@ -419,7 +484,7 @@ export class Engine {
     const now = Date.now()
     this.#now = now
     // A checkpoint drains and snapshots: no tile may close behind its back.
-    if (this.#failure !== null || this.#checkpointing) return
+    if (this.#failure !== null || this.#checkpointing !== null) return
     for (let w = 0; w < this.#workers; w++) {
       // Adaptive batching: a partly filled slot goes out after the linger time only to an idle worker — a busy one
       // would just queue it, so it keeps filling (bigger batches, fewer tasks) until the worker is free (#onResult).

@@ -97,5 +97,7 @@ export const M = {
   liveEntries: 'live_tile_entries',
   liveKeys: 'live_keys',
   stateBytes: 'state_bytes',
-  queuedPuts: 'kv_queued_puts'
+  queuedPuts: 'kv_queued_puts',
+  commitFailures: 'offset_commit_failures',
+  deadLetterFlushFailures: 'dead_letter_flush_failures'
 } as const
