@@ -13,7 +13,7 @@
 import kafkajs from 'kafkajs'
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaConfig, Producer, SASLOptions } from 'kafkajs'
 import {
-  EMPTY_HEADERS, sourceError, toBuffer,
+  EMPTY_HEADERS, ProduceQueue, sourceError, toBuffer,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type KafkaHeaders,
   type KafkaProducer, type KafkaRecord, type PartitionOffsets, type ProducerOptions, type ProducerRecord, type RecordBatch, type TopicSpec
 } from './kafka-client.ts'
@@ -330,8 +330,7 @@ class KafkajsProducer implements KafkaProducer {
   readonly #brokers: string
   readonly #acks: number
   readonly #compression: number
-  readonly #serial: boolean
-  #tail: Promise<unknown> = Promise.resolve()
+  readonly #queue: ProduceQueue
   #connected: Promise<void> | null = null
 
   constructor (kafka: KafkaInstance, brokers: string, options: ProducerOptions) {
@@ -340,9 +339,7 @@ class KafkajsProducer implements KafkaProducer {
     this.#acks = options.acks === 'none' ? 0 : options.acks === 'leader' ? 1 : -1
     if (idempotent && this.#acks !== -1) throw sourceError('an idempotent producer needs acks=all', { broker: brokers })
     this.#compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None
-    // kafkajs assigns idempotence sequence numbers per request; two requests in flight to one partition can reach the
-    // broker out of order and fail with OUT_OF_ORDER_SEQUENCE_NUMBER, so an idempotent producer sends one at a time.
-    this.#serial = idempotent
+    this.#queue = new ProduceQueue(idempotent)
     this.#producer = kafka.producer({
       idempotent,
       allowAutoTopicCreation: false,
@@ -375,14 +372,11 @@ class KafkajsProducer implements KafkaProducer {
         throw sourceError('cannot produce to Kafka', { topic, broker: this.#brokers, records: records.length }, e)
       }
     }
-    if (!this.#serial) { await run(); return }
-    const next = this.#tail.then(run, run)
-    this.#tail = next.catch(() => {})
-    await next
+    await this.#queue.run(run)
   }
 
   async close (): Promise<void> {
-    await this.#tail
+    await this.#queue.settled()
     await this.#producer.disconnect()
   }
 }

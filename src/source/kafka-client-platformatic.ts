@@ -15,7 +15,7 @@
 import { Admin, Consumer, FetchIsolationLevels, IS_CONTROL, Producer, ProduceAcks } from '@platformatic/kafka'
 import type { ClusterMetadata, GroupAssignment, RecordsBatch } from '@platformatic/kafka'
 import {
-  EMPTY_HEADERS, sourceError, toBuffer,
+  EMPTY_HEADERS, ProduceQueue, sourceError, toBuffer,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type KafkaHeaders,
   type KafkaProducer, type KafkaRecord, type PartitionOffsets, type ProducerOptions, type ProducerRecord, type RecordBatch, type TopicSpec
 } from './kafka-client.ts'
@@ -522,16 +522,14 @@ class PlatformaticConsumer implements KafkaConsumer {
 class PlatformaticProducer implements KafkaProducer {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
   readonly #brokers: string
-  readonly #serial: boolean
-  #tail: Promise<unknown> = Promise.resolve()
+  readonly #queue: ProduceQueue
 
   constructor (cfg: BaseConfig, options: ProducerOptions) {
     const idempotent = options.idempotent ?? true
     const acks = options.acks === 'none' ? ProduceAcks.NO_RESPONSE : options.acks === 'leader' ? ProduceAcks.LEADER : ProduceAcks.ALL
     if (idempotent && acks !== ProduceAcks.ALL) throw sourceError('an idempotent producer needs acks=all', { broker: cfg.bootstrapBrokers.join(',') })
     this.#brokers = cfg.bootstrapBrokers.join(',')
-    // Sequence numbers are assigned per request; keep one request in flight so they reach the broker in order.
-    this.#serial = idempotent
+    this.#queue = new ProduceQueue(idempotent)
     this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ ...cfg, idempotent, acks, compression: options.compression === 'gzip' ? 'gzip' : 'none', autocreateTopics: false } as ConstructorParameters<typeof Producer<Buffer, Buffer, Buffer, Buffer>>[0])
   }
 
@@ -560,14 +558,11 @@ class PlatformaticProducer implements KafkaProducer {
         throw sourceError('cannot produce to Kafka', { topic, broker: this.#brokers, records: records.length }, e)
       }
     }
-    if (!this.#serial) { await run(); return }
-    const next = this.#tail.then(run, run)
-    this.#tail = next.catch(() => {})
-    await next
+    await this.#queue.run(run)
   }
 
   async close (): Promise<void> {
-    await this.#tail
+    await this.#queue.settled()
     await this.#producer.close()
   }
 }

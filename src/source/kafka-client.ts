@@ -189,6 +189,32 @@ export function sourceError (message: string, context: Record<string, string | n
 
 export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
 
+/**
+ * Produce requests of one producer, one at a time when `serial`: both libraries number an idempotent producer's
+ * batches per request, and two requests in flight to one partition can reach the broker out of order
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER). A failed request does not stop the ones after it.
+ */
+export class ProduceQueue {
+  readonly #serial: boolean
+  #tail: Promise<unknown> = Promise.resolve()
+
+  constructor (serial: boolean) {
+    this.#serial = serial
+  }
+
+  async run (request: () => Promise<void>): Promise<void> {
+    if (!this.#serial) return request()
+    const next = this.#tail.then(request, request)
+    this.#tail = next.catch(() => {})
+    return next
+  }
+
+  /** Resolves when every request queued so far has settled. */
+  async settled (): Promise<void> {
+    await this.#tail
+  }
+}
+
 export function toBuffer (v: Buffer | string): Buffer {
   return typeof v === 'string' ? Buffer.from(v) : v
 }
