@@ -11,6 +11,7 @@
 import { ByteWriter } from '../codec/bytes.ts'
 import { IDENTITY_BYTES, writeIdentity } from '../codec/event-key.ts'
 import { TilekilnError } from '../errors.ts'
+import { finishBatch, PutBatch } from './put-batch.ts'
 
 export class EventPutsWriter {
   readonly #w = new ByteWriter(1 << 16)
@@ -63,57 +64,18 @@ export class EventPutsWriter {
 
   /** The finished batch in a fresh ArrayBuffer (ours is reused), ready to transfer. */
   finish (): ArrayBuffer {
-    this.#w.setU32le(0, this.#count)
-    const out = new ArrayBuffer(this.#w.pos)
-    new Uint8Array(out).set(this.#w.buf.subarray(0, this.#w.pos))
-    return out
+    return finishBatch(this.#w, this.#count)
   }
 }
 
-/** Read side of an event batch: offsets are indexed once; keys, identities and values are views into the buffer. */
-export class EventPuts {
-  readonly count: number
-  readonly bytes: Uint8Array
-  readonly #keyAt: Uint32Array
-  readonly #keyLen: Uint16Array
-  readonly #ts: Float64Array
-  readonly #valueAt: Uint32Array
-  readonly #valueLen: Uint32Array
-
+/** Read side of an event batch: also the rows' times and identities. */
+export class EventPuts extends PutBatch {
   constructor (buffer: ArrayBuffer) {
-    const dv = new DataView(buffer)
-    this.bytes = new Uint8Array(buffer)
-    const n = buffer.byteLength >= 4 ? dv.getUint32(0, true) : 0
-    this.count = n
-    this.#keyAt = new Uint32Array(n)
-    this.#keyLen = new Uint16Array(n)
-    this.#ts = new Float64Array(n)
-    this.#valueAt = new Uint32Array(n)
-    this.#valueLen = new Uint32Array(n)
-    let p = 4
-    for (let i = 0; i < n; i++) {
-      const kl = dv.getUint16(p, true)
-      this.#keyAt[i] = p + 2
-      this.#keyLen[i] = kl
-      p += 2 + kl
-      this.#ts[i] = dv.getFloat64(p, true)
-      p += 8 + IDENTITY_BYTES
-      const vl = dv.getUint32(p, true)
-      this.#valueAt[i] = p + 4
-      this.#valueLen[i] = vl
-      p += 4 + vl
-    }
-    if (p !== buffer.byteLength && !(n === 0 && buffer.byteLength < 4)) throw new RangeError(`corrupt event put batch: parsed ${p} of ${buffer.byteLength} bytes`)
+    super(buffer, IDENTITY_BYTES, 'event')
   }
 
-  key (i: number): Uint8Array { return this.bytes.subarray(this.#keyAt[i]!, this.#keyAt[i]! + this.#keyLen[i]!) }
-  keyOffset (i: number): number { return this.#keyAt[i]! }
-  keyLength (i: number): number { return this.#keyLen[i]! }
-  tsMillis (i: number): number { return this.#ts[i]! }
+  tsMillis (i: number): number { return this.time(i) }
   /** Offset of the 16-byte identity in `bytes`. */
-  identityOffset (i: number): number { return this.#keyAt[i]! + this.#keyLen[i]! + 8 }
+  identityOffset (i: number): number { return this.keyOffset(i) + this.keyLength(i) + 8 }
   identity (i: number): Uint8Array { const at = this.identityOffset(i); return this.bytes.subarray(at, at + IDENTITY_BYTES) }
-  valueOffset (i: number): number { return this.#valueAt[i]! }
-  valueLength (i: number): number { return this.#valueLen[i]! }
-  value (i: number): Uint8Array { return this.bytes.subarray(this.#valueAt[i]!, this.#valueAt[i]! + this.#valueLen[i]!) }
 }
