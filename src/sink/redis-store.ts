@@ -99,17 +99,13 @@ export const DEFAULT_REDIS_TTL_SECONDS = 5 * 24 * 3600
 /** Chronon's Constants.MetadataDataset. */
 export const METADATA_DATASET = 'CHRONON_METADATA'
 
-// ARGV: ttl, key head `P{DATASET:`, `:TILESIZE`, packed tiles. Each tile in the pack:
-//   u32 BE n, b64 key (n bytes) | u8 n, DAY (decimal) | u8 n, tile start (decimal) | u32 BE n, member (n bytes)
-// Returns the number of tiles applied, which the client checks.
-const UPSERT_LUA = `
-local ttl, head, size, pack = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+// Both scripts read the same pack format; this reads one entry and returns where the next one starts.
+const UNPACK_LUA = `
 local byte, sub = string.byte, string.sub
-local pos, last, count = 1, #pack, 0
-while pos <= last do
+local function unpack_entry (pack, pos)
   local b1, b2, b3, b4 = byte(pack, pos, pos + 3)
   local n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local tag = head .. sub(pack, pos + 4, pos + 3 + n) .. '}:'
+  local key = sub(pack, pos + 4, pos + 3 + n)
   pos = pos + 4 + n
   n = byte(pack, pos)
   local day = sub(pack, pos + 1, pos + n)
@@ -119,8 +115,20 @@ while pos <= last do
   pos = pos + 1 + n
   b1, b2, b3, b4 = byte(pack, pos, pos + 3)
   n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local member = sub(pack, pos + 4, pos + 3 + n)
-  pos = pos + 4 + n
+  return key, day, score, sub(pack, pos + 4, pos + 3 + n), pos + 4 + n
+end
+`
+
+// ARGV: ttl, key head `P{DATASET:`, `:TILESIZE`, packed tiles. Each tile in the pack:
+//   u32 BE n, b64 key (n bytes) | u8 n, DAY (decimal) | u8 n, tile start (decimal) | u32 BE n, member (n bytes)
+// Returns the number of tiles applied, which the client checks.
+const UPSERT_LUA = UNPACK_LUA + `
+local ttl, head, size, pack = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local pos, last, count = 1, #pack, 0
+while pos <= last do
+  local key, day, score, member
+  key, day, score, member, pos = unpack_entry(pack, pos)
+  local tag = head .. key .. '}:'
   local bucket = tag .. day .. size
   -- A new tile; or a rewrite that emptied a one-tile bucket, which Redis then deleted, TTL and all.
   local fresh = redis.call('ZREMRANGEBYSCORE', bucket, score, score) == 0 or redis.call('EXISTS', bucket) == 0
@@ -143,26 +151,14 @@ return count
 
 // ARGV: ttl, key head `P{DATASET:`, packed events, in the upsert's pack format (the "tile start" is the event
 // time, the member identity ‖ value). Returns the number of events handled (new or already there).
-const APPEND_LUA = `
+const APPEND_LUA = UNPACK_LUA + `
 local ttl, head, pack = ARGV[1], ARGV[2], ARGV[3]
-local byte, sub = string.byte, string.sub
 local pos, last, count = 1, #pack, 0
 local seen, buckets, indexes = {}, {}, {}
 while pos <= last do
-  local b1, b2, b3, b4 = byte(pack, pos, pos + 3)
-  local n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local tag = head .. sub(pack, pos + 4, pos + 3 + n) .. '}:'
-  pos = pos + 4 + n
-  n = byte(pack, pos)
-  local day = sub(pack, pos + 1, pos + n)
-  pos = pos + 1 + n
-  n = byte(pack, pos)
-  local score = sub(pack, pos + 1, pos + n)
-  pos = pos + 1 + n
-  b1, b2, b3, b4 = byte(pack, pos, pos + 3)
-  n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local member = sub(pack, pos + 4, pos + 3 + n)
-  pos = pos + 4 + n
+  local key, day, score, member
+  key, day, score, member, pos = unpack_entry(pack, pos)
+  local tag = head .. key .. '}:'
   local bucket = tag .. day
   -- One member per (score, identity), as the embedded store has one entry per (ts, identity): an event already
   -- there is left alone; one stored with other value bytes (the GroupBy's selects changed) is replaced.
