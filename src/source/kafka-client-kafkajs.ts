@@ -365,14 +365,7 @@ class KafkajsProducer implements KafkaProducer {
       ...(r.headers !== undefined ? { headers: r.headers as Record<string, Buffer | string> } : {}),
       ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {})
     }))
-    const run = async (): Promise<void> => {
-      try {
-        await this.#producer.send({ topic, acks: this.#acks, compression: this.#compression, messages })
-      } catch (e) {
-        throw sourceError('cannot produce to Kafka', { topic, broker: this.#brokers, records: records.length }, e)
-      }
-    }
-    await this.#queue.run(run)
+    await this.#queue.run(async () => await this.#producer.send({ topic, acks: this.#acks, compression: this.#compression, messages }), { topic, broker: this.#brokers, records: records.length })
   }
 
   async close (): Promise<void> {

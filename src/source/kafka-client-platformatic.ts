@@ -551,14 +551,7 @@ class PlatformaticProducer implements KafkaProducer {
       if (r.timestamp !== undefined) m.timestamp = BigInt(r.timestamp)
       return m
     })
-    const run = async (): Promise<void> => {
-      try {
-        await this.#producer.send({ messages })
-      } catch (e) {
-        throw sourceError('cannot produce to Kafka', { topic, broker: this.#brokers, records: records.length }, e)
-      }
-    }
-    await this.#queue.run(run)
+    await this.#queue.run(async () => await this.#producer.send({ messages }), { topic, broker: this.#brokers, records: records.length })
   }
 
   async close (): Promise<void> {

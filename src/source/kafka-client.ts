@@ -202,9 +202,17 @@ export class ProduceQueue {
     this.#serial = serial
   }
 
-  async run (request: () => Promise<void>): Promise<void> {
-    if (!this.#serial) return request()
-    const next = this.#tail.then(request, request)
+  /** Sends one produce request; a failure is reported with the topic, broker and record count. */
+  async run (request: () => Promise<unknown>, context: { topic: string, broker: string, records: number }): Promise<void> {
+    const send = async (): Promise<void> => {
+      try {
+        await request()
+      } catch (e) {
+        throw sourceError('cannot produce to Kafka', context, e)
+      }
+    }
+    if (!this.#serial) return send()
+    const next = this.#tail.then(send, send)
     this.#tail = next.catch(() => {})
     return next
   }
