@@ -3,16 +3,12 @@
 // typical tile of 100 events. Prints a table and writes bench/results/agg-ops.json.
 //
 //   npm run bench:agg-ops            (AGG_BENCH_EVENTS=… to change the 300 000 events per operation)
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { RowAggregator } from '../src/agg/row.ts'
 import { type DataType, T, typeToString } from '../src/api/data-type.ts'
 import { type AggregationJson, Operation } from '../src/api/group-by.ts'
 import { compilePlan, type Plan } from '../src/config/plan.ts'
 import { compileEncoder, encodeToBytes } from '../src/codec/avro.ts'
-import { isMain } from './report.ts'
+import { isMain, writeResults } from './report.ts'
 
 export const EVENTS = Number(process.env.AGG_BENCH_EVENTS ?? 300_000)
 export const KEYS = 256
@@ -128,17 +124,7 @@ function main (): void {
     console.log(`${pad(r.label, 40)} ${(r.updatesPerSec / 1e6).toFixed(2).padStart(10)} M ${r.nsPerUpdate.toFixed(0).padStart(10)} ${String(r.irBytesAfter100).padStart(16)}`)
   }
 
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'agg-ops.json')
-  mkdirSync(dirname(out), { recursive: true })
-  writeFileSync(out, JSON.stringify({
-    bench: 'agg-ops',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    eventsPerOperation: EVENTS,
-    keys: KEYS,
-    tileEvents: TILE_EVENTS,
-    results
-  }, null, 2) + '\n')
+  const out = writeResults('agg-ops', { eventsPerOperation: EVENTS, keys: KEYS, tileEvents: TILE_EVENTS, results })
   console.log(`\nwrote ${out}`)
 }
 

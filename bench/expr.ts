@@ -11,13 +11,14 @@
 //
 //   npm run bench:expr            prints a table, writes bench/results/expr.json, exits 1 if a target is missed
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type StructType, T } from '../src/api/data-type.ts'
 import { compileQuery } from '../src/expr/compile.ts'
 import type { QuerySpec } from '../src/expr/query.ts'
 import { interpretQuery } from './expr-interpreter.ts'
+import { writeResults } from './report.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 300)
@@ -168,13 +169,12 @@ function main (): void {
   console.log(`\ntargets: pass-through ≥ ${fmt(TARGET_PASS_THROUGH)} rec/s, compiled ≥ ${TARGET_SPEEDUP}x the interpreter → ${pass ? 'met' : 'MISSED'}`)
   console.log(`node ${process.version}, ${ROUNDS} rounds of ${ROUND_MS} ms, median`)
 
-  const dir = join(root, 'bench', 'results')
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'expr.json'), JSON.stringify({
-    bench: 'expr', node: process.version, date: new Date().toISOString(), roundMs: ROUND_MS, rounds: ROUNDS,
+  writeResults('expr', {
+    roundMs: ROUND_MS,
+    rounds: ROUNDS,
     targets: { passThroughRecordsPerSec: TARGET_PASS_THROUGH, speedup: TARGET_SPEEDUP, met: pass },
     results
-  }, null, 2) + '\n')
+  })
   if (!pass) process.exitCode = 1
 }
 

@@ -8,28 +8,18 @@
 // fresh consumer group per run, libraries interleaved round-robin (the machine is noisy; interleaving keeps the
 // comparison fair). Rows: our client layer on each library, plus kafkajs used directly (eachBatch, nothing else) to
 // show what the layer costs. Client and broker CPU time are measured separately: the broker shares the two cores.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import kafkajs from 'kafkajs'
 import { createKafkaClient, type KafkaLibrary } from '../src/source/kafka-client.ts'
 import { startKafka, DEFAULT_KAFKA_VERSION } from '../test/services/kafka.ts'
+import { positiveArg, printTable, writeResults } from './report.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-function arg (name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return dflt
-  const v = Number(process.argv[i + 1])
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
-  return v
-}
-
-const RECORDS = arg('records', 1_000_000)
-const ROUNDS = arg('rounds', 3)
-const PARTITIONS = arg('partitions', 4)
-const VALUE_BYTES = arg('value-bytes', 90)
+const RECORDS = positiveArg('records', 1_000_000)
+const ROUNDS = positiveArg('rounds', 3)
+const PARTITIONS = positiveArg('partitions', 4)
+const VALUE_BYTES = positiveArg('value-bytes', 90)
 const KEY_SPACE = 100_000
 
 type Variant = KafkaLibrary | 'kafkajs-direct'
@@ -170,13 +160,6 @@ async function consumeOnce (variant: Variant, round: number, brokers: string, to
   }
 }
 
-function table (rows: Array<Record<string, string | number>>): string {
-  const cols = Object.keys(rows[0]!)
-  const width = cols.map(c => Math.max(c.length, ...rows.map(r => String(r[c]).length)))
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padStart(width[i]!)).join(' | ') + ' |'
-  return [line(cols), '|' + width.map(w => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(r => line(cols.map(c => String(r[c]))))].join('\n')
-}
-
 const kafka = await startKafka({ log: m => { console.error(m) } })
 let exitCode = 0
 try {
@@ -209,16 +192,9 @@ try {
       'join ms': median(rs.map(r => r.joinMs))
     }
   })
-  console.log(`\nKafka client consumption, ${RECORDS.toLocaleString('en-US')} records × ${(payload / RECORDS).toFixed(0)} B, ${PARTITIONS} partitions, ${ROUNDS} rounds, Kafka ${DEFAULT_KAFKA_VERSION} on the same ${cpus().length}-core machine\n`)
-  console.log(table(summary))
+  printTable(`Kafka client consumption, ${RECORDS.toLocaleString('en-US')} records × ${(payload / RECORDS).toFixed(0)} B, ${PARTITIONS} partitions, ${ROUNDS} rounds, Kafka ${DEFAULT_KAFKA_VERSION} on the same ${cpus().length}-core machine`, summary)
 
-  const out = join(root, 'bench', 'results', 'kafka-clients.json')
-  mkdirSync(dirname(out), { recursive: true })
-  writeFileSync(out, JSON.stringify({
-    scenario: 'kafka-clients',
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
+  const out = writeResults('kafka-clients', {
     kafka: DEFAULT_KAFKA_VERSION,
     records: RECORDS,
     partitions: PARTITIONS,
@@ -226,7 +202,7 @@ try {
     produce: { ms: Math.round(produceMs), recordsPerSec: Math.round(RECORDS / (produceMs / 1000)) },
     summary,
     runs
-  }, null, 2) + '\n')
+  })
   console.log(`\nwrote ${out}`)
 } catch (e) {
   console.error(e)

@@ -34,3 +34,12 @@ export function writeResults (name: string, data: unknown): string {
 export function isMain (url: string): boolean {
   return process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url
 }
+
+/** `--name N` from the command line: a positive number, or `dflt` when absent. */
+export function positiveArg (name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return dflt
+  const v = Number(process.argv[i + 1])
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
+  return v
+}

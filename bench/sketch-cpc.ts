@@ -3,13 +3,10 @@
 // serialize / deserialize rates, and bytes per IR. Prints a table and writes bench/results/cpc.json.
 //
 //   npm run bench:cpc            (node dist/bench/sketch-cpc.js [--quick])
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 
 import { ApproxUniqueCount } from '../src/agg/sketch/cpc.ts'
 import { CpcKernel } from '../src/agg/sketch/cpc-wasm.ts'
-import { isMain } from './report.ts'
+import { isMain, writeResults } from './report.ts'
 
 // --- plain TypeScript baseline ------------------------------------------------------------------------------------
 // The same hot path without WASM: MurmurHash3 x64-128 of one long on 32-bit halves (Math.imul), then the coupon's
@@ -193,17 +190,12 @@ function main (): void {
     }
   }
 
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'cpc.json')
-  mkdirSync(dirname(out), { recursive: true })
-  writeFileSync(out, JSON.stringify({
-    benchmark: 'sketch-cpc',
-    date: new Date().toISOString(),
-    node: process.version,
+  const out = writeResults('cpc', {
     items: N,
     quick,
     rates: rows.map(r => ({ name: r.name, itemsPerSecond: Math.round(r.perSecond), items: r.items, seconds: r.seconds })),
     sizes
-  }, null, 2) + '\n')
+  })
   console.log(`\nwrote ${out}`)
 }
 

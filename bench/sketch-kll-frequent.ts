@@ -5,13 +5,11 @@
 // the idiomatic JS alternative (an exact Map of counts, which is not a sketch: it has no size bound).
 //
 //   npm run bench:sketches            → table on stdout, JSON in bench/results/sketches.json
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ApproxHistogram } from '../src/agg/sketch/approx-histogram.ts'
 import { frequentKernel, ziplineSketchSize } from '../src/agg/sketch/frequent.ts'
 import { kllKernel } from '../src/agg/sketch/kll.ts'
 import { TsKll } from '../src/agg/sketch/kll-ts.ts'
+import { writeResults } from './report.ts'
 
 interface Row { scenario: string, impl: string, itemsPerSec: number | null, bytesPerIr: number | null, note: string }
 const rows: Row[] = []
@@ -169,8 +167,5 @@ const lines = [
   ...rows.map(r => `| ${r.scenario} | ${r.impl} | ${fmt(r.itemsPerSec)} | ${r.bytesPerIr ?? '–'} | ${r.note} |`)
 ]
 console.log(lines.join('\n'))
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const out = join(root, 'bench', 'results', 'sketches.json')
-mkdirSync(dirname(out), { recursive: true })
-writeFileSync(out, JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2) + '\n')
+const out = writeResults('sketches', { rows })
 console.log(`\nwrote ${out}`)

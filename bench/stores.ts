@@ -20,20 +20,12 @@ import { dayOf, RedisStore } from '../src/sink/redis-store.ts'
 import type { TileStore } from '../src/sink/store.ts'
 import { TilePuts, TilePutsWriter } from '../src/sink/tile-puts.ts'
 import { startRedis } from '../test/services/redis.ts'
-import { printTable, writeResults } from './report.ts'
+import { positiveArg, printTable, writeResults } from './report.ts'
 
-function arg (name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  if (i < 0) return dflt
-  const v = Number(process.argv[i + 1])
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
-  return v
-}
-
-const BATCHES = arg('batches', 30)
-const BATCH = arg('batch', 10_000)
-const VALUE_BYTES = arg('value-bytes', 40)
-const READS = arg('reads', 2000)
+const BATCHES = positiveArg('batches', 30)
+const BATCH = positiveArg('batch', 10_000)
+const VALUE_BYTES = positiveArg('value-bytes', 40)
+const READS = positiveArg('reads', 2000)
 const TILE = 300_000
 const DATASET = 'BENCH_CLICKS_V1_STREAMING'
 const START = 1_700_000_000_000 - (1_700_000_000_000 % 86_400_000) + 12 * 3_600_000 // noon UTC: 300 tiles span 2 days
