@@ -165,18 +165,23 @@ function rebuild (s: usize, newLgSize: i32): void {
   store<u32>(s, <u32>newLgSize, 16)
 }
 
-/** Adds `item` to the table; false if it was there already. */
-export function tableInsert (s: usize, item: u32): bool {
-  const t = tableOf(s)
-  const lgSize = tableLgSize(s)
-  const mask = (<u32>1 << <u32>lgSize) - 1
-  let probe = probeStart(s, item, lgSize)
+/** The slot holding `item`, or the empty slot where linear probing for it from `probe` stops. */
+@inline function findSlot (t: usize, item: u32, probe: u32, mask: u32): u32 {
   let got = load<u32>(t + (<usize>probe << 2))
   while (got != item && got != EMPTY) {
     probe = (probe + 1) & mask
     got = load<u32>(t + (<usize>probe << 2))
   }
-  if (got == item) return false
+  return probe
+}
+
+/** Adds `item` to the table; false if it was there already. */
+export function tableInsert (s: usize, item: u32): bool {
+  const t = tableOf(s)
+  const lgSize = tableLgSize(s)
+  const mask = (<u32>1 << <u32>lgSize) - 1
+  const probe = findSlot(t, item, probeStart(s, item, lgSize), mask)
+  if (load<u32>(t + (<usize>probe << 2)) == item) return false
   store<u32>(t + (<usize>probe << 2), item)
   const n = numPairsOf(s) + 1
   store<u32>(s, n, 20)
@@ -189,19 +194,14 @@ export function tableDelete (s: usize, item: u32): bool {
   const t = tableOf(s)
   const lgSize = tableLgSize(s)
   const mask = (<u32>1 << <u32>lgSize) - 1
-  let probe = probeStart(s, item, lgSize)
-  let got = load<u32>(t + (<usize>probe << 2))
-  while (got != item && got != EMPTY) {
-    probe = (probe + 1) & mask
-    got = load<u32>(t + (<usize>probe << 2))
-  }
-  if (got == EMPTY) return false
+  let probe = findSlot(t, item, probeStart(s, item, lgSize), mask)
+  if (load<u32>(t + (<usize>probe << 2)) == EMPTY) return false
   store<u32>(t + (<usize>probe << 2), EMPTY)
   const n = numPairsOf(s) - 1
   store<u32>(s, n, 20)
   // Re-place the rest of the probe run so that no lookup stops early at the hole.
   probe = (probe + 1) & mask
-  got = load<u32>(t + (<usize>probe << 2))
+  let got = load<u32>(t + (<usize>probe << 2))
   while (got != EMPTY) {
     store<u32>(t + (<usize>probe << 2), EMPTY)
     place(s, t, lgSize, got)
