@@ -2,12 +2,10 @@
 // outage tests start private ones they can kill). No mocks: every assertion is about what Redis holds or returned.
 // Each test writes under its own key prefix and deletes it afterwards, so tests share the server safely.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
+import { describe, test } from 'node:test'
 import { type StructType, T } from '../../src/api/data-type.ts'
 import { avroSchemaOf } from '../../src/codec/avro.ts'
 import { toHex } from '../../src/codec/bytes.ts'
@@ -16,64 +14,26 @@ import { encodeTileKey } from '../../src/codec/tile-key.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { isTilekilnError, type TilekilnError } from '../../src/errors.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
-import { DAY_MILLIS, dayOf, DEFAULT_REDIS_TTL_SECONDS, parseRedisSpec, RedisStore, type RedisStoreOptions } from '../../src/sink/redis-store.ts'
+import { DAY_MILLIS, dayOf, DEFAULT_REDIS_TTL_SECONDS, parseRedisSpec, RedisStore } from '../../src/sink/redis-store.ts'
 import type { StoredTile, TileStore } from '../../src/sink/store.ts'
 import { TilePuts, TilePutsWriter } from '../../src/sink/tile-puts.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 import { tilekiln } from '../helpers/cli.ts'
 import { runEngine } from '../helpers/engine.ts'
+import { redisTestBed } from '../helpers/redis.ts'
+import { storeLines } from '../helpers/store-dump.ts'
 import { groupByPath, referencePath } from '../helpers/reference.ts'
 import { freePort, sleep } from '../services/process.ts'
 import { startRedis } from '../services/redis.ts'
 
-const url = process.env.TILEKILN_TEST_REDIS
-const skip = url === undefined
-  ? 'TILEKILN_TEST_REDIS is not set: run through the test runner (npm test / node scripts/test.mjs redis-store), which starts Redis'
-  : false
+const { url, skip, admin, prefix, keysOf, open } = redisTestBed('npm test / node scripts/test.mjs redis-store')
 
 const TILE = 300_000
 const DS = 'TEST_REDIS_STORE_STREAMING'
 const KEY_A = new KeyCodec([{ name: 'id', type: T.string }]).encode(['a'])
 const KEY_B = new KeyCodec([{ name: 'id', type: T.string }]).encode(['bee'])
 
-const admin = url === undefined ? null : new Redis(url, { lazyConnect: true })
 
-const prefixes: string[] = []
-function prefix (name: string): string {
-  const p = `tk-test-${randomBytes(3).toString('hex')}-${name}`
-  prefixes.push(p)
-  return p
-}
-
-/** Every key under a prefix (for layout assertions and clean-up). */
-async function keysOf (p: string): Promise<string[]> {
-  const out = new Set<string>()
-  let cursor = '0'
-  do {
-    const [next, keys] = await admin!.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000)
-    cursor = next
-    for (const k of keys) out.add(k)
-  } while (cursor !== '0')
-  return [...out].sort()
-}
-
-after(async () => {
-  if (admin === null) return
-  try {
-    for (const p of prefixes) {
-      const keys = await keysOf(p)
-      if (keys.length > 0) await admin.del(...keys)
-    }
-  } finally {
-    admin.disconnect()
-  }
-})
-
-async function open (p: string, extra: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-  const store = new RedisStore({ ...parseRedisSpec(`${url!}?prefix=${p}`), ...extra })
-  await store.connected()
-  return store
-}
 
 function batch (tiles: readonly (readonly [Uint8Array, number, string])[]): TilePuts {
   const w = new TilePutsWriter()
@@ -84,11 +44,6 @@ function batch (tiles: readonly (readonly [Uint8Array, number, string])[]): Tile
 
 const show = (tiles: StoredTile[]): [number, string][] => tiles.map(t => [t.tileStartMillis, Buffer.from(t.value).toString()])
 
-async function entryLines (store: TileStore): Promise<string[]> {
-  const lines: string[] = []
-  for await (const [k, v] of store.entries()) lines.push(`${toHex(k)} ${toHex(v)}`)
-  return lines.sort()
-}
 
 async function rejectsWith (p: Promise<unknown>, code: string, message: RegExp): Promise<TilekilnError> {
   try {
@@ -195,7 +150,7 @@ describe('RedisStore against a real Redis', { skip }, () => {
         assert.ok(ttl > DEFAULT_REDIS_TTL_SECONDS - 60 && ttl <= DEFAULT_REDIS_TTL_SECONDS, `${k}: TTL ${ttl}`)
       }
       // The chronon-semantics §5.4 TileKey of what entries() yields for it.
-      const lines = await entryLines(store)
+      const lines = await storeLines(store)
       assert.ok(lines.includes(`${toHex(encodeTileKey({ dataset: DS, keyBytes: KEY_A, tileSizeMillis: TILE, tileStartMillis: late }))} ${toHex(Buffer.from('yy'))}`))
     } finally {
       await store.close()
@@ -302,9 +257,9 @@ describe('RedisStore against a real Redis', { skip }, () => {
       await admin!.set(`${p}:{X_BATCH:AAE=}`, 'batch ir')
       await admin!.zadd(`${p}:{X_SUMMARIES:AAE=}:${dayOf(T0)}`, T0, 'summary')
       await admin!.set(`${p}:stray`, '1')
-      const lines = await entryLines(store)
+      const lines = await storeLines(store)
       assert.ok(lines.length > 1000)
-      assert.deepEqual(lines, await entryLines(embedded))
+      assert.deepEqual(lines, await storeLines(embedded))
     } finally {
       await store.close()
       await neighbour.close()
@@ -450,9 +405,9 @@ describe('the engine into Redis', { skip }, () => {
       const redis = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs', store })
       assert.equal(redis.summary.records, 24_000)
       assert.equal(redis.deadLetters.records.length, 0)
-      const lines = await entryLines(redis.store)
+      const lines = await storeLines(redis.store)
       assert.ok(lines.length > 10_000, `${lines.length} entries`)
-      assert.deepEqual(lines, await entryLines(embedded.store))
+      assert.deepEqual(lines, await storeLines(embedded.store))
       let compared = 0
       for (let key = 0; key < 250; key++) {
         for (const q of key % 5 === 0 ? QUERY_TIMES : [END]) {
@@ -513,7 +468,7 @@ describe('the engine into Redis', { skip }, () => {
       // Lost nothing: everything equals the uninterrupted run.
       assert.equal(run.summary.records, 24_000)
       assert.equal(run.deadLetters.records.length, 0)
-      assert.deepEqual(await entryLines(store), await entryLines(embedded.store))
+      assert.deepEqual(await storeLines(store), await storeLines(embedded.store))
       for (let key = 0; key < 250; key += 7) assert.deepEqual(await run.fetch([key], END), await embedded.fetch([key], END), `key ${key}`)
       await run.cleanup()
     } finally {

@@ -4,29 +4,25 @@
 // store's, and the engine run untiled into Redis and into LMDB giving the same dump and the same fetches — also after
 // running the same input into Redis a second time. Each test writes under its own key prefix and deletes it after.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, test } from 'node:test'
-import { Redis } from 'ioredis'
+import { describe, test } from 'node:test'
 import { type StructType, T } from '../../src/api/data-type.ts'
 import { avroSchemaOf } from '../../src/codec/avro.ts'
-import { toHex } from '../../src/codec/bytes.ts'
 import { IDENTITY_BYTES, readIdentity, writeIdentity } from '../../src/codec/event-key.ts'
 import { KeyCodec } from '../../src/codec/key.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { EventPuts, EventPutsWriter } from '../../src/sink/event-puts.ts'
-import { DEFAULT_REDIS_TTL_SECONDS, parseRedisSpec, RedisStore, type RedisStoreOptions } from '../../src/sink/redis-store.ts'
+import { DEFAULT_REDIS_TTL_SECONDS } from '../../src/sink/redis-store.ts'
 import type { TileStore } from '../../src/sink/store.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 import { runEngine } from '../helpers/engine.ts'
+import { redisTestBed } from '../helpers/redis.ts'
+import { storeLines } from '../helpers/store-dump.ts'
 
-const url = process.env.TILEKILN_TEST_REDIS
-const skip = url === undefined
-  ? 'TILEKILN_TEST_REDIS is not set: run through the test runner (node scripts/test.mjs redis-untiled), which starts Redis'
-  : false
+const { skip, admin, prefix, keysOf, open } = redisTestBed('node scripts/test.mjs redis-untiled')
 
 const DAY = 86_400_000
 const DS = 'TEST_REDIS_UNTILED_STREAMING'
@@ -34,42 +30,6 @@ const KEY_A = new KeyCodec([{ name: 'id', type: T.string }]).encode(['a'])
 const KEY_B = new KeyCodec([{ name: 'id', type: T.string }]).encode(['bee'])
 const T0 = Date.UTC(2024, 0, 10, 23, 59, 59, 998) // two milliseconds before midnight
 
-const admin = url === undefined ? null : new Redis(url, { lazyConnect: true })
-const prefixes: string[] = []
-function prefix (name: string): string {
-  const p = `tk-test-${randomBytes(3).toString('hex')}-${name}`
-  prefixes.push(p)
-  return p
-}
-
-async function keysOf (p: string): Promise<string[]> {
-  const out = new Set<string>()
-  let cursor = '0'
-  do {
-    const [next, keys] = await admin!.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000)
-    cursor = next
-    for (const k of keys) out.add(k)
-  } while (cursor !== '0')
-  return [...out].sort()
-}
-
-after(async () => {
-  if (admin === null) return
-  try {
-    for (const p of prefixes) {
-      const keys = await keysOf(p)
-      if (keys.length > 0) await admin.del(...keys)
-    }
-  } finally {
-    admin.disconnect()
-  }
-})
-
-async function open (p: string, extra: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-  const store = new RedisStore({ ...parseRedisSpec(`${url!}?prefix=${p}`), ...extra })
-  await store.connected()
-  return store
-}
 
 type Ev = readonly [key: Uint8Array, ts: number, partition: number, position: number, row: number, value: string]
 
@@ -86,11 +46,6 @@ function events (list: readonly Ev[]): EventPuts {
   return new EventPuts(w.finish())
 }
 
-async function entryLines (store: TileStore): Promise<string[]> {
-  const lines: string[] = []
-  for await (const [k, v] of store.entries()) lines.push(`${toHex(k)} ${toHex(v)}`)
-  return lines.sort()
-}
 
 const LIST: Ev[] = [
   [KEY_A, T0, 0, 7, 0, 'x'], [KEY_A, T0, 0, 5, 1, 'yy'], [KEY_A, T0 + 2, 1, 0, 0, 'z'], [KEY_A, T0 - 40 * DAY, 0, 1, 0, 'old'],
@@ -164,7 +119,7 @@ describe('untiled events in Redis', { skip }, () => {
         assert.deepEqual(await read(T0 + 1, T0 + 3), ['2/0/0=z'], s.description)
         assert.deepEqual(await read(T0 + 3, Infinity), [], s.description)
       }
-      assert.deepEqual(await entryLines(store), await entryLines(embedded))
+      assert.deepEqual(await storeLines(store), await storeLines(embedded))
     } finally {
       await store.close()
       await embedded.close()
@@ -208,11 +163,11 @@ describe('the untiled engine into Redis', { skip }, () => {
         const redis = await runEngine(GROUP_BY, source(), { workers, evaluator: 'column-refs', store, untiled: true })
         assert.equal(redis.summary.records, 12_000)
         assert.equal(redis.deadLetters.records.filter(d => d.code !== 'TK_INPUT').length, 0)
-        const lines = await entryLines(redis.store)
+        const lines = await storeLines(redis.store)
         if (workers === 2) {
           first = lines
           assert.equal(lines.length, 1 + redis.summary.rows, 'metadata and one entry per row')
-          assert.deepEqual(lines, await entryLines(embedded.store))
+          assert.deepEqual(lines, await storeLines(embedded.store))
         } else {
           assert.deepEqual(lines, first, 'the second run added nothing')
         }

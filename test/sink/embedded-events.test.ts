@@ -13,6 +13,7 @@ import { KeyCodec } from '../../src/codec/key.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { EventPuts, EventPutsWriter } from '../../src/sink/event-puts.ts'
 import { TilePuts, TilePutsWriter } from '../../src/sink/tile-puts.ts'
+import { storeLines } from '../helpers/store-dump.ts'
 
 const keys = new KeyCodec([{ name: 'id', type: T.string }])
 const A = keys.encode(['a'])
@@ -66,8 +67,7 @@ test('embedded store: events are appended once per identity and read by (ts, ide
     assert.equal((await read(-Infinity, Infinity)).length, 6)
     await store.flushed()
 
-    const entries: string[] = []
-    for await (const [k, v] of store.entries()) entries.push(`${toHex(k)} ${toHex(v)}`)
+    const entries = await storeLines(store)
     const evs = entries.filter(e => !e.startsWith('18')).map(e => e.split(' ')).map(([k, v]) => ({ key: decodeEventKey(Buffer.from(k!, 'hex')), v }))
     assert.equal(evs.length, 8)
     const first = evs.find(e => e.key.dataset === DS && e.key.tsMillis === 999)!
