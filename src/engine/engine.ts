@@ -304,23 +304,15 @@ export class Engine {
    * rather than exit with dead letters unsent.
    */
   async #flushDeadLetters (final: boolean): Promise<boolean> {
-    const flush = this.#o.deadLetters.flush
-    if (flush === undefined) return true
-    const attempts = final ? 5 : 1
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await flush.call(this.#o.deadLetters)
-        return true
-      } catch (e) {
-        this.metrics.inc(M.deadLetterFlushFailures)
-        if (attempt >= attempts && final) {
-          throw new TilekilnError('TK_DEAD_LETTER', `cannot write dead letters to ${this.#o.deadLetters.description}: ${describeError(e)}; the last checkpoint does not cover them, so a restart reprocesses those records`, { groupBy: this.plan.name }, { cause: e })
-        }
-        this.#log(`tilekiln: dead letters not written to ${this.#o.deadLetters.description} (${final ? `attempt ${attempt} of ${attempts}, retrying` : 'checkpoint skipped; the next one retries'}): ${describeError(e)} [group-by ${this.plan.name}]`)
-        if (!final) return false
-        await new Promise(resolve => setTimeout(resolve, 1000 * 2 ** (attempt - 1)))
-      }
+    const sink = this.#o.deadLetters
+    if (sink.flush === undefined) return true
+    const failed = await this.#attempt(final, M.deadLetterFlushFailures, `writing dead letters to ${sink.description}`, () => sink.flush!())
+    if (failed === null) return true
+    if (final) {
+      throw new TilekilnError('TK_DEAD_LETTER', `cannot write dead letters to ${sink.description}: ${describeError(failed.error)}; the last checkpoint does not cover them, so a restart reprocesses those records`, { groupBy: this.plan.name }, { cause: failed.error })
     }
+    this.#log(`tilekiln: dead letters not written to ${sink.description} (checkpoint skipped; the next one retries): ${describeError(failed.error)} [group-by ${this.plan.name}]`)
+    return false
   }
 
   /**
@@ -330,16 +322,26 @@ export class Engine {
    * next one, so it is retried for a while first.
    */
   async #commit (positions: Positions, final: boolean): Promise<void> {
+    const failed = await this.#attempt(final, M.commitFailures, `committing the checkpoint's positions to ${this.#source.description}`, async () => { await this.#source.commit?.(positions) })
+    if (failed === null) return
+    this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones'}): ${describeError(failed.error)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
+  }
+
+  /**
+   * Runs a checkpoint's follow-up step once, or — for the final checkpoint, which has no next one to make up for
+   * it — up to 5 times with backoff (1, 2, 4, 8 s). Every failure is counted in `metric`. Returns null on success,
+   * else the last failure.
+   */
+  async #attempt (final: boolean, metric: string, what: string, step: () => Promise<unknown>): Promise<{ error: unknown } | null> {
     const attempts = final ? 5 : 1
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#source.commit?.(positions)
-        return
+        await step()
+        return null
       } catch (e) {
-        this.metrics.inc(M.commitFailures)
-        const last = attempt >= attempts
-        this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${last ? (final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones') : `attempt ${attempt} of ${attempts}, retrying`}): ${describeError(e)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
-        if (last) return
+        this.metrics.inc(metric)
+        if (attempt >= attempts) return { error: e }
+        this.#log(`tilekiln: ${what} failed (attempt ${attempt} of ${attempts}, retrying): ${describeError(e)} [group-by ${this.plan.name}]`)
         await new Promise(resolve => setTimeout(resolve, 1000 * 2 ** (attempt - 1)))
       }
     }
