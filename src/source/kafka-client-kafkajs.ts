@@ -13,7 +13,7 @@
 import kafkajs from 'kafkajs'
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaConfig, Producer, SASLOptions } from 'kafkajs'
 import {
-  EMPTY_HEADERS, ProduceQueue, sourceError, toBuffer,
+  deferred, EMPTY_HEADERS, isThenable, ProduceQueue, sourceError, toBuffer,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type KafkaHeaders,
   type KafkaProducer, type KafkaRecord, type PartitionOffsets, type ProducerOptions, type ProducerRecord, type RecordBatch, type TopicSpec
 } from './kafka-client.ts'
@@ -72,19 +72,6 @@ export class KafkajsClient implements KafkaClient {
     const admin = await this.admin()
     try { return await admin.endOffsets(topic) } finally { await admin.close() }
   }
-}
-
-interface Deferred { promise: Promise<void>, resolve: () => void, reject: (e: unknown) => void }
-function deferred (): Deferred {
-  let resolve!: () => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
-  promise.catch(() => {})
-  return { promise, resolve, reject }
-}
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
 function headersOf (h: Record<string, unknown> | undefined): KafkaHeaders {

@@ -15,7 +15,7 @@
 import { Admin, Consumer, FetchIsolationLevels, IS_CONTROL, Producer, ProduceAcks } from '@platformatic/kafka'
 import type { ClusterMetadata, GroupAssignment, RecordsBatch } from '@platformatic/kafka'
 import {
-  EMPTY_HEADERS, ProduceQueue, sourceError, toBuffer,
+  deferred, EMPTY_HEADERS, isThenable, ProduceQueue, sourceError, toBuffer,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type KafkaHeaders,
   type KafkaProducer, type KafkaRecord, type PartitionOffsets, type ProducerOptions, type ProducerRecord, type RecordBatch, type TopicSpec
 } from './kafka-client.ts'
@@ -49,10 +49,6 @@ function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: string): 
     cfg.sasl = { mechanism, username: o.sasl.username, password: o.sasl.password }
   }
   return cfg
-}
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
 /** Kafka error names carried by a platformatic error (ResponseError holds one ProtocolError per failed partition). */
@@ -103,15 +99,6 @@ export class PlatformaticClient implements KafkaClient {
     const admin = await this.admin()
     try { return await admin.endOffsets(topic) } finally { await admin.close() }
   }
-}
-
-interface Deferred { promise: Promise<void>, resolve: () => void, reject: (e: unknown) => void }
-function deferred (): Deferred {
-  let resolve!: () => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
-  promise.catch(() => {})
-  return { promise, resolve, reject }
 }
 
 interface Pending {

@@ -189,6 +189,20 @@ export function sourceError (message: string, context: Record<string, string | n
 
 export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
 
+/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
+export interface Deferred { promise: Promise<void>, resolve: () => void, reject: (e: unknown) => void }
+export function deferred (): Deferred {
+  let resolve!: () => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  promise.catch(() => {})
+  return { promise, resolve, reject }
+}
+
+export function isThenable (v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
 /**
  * Produce requests of one producer, one at a time when `serial`: both libraries number an idempotent producer's
  * batches per request, and two requests in flight to one partition can reach the broker out of order
