@@ -59,7 +59,6 @@ try {
       topic,
       groupId: `bench-${library}-${Date.now()}`,
       format: { kind: 'avro', schema: asStruct(fromAvroSchema(avroSchema), 'schema'), avroSchema, framing: 'raw' },
-      partitionBy: 'key-columns',
       untilEnd: true,
       startFrom: 'earliest',
       sessionTimeoutMs: 10_000

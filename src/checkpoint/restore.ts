@@ -1,11 +1,12 @@
-// Restoring worker state from a checkpoint, including onto a different number of workers: entries are re-routed
-// by the same key hash the router uses, so every key lands on the worker that will receive its records.
+// Restoring checkpointed state into workers: each entry goes to the worker that owns its key by the same rule the
+// router uses (route/ownership.ts), so a checkpoint taken with any number of workers, by any daemon, lands where
+// that key's records will be sent.
 
 import { createHash } from 'node:crypto'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { hashKey } from '../route/hash.ts'
+import { workerOfKey } from '../route/ownership.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
-import type { Shard } from './checkpoint.ts'
+import type { StateSnapshot } from '../worker/tile-state.ts'
 
 /**
  * Identifies the tile layout: a checkpoint only restores into an engine whose tiles have the same shape. An untiled
@@ -27,26 +28,51 @@ export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32)
 }
 
-/** Splits checkpointed shards into `workers` shards by key owner. Same worker count: returned as they are. */
-export function reshard (shards: readonly Shard[], bound: BoundGroupBy, workers: number): Shard[] {
-  if (shards.length === workers) return [...shards]
+/** One partition's checkpointed entries, split into one snapshot per worker by key owner. */
+export function splitByOwner (partition: number, entries: ArrayBuffer, timers: Uint8Array, bound: BoundGroupBy, workers: number): StateSnapshot[] {
+  if (workers === 1) {
+    const n = new TilePuts(entries).count
+    // A copy: the worker takes its snapshot by transfer, and the caller still writes these tiles.
+    return [{ entries: entries.slice(0), partitions: new Int32Array(n).fill(partition), timers }]
+  }
   const out = Array.from({ length: workers }, () => {
     const w = new TilePutsWriter()
     w.begin()
     return { writer: w, timers: [] as number[] }
   })
-  const watermark = Math.min(...shards.map(s => s.watermark))
-  for (const s of shards) {
-    const puts = new TilePuts(s.entries)
+  const puts = new TilePuts(entries)
+  for (let i = 0; i < puts.count; i++) {
+    const key = puts.key(i)
+    const target = out[workerOfKey(bound.keyCodec.decode(key), workers)]!
+    const w = target.writer.beginPut(key, puts.tileStart(i))
+    w.raw(puts.value(i))
+    target.writer.endValue()
+    target.timers.push(timers[i] ?? 0)
+  }
+  return out.map(o => ({ entries: o.writer.finish(), partitions: new Int32Array(o.writer.count).fill(partition), timers: Uint8Array.from(o.timers) }))
+}
+
+/** Workers' snapshots of several partitions, regrouped as one entry batch (and timer bytes) per partition. */
+export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number, { entries: ArrayBuffer, timers: Uint8Array, count: number }> {
+  const acc = new Map<number, { entries: TilePutsWriter, timers: number[] }>()
+  for (const snap of snaps) {
+    const puts = new TilePuts(snap.entries)
     for (let i = 0; i < puts.count; i++) {
-      const key = puts.key(i)
-      const owner = workers === 1 ? 0 : hashKey(bound.keyCodec.decode(key)) % workers
-      const target = out[owner]!
-      const w = target.writer.beginPut(key, puts.tileStart(i))
+      const p = snap.partitions[i] ?? 0
+      let o = acc.get(p)
+      if (o === undefined) {
+        const w = new TilePutsWriter()
+        w.begin()
+        o = { entries: w, timers: [] }
+        acc.set(p, o)
+      }
+      const w = o.entries.beginPut(puts.key(i), puts.tileStart(i))
       w.raw(puts.value(i))
-      target.writer.endValue()
-      target.timers.push(s.timers[i] ?? 0)
+      o.entries.endValue()
+      o.timers.push(snap.timers[i] ?? 0)
     }
   }
-  return out.map(o => ({ entries: o.writer.finish(), timers: Uint8Array.from(o.timers), watermark }))
+  const out = new Map<number, { entries: ArrayBuffer, timers: Uint8Array, count: number }>()
+  for (const [p, o] of acc) out.set(p, { entries: o.entries.finish(), timers: Uint8Array.from(o.timers), count: o.timers.length })
+  return out
 }

@@ -3,8 +3,6 @@
 import { basename } from 'node:path'
 import { compilePlan, type Plan } from '../config/plan.ts'
 import { toHex } from '../codec/bytes.ts'
-import { join } from 'node:path'
-import { CheckpointStore } from '../checkpoint/checkpoint.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../source/kafka-client.ts'
@@ -26,8 +24,7 @@ const RUN: OptionSpec[] = [
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
   { name: 'untiled', type: 'boolean', help: 'store every evaluated row (one put per event, aggregated at fetch time) instead of tiles' },
   { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0 },
-  { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'watermark = max event time − this', default: 300_000 },
-  { name: 'idleness', type: 'number', arg: 'MS', help: 'a partition without records this long stops holding the watermark', default: 30_000 },
+  { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'a partition\'s watermark = its max event time − this', default: 300_000 },
   { name: 'dead-letter', type: 'string', arg: 'FILE', help: 'JSON-lines file for records that cannot be aggregated', default: '.tilekiln/dead-letter.jsonl' },
   { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent' },
   { name: 'format', type: 'string', arg: 'json|csv|avro', help: 'input format of a file source (default: from the extension)' },
@@ -41,10 +38,9 @@ const RUN: OptionSpec[] = [
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
-  { name: 'checkpoint-dir', type: 'string', arg: 'DIR', help: 'where consistent checkpoints go (restored from at start); default for Kafka sources: .tilekiln/checkpoints/<groupBy>; off for other sources unless given' },
+  { name: 'checkpoints', type: 'string', arg: 'on|off', help: 'per-partition checkpoints in the store (restored when a partition is assigned); default on for Kafka sources, off for others' },
   { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000 },
   { name: 'group-id', type: 'string', arg: 'ID', help: 'Kafka consumer group (default tilekiln-<groupBy>)' },
-  { name: 'partition-by', type: 'string', arg: 'key-columns|message-key', help: 'route by the GroupBy key values, or by the Kafka message key when it is the entity key', default: 'key-columns' },
   { name: 'dead-letter-topic', type: 'string', arg: 'TOPIC', help: 'Kafka topic for dead letters of a Kafka source (default <topic>.tilekiln-dlq); --dead-letter FILE writes to a file instead' },
   { name: 'start-from', type: 'string', arg: 'earliest|latest', help: 'where a partition without committed offset or checkpoint starts', default: 'earliest' },
   { name: 'framing', type: 'string', arg: 'raw|confluent', help: 'Avro records as plain binary, or in the Confluent wire format (magic byte + schema id); confluent with --schema-registry', default: 'raw' },
@@ -167,7 +163,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     fileWatermarks: o['file-watermarks'] as string | undefined,
     kafka: {
       groupId: o['group-id'] as string | undefined,
-      partitionBy: o['partition-by'] as string,
       library: o['kafka-library'] as string,
       startFrom: o['start-from'] as string,
       // A registry means the Confluent wire format; an explicit --framing raw with it is refused in openSource.
@@ -184,7 +179,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   })
   const store = openStore(o.store as string)
   const deadLetters = await deadLetterSink(o, plan, given.has('dead-letter'))
-  const checkpointDir = (o['checkpoint-dir'] as string | undefined) ?? (isKafka ? join('.tilekiln', 'checkpoints', plan.cleanName) : undefined)
+  const cpFlag = o.checkpoints as string | undefined
+  if (cpFlag !== undefined && cpFlag !== 'on' && cpFlag !== 'off') throw new TilekilnError('TK_USAGE', `--checkpoints must be on or off, not '${cpFlag}'`)
+  const checkpoints = cpFlag === undefined ? isKafka : cpFlag === 'on'
   const progressMs = o.progress as number
   const engine = new Engine({
     groupBy: plan.json,
@@ -195,14 +192,14 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     workers: o.workers as number,
     trigger: parseTrigger(o.trigger as string),
     allowedLatenessMillis: o['allowed-lateness'] as number,
-    watermarks: { outOfOrdernessMillis: o['out-of-orderness'] as number, idlenessMillis: o.idleness as number },
+    outOfOrdernessMillis: o['out-of-orderness'] as number,
     writer: { maxInFlight: o['kv-inflight'] as number, timeoutMillis: o['kv-timeout'] as number, maxQueuedPuts: o['kv-queue'] as number },
     lingerMillis: o.linger as number,
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
     onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
     untiled,
-    ...(checkpointDir === undefined ? {} : { checkpoints: { store: new CheckpointStore(checkpointDir), intervalMillis: o['checkpoint-interval'] as number } })
+    ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {})
   })
   const metricsPort = o['metrics-port'] as number
   const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics) : null
@@ -210,7 +207,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     const port = await listen(metricsHttp, metricsPort, '127.0.0.1')
     process.stderr.write(`tilekiln: metrics on http://127.0.0.1:${port}/metrics\n`)
   }
-  process.stderr.write(`tilekiln: running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpointDir === undefined ? '' : `, checkpoints in ${checkpointDir}`}\n`)
+  process.stderr.write(`tilekiln: running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}\n`)
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
@@ -226,7 +223,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
       process.stderr.write(statusLine(summary, untiled) + '\n')
-      if (summary.restoredFrom !== null || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredFrom === null ? 'started fresh' : `restored from checkpoint ${summary.restoredFrom}`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
+      if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
       process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
     }
     return 0

@@ -25,7 +25,6 @@ export interface SourceSpecOptions {
 
 export interface KafkaSpecOptions {
   readonly groupId?: string
-  readonly partitionBy: string
   readonly library: string
   readonly startFrom: string
   readonly framing: string
@@ -104,7 +103,6 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
     const format: InputFormat = fmt === 'avro'
       ? { kind: 'avro', schema: struct, avroSchema: readerSchema, framing: k.framing, ...(writers === undefined ? {} : { writerSchemas: writers.board.buffer }) }
       : { kind: 'json', schema: struct }
-    if (k.partitionBy !== 'key-columns' && k.partitionBy !== 'message-key') throw new TilekilnError('TK_USAGE', '--partition-by must be key-columns or message-key')
     if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
     const client: KafkaClientOptions = {
@@ -119,7 +117,6 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       topic,
       groupId: k.groupId ?? `tilekiln-${plan.cleanName}`,
       format,
-      partitionBy: k.partitionBy,
       untilEnd: k.untilEnd,
       startFrom: k.startFrom,
       sessionTimeoutMs: k.sessionTimeoutMs,

@@ -112,6 +112,20 @@ function jsonCheck (t: DataType): (x: unknown) => unknown {
   }
 }
 
+/**
+ * The typed value of one top-level JSON field as the JSON decoder reads it (`x` already parsed): null for null,
+ * undefined when the decoder would refuse it. The main thread's field extraction uses it, so a record is routed by
+ * exactly the values a worker aggregates it under.
+ */
+export function jsonFieldConverter (t: DataType): (x: unknown) => unknown {
+  const check = jsonCheck(t)
+  return x => {
+    if (x === null) return null
+    const v = check(x)
+    return v === BAD ? undefined : v
+  }
+}
+
 /** Splits one CSV line (RFC 4180 quoting: "a ""b"" c"). */
 export function splitCsv (line: string, delimiter: string): string[] {
   const out: string[] = []

@@ -1,38 +1,44 @@
 // The tiled pipeline, main-thread side (DESIGN §1):
 //
-//   source ──push──► key router ──► worker ring slots ──task──► workers (decode, eval, tile, aggregate, encode)
-//                                                                   │ tiles (transferred) + max event times
-//   store ◄── KV writer (ordered, bounded, retrying) ◄─────────────┘
+//   source ──push──► record probe ──► worker ring slots ──task──► workers (decode, eval, tile, aggregate, encode)
+//                  (key → worker,                                        │ tiles (transferred)
+//                   event time → partition clock)                        ▼
+//   store ◄── KV writer (ordered, bounded, retrying, fenced per partition) ◄┘
 //
-// The main thread owns: routing, watermarks (per partition, from the max event times workers report), ticks
-// (closing tiles and firing buffered triggers when no records flow), dead letters, metrics, and back-pressure
-// (no free slot, or the writer is over its limit → the source awaits).
+// The main thread owns: routing and each partition's clock (window/partition-clock.ts: the watermark every record
+// is judged by, and the one that closes tiles), ticks (closing tiles and firing buffered triggers when no records
+// flow), dead letters, metrics, back-pressure (no free slot, or the writer is over its limit → the source awaits),
+// and the partitions it owns: assigned ones are restored from their checkpoint under a new fencing epoch before
+// any of their records is read; revoked ones get a final checkpoint and are dropped (checkpoint/coordinator.ts).
 //
 // Untiled (`untiled: true`, §4.1): the same graph, but workers return one event put per row instead of tiles and
-// the writer appends them; checkpoints then hold positions only (workers have no state), and the store's event
-// identities make the replay after a restore idempotent.
+// the writer appends them; checkpoints then hold positions and clocks only (workers have no state), and the
+// store's event identities make the replay after a restore idempotent.
 
-import { type Checkpoint, CheckpointStore, type Shard } from '../checkpoint/checkpoint.ts'
-import { planFingerprint, reshard } from '../checkpoint/restore.ts'
+import { CheckpointCoordinator, type CutHost } from '../checkpoint/coordinator.ts'
+import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
+import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
+import { type CheckpointCapableStore, type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
 import { describeError, TilekilnError } from '../errors.ts'
-import { faultPoint } from '../faults.ts'
 import { queryCompiler } from '../expr/index.ts'
+import { faultPoint } from '../faults.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
-import { hashKey } from '../route/hash.ts'
-import { createKeyRouter, type KeyRouter } from '../route/key-router.ts'
+import { MAX_WORKERS, maskOfKey } from '../route/ownership.ts'
+import { createRecordProbe, type RecordProbe } from '../route/record-probe.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
 import { EventPuts } from '../sink/event-puts.ts'
 import { KvWriter, type KvWriterOptions, type PutBatch, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
 import type { Positions, RecordPusher, Source } from '../source/source.ts'
-import { DEFAULT_WATERMARKS, type WatermarkOptions, WatermarkTracker } from '../window/watermark.ts'
-import type { TaskResult, WorkerSnapshot } from '../worker/protocol.ts'
-import type { Trigger } from '../worker/tile-state.ts'
+import { PartitionClock } from '../window/partition-clock.ts'
+import type { TaskResult } from '../worker/protocol.ts'
+import type { StateSnapshot, Trigger } from '../worker/tile-state.ts'
 import { type DeadLetterSink, RateLimitedLog } from './dead-letter.ts'
+import { OwnedPartition, PartitionBook } from './partition-book.ts'
 import { type Dispatched, WorkerPool } from './worker-pool.ts'
 
 export interface EngineOptions {
@@ -44,7 +50,8 @@ export interface EngineOptions {
   readonly workers?: number
   readonly trigger?: Trigger
   readonly allowedLatenessMillis?: number
-  readonly watermarks?: Partial<WatermarkOptions>
+  /** Watermark = max event time of the partition − this (default 5 min, Chronon's). */
+  readonly outOfOrdernessMillis?: number
   readonly writer?: Partial<KvWriterOptions>
   /** A partially filled slot is dispatched after this long (ms) — the batching/latency trade-off. */
   readonly lingerMillis?: number
@@ -54,10 +61,31 @@ export interface EngineOptions {
   readonly onProgress?: (p: Progress) => void
   readonly progressMillis?: number
   readonly log?: (line: string) => void
-  /** Consistent checkpoints every `intervalMillis`, and restore from the latest one at start. */
-  readonly checkpoints?: { readonly store: CheckpointStore, readonly intervalMillis: number }
+  /**
+   * Per-partition checkpoints every `intervalMillis`, restored when a partition is assigned. Stored in the store
+   * (next to the tiles) unless `storage` says otherwise.
+   */
+  readonly checkpoints?: { readonly intervalMillis: number, readonly storage?: CheckpointStorage }
   /** The untiled pipeline: one stored event per evaluated row instead of tiles (§4.1). */
   readonly untiled?: boolean
+  /**
+   * The source is a repartitioned topic fed by every partition of an original topic of `origins` partitions
+   * (records carry their origin and original offset): clocks run per origin, replays of the shuffle are dropped.
+   */
+  readonly repartitioned?: { readonly origins: number }
+}
+
+export interface PartitionProgress {
+  readonly partition: number
+  readonly epoch: number
+  /** Next position to read. */
+  readonly next: number
+  /** Records behind the source's end (Kafka consumer lag), NaN when unknown. */
+  readonly lag: number
+  /** The partition's closing watermark (−Infinity before its first event). */
+  readonly watermark: number
+  readonly maxEventTime: number
+  readonly records: number
 }
 
 export interface Progress {
@@ -70,6 +98,7 @@ export interface Progress {
   readonly tilesWritten: number
   readonly deadLetters: number
   readonly lateEvents: number
+  /** The lowest closing watermark over owned partitions (−Infinity when none has one). */
   readonly watermark: number
   /** Records accepted but whose tiles are not yet acknowledged by the store. */
   readonly lagRecords: number
@@ -79,12 +108,14 @@ export interface Progress {
   readonly liveEntries: number
   readonly stateBytes: number
   readonly queuedPuts: number
+  readonly partitions: readonly PartitionProgress[]
+  readonly fencedWrites: number
 }
 
 export interface RunSummary extends Progress {
   readonly latency: ReturnType<Metrics['summary']>
-  /** Sequence number of the checkpoint the run started from, if any. */
-  readonly restoredFrom: number | null
+  /** Partitions restored from a checkpoint when they were assigned. */
+  readonly restoredPartitions: number
   readonly checkpointsTaken: number
 }
 
@@ -102,38 +133,34 @@ export class Engine {
   readonly #workers: number
   readonly #log: (line: string) => void
   readonly #dlqLog: RateLimitedLog
-  readonly #tracker: WatermarkTracker
-  readonly #router: KeyRouter
+  readonly #probe: RecordProbe
+  readonly #book = new PartitionBook()
+  readonly #ooo: number
+  readonly #fingerprint: string
+  readonly #storage: CheckpointStorage | null
+  readonly #coordinator: CheckpointCoordinator
   readonly #abort = new AbortController()
   #pool!: WorkerPool
   #writer!: KvWriter<BatchMeta, PutBatch>
   #failure: unknown = null
-  #finalWatermark = false
+  /** End of a bounded input: every clock is at +Infinity. */
+  #ended = false
   #records = 0
   #bytesIn = 0
-  #rowsDone = 0
   #acked = 0
+  #restored = 0
   #maxEventTime = -Infinity
-  #lastSentWatermark: number[] = []
+  #lastSentVersion: number[] = []
   #lastTickAt: number[] = []
   #nextTimer: number[] = []
   #workerStats: { liveKeys: number, liveEntries: number, stateBytes: number }[] = []
   #now = Date.now()
-  #lastPartition = -1
-  #lastTouch = 0
-  /** Next position per partition, as far as records were handed to workers. */
-  readonly #positions = new Map<number, number>()
-  /** While a checkpoint is being taken, new records wait on this. */
+  /** While a cut is being taken, new records wait on this. */
   #gate: Promise<void> | null = null
   /** Records partly copied into slots, waiting for a free slot. */
   #appending = 0
   readonly #appendWaiters: (() => void)[] = []
-  /** The checkpoint being taken, if any (one at a time). */
-  #checkpointing: Promise<void> | null = null
-  #checkpointsTaken = 0
-  /** Records appended when the last checkpoint was taken: an unchanged count means nothing to save. */
-  #checkpointedRecords = 0
-  #restoredFrom: number | null = null
+  #crossLogged = false
 
   constructor (o: EngineOptions) {
     this.#o = o
@@ -141,11 +168,17 @@ export class Engine {
     this.#log = o.log ?? (line => process.stderr.write(line + '\n'))
     this.#dlqLog = new RateLimitedLog(this.#log)
     this.plan = compilePlan(o.groupBy, o.planOptions)
-    this.bound = bindGroupBy(this.plan, o.source.format.schema, queryCompiler(o.evaluator ?? 'spark'))
+    const compile = queryCompiler(o.evaluator ?? 'spark')
+    this.bound = bindGroupBy(this.plan, o.source.format.schema, compile)
     this.metrics = new Metrics(this.plan.name)
-    this.#workers = Math.max(1, Math.min(31, o.workers ?? 1))
-    this.#tracker = new WatermarkTracker({ ...DEFAULT_WATERMARKS, ...o.watermarks })
-    this.#router = createKeyRouter(this.bound, o.source.format, this.#workers)
+    this.#workers = Math.max(1, Math.min(MAX_WORKERS, o.workers ?? 1))
+    this.#ooo = o.outOfOrdernessMillis ?? 300_000
+    this.#probe = createRecordProbe(this.bound, o.source.format, this.#workers, compile)
+    this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
+    this.#storage = o.checkpoints === undefined
+      ? null
+      : o.checkpoints.storage ?? storeCheckpoints(o.store as unknown as CheckpointCapableStore, checkpointScope(this.plan.streamingDataset, o.source.checkpointName))
+    this.#coordinator = new CheckpointCoordinator(this.#cutHost())
   }
 
   /** Stops a running engine: the source stops reading and everything in flight is written. */
@@ -168,7 +201,8 @@ export class Engine {
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
         this.#log(`tilekiln: store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`)
-      }
+      },
+      onFenced: partitions => this.#fenced(partitions, 'the store refused its tile writes as stale: another daemon took the partition over')
     }, o.writer)
     this.#pool = new WorkerPool({
       groupBy: o.groupBy,
@@ -181,46 +215,35 @@ export class Engine {
       untiled
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
-      this.#lastSentWatermark.push(-Infinity)
+      this.#lastSentVersion.push(-1)
       this.#lastTickAt.push(0)
       this.#nextTimer.push(Infinity)
       this.#workerStats.push({ liveKeys: 0, liveEntries: 0, stateBytes: 0 })
     }
-    for (const p of this.#source.partitions) this.#tracker.register(p, Date.now())
 
     const linger = o.lingerMillis ?? 5
     let clock: NodeJS.Timeout | undefined
     let progress: NodeJS.Timeout | undefined
     let checkpointTimer: NodeJS.Timeout | undefined
     try {
-      const from = await this.#restore()
       clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(linger, 20)))
       if (o.onProgress !== undefined) progress = setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
-      if (o.checkpoints !== undefined) {
-        checkpointTimer = setInterval(() => { this.#checkpoint().catch(e => this.#fail(e)) }, o.checkpoints.intervalMillis)
+      if (this.#storage !== null) {
+        checkpointTimer = setInterval(() => { this.#coordinator.cut().catch(e => this.#fail(e)) }, o.checkpoints!.intervalMillis)
       }
-      await this.#source.run(this.#pusher(), this.#abort.signal, from)
-      // A periodic checkpoint still under way owns the workers until it is done: closing tiles behind its back
-      // would put their final writes outside the cut it snapshots.
-      await this.#checkpointing
+      await this.#source.run(this.#pusher(), this.#abort.signal)
       this.#check()
-      await this.#quiesce()
       if (this.#source.bounded && !this.#abort.signal.aborted) {
         // End of a bounded input: event time is over, every tile closes and is written complete.
-        this.#finalWatermark = true
-        this.#tracker.advanceTo(Infinity)
+        this.#ended = true
+        this.#book.version++
       }
-      // Close whatever the watermark has passed, so the store's final state does not depend on tick timing.
-      const wm = this.#watermark(Date.now())
-      for (let w = 0; w < this.#workers; w++) this.#pool.tick(w, wm, Date.now())
-      await this.#pool.idle()
-      await this.#writer.drain()
-      await o.store.flushed()
+      // Close whatever the clocks have passed, so the store's final state does not depend on tick timing.
+      await this.#coordinator.serial(async () => { await this.#settle() })
       this.#check()
-      if (o.checkpoints !== undefined) {
+      if (this.#storage !== null) {
         clearInterval(checkpointTimer)
-        await this.#checkpointing
-        await this.#checkpoint(true)
+        await this.#coordinator.cut({ final: true })
       }
     } finally {
       clearInterval(clock)
@@ -230,78 +253,201 @@ export class Engine {
       await this.#pool.close()
       await this.#source.close?.()
     }
-    return { ...this.#progress(started), latency: this.metrics.summary(M.latency), restoredFrom: this.#restoredFrom, checkpointsTaken: this.#checkpointsTaken }
+    return { ...this.#progress(started), latency: this.metrics.summary(M.latency), restoredPartitions: this.#restored, checkpointsTaken: this.#coordinator.taken }
   }
 
-  // ---- checkpoints -------------------------------------------------------------------------------------------
+  // ---- partitions: assignment, revocation, fencing -------------------------------------------------------
 
-  /** Everything handed to workers is folded in, written and flushed. */
-  async #quiesce (): Promise<void> {
-    await this.#flushAll()
-    await this.#pool.idle()
-    await this.#writer.drain()
-    await this.#o.store.flushed()
+  /**
+   * Takes partitions over: a new fencing epoch each, then its checkpoint (if any) restored into the workers and
+   * its open tiles rewritten under the new epoch. Resolves with the position each restored partition resumes at.
+   */
+  #assign (partitions: readonly number[]): Promise<Positions> {
+    return this.#coordinator.serial(async () => {
+      const from = new Map<number, number>()
+      for (const p of partitions) {
+        const at = await this.#assignOne(p)
+        if (at !== null) from.set(p, at)
+      }
+      this.metrics.set(M.ownedPartitions, this.#book.size)
+      return from
+    })
+  }
+
+  async #assignOne (partition: number): Promise<number | null> {
+    const t0 = Date.now()
+    const held = this.#book.get(partition)
+    if (held !== undefined) {
+      // Assigned again without a revocation in between (a client that does not report it): start from the store.
+      await this.#release([partition], 'reassigned')
+    }
+    const clock = new PartitionClock({ outOfOrdernessMillis: this.#ooo, origins: this.#o.repartitioned?.origins ?? null })
+    const storage = this.#storage
+    let epoch = 0
+    let next: number | null = null
+    const owned = new OwnedPartition(partition, clock, 0, 0, t0)
+    if (storage !== null) {
+      epoch = await storage.acquireEpoch(partition)
+      owned.epoch = epoch
+      faultPoint('handover-after-epoch')
+      const stored = await storage.read(partition)
+      if (stored !== null) {
+        const where = `of partition ${partition} in ${storage.description}`
+        const cp = decodeCheckpoint(stored.bytes, where)
+        const h = cp.header
+        if (h.groupBy !== this.plan.name || h.fingerprint !== this.#fingerprint) {
+          throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} was taken for a different GroupBy, tile layout or mode (tiled/untiled) (${h.groupBy}); use another store prefix or consumer group, or delete it to start over`, { groupBy: this.plan.name, partition })
+        }
+        clock.restore(h.clock)
+        for (const [origin, n] of h.originNext) owned.originNext.set(origin, n)
+        next = h.next
+        owned.next = h.next
+        owned.checkpointed = h.next
+        owned.restoredBytes = stored.bytes.length
+        if (h.entries > 0) {
+          const shards = splitByOwner(partition, cp.entries, cp.timers, this.bound, this.#workers)
+          const closes = [partition, clock.closing]
+          const now = Date.now()
+          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now }, [s.entries])))
+          // Rewrite the open tiles under the new epoch: whatever a previous owner still writes to these keys is
+          // refused from now on (the store fences per partition, or per key with the partition's epoch).
+          this.#writer.enqueue(new TilePuts(cp.entries, new Int32Array(h.entries).fill(partition)), { records: 0, firstAt: now }, this.#fence([partition], epoch))
+        }
+        this.#restored++
+        this.metrics.inc(M.restoredBytes, stored.bytes.length)
+        this.#log(`tilekiln: partition ${partition}: took over at ${this.#source.positionName} ${h.next} under epoch ${epoch} (checkpoint of ${new Date(h.takenAt).toISOString()} by epoch ${h.epoch}, ${h.entries} open tile(s), ${stored.bytes.length} bytes)`)
+      } else {
+        this.#log(`tilekiln: partition ${partition}: took over under epoch ${epoch} (no checkpoint: from the source's start position)`)
+      }
+    }
+    owned.restoreMillis = Date.now() - t0
+    this.#book.add(owned)
+    this.metrics.inc(M.rebalances)
+    this.metrics.record(M.handover, owned.restoreMillis)
+    return next
+  }
+
+  /** Partitions taken away by the source: final checkpoint, then their state is dropped. */
+  #revoke (partitions: readonly number[]): Promise<void> {
+    const mine = partitions.filter(p => this.#book.get(p) !== undefined)
+    if (mine.length === 0) return Promise.resolve()
+    return this.#coordinator.serial(async () => {
+      await this.#release(mine, 'revoked')
+      this.metrics.set(M.ownedPartitions, this.#book.size)
+    })
+  }
+
+  /** (Runs inside the coordinator's chain.) Checkpoints what is still ours of `partitions`, then drops them. */
+  async #release (partitions: readonly number[], why: 'revoked' | 'reassigned'): Promise<void> {
+    if (this.#storage !== null && this.#failure === null) {
+      await this.#coordinator.cutNow({ partitions, force: true })
+    } else {
+      await this.#settle()
+    }
+    await this.#drop(partitions)
+    for (const p of partitions) this.#book.remove(p)
+    this.metrics.inc(M.revocations, partitions.length)
+    this.#log(`tilekiln: partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped`)
+  }
+
+  async #drop (partitions: readonly number[]): Promise<void> {
+    if (this.#o.untiled === true) return
+    await Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call(w, { kind: 'drop', partitions })))
   }
 
   /**
-   * Takes a consistent cut: stops records at the gate, drains everything in flight, snapshots every worker, writes
-   * the checkpoint durably, then lets the source commit its positions and resume.
+   * Another daemon owns these partitions now (this one was frozen or cut off past its session, and the store
+   * refused its writes): stop taking their records and forget their state; the group will revoke them.
    */
-  #checkpoint (final = false): Promise<void> {
-    if (this.#checkpointing !== null) return this.#checkpointing
-    const taking = this.#takeCheckpoint(final).finally(() => { this.#checkpointing = null })
-    this.#checkpointing = taking
-    return taking
+  #fenced (partitions: readonly number[], why: string): void {
+    const hit = partitions.filter(p => this.#book.active(p) !== undefined)
+    this.metrics.inc(M.fencedWrites, partitions.length)
+    if (hit.length === 0) return
+    for (const p of hit) this.#book.get(p)!.status = 'fenced'
+    this.#book.version++
+    this.#log(`tilekiln: partition(s) ${hit.join(', ')} fenced: ${why}; dropping them (another daemon of the group owns them now) [groupBy=${this.plan.name}]`)
+    void this.#coordinator.serial(async () => {
+      await this.#pool.idle()
+      await this.#drop(hit)
+      for (const p of hit) if (this.#book.get(p)?.status === 'fenced') this.#book.remove(p)
+      this.metrics.set(M.ownedPartitions, this.#book.size)
+    }).catch(e => this.#fail(e))
   }
 
-  async #takeCheckpoint (final: boolean): Promise<void> {
-    const cps = this.#o.checkpoints
-    if (cps === undefined || this.#failure !== null) return
-    // Nothing consumed since the last one: replaying from it reproduces this state exactly, so skip the work.
-    if (this.#records === this.#checkpointedRecords) return
+  /** The fence a batch of these partitions' tiles is written under. */
+  #fence (partitions: Iterable<number>, epoch?: number): { scope: string, epochs: Map<number, number> } | undefined {
+    if (this.#storage === null) return undefined
+    const epochs = new Map<number, number>()
+    for (const p of partitions) {
+      const e = epoch ?? this.#book.get(p)?.epoch
+      if (e !== undefined && e > 0) epochs.set(p, e)
+    }
+    return { scope: checkpointScope(this.plan.streamingDataset, this.#source.checkpointName), epochs }
+  }
+
+  // ---- cuts ---------------------------------------------------------------------------------------------------
+
+  #cutHost (): CutHost {
+    return {
+      groupBy: this.plan.name,
+      fingerprint: this.#fingerprint,
+      sourceDescription: this.#source.description,
+      book: this.#book,
+      storage: this.#storage!,
+      metrics: this.metrics,
+      log: line => this.#log(line),
+      hold: () => this.#hold(),
+      settle: () => this.#settle(),
+      snapshot: partitions => Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call<StateSnapshot>(w, { kind: 'snapshot', partitions }))),
+      flushDeadLetters: final => this.#flushDeadLetters(final),
+      commit: (positions, final) => this.#commit(positions, final),
+      fenced: (partitions, why) => this.#fenced(partitions, why)
+    }
+  }
+
+  /** Stops records at the gate; resolves once records on their way into slots are in. */
+  async #hold (): Promise<() => void> {
     let open!: () => void
-    this.#gate = new Promise<void>(resolve => { open = resolve })
-    try {
-      // Records already on their way into slots finish first (they are part of this cut).
-      while (this.#appending > 0) await new Promise<void>(resolve => this.#appendWaiters.push(resolve))
-      await this.#quiesce()
-      this.#check()
-      // Dead letters of the records this cut covers must be durable before the cut is: nothing replays them after.
-      if (!await this.#flushDeadLetters(final)) return
-      const snaps = await Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call<WorkerSnapshot>(w, { kind: 'snapshot' })))
-      // The snapshot has every task before it folded in, so every write those tasks made must be durable before the
-      // checkpoint is: a tile closed just before the snapshot is absent from it, and its final write exists only in
-      // the writer's queue until then.
-      await this.#writer.drain()
-      await this.#o.store.flushed()
-      this.#check()
-      const positions = new Map(this.#positions)
-      this.#checkpointedRecords = this.#records
-      cps.store.write({
-        groupBy: this.plan.name,
-        fingerprint: planFingerprint(this.bound, this.#o.untiled === true),
-        takenAt: Date.now(),
-        source: this.#source.description,
-        positions: [...positions],
-        watermark: this.#tracker.value,
-        maxEventTime: this.#tracker.snapshot(),
-        workers: this.#workers
-      }, snaps)
-      this.#checkpointsTaken++
-      this.metrics.inc('checkpoints')
-      faultPoint('checkpoint-before-commit')
-      await this.#commit(positions, final)
-    } finally {
-      this.#gate = null
+    const gate = new Promise<void>(resolve => { open = resolve })
+    const previous = this.#gate
+    this.#gate = gate
+    while (this.#appending > 0) await new Promise<void>(resolve => this.#appendWaiters.push(resolve))
+    return () => {
+      if (this.#gate === gate) this.#gate = previous
       open()
     }
   }
 
   /**
+   * Everything handed to workers is folded in; every tile the clocks passed is closed; every write is
+   * acknowledged and flushed by the store.
+   */
+  async #settle (): Promise<void> {
+    this.#flushAll()
+    await this.#pool.idle()
+    const closes = this.#closes()
+    const now = Date.now()
+    for (let w = 0; w < this.#workers; w++) {
+      this.#pool.tick(w, closes, now)
+      this.#lastSentVersion[w] = this.#book.version
+    }
+    await this.#pool.idle()
+    await this.#writer.drain()
+    await this.#o.store.flushed()
+    this.#check()
+  }
+
+  #closes (): number[] {
+    if (this.#ended) return this.#book.closes(Infinity)
+    if (this.#source.watermarks === 'end') return this.#book.closes(-Infinity)
+    return this.#book.closes()
+  }
+
+  /**
    * Makes the dead letters sent so far durable. When their output is unreachable (a Kafka dead-letter topic during
-   * a broker outage) the checkpoint is skipped — the next one tries again, and a crash meanwhile replays from the
-   * previous one, dead letters included. The last checkpoint before exit retries for a while, then fails the run
-   * rather than exit with dead letters unsent.
+   * a broker outage) the cut is skipped — the next one tries again, and a crash meanwhile replays from the
+   * previous one, dead letters included. The last cut before exit retries for a while, then fails the run rather
+   * than exit with dead letters unsent.
    */
   async #flushDeadLetters (final: boolean): Promise<boolean> {
     const sink = this.#o.deadLetters
@@ -317,11 +463,11 @@ export class Engine {
 
   /**
    * Commits the checkpoint's positions to the source (Kafka's group offsets). The durable checkpoint is what a
-   * restart resumes from, so a failed commit (broker outage) costs only monitoring accuracy until the next
-   * checkpoint commits newer positions: it is counted and logged, never fatal. The last commit before exit has no
-   * next one, so it is retried for a while first.
+   * restart resumes from, so a failed commit (broker outage, or the group moved on) costs only monitoring
+   * accuracy until the next checkpoint commits newer positions: it is counted and logged, never fatal. The last
+   * commit before exit has no next one, so it is retried for a while first.
    */
-  async #commit (positions: Positions, final: boolean): Promise<void> {
+  async #commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<void> {
     const failed = await this.#attempt(final, M.commitFailures, `committing the checkpoint's positions to ${this.#source.description}`, async () => { await this.#source.commit?.(positions) })
     if (failed === null) return
     this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones'}): ${describeError(failed.error)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
@@ -347,61 +493,69 @@ export class Engine {
     }
   }
 
-  /** Loads the latest checkpoint into the workers; returns the positions the source resumes from. */
-  async #restore (): Promise<Positions | undefined> {
-    const cps = this.#o.checkpoints
-    if (cps === undefined) return undefined
-    const cp: Checkpoint | null = cps.store.latest()
-    if (cp === null) return undefined
-    const h = cp.header
-    if (h.groupBy !== this.plan.name || h.fingerprint !== planFingerprint(this.bound, this.#o.untiled === true)) {
-      throw new TilekilnError('TK_CHECKPOINT', `the checkpoint in ${cps.store.dir} was taken for a different GroupBy, tile layout or mode (tiled/untiled) (${h.groupBy}); use another --checkpoint-dir or delete it to start over`, { groupBy: this.plan.name, checkpoint: cp.seq })
-    }
-    const shards: Shard[] = reshard(cp.shards, this.bound, this.#workers)
-    const openTiles = shards.reduce((a, s) => a + new TilePuts(s.entries).count, 0)
-    const now = Date.now()
-    await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', entries: s.entries, timers: s.timers, watermark: h.watermark, now }, [s.entries])))
-    this.#tracker.restore(h.maxEventTime, h.watermark, now)
-    for (let w = 0; w < this.#workers; w++) this.#lastSentWatermark[w] = h.watermark
-    for (const [p, next] of h.positions) this.#positions.set(p, next)
-    this.#restoredFrom = cp.seq
-    this.#checkpointedRecords = 0
-    this.#log(`tilekiln: restored checkpoint ${cp.seq} of ${new Date(h.takenAt).toISOString()} (${h.positions.length} partition position(s), ${openTiles} open tile(s))`)
-    return new Map(h.positions)
-  }
-
   // ---- pushing records ---------------------------------------------------------------------------------------
 
   #pusher (): RecordPusher {
-    const workers = this.#workers
     return {
-      push: (bytes, partition, position) => {
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#append(this.#router(copy), copy, partition, position)) }
-        this.#touch(partition)
-        return this.#append(this.#router(bytes), bytes, partition, position)
+      push: (bytes, partition, position, origin, originOffset) => {
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, origin, originOffset, null, NaN)) }
+        return this.#take(bytes, partition, position, origin, originOffset, null, NaN)
       },
-      pushKeyed: (keyValues, bytes, partition, position) => {
-        const mask = workers === 1 ? 1 : 1 << (hashKey(keyValues) % workers)
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#append(mask, copy, partition, position)) }
-        this.#touch(partition)
-        return this.#append(mask, bytes, partition, position)
+      pushKeyed: (keyValues, eventTime, bytes, partition, position) => {
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, undefined, undefined, keyValues, eventTime)) }
+        return this.#take(bytes, partition, position, undefined, undefined, keyValues, eventTime)
       },
-      flush: () => this.#flushAll(),
+      flush: async () => { this.#flushAll() },
       reject: (bytes, partition, position, reason) => {
-        this.#positions.set(partition, position + 1)
+        const p = this.#book.active(partition)
+        if (p === undefined) return
+        p.next = position + 1
         this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
       },
-      assigned: partitions => { for (const p of partitions) this.#tracker.register(p, Date.now()) },
-      revoked: partitions => { for (const p of partitions) this.#tracker.unregister(p) }
+      assigned: partitions => this.#assign(partitions),
+      revoked: partitions => this.#revoke(partitions),
+      caughtUp: (partition, end) => {
+        const p = this.#book.get(partition)
+        if (p !== undefined) p.end = end
+      }
     }
   }
 
-  #touch (partition: number): void {
-    if (partition !== this.#lastPartition || this.#now !== this.#lastTouch) {
-      this.#tracker.touch(partition, this.#now)
-      this.#lastPartition = partition
-      this.#lastTouch = this.#now
+  /** One record: probe it, judge it by its partition's clock, copy it to its workers' slots. */
+  #take (bytes: Uint8Array, partition: number, position: number, origin: number | undefined, originOffset: number | undefined, keyValues: readonly unknown[] | null, eventTime: number): Promise<void> | undefined {
+    const owned = this.#book.active(partition)
+    // Records of a partition this daemon no longer owns (fenced, revoked meanwhile) are not ours to process.
+    if (owned === undefined) return undefined
+    let mask: number
+    let ts: number
+    if (keyValues !== null) {
+      mask = this.#workers === 1 ? 1 : maskOfKey(keyValues, this.#workers)
+      ts = Number.isNaN(eventTime) ? this.#probe.timeOf(bytes) : eventTime
+    } else {
+      mask = this.#probe.probe(bytes)
+      ts = this.#probe.ts
     }
+    let watermark: number
+    if (this.#source.watermarks === 'end') {
+      watermark = -Infinity
+    } else {
+      const o = origin ?? partition
+      if (origin !== undefined && originOffset !== undefined) {
+        // A repartitioned record already seen before a crash of the shuffle stage: drop it.
+        const seen = owned.originNext.get(o) ?? 0
+        if (originOffset < seen) {
+          owned.next = position + 1
+          this.metrics.inc(M.shuffleDuplicates)
+          return undefined
+        }
+        owned.originNext.set(o, originOffset + 1)
+      }
+      const before = owned.clock.closing
+      watermark = owned.clock.judge(o, ts)
+      if (owned.clock.closing !== before) this.#book.version++
+      if (ts > this.#maxEventTime) this.#maxEventTime = ts
+    }
+    return this.#append(owned, mask, bytes, partition, position, watermark)
   }
 
   /**
@@ -409,34 +563,34 @@ export class Engine {
    * record's position counts as consumed only once every copy is in a slot, so a checkpoint (which waits for
    * appends in progress) never records a position whose record is not in the state it snapshots.
    */
-  #append (mask: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
+  #append (owned: OwnedPartition, mask: number, bytes: Uint8Array, partition: number, position: number, watermark: number): Promise<void> | undefined {
     this.#records++
+    owned.records++
     this.#bytesIn += bytes.length
     let waits: Promise<void>[] | undefined
     let primary = true
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
       if ((mask & 1) === 0) continue
-      const r = this.#appendTo(w, bytes, partition, position, primary)
+      const r = this.#appendTo(w, bytes, partition, position, watermark, primary)
       primary = false
       if (r !== undefined) (waits ??= []).push(r)
     }
     if (waits === undefined) {
-      this.#positions.set(partition, position + 1)
+      owned.next = position + 1
       return undefined
     }
     this.#appending++
     return Promise.all(waits).then(
-      () => { this.#positions.set(partition, position + 1) }
+      () => { owned.next = position + 1 }
     ).finally(() => {
       if (--this.#appending === 0) for (const f of this.#appendWaiters.splice(0)) f()
     })
   }
 
-  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number, primary: boolean): Promise<void> | undefined {
+  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number, watermark: number, primary: boolean): Promise<void> | undefined {
     this.#check()
     const slot = this.#pool.filling(w)
-    if (slot !== null && slot.append(bytes, partition, position, this.#now, primary)) {
-      if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
+    if (slot !== null && slot.append(bytes, partition, position, watermark, this.#now, primary)) {
       if (slot.full) this.#dispatch(w)
       return undefined
     }
@@ -446,15 +600,14 @@ export class Engine {
     // Full slot: dispatch it and wait for a free one (and for the writer, if it is behind).
     if (slot !== null) this.#dispatch(w)
     const copy = Uint8Array.from(bytes)
-    return this.#waitAndAppend(w, copy, partition, position, primary)
+    return this.#waitAndAppend(w, copy, partition, position, watermark, primary)
   }
 
-  async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number, primary: boolean): Promise<void> {
+  async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number, watermark: number, primary: boolean): Promise<void> {
     for (;;) {
       await this.#writer.ready()
       const slot = this.#pool.filling(w)
-      if (slot !== null && slot.append(bytes, partition, position, this.#now, primary)) {
-        if (slot.count === 1) slot.watermark = this.#watermark(this.#now)
+      if (slot !== null && slot.append(bytes, partition, position, watermark, this.#now, primary)) {
         if (slot.full) this.#dispatch(w)
         return
       }
@@ -465,19 +618,12 @@ export class Engine {
   }
 
   #dispatch (w: number): void {
-    const slot = this.#pool.filling(w)
-    if (slot !== null && slot.watermark > this.#lastSentWatermark[w]!) this.#lastSentWatermark[w] = slot.watermark
-    this.#pool.dispatchBatch(w, Date.now())
+    this.#lastSentVersion[w] = this.#book.version
+    this.#pool.dispatchBatch(w, this.#closes(), Date.now())
   }
 
-  async #flushAll (): Promise<void> {
+  #flushAll (): void {
     for (let w = 0; w < this.#workers; w++) if (this.#pool.hasPending(w)) this.#dispatch(w)
-  }
-
-  #watermark (now: number): number {
-    if (this.#finalWatermark) return Infinity
-    if (this.#source.watermarks === 'end') return -Infinity
-    return this.#tracker.current(now)
   }
 
   // ---- periodic work -----------------------------------------------------------------------------------------
@@ -485,8 +631,8 @@ export class Engine {
   #onClock (linger: number): void {
     const now = Date.now()
     this.#now = now
-    // A checkpoint drains and snapshots: no tile may close behind its back.
-    if (this.#failure !== null || this.#checkpointing !== null) return
+    // A cut drains and snapshots: no tile may close behind its back.
+    if (this.#failure !== null || this.#coordinator.busy) return
     for (let w = 0; w < this.#workers; w++) {
       // Adaptive batching: a partly filled slot goes out after the linger time only to an idle worker — a busy one
       // would just queue it, so it keeps filling (bigger batches, fewer tasks) until the worker is free (#onResult).
@@ -494,16 +640,15 @@ export class Engine {
         this.#dispatch(w)
         continue
       }
-      // Idle worker: tell it when the watermark moved or a buffered trigger is due. Never while records wait for
-      // it here: they must reach it before any watermark computed after they arrived.
+      // Idle worker: tell it when a clock moved or a buffered trigger is due. Never while records wait for it
+      // here: they must reach it before any closing computed after they arrived.
       if (this.#pool.inFlight(w) > 0 || this.#pool.hasPending(w)) continue
-      // A moved watermark can wait a little (batches carry it too); a due buffered trigger cannot.
-      const wm = this.#watermark(now)
-      if ((wm > this.#lastSentWatermark[w]! && now - this.#lastTickAt[w]! >= TICK_MILLIS) || this.#nextTimer[w]! <= now) {
-        this.#lastSentWatermark[w] = wm
+      const moved = this.#book.version !== this.#lastSentVersion[w]
+      if ((moved && now - this.#lastTickAt[w]! >= TICK_MILLIS) || this.#nextTimer[w]! <= now) {
+        this.#lastSentVersion[w] = this.#book.version
         this.#nextTimer[w] = Infinity
         this.#lastTickAt[w] = now
-        this.#pool.tick(w, wm, now)
+        this.#pool.tick(w, this.#closes(), now)
       }
     }
     this.metrics.set(M.queuedPuts, this.#writer.queuedPuts)
@@ -520,21 +665,29 @@ export class Engine {
     m.inc(M.filtered, r.filtered)
     m.inc(M.tilesClosed, r.closedTiles)
     if (r.late > 0) m.inc(M.lateEvents, r.late)
+    if (r.crossings > 0) this.#crossed(r.crossings, r.crossingSample)
     for (let i = 0; i < r.exprEvalMicros.length; i++) m.record(M.exprEvalTime, r.exprEvalMicros[i]!)
-    for (let i = 0; i < r.maxTs.length; i += 2) {
-      this.#tracker.observe(r.maxTs[i]!, r.maxTs[i + 1]!)
-      if (r.maxTs[i + 1]! > this.#maxEventTime) this.#maxEventTime = r.maxTs[i + 1]!
-    }
     this.#nextTimer[d.worker] = r.nextTimer
     this.#workerStats[d.worker] = { liveKeys: r.liveKeys, liveEntries: r.liveEntries, stateBytes: r.stateBytes }
     for (const dl of r.deadLetters) this.#deadLetter(dl)
     const meta: BatchMeta = { records: d.slot === null ? 0 : d.slot.primaries, firstAt: d.slot === null ? Date.now() : d.slot.firstAt }
-    this.#rowsDone += meta.records
     if (r.puts !== null) {
-      this.#writer.enqueue(this.#o.untiled === true ? new EventPuts(r.puts) : new TilePuts(r.puts), meta)
+      if (this.#o.untiled === true) {
+        this.#writer.enqueue(new EventPuts(r.puts), meta)
+      } else {
+        const parts = r.putPartitions ?? new Int32Array(0)
+        this.#writer.enqueue(new TilePuts(r.puts, parts), meta, this.#fence(distinct(parts)))
+      }
     } else {
       this.#durable(meta, 0)
     }
+  }
+
+  #crossed (rows: number, sample: string | null): void {
+    this.metrics.inc(M.crossPartitionRows, rows)
+    if (this.#crossLogged) return
+    this.#crossLogged = true
+    this.#log(`tilekiln: an entity key arrives from more than one partition (${sample ?? 'example unavailable'}): the topic is not keyed by the entity, so partitions cannot be owned independently. Each key's state stays with the partition it came from first; with several daemons, run with --repartition. Counted in ${M.crossPartitionRows}; logged once. [groupBy=${this.plan.name}]`)
   }
 
   #deadLetter (dl: TaskResult['deadLetters'][number]): void {
@@ -573,6 +726,17 @@ export class Engine {
   #progress (started: number): Progress {
     const elapsed = Date.now() - started
     const s = this.#workerStats
+    const parts: PartitionProgress[] = this.#book.all().map(p => ({
+      partition: p.partition,
+      epoch: p.epoch,
+      next: p.next,
+      lag: p.lag,
+      watermark: this.#ended ? Infinity : p.clock.closing,
+      maxEventTime: p.clock.maxEventTime,
+      records: p.records
+    }))
+    let wm = Infinity
+    for (const p of parts) if (p.watermark < wm) wm = p.watermark
     return {
       elapsedMillis: elapsed,
       records: this.#records,
@@ -582,13 +746,21 @@ export class Engine {
       tilesWritten: this.#writer?.written ?? 0,
       deadLetters: this.metrics.counter(M.deadLetters),
       lateEvents: this.metrics.counter(M.lateEvents),
-      watermark: this.#tracker.value,
+      watermark: parts.length === 0 ? -Infinity : wm,
       lagRecords: this.#records - this.#acked,
       eventTimeLagMillis: Number.isFinite(this.#maxEventTime) ? Date.now() - this.#maxEventTime : NaN,
       liveKeys: s.reduce((a, x) => a + x.liveKeys, 0),
       liveEntries: s.reduce((a, x) => a + x.liveEntries, 0),
       stateBytes: s.reduce((a, x) => a + x.stateBytes, 0),
-      queuedPuts: this.#writer?.queuedPuts ?? 0
+      queuedPuts: this.#writer?.queuedPuts ?? 0,
+      partitions: parts,
+      fencedWrites: this.metrics.counter(M.fencedWrites)
     }
   }
+}
+
+function distinct (parts: Int32Array): number[] {
+  const out: number[] = []
+  for (let i = 0; i < parts.length; i++) if (!out.includes(parts[i]!)) out.push(parts[i]!)
+  return out
 }

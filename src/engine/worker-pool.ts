@@ -5,7 +5,7 @@
 import { Piscina } from 'piscina'
 import { describeError, TilekilnError } from '../errors.ts'
 import { type RingGeometry, SlotView, SlotWriter, slotBytes } from '../route/ring.ts'
-import type { Task, TaskResult, WorkerInit } from '../worker/protocol.ts'
+import type { Closes, Task, TaskResult, WorkerInit } from '../worker/protocol.ts'
 
 export type WorkerBase = Omit<WorkerInit, 'index' | 'workers' | 'ring' | 'memory' | 'geometry'>
 
@@ -91,16 +91,16 @@ export class WorkerPool {
 
   get totalInFlight (): number { return this.#inFlight.reduce((a, b) => a + b, 0) }
 
-  /** Hands worker w's filling slot to it; its records are judged by the watermark of its first record. */
-  dispatchBatch (w: number, now: number): void {
+  /** Hands worker w's filling slot to it; after its records it closes what `closes` says. */
+  dispatchBatch (w: number, closes: Closes, now: number): void {
     const slot = this.#filling[w]
     if (slot === null || slot === undefined || slot.count === 0) return
     this.#filling[w] = null
-    this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, watermark: slot.watermark, now })
+    this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, closes, now })
   }
 
-  tick (w: number, watermark: number, now: number): void {
-    this.#run(w, null, { kind: 'tick', watermark, now })
+  tick (w: number, closes: Closes, now: number): void {
+    this.#run(w, null, { kind: 'tick', closes, now })
   }
 
   /** A control task (snapshot, restore) in worker w's queue, after everything already submitted to it. */

@@ -45,6 +45,7 @@ export function compileColumnRefs (spec: QuerySpec, input: StructType, needed: r
     columns,
     multiRow: false,
     sourceFields: fields.slice(0, needed.length),
+    timeField,
     run (record, out, emit) {
       for (let i = 0; i < n; i++) {
         const v = record[fields[i]!]

@@ -79,7 +79,8 @@ export function compileQueryWithSource (spec: QuerySpec, input: StructType, need
   })
 
   const timePath = `${spec.path}.timeColumn`
-  const time: Checked = { alias: 'ts', expr: timeAsMillis(check(spec.timeColumn, timePath, false), spec, timePath), text: spec.timeColumn, path: timePath }
+  const timeExpr = check(spec.timeColumn, timePath, false)
+  const time: Checked = { alias: 'ts', expr: timeAsMillis(timeExpr, spec, timePath), text: spec.timeColumn, path: timePath }
 
   const resolveNeeded = (name: string): Checked => {
     if (name === 'ts') return time
@@ -104,7 +105,8 @@ export function compileQueryWithSource (spec: QuerySpec, input: StructType, need
   const sourceFields = outputs.slice(0, needed.length).map(c => (c.expr.k === 'col' ? c.expr.name : null))
 
   const { source, run } = generate(wheres, outputs, exploded, spec)
-  return { columns, multiRow: exploded !== null, sourceFields, run, source }
+  const timeField = timeExpr.k === 'col' ? timeExpr.name : null
+  return { columns, multiRow: exploded !== null, sourceFields, timeField, run, source }
 }
 
 /** The time column as epoch milliseconds (a BIGINT). */

@@ -37,6 +37,11 @@ export interface CompiledQuery {
    * null for computed columns. Lets the router extract keys without evaluating anything.
    */
   readonly sourceFields: readonly (string | null)[]
+  /**
+   * The input field the time column reads when it is a plain reference to one (possibly converted to epoch
+   * milliseconds), else null. Lets the main thread read a record's event time from that one field.
+   */
+  readonly timeField: string | null
 }
 
 export type QueryCompiler = (spec: QuerySpec, input: StructType, needed: readonly string[]) => CompiledQuery

@@ -99,5 +99,19 @@ export const M = {
   stateBytes: 'state_bytes',
   queuedPuts: 'kv_queued_puts',
   commitFailures: 'offset_commit_failures',
-  deadLetterFlushFailures: 'dead_letter_flush_failures'
+  deadLetterFlushFailures: 'dead_letter_flush_failures',
+  checkpoints: 'checkpoints',
+  checkpointBytes: 'checkpoint_bytes_written',
+  /** Tile and checkpoint writes refused because another daemon took the partition over (this one was a zombie). */
+  fencedWrites: 'fenced_writes',
+  /** Rows whose entity key lives in another partition: the topic is not keyed by the entity (use --repartition). */
+  crossPartitionRows: 'cross_partition_rows',
+  rebalances: 'partitions_assigned',
+  revocations: 'partitions_revoked',
+  /** Histogram, ms: assignment of a partition → ready to read (epoch, checkpoint load, restore, rewrite). */
+  handover: 'partition_handover_ms',
+  restoredBytes: 'checkpoint_bytes_restored',
+  /** Records of a repartitioned topic dropped as replays of the shuffle stage. */
+  shuffleDuplicates: 'shuffle_duplicates_dropped',
+  ownedPartitions: 'owned_partitions'
 } as const

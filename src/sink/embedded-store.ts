@@ -33,6 +33,8 @@ export class EmbeddedStore implements TileStore {
   readonly #env: RootDatabase
   readonly #tiles: Database<Buffer, Buffer>
   readonly #meta: Database<string, string>
+  // INTERIM (lead's branch, replaced by the sink room's implementation): epochs and checkpoints.
+  readonly #cps: Database<Buffer, Buffer> | undefined
   /** Undefined while a read-only store has no `events` database yet (made by the first untiled run). */
   #eventsDb: Database<Buffer, Buffer> | undefined
   #scratch = Buffer.alloc(512)
@@ -48,6 +50,11 @@ export class EmbeddedStore implements TileStore {
     }
     this.#tiles = this.#env.openDB<Buffer, Buffer>({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
     this.#meta = this.#env.openDB<string, string>({ name: 'meta', encoding: 'string' })
+    try {
+      this.#cps = this.#env.openDB<Buffer, Buffer>({ name: 'checkpoints', keyEncoding: 'binary', encoding: 'binary' }) ?? undefined
+    } catch {
+      this.#cps = undefined
+    }
     this.#eventsDb = this.#openEvents()
   }
 
@@ -201,6 +208,45 @@ export class EmbeddedStore implements TileStore {
     if (events === undefined) return
     // The physical event key is the logical one.
     for (const { key, value } of events.getRange({})) yield [new Uint8Array(key), new Uint8Array(value)]
+  }
+
+  #cpKey (kind: string, scope: string, partition: number): Buffer {
+    return Buffer.from(`${kind}\u0000${scope}\u0000${partition}`)
+  }
+
+  async acquireEpoch (scope: string, partition: number): Promise<number> {
+    const key = this.#cpKey('e', scope, partition)
+    const cps = this.#cps!
+    return this.#env.transactionSync(() => {
+      const cur = cps.get(key)
+      const next = (cur === undefined ? 0 : Number(cur.readBigUInt64BE(0))) + 1
+      const b = Buffer.alloc(8)
+      b.writeBigUInt64BE(BigInt(next))
+      cps.putSync(key, b)
+      return next
+    })
+  }
+
+  async readCheckpoint (scope: string, partition: number): Promise<{ epoch: number, bytes: Uint8Array } | null> {
+    const v = this.#cps?.get(this.#cpKey('c', scope, partition))
+    if (v === undefined) return null
+    return { epoch: Number(v.readBigUInt64BE(0)), bytes: new Uint8Array(v.subarray(8)) }
+  }
+
+  async writeCheckpoint (scope: string, partition: number, epoch: number, bytes: Uint8Array): Promise<boolean> {
+    const ekey = this.#cpKey('e', scope, partition)
+    const cps = this.#cps!
+    const ok = this.#env.transactionSync(() => {
+      const cur = cps.get(ekey)
+      if (cur === undefined || Number(cur.readBigUInt64BE(0)) !== epoch) return false
+      const b = Buffer.alloc(8 + bytes.length)
+      b.writeBigUInt64BE(BigInt(epoch))
+      b.set(bytes, 8)
+      cps.putSync(this.#cpKey('c', scope, partition), b)
+      return true
+    })
+    await this.#env.flushed
+    return ok
   }
 
   async flushed (): Promise<void> {

@@ -13,7 +13,7 @@
 // Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
 // queue and a single Redis connection both do), so a timed-out request that still lands does so before its retry.
 
-import type { TileStore } from './store.ts'
+import type { Fence, TileStore, WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 /** What the writer needs of a batch: how many puts it holds (queue accounting). */
@@ -22,14 +22,15 @@ export interface PutBatch { readonly count: number }
 export interface WriteBatch<M, B extends PutBatch = TilePuts> {
   readonly puts: B
   readonly meta: M
+  readonly fence?: Fence
 }
 
 /** Issues one batch to the store; resolves when the store acknowledged it. */
-export type WriteFn<B extends PutBatch> = (batch: B) => Promise<void>
+export type WriteFn<B extends PutBatch> = (batch: B, fence?: Fence) => Promise<WriteOutcome | void>
 
 /** The tiled pipeline's write: upserts of whole tiles. */
 export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteFn<TilePuts> {
-  return puts => store.writeTiles(dataset, tileSizeMillis, puts)
+  return (puts, fence) => store.writeTiles(dataset, tileSizeMillis, puts, fence)
 }
 
 export interface KvWriterOptions {
@@ -54,6 +55,8 @@ export const DEFAULT_WRITER: KvWriterOptions = {
 export interface KvWriterEvents<M, B extends PutBatch = TilePuts> {
   onDurable (batch: WriteBatch<M, B>): void
   onError (error: unknown, attempt: number, retryInMillis: number): void
+  /** The store refused this batch's tiles of these partitions as stale (final: not retried). */
+  onFenced? (partitions: readonly number[], batch: WriteBatch<M, B>): void
 }
 
 interface Slot<M, B extends PutBatch> { batch: WriteBatch<M, B>, state: 'queued' | 'inflight' | 'done' | 'failed' }
@@ -85,9 +88,9 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   get queuedPuts (): number { return this.#queuedPuts }
   get inFlight (): number { return this.#inFlight }
 
-  enqueue (puts: B, meta: M): void {
+  enqueue (puts: B, meta: M, fence?: Fence): void {
     if (this.#closed) throw new Error('writer is closed')
-    this.#log.push({ batch: { puts, meta }, state: 'queued' })
+    this.#log.push({ batch: fence === undefined ? { puts, meta } : { puts, meta, fence }, state: 'queued' })
     this.#queuedPuts += puts.count
     this.#pump()
   }
@@ -118,7 +121,9 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   #issue (slot: Slot<M, B>): void {
     slot.state = 'inflight'
     this.#inFlight++
-    const request = this.#write(slot.batch.puts)
+    const request = this.#write(slot.batch.puts, slot.batch.fence).then(outcome => {
+      if (outcome !== undefined && outcome.fenced.length > 0) this.#events.onFenced?.(outcome.fenced, slot.batch)
+    })
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`store write not acknowledged within ${this.#opts.timeoutMillis} ms`)), this.#opts.timeoutMillis)

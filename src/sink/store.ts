@@ -22,9 +22,15 @@ export interface StoredEvent {
   readonly value: Uint8Array
 }
 
+/** The epochs a batch of tiles is written under, by source partition; a stale epoch's tiles are refused. */
+export interface Fence { readonly scope: string, readonly epochs: ReadonlyMap<number, number> }
+
+/** Partitions whose tiles the store refused as stale (another daemon took them over). */
+export interface WriteOutcome { readonly fenced: readonly number[] }
+
 export interface TileStore {
   /** Upserts every tile of the batch; resolves once the store acknowledged all of them (in order of calls). */
-  writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void>
+  writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome | void>
   /** Tiles of one key with fromMillis ≤ tileStart < toMillis, ascending by tile start. */
   readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]>
   /**

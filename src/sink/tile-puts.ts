@@ -53,9 +53,14 @@ export class TilePutsWriter {
 
 /** Read side of a tile put batch. */
 export class TilePuts extends PutBatch {
-  constructor (buffer: ArrayBuffer) {
+  /** The source partition of each put (the store fences writes per partition); absent: all partition 0. */
+  readonly partitions: Int32Array | null
+
+  constructor (buffer: ArrayBuffer, partitions?: Int32Array) {
     super(buffer, 0, 'tile')
+    this.partitions = partitions ?? null
   }
 
   tileStart (i: number): number { return this.time(i) }
+  partition (i: number): number { return this.partitions === null ? 0 : this.partitions[i] ?? 0 }
 }

@@ -3,13 +3,13 @@
 // JSON and CSV schemas are inferred from the file unless `--schema` gives one.
 
 import { createReadStream, readFileSync } from 'node:fs'
-import { extname } from 'node:path'
+import { basename, extname } from 'node:path'
 import avro from 'avsc'
 import type { StructType } from '../api/data-type.ts'
 import { asStruct, fromAvroSchema, inferCsvSchema, inferJsonSchema } from '../codec/input-schema.ts'
 import { type InputFormat, splitCsv } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
-import type { Positions, RecordPusher, Source } from './source.ts'
+import type { RecordPusher, Source } from './source.ts'
 
 export interface FileSourceOptions {
   readonly path: string
@@ -100,9 +100,11 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
     bounded: true,
     watermarks: o.watermarks ?? 'end',
     partitions: [0],
+    checkpointName: `file:${basename(o.path)}`,
     positionName: 'line',
-    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
-      const first = from?.get(0) ?? 0
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const from = await pusher.assigned([0])
+      const first = from.get(0) ?? 0
       const stream = createReadStream(o.path, { highWaterMark: 1 << 20 })
       let carry: Buffer | null = null
       let line = 0
@@ -153,9 +155,11 @@ function avroContainerSource (o: FileSourceOptions): Source {
     bounded: true,
     watermarks: o.watermarks ?? 'end',
     partitions: [0],
+    checkpointName: `file:${basename(o.path)}`,
     positionName: 'record',
-    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
-      const first = from?.get(0) ?? 0
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const from = await pusher.assigned([0])
+      const first = from.get(0) ?? 0
       const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ noDecode: true }))
       let i = 0
       for await (const rec of decoder as AsyncIterable<Buffer>) {

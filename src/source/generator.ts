@@ -25,7 +25,7 @@ import { TilekilnError } from '../errors.ts'
 import type { Node } from '../expr/ast.ts'
 import { parseExpression } from '../expr/parser.ts'
 import { hashKey } from '../route/hash.ts'
-import type { Positions, RecordPusher, Source } from './source.ts'
+import type { RecordPusher, Source } from './source.ts'
 
 export interface GeneratorOptions {
   readonly keys: number
@@ -413,6 +413,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
     name: f.name, type: f.type.kind === 'timestamp' ? T.long : f.type.kind === 'date' ? T.int : f.type
   }))))
   const encode: Encoder = compileEncoder(schema)
+  const plainTime = plainRef(plan.source.timeColumn) === roles.timeField && ['long', 'int', 'timestamp'].includes(schema.fields.find(f => f.name === roles.timeField)?.type.kind ?? '')
   const names = schema.fields.map(f => f.name)
   const bounded = Number.isFinite(opts.count)
   return {
@@ -423,8 +424,10 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
     bounded,
     watermarks: 'event',
     partitions: Array.from({ length: Math.max(1, opts.partitions) }, (_, i) => i),
+    checkpointName: 'generator',
     positionName: 'sequence',
-    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
+    async run (pusher: RecordPusher, signal: AbortSignal) {
+      const from = await pusher.assigned(Array.from({ length: Math.max(1, opts.partitions) }, (_, i) => i))
       const w = new ByteWriter(1024)
       const started = Date.now()
       let produced = 0
@@ -433,7 +436,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
       for (const ev of generateEvents(plan, opts, schema, roles)) {
         if (signal.aborted) break
         // Resuming after a checkpoint: the stream is regenerated and what was already consumed is skipped.
-        if (from !== undefined && ev.seq < (from.get(ev.partition) ?? 0)) continue
+        if (ev.seq < (from.get(ev.partition) ?? 0)) continue
         w.reset()
         if (asJson) {
           for (let i = 0; i < names.length; i++) obj[names[i]!] = ev.values[i]
@@ -442,7 +445,8 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
           encode(w, ev.values)
         }
         const bytes = w.buf.subarray(0, w.pos)
-        const p = roles.computedKeys ? pusher.push(bytes, ev.partition, ev.seq) : pusher.pushKeyed(ev.keyValues, bytes, ev.partition, ev.seq)
+        // The event time is known here when the time column is the generated time field itself.
+        const p = roles.computedKeys ? pusher.push(bytes, ev.partition, ev.seq) : pusher.pushKeyed(ev.keyValues, plainTime ? ev.ts : NaN, bytes, ev.partition, ev.seq)
         if (p !== undefined) await p
         produced++
         if ((produced & 4095) === 0) {

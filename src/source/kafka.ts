@@ -17,8 +17,6 @@ export interface KafkaSourceOptions {
   readonly topic: string
   readonly groupId: string
   readonly format: InputFormat
-  /** 'key-columns': route by the GroupBy's key values; 'message-key': the Kafka key *is* the entity key. */
-  readonly partitionBy: 'key-columns' | 'message-key'
   readonly untilEnd: boolean
   readonly startFrom: 'earliest' | 'latest'
   /**
@@ -31,6 +29,19 @@ export interface KafkaSourceOptions {
    * back while it learns something, or dead-letter it.
    */
   readonly gate?: RecordGate
+}
+
+/** The topic's end offsets, retried while the brokers are unreachable (a broker restart must not end the run). */
+async function endOffsetsWhenReachable (client: KafkaClient, topic: string, signal: AbortSignal): Promise<Map<number, number>> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await client.endOffsets(topic)
+    } catch (e) {
+      if (signal.aborted) throw e
+      process.stderr.write(`tilekiln: cannot read the end offsets of ${topic} yet (${(e as Error).message}); retrying in ${delay} ms\n`)
+      await new Promise(resolve => setTimeout(resolve, delay))
+    }
+  }
 }
 
 export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
@@ -54,11 +65,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     bounded: false,
     watermarks: 'event',
     partitions,
+    checkpointName: o.topic,
     positionName: 'offset',
-    async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void> {
-      const ends = o.untilEnd ? await client.endOffsets(o.topic) : null
-      // Next offset of every partition as far as records were handed over: where a replacement consumer resumes.
-      const reached = new Map<number, number>(from ?? [])
+    async run (pusher: RecordPusher, signal: AbortSignal): Promise<void> {
+      const ends = o.untilEnd ? await endOffsetsWhenReachable(client, o.topic, signal) : null
+      // Next offset of every partition as far as records were handed over (for --until-end).
+      const reached = new Map<number, number>()
       let finish!: () => void
       const done = new Promise<void>(resolve => { finish = resolve })
       const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? 0) >= end)
@@ -94,13 +106,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               continue
             }
           }
-          const p = o.partitionBy === 'message-key' && r.key !== null
-            ? pusher.pushKeyed([r.key], r.value, b.partition, r.offset)
-            : pusher.push(r.value, b.partition, r.offset)
+          const p = pusher.push(r.value, b.partition, r.offset)
           if (p !== undefined) await p
           reached.set(b.partition, r.offset + 1)
         }
         reached.set(b.partition, b.nextOffset)
+        pusher.caughtUp(b.partition, b.highWatermark)
         if (b.nextOffset >= b.highWatermark) await pusher.flush()
         if (caughtUp()) { stopped = true; finish() }
       }
@@ -121,10 +132,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
             sessionTimeoutMs: o.sessionTimeoutMs,
             heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
             onBatch: b => (inBatch = onBatch(b)),
-            onAssigned: assigned => {
-              pusher.assigned(assigned)
-              const seeks = new Map<number, number>()
-              for (const p of assigned) { const at = reached.get(p); if (at !== undefined) seeks.set(p, at) }
+            // The engine takes the partitions over (epoch, checkpoint, restore) before any of their records is
+            // fetched; a restored partition resumes at its checkpoint's position, which wins over the group's
+            // committed offset.
+            onAssigned: async assigned => {
+              const seeks = await pusher.assigned(assigned)
+              for (const [p, at] of seeks) reached.set(p, at)
               return seeks
             },
             onRevoked: revoked => pusher.revoked(revoked),

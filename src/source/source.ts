@@ -4,17 +4,30 @@
 import type { InputFormat } from '../codec/record.ts'
 
 export interface RecordPusher {
-  /** Routes one record by its key; returns a promise when the source must wait (backpressure). */
-  push (bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined
-  /** Same, for a source that already knows the record's key values (the generator). */
-  pushKeyed (keyValues: readonly unknown[], bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined
+  /**
+   * Routes one record by its key; returns a promise when the source must wait (backpressure). A record of a
+   * repartitioned topic names its `origin` partition and offset in the original topic.
+   */
+  push (bytes: Uint8Array, partition: number, position: number, origin?: number, originOffset?: number): Promise<void> | undefined
+  /**
+   * Same, for a source that already knows the record's key values and event time (the generator); NaN for an
+   * event time the engine should read from the record.
+   */
+  pushKeyed (keyValues: readonly unknown[], eventTime: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined
   /** Nothing more is coming right now: dispatch partially filled slots so they do not wait for the linger time. */
   flush (): Promise<void>
   /** A record the source itself cannot hand over (e.g. a Kafka record without a value): dead-letter it. */
   reject (bytes: Uint8Array | null, partition: number, position: number, reason: string): void
-  /** Partitions the source started or stopped reading (they hold the watermark while active). */
-  assigned (partitions: readonly number[]): void
-  revoked (partitions: readonly number[]): void
+  /**
+   * The source starts reading these partitions: the engine takes them over (restoring their checkpoints) and
+   * resolves with the position each restored partition resumes at; the others start where the source would.
+   * No record of theirs may be pushed before it resolves.
+   */
+  assigned (partitions: readonly number[]): Promise<Positions>
+  /** The source stops reading these partitions; resolves once their final state is checkpointed and dropped. */
+  revoked (partitions: readonly number[]): Promise<void>
+  /** The source's end position of a partition (Kafka's high watermark), for lag. */
+  caughtUp (partition: number, end: number): void
 }
 
 /** Next position (Kafka offset, line, sequence) to read, per partition. */
@@ -31,15 +44,18 @@ export interface Source {
    * max event time − out-of-orderness, the streaming rule.
    */
   readonly watermarks: 'end' | 'event'
-  /** Partitions the source reads (for watermarks and idleness). */
+  /** Partitions a bounded source reads (a Kafka source learns its own from the consumer group). */
   readonly partitions: readonly number[]
+  /** Names what is consumed, for the checkpoints' scope: the Kafka topic, a file's name, 'generator'. */
+  readonly checkpointName: string
   /** Human name of a record position in dead-letter output: 'line', 'offset', 'sequence'. */
   readonly positionName: string
   /**
    * Pushes records until the input ends (bounded), `signal` aborts, or (for a stream asked to stop at its end) it
-   * is caught up. `from` resumes after a checkpoint: a partition's records before its position are skipped.
+   * is caught up. Partitions are announced with `pusher.assigned` first; a partition's records before the
+   * position it returns are skipped.
    */
-  run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void>
+  run (pusher: RecordPusher, signal: AbortSignal): Promise<void>
   /** Called once positions are covered by a durable checkpoint (Kafka: commit the group's offsets). */
   commit? (positions: Positions): Promise<void>
   /** Releases connections. */

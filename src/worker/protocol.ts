@@ -4,7 +4,7 @@
 import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
-import type { Trigger } from './tile-state.ts'
+import type { StateSnapshot, Trigger } from './tile-state.ts'
 
 export interface WorkerInit {
   readonly index: number
@@ -28,45 +28,52 @@ export interface WorkerInit {
   readonly untiled?: boolean
 }
 
+/**
+ * Closing watermarks, as [partition, watermark, partition, watermark, …]: each partition's clock as of the last
+ * record of it the main thread handed to any worker (a worker closes that partition's tiles it has passed after
+ * the task's records; every record of the partition it gets later is judged by a watermark at least as high).
+ */
+export type Closes = readonly number[]
+
 export interface BatchTask {
   readonly kind: 'batch'
   readonly slot: number
   readonly count: number
-  /** Global watermark the rows are judged against (−Infinity when none yet). */
-  readonly watermark: number
+  readonly closes: Closes
   readonly now: number
 }
 
-/** Close tiles and fire due timers without new records (watermark moved, time passed, end of input). */
+/** Close tiles and fire due timers without new records (a clock moved, time passed, end of input). */
 export interface TickTask {
   readonly kind: 'tick'
-  readonly watermark: number
+  readonly closes: Closes
   readonly now: number
 }
 
-/** Checkpoint: the worker's whole state (taken when it is idle). */
+/** Checkpoint: the state of some partitions (all when null), taken when the worker is idle. */
 export interface SnapshotTask {
   readonly kind: 'snapshot'
+  readonly partitions: readonly number[] | null
 }
 
-/** Start from a checkpoint: load entries before any record arrives. */
+/** Load entries (a partition newly owned, or a restart) before any of their records arrive. */
 export interface RestoreTask {
   readonly kind: 'restore'
-  readonly entries: ArrayBuffer
-  readonly timers: Uint8Array
-  readonly watermark: number
+  readonly snapshot: StateSnapshot
+  /** [partition, closing watermark, …] of the restored partitions. */
+  readonly closes: Closes
   readonly now: number
 }
 
-export type Task = BatchTask | TickTask | SnapshotTask | RestoreTask
-
-export interface WorkerSnapshot {
-  /** Live entries as a put batch (see TileState.snapshot). */
-  readonly entries: ArrayBuffer
-  readonly timers: Uint8Array
-  /** The largest watermark this worker has applied. */
-  readonly watermark: number
+/** Forget partitions (handed to another daemon, or fenced) without writing anything. */
+export interface DropTask {
+  readonly kind: 'drop'
+  readonly partitions: readonly number[]
 }
+
+export type Task = BatchTask | TickTask | SnapshotTask | RestoreTask | DropTask
+
+export type WorkerSnapshot = StateSnapshot
 
 export interface DeadLetter {
   /** Record index in the slot, or -1. */
@@ -82,6 +89,8 @@ export interface DeadLetter {
 export interface TaskResult {
   /** A tile put batch (sink/tile-puts.ts), or untiled an event put batch (sink/event-puts.ts). */
   readonly puts: ArrayBuffer | null
+  /** The source partition of each put (tiled). */
+  readonly putPartitions: Int32Array | null
   readonly putCount: number
   readonly records: number
   readonly rows: number
@@ -89,8 +98,9 @@ export interface TaskResult {
   readonly filtered: number
   readonly late: number
   readonly deadLetters: readonly DeadLetter[]
-  /** [partition, maxTs, partition, maxTs, …] over this batch's rows. */
-  readonly maxTs: readonly number[]
+  /** Rows whose key lives in another partition (the topic is not keyed by the entity), and an example. */
+  readonly crossings: number
+  readonly crossingSample: string | null
   readonly closedTiles: number
   readonly liveEntries: number
   readonly liveKeys: number

@@ -1,9 +1,11 @@
-// A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part.
+// A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part, grouped by the
+// source partition the key's events come from (the unit of state that moves between daemons).
 //
 //   keys     key → keyId: a flat NumberTable for one integral key column, else a Map of a canonical form;
-//            keyBytes[keyId] = Avro key record (made once per key)
-//   entries  PairTable (keyId, tile index) → entry; per open tile the list of its entries (closing a tile walks it)
-//   entries  typed arrays indexed by entry: keyId, tileStart, flags, generation; a free list recycles them
+//            keyBytes[keyId] = Avro key record (made once per key); keyHome[keyId] = its partition
+//   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
+//            partition's tile walks it)
+//   entries  typed arrays indexed by entry: keyId, partition, tileStart, flags, generation; a free list recycles them
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
 //
@@ -44,6 +46,26 @@ interface EncodeStep { readonly kernel: KernelPart | null, readonly object: numb
 /** The entries of one open tile, in allocation order. */
 interface TileList { entries: Int32Array, n: number }
 
+/** One source partition's open tiles, and the watermark its tiles were last closed at. */
+interface PartTiles { readonly tiles: Map<number, TileList>, closed: number }
+
+/** What `row` did with a row. */
+export const ROW_FOLDED = 0
+/**
+ * The key lives in another partition (the topic is not keyed by it) whose clock already closed the row's tile:
+ * folding it would rewrite a complete tile with a partial one. The caller dead-letters it as late.
+ */
+export const ROW_LATE_AT_HOME = 1
+
+/** A worker's state, or part of it, as a checkpoint holds it. */
+export interface StateSnapshot {
+  /** One tile put per live entry: what the tile would be written as, with isComplete = false. */
+  readonly entries: ArrayBuffer
+  /** The source partition of each entry. */
+  readonly partitions: Int32Array
+  /** Per entry, 1 when a buffered-trigger timer is pending. */
+  readonly timers: Uint8Array
+}
 export class TileState {
   readonly #bound: BoundGroupBy
   readonly #tileSize: number
@@ -89,6 +111,7 @@ export class TileState {
   #free = new Int32Array(0)
   #freeTop = 0
   #entryKey = new Int32Array(0)
+  #entryPart = new Int32Array(0)
   #entryTile = new Float64Array(0)
   #flags = new Uint8Array(0)
   #gen = new Uint32Array(0)
@@ -102,12 +125,17 @@ export class TileState {
   readonly #keyCanon: unknown[] = []
   readonly #keyBytes: (Uint8Array | null)[] = []
   #keyRefs = new Int32Array(1024)
+  #keyHome = new Int32Array(1024)
   readonly #freeKeys: number[] = []
+  /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
+  #crossings = 0
+  #crossingSample: string | null = null
   readonly #keyCanonical: (out: readonly unknown[]) => unknown
 
-  // entries: (keyId, tile index) → entry, and each open tile's entries
+  // entries: (keyId, tile index) → entry, and each partition's open tiles' entries
   readonly #entries = new PairTable(1 << 14)
-  readonly #tiles = new Map<number, TileList>()
+  readonly #parts = new Map<number, PartTiles>()
+  #lastPart = NaN
   #lastTileStart = NaN
   #lastTile: TileList | undefined
 
@@ -119,6 +147,9 @@ export class TileState {
   #tTail = 0
 
   readonly puts = new TilePutsWriter()
+  /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
+  #putParts = new Int32Array(1024)
+  #nPutParts = 0
 
   constructor (bound: BoundGroupBy, memory: WebAssembly.Memory, options: TileStateOptions) {
     this.#bound = bound
@@ -181,7 +212,14 @@ export class TileState {
 
   get liveEntries (): number { return this.#live }
   get liveKeys (): number { return this.#keyCount }
-  get openTiles (): number { return this.#tiles.size }
+  get openTiles (): number {
+    let n = 0
+    for (const p of this.#parts.values()) n += p.tiles.size
+    return n
+  }
+
+  /** Partitions with live state. */
+  get partitions (): number[] { return [...this.#parts.keys()] }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
   get stateBytes (): number { return this.#cap * this.#stride }
   get stride (): number { return this.#stride }
@@ -191,19 +229,48 @@ export class TileState {
     return tileStart + this.#tileSize - 1 + this.#lateness <= watermark
   }
 
+  /** Starts the puts of a task. */
+  begin (): void {
+    this.puts.begin()
+    this.#nPutParts = 0
+  }
+
+  /** The partition of every put since `begin`, in put order. */
+  putPartitions (): Int32Array {
+    return this.#putParts.slice(0, this.#nPutParts)
+  }
+
+  /** Rows folded into another partition's key since the last call, with one example (for a log line). */
+  takeCrossings (): { count: number, sample: string | null } {
+    const r = { count: this.#crossings, sample: this.#crossingSample }
+    this.#crossings = 0
+    this.#crossingSample = null
+    return r
+  }
+
   /**
-   * Folds one validated row (key columns non-null, ts a finite number, tile start computed). Throws a
-   * TilekilnError (TK_INPUT) when an aggregation refuses the row; then nothing was changed.
+   * Folds one validated row (key columns non-null, ts a finite number, tile start computed, not late by its own
+   * partition's clock) from `partition`. Throws a TilekilnError (TK_INPUT) when an aggregation refuses the row;
+   * then nothing was changed. Returns ROW_LATE_AT_HOME (and changes nothing) when the key's state lives in another
+   * partition that already closed the tile.
    */
-  row (out: readonly unknown[], ts: number, tileStart: number, now: number): void {
-    const keyId = this.#keyIdFor(out)
+  row (out: readonly unknown[], ts: number, tileStart: number, now: number, partition = 0): number {
+    const keyId = this.#keyIdFor(out, partition)
+    const home = this.#keyHome[keyId]!
+    if (home !== partition) {
+      // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
+      this.#crossings++
+      if (this.#crossingSample === null) this.#crossingSample = `key ${this.#describeKey(out)} lives in partition ${home}, row from partition ${partition}`
+      const h = this.#parts.get(home)
+      if (h !== undefined && this.isLate(tileStart, h.closed)) return ROW_LATE_AT_HOME
+    }
     const liveBefore = this.#live
-    const e = this.#entryFor(keyId, tileStart)
+    const e = this.#entryFor(keyId, home, tileStart)
     if (this.#checked.length > 0) {
       try {
         for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)
       } catch (err) {
-        if (this.#live > liveBefore) this.#discard(e, keyId, tileStart)
+        if (this.#live > liveBefore) this.#discard(e, keyId, home, tileStart)
         throw err
       }
     }
@@ -236,6 +303,11 @@ export class TileState {
       this.#flags[e] = f | TIMER
       this.#pushTimer(e, now + this.#trigger.millis)
     }
+    return ROW_FOLDED
+  }
+
+  #describeKey (out: readonly unknown[]): string {
+    return JSON.stringify(this.#bound.keyIndices.map(i => out[i]), (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 120)
   }
 
   /** Runs every kernel part over the buffered rows. */
@@ -250,12 +322,15 @@ export class TileState {
   }
 
   /**
-   * Closes every tile the watermark has passed (end − 1 + lateness ≤ watermark): writes it one last time with
-   * isComplete = true and frees its entries. Returns how many tiles closed.
+   * Closes every tile of `partition` its clock has passed (end − 1 + lateness ≤ watermark): writes it one last
+   * time with isComplete = true and frees its entries. Returns how many tiles closed.
    */
-  close (watermark: number): number {
+  close (partition: number, watermark: number): number {
+    const part = this.#parts.get(partition)
+    if (part === undefined) return 0
+    if (watermark > part.closed) part.closed = watermark
     let closed = 0
-    for (const [tileStart, tile] of this.#tiles) {
+    for (const [tileStart, tile] of part.tiles) {
       if (!this.isLate(tileStart, watermark)) continue
       this.flush()
       const tileIndex = tileStart / this.#tileSize
@@ -265,11 +340,38 @@ export class TileState {
         this.#entries.delete(this.#entryKey[e]!, tileIndex)
         this.#freeEntry(e)
       }
-      this.#tiles.delete(tileStart)
-      if (this.#lastTile === tile) { this.#lastTile = undefined; this.#lastTileStart = NaN }
+      part.tiles.delete(tileStart)
+      if (this.#lastTile === tile) this.#forgetLastTile()
       closed++
     }
     return closed
+  }
+
+  /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
+  drop (partition: number): number {
+    const part = this.#parts.get(partition)
+    if (part === undefined) return 0
+    this.flush()
+    let dropped = 0
+    for (const [tileStart, tile] of part.tiles) {
+      const tileIndex = tileStart / this.#tileSize
+      for (let i = 0; i < tile.n; i++) {
+        const e = tile.entries[i]!
+        this.#entries.delete(this.#entryKey[e]!, tileIndex)
+        this.#freeEntry(e)
+        dropped++
+      }
+      if (this.#lastTile === tile) this.#forgetLastTile()
+    }
+    this.#parts.delete(partition)
+    // Dirty entries of the partition were freed: fireDirty skips them (their DIRTY flag is cleared on free).
+    return dropped
+  }
+
+  #forgetLastTile (): void {
+    this.#lastTile = undefined
+    this.#lastTileStart = NaN
+    this.#lastPart = NaN
   }
 
   /** Always-fire trigger: writes every tile touched since the last call (once each). */
@@ -311,36 +413,47 @@ export class TileState {
   // ---- checkpoints ------------------------------------------------------------------------------------------
 
   /**
-   * The whole state as a put batch: one record per live entry (entity key, tile start, the tile's value with
-   * isComplete = false), i.e. exactly what the tile would be written as, plus a byte per entry telling whether a
-   * buffered-trigger timer is pending. Taken when the worker is idle (nothing buffered, nothing dirty).
+   * The state of `partitions` (all when null) as a put batch: one record per live entry (entity key, tile start,
+   * the tile's value with isComplete = false), i.e. exactly what the tile would be written as, with each entry's
+   * partition and a byte per entry telling whether a buffered-trigger timer is pending. Taken when the worker is
+   * idle (nothing buffered, nothing dirty).
    */
-  snapshot (): { entries: ArrayBuffer, timers: Uint8Array } {
+  snapshot (partitions: readonly number[] | null = null): StateSnapshot {
     this.flush()
     const w = new TilePutsWriter()
     w.begin()
     const timers: number[] = []
-    for (const tile of this.#tiles.values()) {
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        this.#emit(e, false, w)
-        timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
+    const parts: number[] = []
+    for (const [p, part] of this.#parts) {
+      if (partitions !== null && !partitions.includes(p)) continue
+      for (const tile of part.tiles.values()) {
+        for (let i = 0; i < tile.n; i++) {
+          const e = tile.entries[i]!
+          this.#emit(e, false, w)
+          timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
+          parts.push(p)
+        }
       }
     }
-    return { entries: w.finish(), timers: Uint8Array.from(timers) }
+    return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers) }
   }
 
-  /** Loads entries from a snapshot (or a re-sharded part of one); pending timers fire at `now`. */
-  restore (entries: ArrayBuffer, timers: Uint8Array, now: number): void {
-    const puts = new TilePuts(entries)
+  /**
+   * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
+   * gives each restored partition's closing watermark.
+   */
+  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number): void {
+    const puts = new TilePuts(snap.entries)
     const codec = this.#bound.tileCodec
     const keyCodec = this.#bound.keyCodec
     const keyRow: unknown[] = []
+    for (const [p, w] of closed) this.#part(p).closed = Math.max(this.#part(p).closed, w)
     for (let i = 0; i < puts.count; i++) {
+      const partition = snap.partitions[i] ?? 0
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
-      const keyId = this.#keyIdFor(keyRow)
-      const e = this.#entryFor(keyId, puts.tileStart(i))
+      const keyId = this.#keyIdFor(keyRow, partition)
+      const e = this.#entryFor(keyId, this.#keyHome[keyId]!, puts.tileStart(i))
       const { irs } = codec.decode(puts.value(i))
       const base = this.#stateBase + e * this.#stride
       for (let p = 0; p < this.#steps.length; p++) {
@@ -348,7 +461,7 @@ export class TileState {
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if (timers[i] === 1 && this.#trigger.kind === 'buffered') {
+      if (snap.timers[i] === 1 && this.#trigger.kind === 'buffered') {
         this.#flags[e] = this.#flags[e]! | TIMER
         this.#pushTimer(e, now)
       }
@@ -357,21 +470,22 @@ export class TileState {
 
   // ---- entries, keys, tiles ----------------------------------------------------------------------------------
 
-  #keyIdFor (out: readonly unknown[]): number {
+  /** The key's id; a new key lives in `partition`. */
+  #keyIdFor (out: readonly unknown[], partition: number): number {
     const nums = this.#keyNums
     if (nums !== null) {
       const k = out[this.#bound.keyIndices[0]!]
       if (typeof k === 'number') {
         const id = nums.get(k)
-        return id >= 0 ? id : this.#newKey(out, k)
+        return id >= 0 ? id : this.#newKey(out, k, partition)
       }
     }
     const canon = this.#keyCanonical(out)
     const id = this.#keyIds.get(canon)
-    return id === undefined ? this.#newKey(out, canon) : id
+    return id === undefined ? this.#newKey(out, canon, partition) : id
   }
 
-  #newKey (out: readonly unknown[], canon: unknown): number {
+  #newKey (out: readonly unknown[], canon: unknown, partition: number): number {
     const keyValues = this.#bound.keyIndices.map(i => out[i])
     const bytes = this.#bound.keyCodec.encode(keyValues)
     // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits: refuse the event, not the batch.
@@ -379,31 +493,46 @@ export class TileState {
     const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
     this.#keyBytes[id] = bytes
     this.#keyCanon[id] = canon
-    if (id >= this.#keyRefs.length) this.#keyRefs = growI32(this.#keyRefs, id + 1)
+    if (id >= this.#keyRefs.length) {
+      this.#keyRefs = growI32(this.#keyRefs, id + 1)
+      this.#keyHome = growI32(this.#keyHome, id + 1)
+    }
     this.#keyRefs[id] = 0
+    this.#keyHome[id] = partition
     if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.set(canon, id)
     else this.#keyIds.set(canon, id)
     this.#keyCount++
     return id
   }
 
-  #entryFor (keyId: number, tileStart: number): number {
+  #part (partition: number): PartTiles {
+    let part = this.#parts.get(partition)
+    if (part === undefined) {
+      part = { tiles: new Map(), closed: -Infinity }
+      this.#parts.set(partition, part)
+    }
+    return part
+  }
+
+  #entryFor (keyId: number, partition: number, tileStart: number): number {
     const tileIndex = tileStart / this.#tileSize
     const found = this.#entries.get(keyId, tileIndex)
     if (found >= 0) return found
     let tile: TileList | undefined
-    if (tileStart === this.#lastTileStart) {
+    if (tileStart === this.#lastTileStart && partition === this.#lastPart) {
       tile = this.#lastTile!
     } else {
-      tile = this.#tiles.get(tileStart)
+      const tiles = this.#part(partition).tiles
+      tile = tiles.get(tileStart)
       if (tile === undefined) {
         tile = { entries: new Int32Array(64), n: 0 }
-        this.#tiles.set(tileStart, tile)
+        tiles.set(tileStart, tile)
       }
       this.#lastTileStart = tileStart
+      this.#lastPart = partition
       this.#lastTile = tile
     }
-    const e = this.#allocEntry(keyId, tileStart)
+    const e = this.#allocEntry(keyId, partition, tileStart)
     if (tile.n === tile.entries.length) tile.entries = growI32(tile.entries, tile.n * 2)
     tile.entries[tile.n++] = e
     this.#entries.set(keyId, tileIndex, e)
@@ -411,21 +540,23 @@ export class TileState {
   }
 
   /** Undoes the allocation of an entry that received nothing (the last one allocated, so last in its tile). */
-  #discard (e: number, keyId: number, tileStart: number): void {
-    const tile = this.#tiles.get(tileStart)
+  #discard (e: number, keyId: number, partition: number, tileStart: number): void {
+    const tiles = this.#part(partition).tiles
+    const tile = tiles.get(tileStart)
     if (tile !== undefined && tile.n > 0 && tile.entries[tile.n - 1] === e) tile.n--
     if (tile !== undefined && tile.n === 0) {
-      this.#tiles.delete(tileStart)
-      if (this.#lastTile === tile) { this.#lastTile = undefined; this.#lastTileStart = NaN }
+      tiles.delete(tileStart)
+      if (this.#lastTile === tile) this.#forgetLastTile()
     }
     this.#entries.delete(keyId, tileStart / this.#tileSize)
     this.#freeEntry(e)
   }
 
-  #allocEntry (keyId: number, tileStart: number): number {
+  #allocEntry (keyId: number, partition: number, tileStart: number): number {
     if (this.#freeTop === 0) this.#growEntries(this.#cap * 2)
     const e = this.#free[--this.#freeTop]!
     this.#entryKey[e] = keyId
+    this.#entryPart[e] = partition
     this.#entryTile[e] = tileStart
     this.#flags[e] = 0
     this.#keyRefs[keyId]!++
@@ -471,6 +602,7 @@ export class TileState {
     const old = this.#cap
     this.#ensureMemory(this.#stateBase + cap * this.#stride)
     this.#entryKey = growI32(this.#entryKey, cap)
+    this.#entryPart = growI32(this.#entryPart, cap)
     this.#entryTile = growF64(this.#entryTile, cap)
     const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
     const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
@@ -545,6 +677,7 @@ export class TileState {
     const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
     if (bytes >= 0) {
       this.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
+      for (let i = 0; i < n; i++) this.#tagPut(this.#entryPart[this.#list[from + i]!]!)
       return
     }
     if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
@@ -553,7 +686,13 @@ export class TileState {
     this.#encodeChunk(from + half, n - half, complete)
   }
 
+  #tagPut (partition: number): void {
+    if (this.#nPutParts === this.#putParts.length) this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
+    this.#putParts[this.#nPutParts++] = partition
+  }
+
   #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
+    if (out === this.puts) this.#tagPut(this.#entryPart[e]!)
     const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride

@@ -18,7 +18,6 @@ import type { InputColsCodec } from '../codec/input-cols.ts'
 import type { KeyCodec } from '../codec/key.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { EventPutsWriter } from '../sink/event-puts.ts'
-import { TilePutsWriter } from '../sink/tile-puts.ts'
 
 export interface UntiledStateOptions {
   readonly allowedLatenessMillis: number
@@ -71,12 +70,5 @@ export class UntiledState {
       throw new TilekilnError('TK_INPUT', `the row cannot be encoded as ${this.#inputCols.chrononType.name}: ${describeError(e)}`, { ts, partition, position })
     }
     this.puts.endValue()
-  }
-
-  /** A checkpoint of an untiled worker holds no state: positions (in the header) are all there is. */
-  snapshot (): { entries: ArrayBuffer, timers: Uint8Array } {
-    const w = new TilePutsWriter()
-    w.begin()
-    return { entries: w.finish(), timers: new Uint8Array(0) }
   }
 }

@@ -10,11 +10,11 @@ import { bindGroupBy } from '../config/bind.ts'
 import { createDecoder } from '../codec/record.ts'
 import { describeError, isTilekilnError } from '../errors.ts'
 import { queryCompiler } from '../expr/index.ts'
-import { hashKey } from '../route/hash.ts'
+import { workerOfKey } from '../route/ownership.ts'
 import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
-import type { BatchTask, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
-import { TileState } from './tile-state.ts'
+import type { BatchTask, Closes, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
+import { ROW_LATE_AT_HOME, TileState } from './tile-state.ts'
 import { UntiledState } from './untiled-state.ts'
 
 const init = Piscina.workerData as WorkerInit
@@ -36,13 +36,11 @@ const out: unknown[] = new Array(query.columns.length).fill(null)
 const timeColumn = plan.source.timeColumn
 
 // Per-task state, reset by `begin`.
-let watermark = -Infinity
 let now = 0
 let rows = 0
 let late = 0
 let filtered = 0
 let deadLetters: DeadLetter[] = []
-const maxTs = new Map<number, number>()
 let curSlot: SlotView | null = null
 let curIndex = -1
 let curRows = 0
@@ -79,7 +77,7 @@ function fold (row: readonly unknown[], rowIndex: number): void {
       const v = row[keyIndices[k]!]
       if (v === null || v === undefined) { owner = 0; break }
     }
-    if (owner < 0) owner = hashKey(row, 0, nKeys) % init.workers
+    if (owner < 0) owner = workerOfKey(row, init.workers, 0, nKeys)
     if (owner !== init.index) return
   }
   const tsv = row[tsIndex]
@@ -97,22 +95,32 @@ function fold (row: readonly unknown[], rowIndex: number): void {
     if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
   }
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
+  // The watermark this record is judged by: its partition's clock just before it (fixed by the main thread).
+  const watermark = curSlot !== null && curIndex >= 0 ? curSlot.watermarks[curIndex]! : -Infinity
   if (isLate(tileStart, watermark)) {
-    late++
-    deadLetter('TK_LATE', `late event: ts ${ts} falls in tile [${tileStart}, ${tileStart + plan.tileSizeMillis}) which closed at watermark ${watermark} (allowed lateness ${init.allowedLatenessMillis} ms)`, true)
+    lateRow(ts, tileStart, watermark)
     return
   }
-  const p = curSlot !== null && curIndex >= 0 ? curSlot.partitions[curIndex]! : -1
-  const m = maxTs.get(p)
-  if (m === undefined || ts > m) maxTs.set(p, ts)
+  const p = curSlot !== null && curIndex >= 0 ? curSlot.partitions[curIndex]! : 0
   try {
     if (events !== null) events.append(row, ts, p, curSlot !== null && curIndex >= 0 ? curSlot.positions[curIndex]! : -1, rowIndex)
-    else tiles!.row(row, ts, tileStart, now)
+    else if (tiles!.row(row, ts, tileStart, now, p) === ROW_LATE_AT_HOME) {
+      lateRow(ts, tileStart, NaN)
+      return
+    }
   } catch (e) {
     deadLetter(isTilekilnError(e) ? e.code : 'TK_INPUT', describeError(e))
     return
   }
   rows++
+}
+
+function lateRow (ts: number, tileStart: number, watermark: number): void {
+  late++
+  const by = Number.isNaN(watermark)
+    ? 'which the clock of the partition where this key lives already closed (the topic is not keyed by the entity: use --repartition)'
+    : `which closed at watermark ${watermark}`
+  deadLetter('TK_LATE', `late event: ts ${ts} falls in tile [${tileStart}, ${tileStart + plan.tileSizeMillis}) ${by} (allowed lateness ${init.allowedLatenessMillis} ms)`, true)
 }
 
 const emitDirect = (): void => { fold(out, curRows++) }
@@ -157,48 +165,63 @@ function processRecords (task: BatchTask): number {
   return task.count
 }
 
+function applyCloses (closes: Closes): number {
+  let closed = 0
+  if (tiles === null) return 0
+  for (let i = 0; i < closes.length; i += 2) closed += tiles.close(closes[i]!, closes[i + 1]!)
+  return closed
+}
+
 export default function run (task: Task): unknown {
   if (task.kind === 'snapshot') {
-    const snap = tiles !== null ? tiles.snapshot() : events!.snapshot()
-    const result: WorkerSnapshot = { entries: snap.entries, timers: snap.timers, watermark }
-    return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: result } as never)
+    const snap: WorkerSnapshot = tiles !== null
+      ? tiles.snapshot(task.partitions)
+      : { entries: new ArrayBuffer(4), partitions: new Int32Array(0), timers: new Uint8Array(0) }
+    return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: snap } as never)
   }
   if (task.kind === 'restore') {
-    tiles?.restore(task.entries, task.timers, task.now)
-    watermark = Math.max(watermark, task.watermark)
+    const closed = new Map<number, number>()
+    for (let i = 0; i < task.closes.length; i += 2) closed.set(task.closes[i]!, task.closes[i + 1]!)
+    tiles?.restore(task.snapshot, closed, task.now)
     return { restoredEntries: tiles?.liveEntries ?? 0 }
   }
+  if (task.kind === 'drop') {
+    let dropped = 0
+    if (tiles !== null) for (const p of task.partitions) dropped += tiles.drop(p)
+    return { droppedEntries: dropped }
+  }
   const started = performance.now()
-  // The main thread sends each worker non-decreasing watermarks; max() keeps that true whatever happens.
-  watermark = Math.max(watermark, task.watermark)
   now = task.now
   rows = 0; late = 0; filtered = 0
   deadLetters = []
   evalMicros = NO_SAMPLES
-  maxTs.clear()
-  puts.begin()
+  if (tiles !== null) tiles.begin()
+  else puts.begin()
   const records = task.kind === 'batch' ? processRecords(task) : 0
   let closedTiles = 0
+  let crossings = { count: 0, sample: null as string | null }
   if (tiles !== null) {
     // Close before firing: a tile touched in this batch and closed now is written once, complete.
-    closedTiles = tiles.close(watermark)
+    closedTiles = applyCloses(task.closes)
     if (init.trigger.kind === 'always') tiles.fireDirty()
     else tiles.fireTimers(now)
     tiles.flush()
+    crossings = tiles.takeCrossings()
   }
   const putCount = puts.count
   const batch = putCount > 0 ? puts.finish() : null
-  const flat: number[] = []
-  for (const [p, t] of maxTs) flat.push(p, t)
+  const putPartitions = batch !== null && tiles !== null ? tiles.putPartitions() : null
   const result: TaskResult = {
     puts: batch,
+    putPartitions,
     putCount,
     records,
     rows,
     filtered,
     late,
     deadLetters,
-    maxTs: flat,
+    crossings: crossings.count,
+    crossingSample: crossings.sample,
     closedTiles,
     liveEntries: tiles?.liveEntries ?? 0,
     liveKeys: tiles?.liveKeys ?? 0,
@@ -209,5 +232,7 @@ export default function run (task: Task): unknown {
     exprEvalMicros: evalMicros
   }
   if (batch === null) return result
-  return Piscina.move({ [Piscina.transferableSymbol]: [batch], [Piscina.valueSymbol]: result } as never)
+  const transfer: ArrayBuffer[] = [batch]
+  if (putPartitions !== null) transfer.push(putPartitions.buffer as ArrayBuffer)
+  return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: result } as never)
 }

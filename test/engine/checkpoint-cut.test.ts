@@ -6,19 +6,19 @@
 // the resumed store must equal an uninterrupted run's byte for byte. Checkpoints are taken back to back, so some
 // overlap the end of the input, when the last tiles close.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { CheckpointStore, type CheckpointHeader, type Shard } from '../../src/checkpoint/checkpoint.ts'
 import { toHex } from '../../src/codec/bytes.ts'
 import { MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine } from '../../src/engine/engine.ts'
 import type { EventPuts } from '../../src/sink/event-puts.ts'
-import type { StoredEvent, StoredTile, TileStore } from '../../src/sink/store.ts'
+import type { Fence, StoredEvent, StoredTile, TileStore } from '../../src/sink/store.ts'
 import type { TilePuts } from '../../src/sink/tile-puts.ts'
 import { openFileSource } from '../../src/source/file.ts'
 import { Random } from '../../src/source/generator.ts'
+import { MemoryCheckpoints } from '../helpers/checkpoints.ts'
 
 const GROUP_BY = {
   metaData: { name: 'test.checkpoint_cut.v1' },
@@ -44,7 +44,7 @@ class SlowMemoryStore implements TileStore {
     this.tiles = new Map(initial)
   }
 
-  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void> {
+  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, _fence?: Fence): Promise<void> {
     const batch: [string, string][] = []
     for (let i = 0; i < puts.count; i++) batch.push([`${dataset}/${toHex(puts.key(i))}/${tileSizeMillis}/${puts.tileStart(i)}`, toHex(puts.value(i))])
     await new Promise(resolve => setTimeout(resolve, this.#delay))
@@ -62,23 +62,14 @@ class SlowMemoryStore implements TileStore {
   async close (): Promise<void> {}
 }
 
-interface Cut { readonly seq: number, readonly bytes: Buffer, readonly store: Map<string, string> }
+interface Cut { readonly seq: number, readonly checkpoints: MemoryCheckpoints, readonly store: Map<string, string> }
 
-/** Records, as each checkpoint becomes durable, its bytes and what the store held at that moment. */
-class RecordingCheckpoints extends CheckpointStore {
-  readonly cuts: Cut[] = []
-  readonly #store: SlowMemoryStore
-
-  constructor (dir: string, store: SlowMemoryStore) {
-    super(dir)
-    this.#store = store
-  }
-
-  override write (header: CheckpointHeader, shards: readonly Shard[]): number {
-    const seq = super.write(header, shards)
-    this.cuts.push({ seq, bytes: readFileSync(join(this.dir, `checkpoint-${seq}.tkcp`)), store: new Map(this.#store.tiles) })
-    return seq
-  }
+/** Records, as each checkpoint becomes durable, the checkpoints and what the store held at that moment. */
+function recording (store: SlowMemoryStore): { checkpoints: MemoryCheckpoints, cuts: Cut[] } {
+  const checkpoints = new MemoryCheckpoints()
+  const cuts: Cut[] = []
+  checkpoints.onWrite = () => { cuts.push({ seq: cuts.length + 1, checkpoints: new MemoryCheckpoints(checkpoints), store: new Map(store.tiles) }) }
+  return { checkpoints, cuts }
 }
 
 /** 12,000 events of 300 users over ~3 hours, up to a minute out of order. */
@@ -92,7 +83,7 @@ function writeInput (path: string): void {
   writeFileSync(path, lines.join('\n') + '\n')
 }
 
-async function run (input: string, store: SlowMemoryStore, checkpoints: CheckpointStore, intervalMillis: number): Promise<void> {
+async function run (input: string, store: SlowMemoryStore, checkpoints: MemoryCheckpoints, intervalMillis: number): Promise<void> {
   const engine = new Engine({
     groupBy: GROUP_BY,
     source: await openFileSource({ path: input, schema: SCHEMA, watermarks: 'event' }),
@@ -100,10 +91,10 @@ async function run (input: string, store: SlowMemoryStore, checkpoints: Checkpoi
     deadLetters: new MemoryDeadLetters(),
     log: () => {},
     workers: 2,
-    watermarks: { outOfOrdernessMillis: 60_000 },
+    outOfOrdernessMillis: 60_000,
     // Small slots: the source waits for workers often, so checkpoints interleave with the input, not only follow it.
     ring: { slots: 2, maxRecords: 256, dataBytes: 64 << 10 },
-    checkpoints: { store: checkpoints, intervalMillis }
+    checkpoints: { storage: checkpoints, intervalMillis }
   })
   await engine.run()
 }
@@ -114,7 +105,7 @@ test('resuming from any checkpoint, with the store as it was when the checkpoint
     const input = join(dir, 'events.jsonl')
     writeInput(input)
     const reference = new SlowMemoryStore(0)
-    await run(input, reference, new CheckpointStore(join(dir, 'reference-cp')), 60_000)
+    await run(input, reference, new MemoryCheckpoints(), 60_000)
     const closed = [...reference.tiles.values()].filter(v => v.endsWith('0201')).length
     assert.ok(closed > 1000, `tiles written complete: ${closed}`)
 
@@ -122,20 +113,17 @@ test('resuming from any checkpoint, with the store as it was when the checkpoint
     // being drained, when the last tiles close.
     for (const interval of [1, 10, 30]) {
       const store = new SlowMemoryStore(15)
-      const recording = new RecordingCheckpoints(join(dir, `cp-${interval}`), store)
-      await run(input, store, recording, interval)
+      const rec = recording(store)
+      await run(input, store, rec.checkpoints, interval)
       assert.deepEqual(store.tiles, reference.tiles, `the checkpointing run itself (every ${interval} ms)`)
-      assert.ok(recording.cuts.length >= 4, `only ${recording.cuts.length} checkpoints`)
+      assert.ok(rec.cuts.length >= 4, `only ${rec.cuts.length} checkpoints`)
       // Every checkpoint near the end (where tiles close while checkpoints are under way), and a sample before.
-      const cuts = recording.cuts.filter((_c, i) => i >= recording.cuts.length - 4 || i % 4 === 0)
+      const cuts = rec.cuts.filter((_c, i) => i >= rec.cuts.length - 4 || i % 4 === 0)
       for (const cut of cuts) {
-        const cpDir = join(dir, `resume-${interval}-${cut.seq}`)
-        mkdirSync(cpDir)
-        writeFileSync(join(cpDir, `checkpoint-${cut.seq}.tkcp`), cut.bytes)
         const resumed = new SlowMemoryStore(15, cut.store)
-        await run(input, resumed, new CheckpointStore(cpDir), 60_000)
+        await run(input, resumed, new MemoryCheckpoints(cut.checkpoints), 60_000)
         const differ = [...reference.tiles].filter(([k, v]) => resumed.tiles.get(k) !== v)
-        assert.equal(differ.length, 0, `every ${interval} ms, resumed from checkpoint ${cut.seq} of ${recording.cuts.length}: ${differ.length} tile(s) differ, e.g. ${differ[0]?.[0]} = ${resumed.tiles.get(differ[0]?.[0] ?? '')}, uninterrupted ${differ[0]?.[1]}`)
+        assert.equal(differ.length, 0, `every ${interval} ms, resumed from checkpoint ${cut.seq} of ${rec.cuts.length}: ${differ.length} tile(s) differ, e.g. ${differ[0]?.[0]} = ${resumed.tiles.get(differ[0]?.[0] ?? '')}, uninterrupted ${differ[0]?.[1]}`)
         assert.equal(resumed.tiles.size, reference.tiles.size)
       }
     }

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { CheckpointStore } from '../../src/checkpoint/checkpoint.ts'
 import { type DeadLetterRecord, MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine } from '../../src/engine/engine.ts'
 import { M } from '../../src/metrics/metrics.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { openFileSource } from '../../src/source/file.ts'
 import type { Positions, Source } from '../../src/source/source.ts'
+import { MemoryCheckpoints } from '../helpers/checkpoints.ts'
 
 const GROUP_BY = {
   metaData: { name: 'test.checkpoint_failures.v1' },
@@ -69,7 +69,7 @@ test('checkpoints skip while dead letters cannot be written and go on after; a f
       }
     }
     const deadLetters = new FlakyDeadLetters(2)
-    const checkpoints = new CheckpointStore(join(dir, 'cp'))
+    const checkpoints = new MemoryCheckpoints()
     const logged: string[] = []
     const engine = new Engine({
       groupBy: GROUP_BY,
@@ -79,7 +79,7 @@ test('checkpoints skip while dead letters cannot be written and go on after; a f
       log: line => logged.push(line),
       workers: 2,
       ring: { slots: 2, maxRecords: 128, dataBytes: 32 << 10 },
-      checkpoints: { store: checkpoints, intervalMillis: 1 }
+      checkpoints: { storage: checkpoints, intervalMillis: 1 }
     })
     const summary = await engine.run()
 
@@ -92,8 +92,8 @@ test('checkpoints skip while dead letters cannot be written and go on after; a f
     assert.ok(summary.checkpointsTaken >= 2, `checkpoints taken: ${summary.checkpointsTaken}`)
     assert.equal(summary.checkpointsTaken, deadLetters.flushes - 2)
     assert.equal(commits.length, summary.checkpointsTaken - 1)
-    const last = checkpoints.latest()!
-    assert.deepEqual(last.header.positions, [...commits.at(-1)!])
+    const last = checkpoints.latest(0)!
+    assert.deepEqual([[0, last.header.next]], [...commits.at(-1)!])
     // Every dead letter was made durable before the checkpoint that covers its line.
     assert.equal(deadLetters.durable.length, bad)
   } finally {

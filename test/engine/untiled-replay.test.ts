@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { CheckpointStore } from '../../src/checkpoint/checkpoint.ts'
 import { decodeEventKey, readIdentity } from '../../src/codec/event-key.ts'
 import { fromHex } from '../../src/codec/bytes.ts'
 import { compilePlan } from '../../src/config/plan.ts'
@@ -18,6 +17,7 @@ import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { openFileSource } from '../../src/source/file.ts'
 import { runEngine } from '../helpers/engine.ts'
+import { MemoryCheckpoints } from '../helpers/checkpoints.ts'
 import { dumpLines } from '../helpers/store-dump.ts'
 
 const H = { length: 1, timeUnit: 0 }
@@ -121,22 +121,22 @@ test('untiled: a checkpoint of an untiled run does not restore into a tiled one 
   try {
     const input = join(dir, 'events.jsonl')
     writeInput(input)
-    const run = async (untiled: boolean, cps: CheckpointStore): Promise<void> => {
+    const run = async (untiled: boolean, cps: MemoryCheckpoints): Promise<void> => {
       const store = new EmbeddedStore(join(dir, untiled ? 'untiled' : 'tiled'))
       try {
-        const engine = new Engine({ groupBy: GROUP_BY, source: await openFileSource({ path: input, schema: SCHEMA }), store, deadLetters: new MemoryDeadLetters(), log: () => {}, untiled, checkpoints: { store: cps, intervalMillis: 60_000 } })
+        const engine = new Engine({ groupBy: GROUP_BY, source: await openFileSource({ path: input, schema: SCHEMA }), store, deadLetters: new MemoryDeadLetters(), log: () => {}, untiled, checkpoints: { storage: cps, intervalMillis: 60_000 } })
         await engine.run()
       } finally {
         await store.close()
       }
     }
     const refused = (e: unknown): boolean => isTilekilnError(e) && e.code === 'TK_CHECKPOINT' && /tiled\/untiled/.test(e.message)
-    const untiled = new CheckpointStore(join(dir, 'cp-untiled'))
+    const untiled = new MemoryCheckpoints()
     await run(true, untiled)
     assert.ok(untiled.latest() !== null, 'the untiled run took its final checkpoint')
     await assert.rejects(run(false, untiled), refused)
     await run(true, untiled) // same mode: restores (and finds nothing left to read)
-    const tiled = new CheckpointStore(join(dir, 'cp-tiled'))
+    const tiled = new MemoryCheckpoints()
     await run(false, tiled)
     await assert.rejects(run(true, tiled), refused)
   } finally {

@@ -12,7 +12,8 @@ import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { createKafkaClient } from '../../src/source/kafka-client.ts'
 import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
-import { CheckpointStore } from '../../src/checkpoint/checkpoint.ts'
+import { checkpointScope } from '../../src/checkpoint/storage.ts'
+import { decodeCheckpoint } from '../../src/checkpoint/partition-checkpoint.ts'
 import { startKafka } from '../services/kafka.ts'
 import { freePort, sleep } from '../services/process.ts'
 import { startTilekiln, tilekiln } from '../helpers/cli.ts'
@@ -46,7 +47,7 @@ function produceOptions (topic: string, count: number, malformed = 0): ProduceOp
  */
 function runArgs (topic: string, dir: string, workers: number, extra: string[] = [], incarnation = 0): string[] {
   return ['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', `embedded:${join(dir, 'store')}`,
-    '--checkpoint-dir', join(dir, 'checkpoints'), '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers), '--until-end',
+    '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers), '--until-end',
     '--progress', '0', '--json', ...extra]
 }
 
@@ -107,7 +108,7 @@ describe('Kafka source', { skip }, () => {
       const dir = mkdtempSync(join(work, `crash${workers}-`))
       const rnd = new Random(workers * 101)
       // Fault points first, while most of the topic is still unread; then kills at random moments.
-      const faults: (string | undefined)[] = ['write-mid-batch:3', 'checkpoint-before-rename', 'checkpoint-before-commit:2']
+      const faults: (string | undefined)[] = ['write-mid-batch:3', 'checkpoint-before-write:3', 'checkpoint-before-commit:2', 'handover-after-epoch:2']
       let kills = 0
       for (let i = 0; i < 10; i++) {
         const fault = faults[i]
@@ -141,17 +142,26 @@ describe('Kafka source', { skip }, () => {
     const r = await p.done
     assert.equal(r.code, 0, r.stderr)
     assert.ok(Date.now() - killedAt < 15_000, 'graceful stop within 15 s')
-    const cp = new CheckpointStore(join(dir, 'checkpoints')).latest()
-    assert.ok(cp !== null, 'a final checkpoint was written')
+    const store = new EmbeddedStore(join(dir, 'store'), { readOnly: true })
+    const positions = new Map<number, number>()
+    try {
+      for (let p = 0; p < 4; p++) {
+        const cp = await store.readCheckpoint(checkpointScope(plan.streamingDataset, topic), p)
+        assert.ok(cp !== null, `a final checkpoint was written for partition ${p}`)
+        positions.set(p, decodeCheckpoint(cp.bytes, `of partition ${p}`).header.next)
+      }
+    } finally {
+      await store.close()
+    }
     const client = await createKafkaClient({ brokers: BROKERS!, library: 'kafkajs' })
     const admin = await client.admin()
     const committed = await admin.committedOffsets(args[args.indexOf('--group-id') + 1]!, topic)
     await admin.close()
-    for (const [partition, next] of cp.header.positions) assert.equal(committed.get(partition), next, `partition ${partition}: committed offset = checkpoint position`)
+    for (const [partition, next] of positions) assert.equal(committed.get(partition), next, `partition ${partition}: committed offset = checkpoint position`)
     // Same group, until the end: no session to wait out (the member left cleanly), nothing lost or doubled.
     const again = await tilekiln([...args, '--until-end'])
     assert.equal(again.code, 0, again.stderr)
-    assert.match(again.stderr, /restored checkpoint/)
+    assert.match(again.stderr, /took over at offset/)
     assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
   })
 

@@ -80,7 +80,7 @@ for (const { seed, numericOnly, longKeys } of variants) {
       ref.update(irs, out, ts)
       expected.set(id, irs)
     }
-    state.close(Infinity)
+    state.close(0, Infinity)
     const puts = new TilePuts(state.puts.finish())
     assert.equal(puts.count, expected.size)
     for (let i = 0; i < puts.count; i++) {

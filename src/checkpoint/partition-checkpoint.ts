@@ -1,0 +1,73 @@
+// One partition's checkpoint: everything a daemon needs to take the partition over exactly where its previous
+// owner's last consistent cut left it — the open tiles of its keys, its clock, the next offset to read — as one
+// self-contained byte string, stored under (scope, partition) in the shared store (checkpoint/storage.ts).
+//
+//   "TKPC" | u32 version | u32 header length | header (JSON) | u32 n | entries (a tile put batch) |
+//   u32 n | timers (a byte per entry) | u32 crc32 of everything before
+//
+// The entries are the open tiles exactly as they would be written (isComplete = false), so restoring one is
+// decoding a tile; the CRC rejects bytes damaged after they were written.
+
+import { crc32 } from 'node:zlib'
+import { TilekilnError } from '../errors.ts'
+import type { ClockState } from '../window/partition-clock.ts'
+
+export const CHECKPOINT_FORMAT = 2
+const MAGIC = Buffer.from('TKPC')
+
+export interface PartitionCheckpointHeader {
+  readonly groupBy: string
+  /** Changes when the GroupBy's tiles would change shape (checkpoint/fingerprint.ts). */
+  readonly fingerprint: string
+  readonly source: string
+  readonly partition: number
+  /** Next position (Kafka offset, line, sequence) to read. */
+  readonly next: number
+  /** The owner's epoch when it was written. */
+  readonly epoch: number
+  readonly takenAt: number
+  readonly clock: ClockState
+  /** --repartition: per origin partition, the next original offset not yet seen ([origin, next]). */
+  readonly originNext: readonly (readonly [number, number])[]
+  /** Open tiles in the entries. */
+  readonly entries: number
+}
+
+export interface PartitionCheckpoint {
+  readonly header: PartitionCheckpointHeader
+  /** A tile put batch (sink/tile-puts.ts), every entry of this partition. */
+  readonly entries: ArrayBuffer
+  readonly timers: Uint8Array
+}
+
+export function encodeCheckpoint (cp: PartitionCheckpoint): Uint8Array {
+  const json = Buffer.from(JSON.stringify(cp.header, (_k, v) => (v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v)))
+  const body = Buffer.concat([MAGIC, u32(CHECKPOINT_FORMAT), u32(json.length), json, u32(cp.entries.byteLength), Buffer.from(cp.entries), u32(cp.timers.length), Buffer.from(cp.timers)])
+  return Buffer.concat([body, u32(crc32(body))])
+}
+
+/** Decodes a checkpoint; a damaged or foreign one throws TK_CHECKPOINT saying what is wrong with it. */
+export function decodeCheckpoint (bytes: Uint8Array, where: string): PartitionCheckpoint {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const fail = (why: string): never => { throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} ${why}`, { checkpoint: where }) }
+  if (b.length < 20 || !b.subarray(0, 4).equals(MAGIC)) fail('is not a tilekiln partition checkpoint')
+  const body = b.subarray(0, b.length - 4)
+  if (crc32(body) !== b.readUInt32LE(b.length - 4)) fail('is damaged (checksum mismatch)')
+  const version = b.readUInt32LE(4)
+  if (version !== CHECKPOINT_FORMAT) fail(`has format ${version}; this tilekiln reads format ${CHECKPOINT_FORMAT}`)
+  const jsonLen = b.readUInt32LE(8)
+  let at = 12 + jsonLen
+  const header = JSON.parse(b.subarray(12, at).toString('utf8'), (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as PartitionCheckpointHeader
+  const n = b.readUInt32LE(at); at += 4
+  const entries = new Uint8Array(n)
+  entries.set(b.subarray(at, at + n)); at += n
+  const t = b.readUInt32LE(at); at += 4
+  const timers = Uint8Array.from(b.subarray(at, at + t))
+  return { header, entries: entries.buffer, timers }
+}
+
+function u32 (n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt32LE(n >>> 0)
+  return b
+}
