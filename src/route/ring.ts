@@ -21,7 +21,8 @@ export interface RingGeometry {
 export const DEFAULT_RING: RingGeometry = { slots: 4, maxRecords: 8192, dataBytes: 4 << 20 }
 
 export function slotBytes (g: RingGeometry): number {
-  return g.maxRecords * 28 + g.dataBytes
+  // Whole multiples of 8 bytes, so every slot's Float64Arrays are aligned whatever the geometry.
+  return Math.ceil((g.maxRecords * 28 + g.dataBytes) / 8) * 8
 }
 
 /** Typed views of one slot (both sides build the same views over the same memory). */

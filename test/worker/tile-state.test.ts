@@ -90,3 +90,66 @@ for (const { seed, numericOnly, longKeys } of variants) {
     }
   })
 }
+
+test('state is grouped by partition: close, snapshot and drop one partition leave the others; a key seen in two partitions stays in its first', () => {
+  const plan = compilePlan({ metaData: { name: 'parts' }, keyColumns: ['k'], sources: [{ events: { query: { timeColumn: 'ts' } } }], aggregations: [{ inputColumn: 'l', operation: 7, windows: D }] })
+  const schema = T.struct('In', [{ name: 'k', type: T.long }, { name: 'ts', type: T.long }, { name: 'l', type: T.long }]) as StructType
+  const bound = bindGroupBy(plan, schema, compileColumnRefs)
+  const fresh = (): TileState => new TileState(bound, new WebAssembly.Memory({ initial: 32, maximum: 4096, shared: true }), { allowedLatenessMillis: 0, trigger: { kind: 'always' } })
+  const state = fresh()
+  const out: unknown[] = new Array(bound.query.columns.length)
+  const T0 = 1_700_000_000_000 - (1_700_000_000_000 % plan.tileSizeMillis)
+  const add = (s: TileState, k: number, ts: number, l: number, partition: number): number => {
+    bound.query.run({ k, ts, l }, out, () => {})
+    return s.row(out, ts, tileStartOf(ts, plan.tileSizeMillis), 0, partition)
+  }
+  state.begin()
+  for (let k = 0; k < 10; k++) add(state, k, T0 + k, 1, k % 2)
+  assert.equal(add(state, 3, T0 + 50, 5, 0), 0) // key 3 lives in partition 1: folded there, counted
+  assert.deepEqual(state.takeCrossings().count, 1)
+  assert.deepEqual(state.partitions.sort(), [0, 1])
+  state.fireDirty()
+  assert.deepEqual([...state.putPartitions()].sort(), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+
+  // Partition 0's snapshot holds its five keys; restored into a fresh state they are partition 0's again.
+  const snap = state.snapshot([0])
+  assert.equal(new TilePuts(snap.entries).count, 5)
+  assert.deepEqual([...snap.partitions], [0, 0, 0, 0, 0])
+  const other = fresh()
+  other.restore(snap, new Map([[0, -Infinity]]), 0)
+  assert.deepEqual(other.partitions, [0])
+  assert.equal(other.liveEntries, 5)
+
+  // Closing partition 1 writes its tiles complete and leaves partition 0 open; dropping 0 writes nothing.
+  state.begin()
+  assert.equal(state.close(1, T0 + plan.tileSizeMillis), 1)
+  const closed = new TilePuts(state.puts.finish())
+  assert.equal(closed.count, 5)
+  assert.equal(state.liveEntries, 5)
+  // A row for key 3 (home: partition 1, now closed there) from partition 0 would rewrite a complete tile: refused.
+  assert.equal(add(state, 3, T0 + 60, 5, 0), 0, 'key 3 is gone with its partition: a new key of partition 0')
+  state.begin()
+  assert.equal(state.drop(0), 6)
+  assert.equal(state.liveEntries, 0)
+  assert.equal(state.puts.count, 0)
+})
+
+test('a row whose key lives in another partition that already closed its tile is refused as late there', () => {
+  const plan = compilePlan({ metaData: { name: 'parts2' }, keyColumns: ['k'], sources: [{ events: { query: { timeColumn: 'ts' } } }], aggregations: [{ inputColumn: 'l', operation: 7, windows: D }] })
+  const schema = T.struct('In', [{ name: 'k', type: T.long }, { name: 'ts', type: T.long }, { name: 'l', type: T.long }]) as StructType
+  const bound = bindGroupBy(plan, schema, compileColumnRefs)
+  const state = new TileState(bound, new WebAssembly.Memory({ initial: 32, maximum: 4096, shared: true }), { allowedLatenessMillis: 0, trigger: { kind: 'always' } })
+  const out: unknown[] = new Array(bound.query.columns.length)
+  const size = plan.tileSizeMillis
+  const T0 = 1_700_000_000_000 - (1_700_000_000_000 % size)
+  const add = (ts: number, partition: number): number => {
+    bound.query.run({ k: 7, ts, l: 1 }, out, () => {})
+    return state.row(out, ts, tileStartOf(ts, size), 0, partition)
+  }
+  state.begin()
+  add(T0 + 1, 1) // tile T0 of key 7, home partition 1
+  add(T0 + size + 1, 1) // tile T0 + size keeps the key alive after T0 closes
+  state.close(1, T0 + size - 1) // partition 1's clock passed tile T0
+  assert.equal(add(T0 + 2, 0), 1, 'ROW_LATE_AT_HOME')
+  assert.equal(add(T0 + size + 2, 0), 0, 'the open tile still takes it')
+})
