@@ -135,7 +135,21 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 function statusLine (p: Progress, untiled = false): string {
   const wm = Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString().replace('.000Z', 'Z') : p.watermark > 0 ? 'end' : '—'
   const lag = Number.isFinite(p.eventTimeLagMillis) ? ` (${(p.eventTimeLagMillis / 1000).toFixed(1)} s event time)` : ''
-  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | lag ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} |${untiled ? '' : ` keys ${fmt(p.liveKeys)} |`} ${untiled ? 'events' : 'tiles'} written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})`
+  const kafkaLag = p.partitions.reduce((a, x) => a + (Number.isNaN(x.lag) ? 0 : x.lag), 0)
+  const owned = p.partitions.length === 0 ? 'none' : ranges(p.partitions.map(x => x.partition))
+  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | partitions ${owned}, source lag ${fmt(kafkaLag)} | in flight ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} |${untiled ? '' : ` keys ${fmt(p.liveKeys)} |`} ${untiled ? 'events' : 'tiles'} written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})${p.fencedWrites > 0 ? ` | fenced ${fmt(p.fencedWrites)}` : ''}`
+}
+
+/** 0-3,5,7-8 */
+function ranges (ns: readonly number[]): string {
+  const out: string[] = []
+  for (let i = 0; i < ns.length;) {
+    let j = i
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++
+    out.push(j > i ? `${ns[i]}-${ns[j]}` : String(ns[i]))
+    i = j + 1
+  }
+  return out.join(',')
 }
 
 async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {

@@ -225,8 +225,10 @@ export class Engine {
     let clock: NodeJS.Timeout | undefined
     let progress: NodeJS.Timeout | undefined
     let checkpointTimer: NodeJS.Timeout | undefined
+    let gauges: NodeJS.Timeout | undefined
     try {
       clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(linger, 20)))
+      gauges = setInterval(() => this.#partitionGauges(), 1000)
       if (o.onProgress !== undefined) progress = setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
       if (this.#storage !== null) {
         checkpointTimer = setInterval(() => { this.#coordinator.cut().catch(e => this.#fail(e)) }, o.checkpoints!.intervalMillis)
@@ -247,6 +249,8 @@ export class Engine {
       }
     } finally {
       clearInterval(clock)
+      clearInterval(gauges)
+      this.#partitionGauges()
       clearInterval(progress)
       clearInterval(checkpointTimer)
       this.#dlqLog.flush()
@@ -277,8 +281,21 @@ export class Engine {
   async #assignOne (partition: number): Promise<number | null> {
     const t0 = Date.now()
     const held = this.#book.get(partition)
-    if (held !== undefined) {
-      // Assigned again without a revocation in between (a client that does not report it): start from the store.
+    if (held !== undefined && held.status === 'active' && this.#storage !== null) {
+      // Assigned again without a revocation in between (a replaced consumer, a client that does not report it).
+      // Once every write under the old epoch is acknowledged, a new epoch one above ours means nobody owned the
+      // partition in between: keep the state as it is.
+      await this.#settle()
+      const epoch = await this.#storage.acquireEpoch(partition)
+      if (epoch === held.epoch + 1) {
+        held.epoch = epoch
+        this.#log(`tilekiln: partition ${partition}: assigned again, kept (epoch ${epoch}, ${this.#source.positionName} ${held.next})`)
+        return held.checkpointed >= 0 || held.records > 0 ? held.next : null
+      }
+      this.#log(`tilekiln: partition ${partition}: another daemon owned it in between (epoch ${held.epoch} → ${epoch}); restoring from the store`)
+      await this.#drop([partition])
+      this.#book.remove(partition)
+    } else if (held !== undefined) {
       await this.#release([partition], 'reassigned')
     }
     const clock = new PartitionClock({ outOfOrdernessMillis: this.#ooo, origins: this.#o.repartitioned?.origins ?? null })
@@ -345,7 +362,10 @@ export class Engine {
       await this.#settle()
     }
     await this.#drop(partitions)
-    for (const p of partitions) this.#book.remove(p)
+    for (const p of partitions) {
+      this.#book.remove(p)
+      this.metrics.dropPartition(p)
+    }
     this.metrics.inc(M.revocations, partitions.length)
     this.#log(`tilekiln: partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped`)
   }
@@ -369,7 +389,11 @@ export class Engine {
     void this.#coordinator.serial(async () => {
       await this.#pool.idle()
       await this.#drop(hit)
-      for (const p of hit) if (this.#book.get(p)?.status === 'fenced') this.#book.remove(p)
+      for (const p of hit) {
+        if (this.#book.get(p)?.status !== 'fenced') continue
+        this.#book.remove(p)
+        this.metrics.dropPartition(p)
+      }
       this.metrics.set(M.ownedPartitions, this.#book.size)
     }).catch(e => this.#fail(e))
   }
@@ -652,6 +676,18 @@ export class Engine {
       }
     }
     this.metrics.set(M.queuedPuts, this.#writer.queuedPuts)
+  }
+
+  /** Per-partition gauges for /metrics: lag, watermark, epoch, records; a partition gone is forgotten. */
+  #partitionGauges (): void {
+    const m = this.metrics
+    for (const p of this.#book.all()) {
+      m.setPartition(M.partitionLag, p.partition, p.lag)
+      m.setPartition(M.partitionWatermark, p.partition, this.#ended ? Infinity : p.clock.closing)
+      m.setPartition(M.partitionEpoch, p.partition, p.epoch)
+      m.setPartition(M.partitionRecords, p.partition, p.records)
+    }
+    m.set(M.ownedPartitions, this.#book.size)
   }
 
   // ---- results -----------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ export class Metrics {
   readonly groupBy: string
   readonly #counters = new Map<string, number>()
   readonly #gauges = new Map<string, number>()
+  /** Gauges per partition: name → partition → value. */
+  readonly #partitionGauges = new Map<string, Map<number, number>>()
   readonly #histograms = new Map<string, hdr.Histogram>()
   readonly #help = new Map<string, string>()
 
@@ -22,6 +24,22 @@ export class Metrics {
 
   set (name: string, value: number): void {
     this.#gauges.set(name, value)
+  }
+
+  /** A gauge of one source partition (exposed with a `partition` label). */
+  setPartition (name: string, partition: number, value: number): void {
+    let m = this.#partitionGauges.get(name)
+    if (m === undefined) { m = new Map(); this.#partitionGauges.set(name, m) }
+    m.set(partition, value)
+  }
+
+  /** Forgets a partition's gauges (it moved to another daemon). */
+  dropPartition (partition: number): void {
+    for (const m of this.#partitionGauges.values()) m.delete(partition)
+  }
+
+  partitionGauge (name: string, partition: number): number | undefined {
+    return this.#partitionGauges.get(name)?.get(partition)
   }
 
   counter (name: string): number { return this.#counters.get(name) ?? 0 }
@@ -65,6 +83,11 @@ export class Metrics {
     for (const [n, v] of [...this.#gauges].sort()) {
       const m = name(n)
       lines.push(`# HELP ${m} ${this.#help.get(n) ?? n}`, `# TYPE ${m} gauge`, `${m}{${label}} ${v}`)
+    }
+    for (const [n, byPartition] of [...this.#partitionGauges].sort()) {
+      const m = name(n)
+      lines.push(`# HELP ${m} ${this.#help.get(n) ?? n}`, `# TYPE ${m} gauge`)
+      for (const [p, v] of [...byPartition].sort((a, b) => a[0] - b[0])) lines.push(`${m}{${label},partition="${p}"} ${Number.isFinite(v) ? v : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN'}`)
     }
     for (const [n] of [...this.#histograms].sort()) {
       const m = name(n)
@@ -113,5 +136,10 @@ export const M = {
   restoredBytes: 'checkpoint_bytes_restored',
   /** Records of a repartitioned topic dropped as replays of the shuffle stage. */
   shuffleDuplicates: 'shuffle_duplicates_dropped',
-  ownedPartitions: 'owned_partitions'
+  ownedPartitions: 'owned_partitions',
+  // per partition (label `partition`)
+  partitionLag: 'partition_lag_records',
+  partitionWatermark: 'partition_watermark_ms',
+  partitionEpoch: 'partition_epoch',
+  partitionRecords: 'partition_records_in'
 } as const
