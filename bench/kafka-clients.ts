@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import kafkajs from 'kafkajs'
-import { createKafkaClient, type KafkaLibrary } from '../src/source/kafka-client.ts'
+import { createKafkaClient } from '../src/kafka/client.ts'
+import type { KafkaLibrary } from '../src/kafka/types.ts'
 import { startKafka, DEFAULT_KAFKA_VERSION } from '../test/services/kafka.ts'
 import { positiveArg, printTable, writeResults } from './report.ts'
 

@@ -16,7 +16,7 @@ import { MemoryDeadLetters } from '../src/engine/dead-letter.ts'
 import { Engine, type Progress } from '../src/engine/engine.ts'
 import { EmbeddedStore } from '../src/sink/embedded-store.ts'
 import { openKafkaSource } from '../src/source/kafka.ts'
-import type { KafkaLibrary } from '../src/source/kafka-client.ts'
+import type { KafkaLibrary } from '../src/kafka/types.ts'
 import { startKafka } from '../test/services/kafka.ts'
 import { printTable, writeResults } from './report.ts'
 

@@ -4,7 +4,7 @@
 // letter of a record a checkpoint covers can be lost (after a crash some may be sent twice: at-least-once).
 
 import { describeError } from '../errors.ts'
-import type { KafkaProducer, ProducerRecord } from '../source/kafka-client.ts'
+import type { KafkaProducer, ProducerRecord } from '../kafka/types.ts'
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letter.ts'
 
 export class KafkaDeadLetters implements DeadLetterSink {

@@ -8,7 +8,8 @@
 
 import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
-import { createKafkaClient, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type RecordBatch } from './kafka-client.ts'
+import { createKafkaClient } from '../kafka/client.ts'
+import type { KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
 import type { RecordGate } from './schema-registry.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
 

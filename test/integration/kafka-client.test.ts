@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { createKafkaClient } from '../../src/kafka/client.ts'
 import {
-  createKafkaClient, KAFKA_LIBRARIES,
+  KAFKA_LIBRARIES,
   type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaRecord, type ProducerRecord
-} from '../../src/source/kafka-client.ts'
+} from '../../src/kafka/types.ts'
 import { startKafka } from '../services/kafka.ts'
 
 const brokers = process.env.TILEKILN_TEST_KAFKA

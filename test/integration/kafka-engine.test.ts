@@ -10,7 +10,7 @@ import { produce, produceGeneratorOptions, type ProduceOptions } from '../../src
 import { compilePlan } from '../../src/config/plan.ts'
 import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
-import { createKafkaClient } from '../../src/source/kafka-client.ts'
+import { createKafkaClient } from '../../src/kafka/client.ts'
 import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
 import { checkpointScope } from '../../src/checkpoint/storage.ts'
 import { decodeCheckpoint } from '../../src/checkpoint/partition-checkpoint.ts'

@@ -1,4 +1,4 @@
-// The client layer on @platformatic/kafka 1.35 (pure TS; 1.35 is the last line whose engines include Node 20).
+// The consumer on @platformatic/kafka 1.35.
 //
 // Its MessagesStream pushes one object per record into an object-mode Readable (and binds a commit closure per
 // record), which measured slower than kafkajs. So only its group membership (join/sync/heartbeat, which run on their
@@ -12,94 +12,16 @@
 //   still assigned, unpaused, and of the current generation; otherwise it is dropped and fetched again.
 // - A batch accepted but not yet delivered when its partition is paused or seeked is dropped the same way, and #next
 //   is put back to where that batch started (unless a seek moved it), so nothing is skipped.
-import { Admin, Consumer, FetchIsolationLevels, IS_CONTROL, Producer, ProduceAcks } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, GroupAssignment, RecordsBatch } from '@platformatic/kafka'
-import {
-  deferred, EMPTY_HEADERS, isThenable, ProduceQueue, sourceError, toBuffer,
-  type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaClientOptions, type KafkaConsumer, type KafkaHeaders,
-  type KafkaProducer, type KafkaRecord, type PartitionOffsets, type ProducerOptions, type ProducerRecord, type RecordBatch, type TopicSpec
-} from './kafka-client.ts'
+import { deferred, EMPTY_HEADERS, isThenable, kafkaError } from '../shared.ts'
+import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch } from '../types.ts'
+import { EARLIEST, LATEST, protocolErrors, type BaseConfig } from './config.ts'
 
 type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>
 type FetchResponse = Awaited<ReturnType<BufferConsumer['fetch']>>
 
 const TIMESTAMP_LOG_APPEND_TIME = 0x08
-const LATEST = -1n
-const EARLIEST = -2n
-
-interface BaseConfig {
-  clientId: string
-  bootstrapBrokers: string[]
-  connectTimeout: number
-  timeout: number
-  tls?: object
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: string, password: string }
-}
-
-function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: string): BaseConfig {
-  const cfg: BaseConfig = {
-    clientId: `${o.clientId ?? 'tilekiln'}-${suffix}`,
-    bootstrapBrokers: brokers,
-    connectTimeout: o.connectionTimeoutMs ?? 3000,
-    timeout: o.requestTimeoutMs ?? 30_000
-  }
-  if (o.ssl !== undefined && o.ssl !== false) cfg.tls = o.ssl === true ? {} : o.ssl
-  if (o.sasl !== undefined) {
-    const mechanism = o.sasl.mechanism === 'plain' ? 'PLAIN' : o.sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512'
-    cfg.sasl = { mechanism, username: o.sasl.username, password: o.sasl.password }
-  }
-  return cfg
-}
-
-/** Kafka error names carried by a platformatic error (ResponseError holds one ProtocolError per failed partition). */
-function protocolErrors (e: unknown): Array<{ id: string, path: string }> {
-  const out: Array<{ id: string, path: string }> = []
-  const walk = (x: unknown): void => {
-    if (typeof x !== 'object' || x === null) return
-    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown }
-    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '' })
-    if (Array.isArray(r.errors)) for (const y of r.errors) walk(y)
-    if (r.cause !== undefined && r.cause !== x) walk(r.cause)
-  }
-  walk(e)
-  return out
-}
-
-export class PlatformaticClient implements KafkaClient {
-  readonly library = 'platformatic' as const
-  readonly brokers: readonly string[]
-  readonly #opts: KafkaClientOptions
-
-  constructor (brokers: string[], options: KafkaClientOptions) {
-    this.brokers = brokers
-    this.#opts = options
-  }
-
-  consumer (options: ConsumeOptions): KafkaConsumer {
-    return new PlatformaticConsumer(baseConfig([...this.brokers], this.#opts, 'consumer'), options)
-  }
-
-  producer (options: ProducerOptions = {}): KafkaProducer {
-    return new PlatformaticProducer(baseConfig([...this.brokers], this.#opts, 'producer'), options)
-  }
-
-  async admin (): Promise<KafkaAdmin> {
-    const cfg = baseConfig([...this.brokers], this.#opts, 'admin')
-    const admin = new Admin(cfg)
-    try {
-      await admin.metadata({ topics: [] })
-    } catch (e) {
-      await admin.close().catch(() => {})
-      throw sourceError('cannot connect to Kafka', { broker: this.brokers.join(',') }, e)
-    }
-    return new PlatformaticAdmin(admin, this.brokers.join(','))
-  }
-
-  async endOffsets (topic: string): Promise<Map<number, number>> {
-    const admin = await this.admin()
-    try { return await admin.endOffsets(topic) } finally { await admin.close() }
-  }
-}
 
 interface Pending {
   batch: RecordBatch
@@ -108,7 +30,7 @@ interface Pending {
   generation: number
 }
 
-class PlatformaticConsumer implements KafkaConsumer {
+export class PlatformaticConsumer implements KafkaConsumer {
   readonly topic: string
   readonly groupId: string
   readonly #cfg: BaseConfig
@@ -147,11 +69,11 @@ class PlatformaticConsumer implements KafkaConsumer {
 
   #report (message: string, e: unknown, extra: Record<string, string | number | undefined> = {}): void {
     if (this.#stopped) return
-    this.#opts.onError?.(sourceError(message, this.#ctx(extra), e))
+    this.#opts.onError?.(kafkaError(message, this.#ctx(extra), e))
   }
 
   async start (): Promise<void> {
-    if (this.#consumer !== null) throw sourceError('consumer already started', this.#ctx())
+    if (this.#consumer !== null) throw kafkaError('consumer already started', this.#ctx())
     const o = this.#opts
     const c = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       ...this.#cfg,
@@ -179,7 +101,7 @@ class PlatformaticConsumer implements KafkaConsumer {
       await this.#first.promise
     } catch (e) {
       await this.stop().catch(() => {})
-      throw sourceError('cannot start the Kafka consumer', this.#ctx(), e)
+      throw kafkaError('cannot start the Kafka consumer', this.#ctx(), e)
     }
     this.#loop = this.#run()
   }
@@ -229,7 +151,7 @@ class PlatformaticConsumer implements KafkaConsumer {
         return
       } catch (e) {
         if (gen !== this.#generation || this.#stopped) return
-        const err = sourceError('cannot set up the assigned partitions', this.#ctx({ partitions: partitions.join(','), attempt }), e)
+        const err = kafkaError('cannot set up the assigned partitions', this.#ctx({ partitions: partitions.join(','), attempt }), e)
         if (attempt === 0) this.#first.reject(err)
         this.#opts.onError?.(err)
         await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
@@ -451,26 +373,26 @@ class PlatformaticConsumer implements KafkaConsumer {
   isPaused (partition: number): boolean { return this.#userPaused.has(partition) }
 
   seek (partition: number, offset: number): void {
-    if (!this.#assignedSet.has(partition)) throw sourceError('cannot seek a partition that is not assigned to this consumer', this.#ctx({ partition, offset }))
-    if (!Number.isSafeInteger(offset) || offset < 0) throw sourceError('a seek offset must be a non-negative integer', this.#ctx({ partition, offset }))
+    if (!this.#assignedSet.has(partition)) throw kafkaError('cannot seek a partition that is not assigned to this consumer', this.#ctx({ partition, offset }))
+    if (!Number.isSafeInteger(offset) || offset < 0) throw kafkaError('a seek offset must be a non-negative integer', this.#ctx({ partition, offset }))
     this.#next.set(partition, offset)
     this.#wakeUp()
   }
 
   async commit (offsets: PartitionOffsets): Promise<void> {
     const c = this.#consumer
-    if (c === null) throw sourceError('cannot commit before start()', this.#ctx())
+    if (c === null) throw kafkaError('cannot commit before start()', this.#ctx())
     if (offsets.size === 0) return
     try {
       await c.commit({ offsets: [...offsets].map(([partition, offset]) => ({ topic: this.topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
     } catch (e) {
-      throw sourceError('cannot commit offsets', this.#ctx({ offsets: [...offsets].map(([p, o]) => `${p}:${o}`).join(',') }), e)
+      throw kafkaError('cannot commit offsets', this.#ctx({ offsets: [...offsets].map(([p, o]) => `${p}:${o}`).join(',') }), e)
     }
   }
 
   async committed (): Promise<Map<number, number>> {
     const c = this.#consumer
-    if (c === null) throw sourceError('cannot read committed offsets before start()', this.#ctx())
+    if (c === null) throw kafkaError('cannot read committed offsets before start()', this.#ctx())
     try {
       const md = await c.metadata({ topics: [this.topic] })
       const n = md.topics.get(this.topic)?.partitionsCount ?? 0
@@ -484,14 +406,14 @@ class PlatformaticConsumer implements KafkaConsumer {
       }
       return out
     } catch (e) {
-      throw sourceError('cannot read committed offsets', this.#ctx(), e)
+      throw kafkaError('cannot read committed offsets', this.#ctx(), e)
     }
   }
 
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    this.#first.reject(sourceError('consumer stopped before its first assignment', this.#ctx()))
+    this.#first.reject(kafkaError('consumer stopped before its first assignment', this.#ctx()))
     this.#wakeUp()
     try {
       await this.#loop
@@ -503,140 +425,5 @@ class PlatformaticConsumer implements KafkaConsumer {
         await new Promise<void>(resolve => { c.close(true, () => { resolve() }) })
       }
     }
-  }
-}
-
-class PlatformaticProducer implements KafkaProducer {
-  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
-  readonly #brokers: string
-  readonly #queue: ProduceQueue
-
-  constructor (cfg: BaseConfig, options: ProducerOptions) {
-    const idempotent = options.idempotent ?? true
-    const acks = options.acks === 'none' ? ProduceAcks.NO_RESPONSE : options.acks === 'leader' ? ProduceAcks.LEADER : ProduceAcks.ALL
-    if (idempotent && acks !== ProduceAcks.ALL) throw sourceError('an idempotent producer needs acks=all', { broker: cfg.bootstrapBrokers.join(',') })
-    this.#brokers = cfg.bootstrapBrokers.join(',')
-    this.#queue = new ProduceQueue(idempotent)
-    this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ ...cfg, idempotent, acks, compression: options.compression === 'gzip' ? 'gzip' : 'none', autocreateTopics: false } as ConstructorParameters<typeof Producer<Buffer, Buffer, Buffer, Buffer>>[0])
-  }
-
-  async connect (): Promise<void> {
-    try {
-      await this.#producer.metadata({ topics: [] })
-    } catch (e) {
-      throw sourceError('cannot connect the Kafka producer', { broker: this.#brokers }, e)
-    }
-  }
-
-  async send (topic: string, records: readonly ProducerRecord[]): Promise<void> {
-    const messages = records.map(r => {
-      const m: { topic: string, key?: Buffer, value?: Buffer, partition?: number, headers?: Map<Buffer, Buffer>, timestamp?: bigint } = { topic }
-      if (r.key !== undefined && r.key !== null) m.key = toBuffer(r.key)
-      if (r.value !== null) m.value = toBuffer(r.value)
-      if (r.partition !== undefined) m.partition = r.partition
-      if (r.headers !== undefined) m.headers = new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), toBuffer(v)]))
-      if (r.timestamp !== undefined) m.timestamp = BigInt(r.timestamp)
-      return m
-    })
-    await this.#queue.run(async () => await this.#producer.send({ messages }), { topic, broker: this.#brokers, records: records.length })
-  }
-
-  async close (): Promise<void> {
-    await this.#queue.settled()
-    await this.#producer.close()
-  }
-}
-
-class PlatformaticAdmin implements KafkaAdmin {
-  readonly #admin: Admin
-  readonly #brokers: string
-
-  constructor (admin: Admin, brokers: string) {
-    this.#admin = admin
-    this.#brokers = brokers
-  }
-
-  async createTopic (name: string, spec: TopicSpec): Promise<boolean> {
-    let created = true
-    try {
-      await this.#admin.createTopics({
-        topics: [name],
-        partitions: spec.partitions,
-        replicas: spec.replicationFactor ?? 1,
-        configs: Object.entries(spec.config ?? {}).map(([n, value]) => ({ name: n, value }))
-      })
-    } catch (e) {
-      if (!protocolErrors(e).some(x => x.id === 'TOPIC_ALREADY_EXISTS')) {
-        throw sourceError('cannot create topic', { topic: name, partitions: spec.partitions, broker: this.#brokers }, e)
-      }
-      created = false
-    }
-    // CreateTopics returns before the partitions have leaders; clients would get LEADER_NOT_AVAILABLE until then.
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      try {
-        const md = await this.#admin.metadata({ topics: [name], forceUpdate: true })
-        const t = md.topics.get(name)
-        if (t !== undefined && t.partitions.length > 0 && t.partitions.every(p => p.leader >= 0)) return created
-      } catch {}
-      if (Date.now() > deadline) throw sourceError('topic has no partition leaders 30 s after creation', { topic: name, broker: this.#brokers })
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
-  }
-
-  async deleteTopic (name: string): Promise<void> {
-    try {
-      await this.#admin.deleteTopics({ topics: [name] })
-    } catch (e) {
-      throw sourceError('cannot delete topic', { topic: name, broker: this.#brokers }, e)
-    }
-  }
-
-  async partitionCount (topic: string): Promise<number> {
-    try {
-      const md = await this.#admin.metadata({ topics: [topic], forceUpdate: true })
-      return md.topics.get(topic)?.partitionsCount ?? 0
-    } catch (e) {
-      throw sourceError('cannot read topic metadata', { topic, broker: this.#brokers }, e)
-    }
-  }
-
-  async endOffsets (topic: string): Promise<Map<number, number>> {
-    return await this.#offsets(topic, LATEST)
-  }
-
-  async startOffsets (topic: string): Promise<Map<number, number>> {
-    return await this.#offsets(topic, EARLIEST)
-  }
-
-  async #offsets (topic: string, timestamp: bigint): Promise<Map<number, number>> {
-    const n = await this.partitionCount(topic)
-    try {
-      const res = await this.#admin.listOffsets({
-        topics: [{ name: topic, partitions: Array.from({ length: n }, (_, partitionIndex) => ({ partitionIndex, timestamp })) }],
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED
-      })
-      const out = new Map<number, number>()
-      for (const t of res) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
-      return new Map([...out].sort((a, b) => a[0] - b[0]))
-    } catch (e) {
-      throw sourceError('cannot read topic offsets', { topic, broker: this.#brokers }, e)
-    }
-  }
-
-  async committedOffsets (groupId: string, topic: string): Promise<Map<number, number>> {
-    const n = await this.partitionCount(topic)
-    try {
-      const res = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: [{ name: topic, partitionIndexes: Array.from({ length: n }, (_, i) => i) }] }] })
-      const out = new Map<number, number>()
-      for (const g of res) for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(p.partitionIndex, Number(p.committedOffset))
-      return out
-    } catch (e) {
-      throw sourceError('cannot read committed offsets', { topic, groupId, broker: this.#brokers }, e)
-    }
-  }
-
-  async close (): Promise<void> {
-    await this.#admin.close()
   }
 }

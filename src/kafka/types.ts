@@ -1,6 +1,7 @@
-// The Kafka client layer: the small surface the engine's Kafka source, the load generator and the dead-letter writer
-// need, with two implementations behind it: kafkajs 2.2.4 (the design's client) and @platformatic/kafka 1.35 (the last
-// Node-20 line). Nothing outside src/source/ imports a Kafka library.
+// The Kafka client layer's contract: the small surface the engine's Kafka source, the load generator and the
+// dead-letter writer need, with two implementations behind it (src/kafka/kafkajs/, src/kafka/platformatic/): kafkajs
+// 2.2.4 (the design's client) and @platformatic/kafka 1.35 (the last Node-20 line). Nothing outside src/kafka/ imports a
+// Kafka library; this module imports none (types only), so every implementation can depend on it without a cycle.
 //
 // Offsets are plain numbers (exact up to 2^53, i.e. forever at any real rate) and always mean "the next offset to
 // read", as Kafka's committed offsets do: a batch whose last record has offset 41 is fully processed at offset 42.
@@ -12,7 +13,7 @@
 // meanwhile. For longer backpressure, pause() the partitions and resume() them later: a paused partition is not
 // fetched, and data already fetched for it is dropped and fetched again after resume(), never lost.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
-import { TilekilnError } from '../errors.ts'
+import type { TilekilnError } from '../errors.ts'
 
 export type KafkaLibrary = 'kafkajs' | 'platformatic'
 
@@ -168,93 +169,4 @@ export interface KafkaClient {
   admin: () => Promise<KafkaAdmin>
   /** Shortcut: high watermarks of all partitions (one admin round trip). */
   endOffsets: (topic: string) => Promise<Map<number, number>>
-}
-
-export function parseBrokers (brokers: string | readonly string[]): string[] {
-  const list = (typeof brokers === 'string' ? brokers.split(',') : [...brokers]).map(b => b.trim()).filter(b => b.length > 0)
-  if (list.length === 0) throw new TilekilnError('TK_SOURCE', 'no Kafka brokers given', { brokers: String(brokers) })
-  for (const b of list) {
-    if (!/^[^\s:]+:\d+$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(b)) {
-      throw new TilekilnError('TK_SOURCE', `a Kafka broker must be host:port, not "${b}"`, { broker: b })
-    }
-  }
-  return list
-}
-
-/** Wraps a library error with what we were doing; keeps the original as `cause`. */
-export function sourceError (message: string, context: Record<string, string | number | undefined>, cause?: unknown): TilekilnError {
-  const detail = cause instanceof Error ? `: ${cause.message}` : cause !== undefined ? `: ${String(cause)}` : ''
-  return new TilekilnError('TK_SOURCE', message + detail, context, { cause })
-}
-
-export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
-
-/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
-export interface Deferred { promise: Promise<void>, resolve: () => void, reject: (e: unknown) => void }
-export function deferred (): Deferred {
-  let resolve!: () => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
-  promise.catch(() => {})
-  return { promise, resolve, reject }
-}
-
-export function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
-}
-
-/**
- * Produce requests of one producer, one at a time when `serial`: both libraries number an idempotent producer's
- * batches per request, and two requests in flight to one partition can reach the broker out of order
- * (OUT_OF_ORDER_SEQUENCE_NUMBER). A failed request does not stop the ones after it.
- */
-export class ProduceQueue {
-  readonly #serial: boolean
-  #tail: Promise<unknown> = Promise.resolve()
-
-  constructor (serial: boolean) {
-    this.#serial = serial
-  }
-
-  /** Sends one produce request; a failure is reported with the topic, broker and record count. */
-  async run (request: () => Promise<unknown>, context: { topic: string, broker: string, records: number }): Promise<void> {
-    const send = async (): Promise<void> => {
-      try {
-        await request()
-      } catch (e) {
-        throw sourceError('cannot produce to Kafka', context, e)
-      }
-    }
-    if (!this.#serial) return send()
-    const next = this.#tail.then(send, send)
-    this.#tail = next.catch(() => {})
-    return next
-  }
-
-  /** Resolves when every request queued so far has settled. */
-  async settled (): Promise<void> {
-    await this.#tail
-  }
-}
-
-export function toBuffer (v: Buffer | string): Buffer {
-  return typeof v === 'string' ? Buffer.from(v) : v
-}
-
-/** Creates a client on the chosen library. The library module is only loaded when chosen. */
-export async function createKafkaClient (options: KafkaClientOptions): Promise<KafkaClient> {
-  const library = options.library ?? 'kafkajs'
-  const brokers = parseBrokers(options.brokers)
-  switch (library) {
-    case 'kafkajs': {
-      const { KafkajsClient } = await import('./kafka-client-kafkajs.ts')
-      return new KafkajsClient(brokers, options)
-    }
-    case 'platformatic': {
-      const { PlatformaticClient } = await import('./kafka-client-platformatic.ts')
-      return new PlatformaticClient(brokers, options)
-    }
-    default:
-      throw new TilekilnError('TK_USAGE', `unknown Kafka client library "${String(library)}" (expected ${KAFKA_LIBRARIES.join(' or ')})`, { library: String(library) })
-  }
 }

@@ -1,0 +1,89 @@
+// Topic administration and offset queries on kafkajs's admin client.
+import type { Admin } from 'kafkajs'
+import { kafkaError } from '../shared.ts'
+import type { KafkaAdmin, TopicSpec } from '../types.ts'
+
+/** The group's committed next-offsets for a topic (partitions without one are absent). Also used by the consumer. */
+export async function committedOf (admin: Admin, groupId: string, topic: string, brokers: string): Promise<Map<number, number>> {
+  try {
+    const res = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const out = new Map<number, number>()
+    for (const t of res) {
+      for (const { partition, offset } of t.partitions) {
+        const o = Number(offset)
+        if (o >= 0) out.set(partition, o)
+      }
+    }
+    return out
+  } catch (e) {
+    throw kafkaError('cannot read committed offsets', { topic, groupId, broker: brokers }, e)
+  }
+}
+
+export class KafkajsAdmin implements KafkaAdmin {
+  readonly #admin: Admin
+  readonly #brokers: string
+
+  constructor (admin: Admin, brokers: string) {
+    this.#admin = admin
+    this.#brokers = brokers
+  }
+
+  async createTopic (name: string, spec: TopicSpec): Promise<boolean> {
+    try {
+      return await this.#admin.createTopics({
+        waitForLeaders: true,
+        topics: [{
+          topic: name,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor ?? 1,
+          configEntries: Object.entries(spec.config ?? {}).map(([n, value]) => ({ name: n, value }))
+        }]
+      })
+    } catch (e) {
+      throw kafkaError('cannot create topic', { topic: name, partitions: spec.partitions, broker: this.#brokers }, e)
+    }
+  }
+
+  async deleteTopic (name: string): Promise<void> {
+    try {
+      await this.#admin.deleteTopics({ topics: [name] })
+    } catch (e) {
+      throw kafkaError('cannot delete topic', { topic: name, broker: this.#brokers }, e)
+    }
+  }
+
+  async partitionCount (topic: string): Promise<number> {
+    try {
+      const md = await this.#admin.fetchTopicMetadata({ topics: [topic] })
+      return md.topics[0]?.partitions.length ?? 0
+    } catch (e) {
+      throw kafkaError('cannot read topic metadata', { topic, broker: this.#brokers }, e)
+    }
+  }
+
+  async endOffsets (topic: string): Promise<Map<number, number>> {
+    return await this.#offsets(topic, 'high')
+  }
+
+  async startOffsets (topic: string): Promise<Map<number, number>> {
+    return await this.#offsets(topic, 'low')
+  }
+
+  async #offsets (topic: string, which: 'high' | 'low'): Promise<Map<number, number>> {
+    try {
+      const res = await this.#admin.fetchTopicOffsets(topic)
+      return new Map(res.map(r => [r.partition, Number(r[which])] as [number, number]).sort((a, b) => a[0] - b[0]))
+    } catch (e) {
+      throw kafkaError('cannot read topic offsets', { topic, broker: this.#brokers }, e)
+    }
+  }
+
+  async committedOffsets (groupId: string, topic: string): Promise<Map<number, number>> {
+    return await committedOf(this.#admin, groupId, topic, this.#brokers)
+  }
+
+  async close (): Promise<void> {
+    await this.#admin.disconnect()
+  }
+}

@@ -1,0 +1,58 @@
+// Producing on kafkajs: idempotent by default, one request at a time (ProduceQueue), murmur2 partitioning as Java's.
+import kafkajs from 'kafkajs'
+import type { Kafka as KafkaInstance, Producer } from 'kafkajs'
+import { ProduceQueue } from '../produce-queue.ts'
+import { kafkaError } from '../shared.ts'
+import type { KafkaProducer, ProducerOptions, ProducerRecord } from '../types.ts'
+
+const { Partitioners, CompressionTypes } = kafkajs
+
+export class KafkajsProducer implements KafkaProducer {
+  readonly #producer: Producer
+  readonly #brokers: string
+  readonly #acks: number
+  readonly #compression: number
+  readonly #queue: ProduceQueue
+  #connected: Promise<void> | null = null
+
+  constructor (kafka: KafkaInstance, brokers: string, options: ProducerOptions) {
+    const idempotent = options.idempotent ?? true
+    this.#brokers = brokers
+    this.#acks = options.acks === 'none' ? 0 : options.acks === 'leader' ? 1 : -1
+    if (idempotent && this.#acks !== -1) throw kafkaError('an idempotent producer needs acks=all', { broker: brokers })
+    this.#compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None
+    this.#queue = new ProduceQueue(idempotent)
+    this.#producer = kafka.producer({
+      idempotent,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(idempotent ? { maxInFlightRequests: 1 } : {})
+    })
+  }
+
+  async connect (): Promise<void> {
+    this.#connected ??= this.#producer.connect().catch(e => {
+      this.#connected = null
+      throw kafkaError('cannot connect the Kafka producer', { broker: this.#brokers }, e)
+    })
+    await this.#connected
+  }
+
+  async send (topic: string, records: readonly ProducerRecord[]): Promise<void> {
+    await this.connect()
+    const messages = records.map(r => ({
+      key: r.key ?? null,
+      value: r.value,
+      ...(r.partition !== undefined ? { partition: r.partition } : {}),
+      ...(r.headers !== undefined ? { headers: r.headers as Record<string, Buffer | string> } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {})
+    }))
+    await this.#queue.run(async () => await this.#producer.send({ topic, acks: this.#acks, compression: this.#compression, messages }), { topic, broker: this.#brokers, records: records.length })
+  }
+
+  async close (): Promise<void> {
+    await this.#queue.settled()
+    await this.#producer.disconnect()
+  }
+}
+

@@ -1,0 +1,47 @@
+// What every @platformatic/kafka client of ours shares: its base options, the offset-query constants, and reading
+// the Kafka error names out of the library's errors.
+
+import type { KafkaClientOptions } from '../types.ts'
+
+/** ListOffsets timestamps: the end of the log, the start of the log. */
+export const LATEST = -1n
+export const EARLIEST = -2n
+
+export interface BaseConfig {
+  clientId: string
+  bootstrapBrokers: string[]
+  connectTimeout: number
+  timeout: number
+  tls?: object
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: string, password: string }
+}
+
+export function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: string): BaseConfig {
+  const cfg: BaseConfig = {
+    clientId: `${o.clientId ?? 'tilekiln'}-${suffix}`,
+    bootstrapBrokers: brokers,
+    connectTimeout: o.connectionTimeoutMs ?? 3000,
+    timeout: o.requestTimeoutMs ?? 30_000
+  }
+  if (o.ssl !== undefined && o.ssl !== false) cfg.tls = o.ssl === true ? {} : o.ssl
+  if (o.sasl !== undefined) {
+    const mechanism = o.sasl.mechanism === 'plain' ? 'PLAIN' : o.sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512'
+    cfg.sasl = { mechanism, username: o.sasl.username, password: o.sasl.password }
+  }
+  return cfg
+}
+
+/** Kafka error names carried by a platformatic error (ResponseError holds one ProtocolError per failed partition). */
+export function protocolErrors (e: unknown): Array<{ id: string, path: string }> {
+  const out: Array<{ id: string, path: string }> = []
+  const walk = (x: unknown): void => {
+    if (typeof x !== 'object' || x === null) return
+    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown }
+    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '' })
+    if (Array.isArray(r.errors)) for (const y of r.errors) walk(y)
+    if (r.cause !== undefined && r.cause !== x) walk(r.cause)
+  }
+  walk(e)
+  return out
+}
+
