@@ -12,8 +12,12 @@ import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
+import { type CheckpointCapableStore, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
+import { queryCompiler } from '../expr/index.ts'
+import { createRecordProbe } from '../route/record-probe.ts'
+import { repartitionTopic, Shuffle } from '../source/repartition.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
-import { openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
+import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
@@ -52,6 +56,8 @@ const RUN: OptionSpec[] = [
   { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism' },
   { name: 'kafka-sasl-username', type: 'string', arg: 'USER', help: 'SASL user' },
   { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' },
+  { name: 'repartition', type: 'boolean', help: 'the topic is not keyed by the GroupBy\'s entity: shuffle it through <topic>.tilekiln-by-<groupBy> (created with the topic\'s partition count) and aggregate that' },
+  { name: 'repartition-replicas', type: 'number', arg: 'N', help: 'replication factor of the repartitioned topic when it is created', default: 1 },
   { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve Prometheus /metrics of the running engine on 127.0.0.1:PORT (0 = off)', default: 0 }
 ]
 
@@ -62,6 +68,7 @@ const PRODUCE: OptionSpec[] = [
   { name: 'count', type: 'number', arg: 'N', help: 'number of events', default: 100_000 },
   { name: 'seed', type: 'number', arg: 'S', help: 'random seed', default: 1 },
   { name: 'partitions', type: 'number', arg: 'P', help: 'topic partitions', default: 4 },
+  { name: 'spread', type: 'boolean', help: 'spread records over partitions round-robin instead of keying them by entity (a topic that needs run --repartition)' },
   { name: 'format', type: 'string', arg: 'avro|json', help: 'record encoding', default: 'avro' },
   { name: 'malformed-fraction', type: 'number', arg: 'F', help: 'fraction of records replaced by garbage bytes', default: 0 },
   { name: 'keys', type: 'number', arg: 'N', help: 'distinct entity keys', default: 1000 },
@@ -165,31 +172,58 @@ async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boole
   return new KafkaDeadLetters(producer, dlqTopic, plan.name)
 }
 
+interface RepartitionPlan { readonly input: string, readonly output: string, readonly partitions: number, readonly brokers: string[] }
+
+/** The input topic's partition count, and the repartitioned topic, created with as many partitions if missing. */
+async function prepareRepartition (spec: string, plan: Plan, k: KafkaSpecOptions, replicas: number): Promise<RepartitionPlan> {
+  if (!spec.startsWith('kafka:')) throw new TilekilnError('TK_USAGE', '--repartition shuffles a Kafka topic: use it with --source kafka:…')
+  const { brokers, topic } = parseKafkaSpec(spec, plan)
+  const output = repartitionTopic(topic, plan.cleanName)
+  const client = await createKafkaClient(kafkaClientOptions(brokers, k, `tilekiln-${plan.cleanName}-admin`))
+  const admin = await client.admin()
+  try {
+    const partitions = await admin.partitionCount(topic)
+    if (partitions < 1) throw new TilekilnError('TK_SOURCE', `topic ${topic} does not exist or has no partitions`, { topic })
+    await admin.createTopic(output, { partitions, replicationFactor: replicas })
+    const have = await admin.partitionCount(output)
+    if (have !== partitions) {
+      throw new TilekilnError('TK_SOURCE', `the repartitioned topic ${output} has ${have} partition(s) but ${topic} has ${partitions}: partition counts changed (that remaps keys); delete ${output} and the checkpoints to start over`, { topic: output })
+    }
+    return { input: topic, output, partitions, brokers }
+  } finally {
+    await admin.close()
+  }
+}
+
 async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<number> {
   const plan = loadPlan(o['group-by'], o.flavour, o['source-index'])
   const untiled = o.untiled === true
   if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
   if (typeof o.source !== 'string') throw new TilekilnError('TK_USAGE', '--source SPEC is required')
   const isKafka = o.source.startsWith('kafka:')
-  const source = await openSource(o.source, plan, {
+  const kafka: KafkaSpecOptions = {
+    groupId: o['group-id'] as string | undefined,
+    library: o['kafka-library'] as string,
+    startFrom: o['start-from'] as string,
+    // A registry means the Confluent wire format; an explicit --framing raw with it is refused in openSource.
+    framing: o['schema-registry'] !== undefined && !given.has('framing') ? 'confluent' : o.framing as string,
+    schemaRegistry: o['schema-registry'] as string | undefined,
+    schemaSubject: o['schema-subject'] as string | undefined,
+    untilEnd: o['until-end'] === true,
+    ssl: o['kafka-ssl'] === true,
+    saslMechanism: o['kafka-sasl-mechanism'] as string | undefined,
+    saslUsername: o['kafka-sasl-username'] as string | undefined,
+    saslPassword: o['kafka-sasl-password'] as string | undefined,
+    sessionTimeoutMs: o['kafka-session-timeout'] as number
+  }
+  const repartition = o.repartition === true
+    ? await prepareRepartition(o.source, plan, kafka, o['repartition-replicas'] as number)
+    : null
+  const source = await openSource(repartition === null ? o.source : `kafka:${repartition.brokers.join(',')}/${repartition.output}`, plan, {
     schema: o.schema as string | undefined,
     format: o.format as string | undefined,
     fileWatermarks: o['file-watermarks'] as string | undefined,
-    kafka: {
-      groupId: o['group-id'] as string | undefined,
-      library: o['kafka-library'] as string,
-      startFrom: o['start-from'] as string,
-      // A registry means the Confluent wire format; an explicit --framing raw with it is refused in openSource.
-      framing: o['schema-registry'] !== undefined && !given.has('framing') ? 'confluent' : o.framing as string,
-      schemaRegistry: o['schema-registry'] as string | undefined,
-      schemaSubject: o['schema-subject'] as string | undefined,
-      untilEnd: o['until-end'] === true,
-      ssl: o['kafka-ssl'] === true,
-      saslMechanism: o['kafka-sasl-mechanism'] as string | undefined,
-      saslUsername: o['kafka-sasl-username'] as string | undefined,
-      saslPassword: o['kafka-sasl-password'] as string | undefined,
-      sessionTimeoutMs: o['kafka-session-timeout'] as number
-    }
+    kafka: repartition === null ? kafka : { ...kafka, repartitioned: true, schemaSubject: kafka.schemaSubject ?? `${repartition.input}-value` }
   })
   const store = openStore(o.store as string)
   const deadLetters = await deadLetterSink(o, plan, given.has('dead-letter'))
@@ -213,8 +247,30 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     progressMillis: progressMs,
     onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
     untiled,
-    ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {})
+    ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {}),
+    ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
   })
+  if (repartition !== null && !checkpoints) throw new TilekilnError('TK_USAGE', '--repartition needs checkpoints (its exactly-once rests on them): drop --checkpoints off')
+  const shuffle = repartition === null
+    ? null
+    : new Shuffle({
+      client: await createKafkaClient(kafkaClientOptions(repartition.brokers, kafka, `tilekiln-${plan.cleanName}-shuffle`)),
+      input: repartition.input,
+      output: repartition.output,
+      groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
+      partitions: repartition.partitions,
+      probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
+      storage: storeCheckpoints(store as unknown as CheckpointCapableStore, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`)),
+      metrics: engine.metrics,
+      sessionTimeoutMs: kafka.sessionTimeoutMs,
+      checkpointIntervalMillis: o['checkpoint-interval'] as number,
+      startFrom: kafka.startFrom as 'earliest',
+      log: line => process.stderr.write(line + '\n'),
+      onFailure: e => {
+        process.stderr.write(`tilekiln: the shuffle stage failed, stopping: ${describeError(e)}\n`)
+        engine.stop()
+      }
+    })
   const metricsPort = o['metrics-port'] as number
   const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics) : null
   if (metricsHttp !== null) {
@@ -232,7 +288,13 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
+    if (shuffle !== null) {
+      await shuffle.start()
+      process.stderr.write(`tilekiln: shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key\n`)
+    }
     const summary = await engine.run()
+    await shuffle?.stop()
+    shuffle?.check()
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
@@ -244,6 +306,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    await shuffle?.stop().catch(() => {})
     metricsHttp?.close()
     await deadLetters.close()
     await store.close()
@@ -305,6 +368,7 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
     malformedFraction: o['malformed-fraction'] as number,
     keys: o.keys as number,
     keyType: o['key-type'] === 'string' ? 'string' : 'long',
+    keyed: o.spread !== true,
     zipf: o.zipf as number,
     spanMillis: o.span as number,
     disorderMillis: o.disorder as number,

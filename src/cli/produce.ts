@@ -11,7 +11,6 @@ import { ByteWriter } from '../codec/bytes.ts'
 import { KeyCodec } from '../codec/key.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
-import { hashKey } from '../route/hash.ts'
 import { createKafkaClient } from '../kafka/client.ts'
 import type { KafkaLibrary, ProducerRecord } from '../kafka/types.ts'
 import { SchemaRegistryClient, valueSubject } from '../source/schema-registry.ts'
@@ -41,6 +40,8 @@ export interface ProduceOptions {
   readonly batch: number
   readonly keyType: 'long' | 'string'
   readonly now?: number
+  /** false: records go to partitions round-robin instead of by entity key (a topic that needs --repartition). */
+  readonly keyed?: boolean
 }
 
 export interface ProduceSummary {
@@ -126,7 +127,9 @@ export async function produce (o: ProduceOptions): Promise<ProduceSummary> {
       }
       if (ev.ts < firstTs) firstTs = ev.ts
       if (ev.ts > lastTs) lastTs = ev.ts
-      batch.push({ key: Buffer.from(keyCodec.encode(ev.keyValues)), value, partition: hashKey(ev.keyValues) % o.partitions })
+      // Keyed by entity (every event of a key in one partition), or spread round-robin (a topic not keyed by it).
+      const partition = o.keyed === false ? ev.seq % o.partitions : ev.partition
+      batch.push({ key: Buffer.from(keyCodec.encode(ev.keyValues)), value, partition })
       records++
       if (batch.length >= o.batch) { await producer.send(o.topic, batch); batch = [] }
     }

@@ -38,6 +38,8 @@ export interface KafkaSpecOptions {
   readonly schemaRegistry?: string
   /** The subject whose versions are the records' schemas (default `<topic>-value`). */
   readonly schemaSubject?: string
+  /** The topic is tilekiln's repartitioned topic (records carry their origin in headers). */
+  readonly repartitioned?: boolean
 }
 
 /** `kafka:HOST:PORT[,HOST:PORT…][/TOPIC]`; the topic defaults to the GroupBy's streaming source topic. */
@@ -52,6 +54,18 @@ export function parseKafkaSpec (spec: string, plan: Plan): { brokers: string[], 
   }
   if (brokers.length === 0) throw new TilekilnError('TK_USAGE', `no broker in '${spec}': use kafka:HOST:PORT/TOPIC`)
   return { brokers, topic }
+}
+
+/** Client options (library, TLS, SASL) of a Kafka spec. */
+export function kafkaClientOptions (brokers: readonly string[], k: KafkaSpecOptions, clientId: string): KafkaClientOptions {
+  if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
+  return {
+    library: k.library as KafkaLibrary,
+    brokers,
+    clientId,
+    ssl: k.ssl,
+    ...(k.saslMechanism === undefined ? {} : { sasl: { mechanism: k.saslMechanism as 'plain', username: k.saslUsername ?? '', password: k.saslPassword ?? '' } })
+  }
 }
 
 export function readJsonFile (path: string, what: string): unknown {
@@ -103,15 +117,8 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
     const format: InputFormat = fmt === 'avro'
       ? { kind: 'avro', schema: struct, avroSchema: readerSchema, framing: k.framing, ...(writers === undefined ? {} : { writerSchemas: writers.board.buffer }) }
       : { kind: 'json', schema: struct }
-    if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
-    const client: KafkaClientOptions = {
-      library: k.library as KafkaLibrary,
-      brokers,
-      clientId: `tilekiln-${plan.cleanName}`,
-      ssl: k.ssl,
-      ...(k.saslMechanism === undefined ? {} : { sasl: { mechanism: k.saslMechanism as 'plain', username: k.saslUsername ?? '', password: k.saslPassword ?? '' } })
-    }
+    const client = kafkaClientOptions(brokers, k, `tilekiln-${plan.cleanName}`)
     return openKafkaSource({
       client,
       topic,
@@ -120,6 +127,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       untilEnd: k.untilEnd,
       startFrom: k.startFrom,
       sessionTimeoutMs: k.sessionTimeoutMs,
+      ...(k.repartitioned === true ? { repartitioned: true } : {}),
       ...(writers === undefined ? {} : { gate: writers })
     })
   }

@@ -212,6 +212,7 @@ export class Engine {
       trigger: o.trigger ?? { kind: 'always' },
       evaluator: o.evaluator ?? 'spark',
       ownershipCheck: this.bound.query.multiRow && this.#workers > 1,
+      ...(o.repartitioned === undefined ? {} : { keyedPartitions: o.repartitioned.origins }),
       untiled
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
@@ -521,13 +522,22 @@ export class Engine {
 
   #pusher (): RecordPusher {
     return {
-      push: (bytes, partition, position, origin, originOffset) => {
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, origin, originOffset, null, NaN)) }
-        return this.#take(bytes, partition, position, origin, originOffset, null, NaN)
+      push: (bytes, partition, position, origin = -1, originOffset = -1, originMax = NaN) => {
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, origin, originOffset, originMax, null, NaN)) }
+        return this.#take(bytes, partition, position, origin, originOffset, originMax, null, NaN)
       },
       pushKeyed: (keyValues, eventTime, bytes, partition, position) => {
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, undefined, undefined, keyValues, eventTime)) }
-        return this.#take(bytes, partition, position, undefined, undefined, keyValues, eventTime)
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, -1, -1, NaN, keyValues, eventTime)) }
+        return this.#take(bytes, partition, position, -1, -1, NaN, keyValues, eventTime)
+      },
+      originTime: (partition, position, origin, max) => {
+        const p = this.#book.active(partition)
+        if (p === undefined) return
+        const before = p.clock.closing
+        p.clock.advance(origin, max)
+        if (p.clock.closing !== before) this.#book.version++
+        // Nothing to fold: the position moves on once every record before it is in a slot (no gate, no wait).
+        if (this.#appending === 0 && this.#gate === null) p.next = position + 1
       },
       flush: async () => { this.#flushAll() },
       reject: (bytes, partition, position, reason) => {
@@ -546,7 +556,7 @@ export class Engine {
   }
 
   /** One record: probe it, judge it by its partition's clock, copy it to its workers' slots. */
-  #take (bytes: Uint8Array, partition: number, position: number, origin: number | undefined, originOffset: number | undefined, keyValues: readonly unknown[] | null, eventTime: number): Promise<void> | undefined {
+  #take (bytes: Uint8Array, partition: number, position: number, origin: number, originOffset: number, originMax: number, keyValues: readonly unknown[] | null, eventTime: number): Promise<void> | undefined {
     const owned = this.#book.active(partition)
     // Records of a partition this daemon no longer owns (fenced, revoked meanwhile) are not ours to process.
     if (owned === undefined) return undefined
@@ -563,19 +573,19 @@ export class Engine {
     if (this.#source.watermarks === 'end') {
       watermark = -Infinity
     } else {
-      const o = origin ?? partition
-      if (origin !== undefined && originOffset !== undefined) {
+      const before = owned.clock.closing
+      if (origin >= 0) {
         // A repartitioned record already seen before a crash of the shuffle stage: drop it.
-        const seen = owned.originNext.get(o) ?? 0
-        if (originOffset < seen) {
+        if (originOffset < (owned.originNext.get(origin) ?? 0)) {
           owned.next = position + 1
           this.metrics.inc(M.shuffleDuplicates)
           return undefined
         }
-        owned.originNext.set(o, originOffset + 1)
+        owned.originNext.set(origin, originOffset + 1)
+        watermark = owned.clock.judgePrior(origin, originMax, ts)
+      } else {
+        watermark = owned.clock.judge(partition, ts)
       }
-      const before = owned.clock.closing
-      watermark = owned.clock.judge(o, ts)
       if (owned.clock.closing !== before) this.#book.version++
       if (ts > this.#maxEventTime) this.#maxEventTime = ts
     }

@@ -23,6 +23,20 @@ export function workerOfKey (values: readonly unknown[], workers: number, from =
   return workers === 1 ? 0 : hashKey(values, from, count) % workers
 }
 
+/**
+ * The partition of a topic keyed by entity a key belongs in (what `tilekiln produce` and --repartition write).
+ * The hash is re-mixed first: partition and worker both taken modulo from the same hash would correlate (with 4
+ * partitions and 2 workers every key of partition 0 would go to worker 0), leaving workers idle in a daemon that
+ * owns only some partitions.
+ */
+export function partitionOfKey (values: readonly unknown[], partitions: number, from = 0, count = values.length - from): number {
+  if (partitions <= 1) return 0
+  let h = hashKey(values, from, count)
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b)
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b)
+  return ((h ^ (h >>> 16)) >>> 0) % partitions
+}
+
 /** The one-bit target mask of a key's owner. */
 export function maskOfKey (values: readonly unknown[], workers: number, from = 0, count = values.length - from): number {
   return 1 << workerOfKey(values, workers, from, count)

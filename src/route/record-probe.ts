@@ -15,11 +15,16 @@ import { fieldExtractor } from '../codec/field-extract.ts'
 import { createDecoder, type InputFormat } from '../codec/record.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import type { CompiledQuery, QueryCompiler } from '../expr/query.ts'
-import { MAX_WORKERS, maskOfKey } from './ownership.ts'
+import { MAX_WORKERS, maskOfKey, partitionOfKey } from './ownership.ts'
 
 export interface RecordProbe {
   /** Target workers of the record as a bit mask (bit i = worker i); sets `ts`. */
   probe (bytes: Uint8Array): number
+  /**
+   * The partitions of a topic of `n` partitions keyed by entity that the record belongs in (--repartition: one per
+   * distinct key of its rows), into `out`; returns how many, 0 when its key cannot be read. Sets `ts`.
+   */
+  partitionsOf (bytes: Uint8Array, n: number, out: number[]): number
   /** The event time of a record whose key the caller knows already (the generator): NaN when it has none. */
   timeOf (bytes: Uint8Array): number
   /** Event time (epoch ms) of the last probed record; NaN when it has none. */
@@ -65,42 +70,78 @@ export function createRecordProbe (bound: BoundGroupBy, format: InputFormat, wor
     ? (bytes: Uint8Array): number => (timeOnly.extract(bytes, one) ? timeFromValue(one[0]) : NaN)
     : (bytes: Uint8Array): number => { try { return runTime(decoder.decode(bytes)) } catch { return NaN } }
 
+  // Reading keys: straight from the bytes when they are plain fields, else by evaluating the query.
+  const extractor = plainKeys && timeField !== null ? fieldExtractor(format, [...(keyFields as string[]), timeField]) : null
+  const values: unknown[] = new Array(nKeys + 1)
+  const out: unknown[] = new Array(q.columns.length).fill(null)
+  let mask = 0
+  let parts: number[] = []
+  let nParts = 0
+  let partsOf = 0
+  const emitRow = (): void => {
+    for (let k = 0; k < nKeys; k++) {
+      const v = out[bound.keyIndices[k]!]
+      if (v === null || v === undefined) { mask |= 1; return }
+    }
+    if (partsOf > 0) {
+      const p = partitionOfKey(out, partsOf, 0, nKeys)
+      if (!parts.slice(0, nParts).includes(p)) parts[nParts++] = p
+      return
+    }
+    mask |= maskOfKey(out, workers, 0, nKeys)
+  }
+  /** Fast path: the key values into `values[0, nKeys)`, the time set; false when a key is missing or unreadable. */
+  const readKeys = (bytes: Uint8Array, probe: { ts: number }): boolean => {
+    if (!extractor!.extract(bytes, values)) { probe.ts = NaN; return false }
+    probe.ts = timeFromValue(values[nKeys])
+    for (let k = 0; k < nKeys; k++) {
+      const v = values[k]
+      if (v === null || v === undefined) return false
+    }
+    return true
+  }
+  const partitionsOf = (bytes: Uint8Array, n: number, into: number[], probe: { ts: number }): number => {
+    if (extractor !== null) {
+      if (!readKeys(bytes, probe)) return 0
+      into[0] = partitionOfKey(values, n, 0, nKeys)
+      return 1
+    }
+    let record: Record<string, unknown>
+    try { record = decoder.decode(bytes) } catch { probe.ts = NaN; return 0 }
+    probe.ts = runTime(record)
+    parts = into
+    nParts = 0
+    partsOf = n
+    mask = 0
+    try { q.run(record, out, emitRow) } catch { nParts = 0 } finally { partsOf = 0 }
+    return nParts
+  }
+
   // One worker owns every key: only the time is needed.
   if (workers === 1) {
-    const probe: RecordProbe & { ts: number } = { ts: NaN, probe (bytes) { probe.ts = timeOf(bytes); return 1 }, timeOf }
+    const probe: RecordProbe & { ts: number } = {
+      ts: NaN,
+      probe (bytes) { probe.ts = timeOf(bytes); return 1 },
+      partitionsOf: (bytes, n, into) => partitionsOf(bytes, n, into, probe),
+      timeOf
+    }
     return probe
   }
 
   // Fast path: the key fields and the time field read straight from the bytes.
-  const extractor = plainKeys && timeField !== null ? fieldExtractor(format, [...(keyFields as string[]), timeField]) : null
   if (extractor !== null) {
-    const values: unknown[] = new Array(nKeys + 1)
     const probe: RecordProbe & { ts: number } = {
       ts: NaN,
       probe (bytes) {
-        if (!extractor.extract(bytes, values)) { probe.ts = NaN; return 1 }
-        probe.ts = timeFromValue(values[nKeys])
-        for (let k = 0; k < nKeys; k++) {
-          const v = values[k]
-          if (v === null || v === undefined) return 1
-        }
-        return maskOfKey(values, workers, 0, nKeys)
+        return readKeys(bytes, probe) ? maskOfKey(values, workers, 0, nKeys) : 1
       },
+      partitionsOf: (bytes, n, into) => partitionsOf(bytes, n, into, probe),
       timeOf
     }
     return probe
   }
 
   // General path: decode, evaluate.
-  const out: unknown[] = new Array(q.columns.length).fill(null)
-  let mask = 0
-  const emitRow = (): void => {
-    for (let k = 0; k < nKeys; k++) {
-      const v = out[bound.keyIndices[k]!]
-      if (v === null || v === undefined) { mask |= 1; return }
-    }
-    mask |= maskOfKey(out, workers, 0, nKeys)
-  }
   const probe: RecordProbe & { ts: number } = {
     ts: NaN,
     probe (bytes) {
@@ -112,6 +153,7 @@ export function createRecordProbe (bound: BoundGroupBy, format: InputFormat, wor
       // No row (a where dropped it): any worker will count it as filtered.
       return mask === 0 ? 1 : mask
     },
+    partitionsOf: (bytes, n, into) => partitionsOf(bytes, n, into, probe),
     timeOf
   }
   return probe

@@ -24,7 +24,7 @@ import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import type { Node } from '../expr/ast.ts'
 import { parseExpression } from '../expr/parser.ts'
-import { hashKey } from '../route/hash.ts'
+import { partitionOfKey } from '../route/ownership.ts'
 import type { RecordPusher, Source } from './source.ts'
 
 export interface GeneratorOptions {
@@ -340,7 +340,7 @@ export function * generateEvents (plan: Plan, opts: GeneratorOptions, schema: St
     }
     values[tsIdx] = ts * tsScale
     // Computed keys are not known here: spread those records over partitions by the id drawn for them.
-    const partition = opts.partitions <= 1 ? 0 : (keyIdx.length === 0 ? id : hashKey(keyValues)) % opts.partitions
+    const partition = opts.partitions <= 1 ? 0 : keyIdx.length === 0 ? id % opts.partitions : partitionOfKey(keyValues, opts.partitions)
     yield { seq, partition, ts, late: isLate, values, keyValues }
   }
 }

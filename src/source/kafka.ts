@@ -10,6 +10,7 @@ import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
 import { createKafkaClient } from '../kafka/client.ts'
 import type { KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
+import { ORIGIN, ORIGIN_OFFSET, type OriginHeaders, readOrigin } from './repartition.ts'
 import type { RecordGate } from './schema-registry.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
 
@@ -30,6 +31,8 @@ export interface KafkaSourceOptions {
    * back while it learns something, or dead-letter it.
    */
   readonly gate?: RecordGate
+  /** The topic is a repartitioned one (--repartition): records carry their origin in headers. */
+  readonly repartitioned?: boolean
 }
 
 /** The topic's end offsets, retried while the brokers are unreachable (a broker restart must not end the run). */
@@ -79,11 +82,24 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       let stopped = false
       let inBatch: Promise<void> = Promise.resolve()
       const gate = o.gate
+      const origin: OriginHeaders = { origin: 0, offset: 0, max: NaN, heartbeat: false }
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
         for (const r of b.records) {
           // Stopping: leave the rest of the batch unread (positions stop at the last record handed over).
           if (stopped) return
+          if (o.repartitioned === true) {
+            if (!readOrigin(r.headers, origin)) {
+              pusher.reject(r.value, b.partition, r.offset, `record in the repartitioned topic ${o.topic} without its origin headers (${ORIGIN}, ${ORIGIN_OFFSET}): only tilekiln's shuffle stage may write this topic`)
+              reached.set(b.partition, r.offset + 1)
+              continue
+            }
+            if (origin.heartbeat) {
+              pusher.originTime(b.partition, r.offset, origin.origin, origin.max)
+              reached.set(b.partition, r.offset + 1)
+              continue
+            }
+          }
           if (r.value === null) {
             pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
             reached.set(b.partition, r.offset + 1)
@@ -107,7 +123,9 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               continue
             }
           }
-          const p = pusher.push(r.value, b.partition, r.offset)
+          const p = o.repartitioned === true
+            ? pusher.push(r.value, b.partition, r.offset, origin.origin, origin.offset, origin.max)
+            : pusher.push(r.value, b.partition, r.offset)
           if (p !== undefined) await p
           reached.set(b.partition, r.offset + 1)
         }

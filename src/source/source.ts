@@ -6,9 +6,12 @@ import type { InputFormat } from '../codec/record.ts'
 export interface RecordPusher {
   /**
    * Routes one record by its key; returns a promise when the source must wait (backpressure). A record of a
-   * repartitioned topic names its `origin` partition and offset in the original topic.
+   * repartitioned topic names its `origin` partition and offset in the original topic, and `originMax`, the max
+   * event time of the origin partition before it (NaN: none yet).
    */
-  push (bytes: Uint8Array, partition: number, position: number, origin?: number, originOffset?: number): Promise<void> | undefined
+  push (bytes: Uint8Array, partition: number, position: number, origin?: number, originOffset?: number, originMax?: number): Promise<void> | undefined
+  /** A repartitioned topic's heartbeat: the origin partition's event time reached `max` (nothing to aggregate). */
+  originTime (partition: number, position: number, origin: number, max: number): void
   /**
    * Same, for a source that already knows the record's key values and event time (the generator); NaN for an
    * event time the engine should read from the record.

@@ -64,6 +64,26 @@ export class PartitionClock {
     return judged
   }
 
+  /**
+   * A record of a repartitioned topic: judged by `priorMax`, the max event time of its origin partition before it
+   * (all of that origin's records, including those routed to other partitions, as the shuffle stage computed it;
+   * −Infinity/NaN for none), then the origin's clock moves past it.
+   */
+  judgePrior (origin: number, priorMax: number, ts: number): number {
+    const judged = Number.isNaN(priorMax) ? -Infinity : priorMax - this.#ooo - 1
+    this.advance(origin, Number.isNaN(ts) ? priorMax : Number.isNaN(priorMax) ? ts : Math.max(priorMax, ts))
+    return judged
+  }
+
+  /** The origin's event time is at least `max` (a heartbeat of the shuffle stage, or a record). */
+  advance (origin: number, max: number): void {
+    const i = this.#origins === null ? 0 : origin
+    const m = this.#max[i]
+    if (m === undefined || !(max > m)) return
+    this.#max[i] = max
+    this.#closing = this.#origins === null ? max - this.#ooo - 1 : this.#minWatermark()
+  }
+
   /** Tiles this watermark has passed can close (never decreases). */
   get closing (): number { return this.#closing }
 

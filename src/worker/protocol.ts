@@ -22,6 +22,11 @@ export interface WorkerInit {
   /** Keep only rows whose key this worker owns (records were fanned out because one record can yield several keys). */
   readonly ownershipCheck: boolean
   /**
+   * A repartitioned topic of this many partitions whose records can yield several keys: the shuffle published such
+   * a record to every partition owning one of its rows, so keep only the rows whose key belongs to the record's.
+   */
+  readonly keyedPartitions?: number
+  /**
    * The untiled pipeline: one event put per row (UntiledState) instead of tiles; `puts` in task results are then
    * event batches (sink/event-puts.ts) and snapshots are empty.
    */

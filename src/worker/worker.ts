@@ -10,7 +10,7 @@ import { bindGroupBy } from '../config/bind.ts'
 import { createDecoder } from '../codec/record.ts'
 import { describeError, isTilekilnError } from '../errors.ts'
 import { queryCompiler } from '../expr/index.ts'
-import { workerOfKey } from '../route/ownership.ts'
+import { partitionOfKey, workerOfKey } from '../route/ownership.ts'
 import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
 import type { BatchTask, Closes, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
@@ -34,6 +34,7 @@ const keyIndices = bound.keyIndices
 const nKeys = keyIndices.length
 const out: unknown[] = new Array(query.columns.length).fill(null)
 const timeColumn = plan.source.timeColumn
+const keyedPartitions = query.multiRow ? init.keyedPartitions ?? 0 : 0
 
 // Per-task state, reset by `begin`.
 let now = 0
@@ -79,6 +80,11 @@ function fold (row: readonly unknown[], rowIndex: number): void {
     }
     if (owner < 0) owner = workerOfKey(row, init.workers, 0, nKeys)
     if (owner !== init.index) return
+  }
+  if (keyedPartitions > 1 && curSlot !== null && curIndex >= 0) {
+    let keyed = true
+    for (let k = 0; k < nKeys; k++) { const v = row[keyIndices[k]!]; if (v === null || v === undefined) keyed = false }
+    if (keyed && partitionOfKey(row, keyedPartitions, 0, nKeys) !== curSlot.partitions[curIndex]) return
   }
   const tsv = row[tsIndex]
   let ts: number
