@@ -42,6 +42,8 @@ export interface ProduceOptions {
   readonly now?: number
   /** false: records go to partitions round-robin instead of by entity key (a topic that needs --repartition). */
   readonly keyed?: boolean
+  /** Records per second at most (0 or absent: as fast as the broker takes them). */
+  readonly rate?: number
 }
 
 export interface ProduceSummary {
@@ -131,7 +133,14 @@ export async function produce (o: ProduceOptions): Promise<ProduceSummary> {
       const partition = o.keyed === false ? ev.seq % o.partitions : ev.partition
       batch.push({ key: Buffer.from(keyCodec.encode(ev.keyValues)), value, partition })
       records++
-      if (batch.length >= o.batch) { await producer.send(o.topic, batch); batch = [] }
+      if (batch.length >= o.batch) {
+        await producer.send(o.topic, batch)
+        batch = []
+        if (o.rate !== undefined && o.rate > 0) {
+          const ahead = records / o.rate * 1000 - (Date.now() - started)
+          if (ahead > 0) await new Promise(resolve => setTimeout(resolve, ahead))
+        }
+      }
     }
     if (batch.length > 0) await producer.send(o.topic, batch)
   } finally {

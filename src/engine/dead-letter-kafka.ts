@@ -4,6 +4,15 @@
 // letter of a record a checkpoint covers can be lost (after a crash some may be sent twice: at-least-once).
 
 import { describeError } from '../errors.ts'
+
+/**
+ * A produce request carries at most this many dead letters and bytes: a broker refuses a request over its
+ * message.max.bytes (1 MiB by default), and one refused request would hold every checkpoint back.
+ */
+const CHUNK_RECORDS = 500
+const CHUNK_BYTES = 512 << 10
+/** A dead letter's value is cut to this (the original length in a header): it must fit a request on its own. */
+const MAX_VALUE = 256 << 10
 import type { KafkaProducer, ProducerRecord } from '../kafka/types.ts'
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letter.ts'
 
@@ -25,10 +34,12 @@ export class KafkaDeadLetters implements DeadLetterSink {
   }
 
   write (r: DeadLetterRecord): void {
+    const cut = r.bytes !== null && r.bytes.length > MAX_VALUE
     this.#pending.push({
       key: null,
-      value: r.bytes === null ? Buffer.alloc(0) : Buffer.from(r.bytes),
+      value: r.bytes === null ? Buffer.alloc(0) : Buffer.from(cut ? r.bytes.subarray(0, MAX_VALUE) : r.bytes),
       headers: {
+        ...(cut ? { 'tilekiln.truncated-from': String(r.bytes!.length) } : {}),
         'tilekiln.reason': r.reason,
         'tilekiln.code': r.code,
         'tilekiln.source': r.source,
@@ -45,11 +56,25 @@ export class KafkaDeadLetters implements DeadLetterSink {
     const batch = this.#pending
     this.#pending = []
     if (batch.length > 0) {
-      this.#sending = this.#sending.then(() => this.#producer.send(this.#topic, batch)).catch(e => {
-        // Keep them for the next flush; a checkpoint will not commit past them.
-        this.#pending.unshift(...batch)
-        this.#error = e
-        process.stderr.write(`tilekiln: cannot write ${batch.length} dead letter(s) to ${this.#topic}: ${describeError(e)}\n`)
+      this.#sending = this.#sending.then(async () => {
+        let sent = 0
+        try {
+          while (sent < batch.length) {
+            let end = sent
+            let bytes = 0
+            while (end < batch.length && end - sent < CHUNK_RECORDS && (end === sent || bytes + (batch[end]!.value as Buffer).length < CHUNK_BYTES)) {
+              bytes += (batch[end]!.value as Buffer).length
+              end++
+            }
+            await this.#producer.send(this.#topic, batch.slice(sent, end))
+            sent = end
+          }
+        } catch (e) {
+          // Keep the unsent ones for the next flush; a checkpoint will not commit past them.
+          this.#pending.unshift(...batch.slice(sent))
+          this.#error = e
+          process.stderr.write(`tilekiln: cannot write ${batch.length - sent} dead letter(s) to ${this.#topic}: ${describeError(e)}\n`)
+        }
       })
     }
     return this.#sending

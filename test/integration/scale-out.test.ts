@@ -1,0 +1,218 @@
+// Several daemons share one topic through Kafka's consumer group (issue 8's acceptance test): a 12-partition topic,
+// 300,000 events (out of order, and late ones), consumed by 3 daemons in one group; mid-run one is SIGKILLed, a 4th
+// joins, and one is frozen (SIGSTOP) past its session timeout, then resumed (SIGCONT). The store they leave must be
+// byte-identical to one daemon's run over the same topic, every key's features must equal the brute-force oracle
+// (late events decided by each partition's own clock), and the frozen daemon's late writes must have been refused
+// (fenced). Run on Redis, on a 3-node Redis Cluster, and on a topic not keyed by the entity with --repartition.
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { T } from '../../src/api/data-type.ts'
+import { produce, produceGeneratorOptions, type ProduceOptions } from '../../src/cli/produce.ts'
+import { openStore } from '../../src/cli/specs.ts'
+import { compilePlan } from '../../src/config/plan.ts'
+import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
+import { createKafkaClient } from '../../src/kafka/client.ts'
+import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
+import { repartitionTopic } from '../../src/source/repartition.ts'
+import { tileStartOf } from '../../src/window/resolution.ts'
+import { naiveColumns } from '../helpers/engine.ts'
+import { groupByPath, repoRoot } from '../helpers/reference.ts'
+import { storeLines } from '../helpers/store-dump.ts'
+import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
+import { matchesNaive } from '../reference/naive-ops.ts'
+
+const BROKERS = process.env.TILEKILN_TEST_KAFKA
+const REDIS = process.env.TILEKILN_TEST_REDIS
+const CLUSTER = process.env.TILEKILN_TEST_REDIS_CLUSTER
+const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
+const plan = compilePlan(JSON.parse(readFileSync(GB, 'utf8')))
+const NOW = Date.UTC(2026, 10, 1)
+const OOO = 300_000
+const PARTITIONS = 12
+const EVENTS = 300_000
+const SESSION_MS = 6000
+const work = mkdtempSync(join(tmpdir(), 'tilekiln-scale-'))
+after(() => { if (process.env.TILEKILN_TEST_KEEP === undefined) rmSync(work, { recursive: true, force: true }) })
+
+const skip = BROKERS === undefined || REDIS === undefined ? 'needs Kafka and Redis: run through `npm test`' : false
+
+function produceOptions (topic: string, keyed: boolean, schemaOut: string, count = EVENTS): ProduceOptions {
+  return {
+    brokers: BROKERS!, topic, plan, count, seed: 23, partitions: PARTITIONS, format: 'avro', malformedFraction: 0, keys: 3000, zipf: 0.7,
+    spanMillis: 30 * 86_400_000, disorderMillis: 420_000, lateFraction: 0.003, schemaOut, library: 'kafkajs', batch: 5000, keyType: 'long', now: NOW, keyed,
+    // A live stream: the events arrive over ~20 s, while daemons come and go.
+    rate: 15_000
+  }
+}
+
+interface Daemon { readonly name: string, readonly child: ChildProcess, readonly done: Promise<{ code: number, stdout: string, stderr: string }> }
+
+/** A `tilekiln run` daemon that is SIGKILLed if it is still running after `timeoutMs`. */
+function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Daemon {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: process.env })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', d => { stdout += String(d) })
+  child.stderr!.on('data', d => { stderr += String(d) })
+  const timer = setTimeout(() => { child.kill('SIGCONT'); child.kill('SIGKILL') }, timeoutMs)
+  const done = new Promise<{ code: number, stdout: string, stderr: string }>(resolve => {
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }) })
+  })
+  return { name, child, done }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/**
+ * Waits until the group has committed (i.e. checkpointed) every partition of `topic` up to its end, and the ends
+ * stayed the same for `stableMs` (a shuffle stage may still be publishing). Gives up after `timeoutMs`.
+ */
+async function waitCaughtUp (groups: readonly { group: string, topic: string }[], timeoutMs: number, stableMs = 3000): Promise<void> {
+  const client = await createKafkaClient({ brokers: BROKERS!, library: 'kafkajs' })
+  const admin = await client.admin()
+  try {
+    const started = Date.now()
+    let since = -1
+    let last = ''
+    while (Date.now() - started < timeoutMs) {
+      let done = true
+      let state = ''
+      for (const { group, topic } of groups) {
+        const ends = await admin.endOffsets(topic)
+        const committed = await admin.committedOffsets(group, topic)
+        for (const [p, end] of ends) {
+          state += `${topic}/${p}:${end};`
+          if ((committed.get(p) ?? 0) < end) done = false
+        }
+      }
+      if (done && state === last) {
+        if (since < 0) since = Date.now()
+        if (Date.now() - since >= stableMs) return
+      } else {
+        since = -1
+      }
+      last = state
+      await sleep(500)
+    }
+    throw new Error(`the group did not catch up within ${timeoutMs} ms`)
+  } finally {
+    await admin.close()
+  }
+}
+
+/** The oracle: every produced event with whether its partition's (origin's) clock makes it late. */
+function oracle (keyed: boolean): { byKey: Map<number, NaiveEvent[]>, late: number } {
+  const gen = produceGeneratorOptions(produceOptions('x', keyed, join(work, 'unused.avsc')), NOW)
+  const { schema, roles } = generatorSchema(plan, gen)
+  const max = new Map<number, number>()
+  const byKey = new Map<number, NaiveEvent[]>()
+  let late = 0
+  for (const ev of generateEvents(plan, gen, schema, roles)) {
+    const origin = keyed ? ev.partition : ev.seq % PARTITIONS
+    const m = max.get(origin) ?? -Infinity
+    const tileStart = tileStartOf(ev.ts, plan.tileSizeMillis)
+    if (ev.ts > m) max.set(origin, ev.ts)
+    if (tileStart + plan.tileSizeMillis - 1 <= m - OOO - 1) { late++; continue }
+    const row: Record<string, unknown> = {}
+    schema.fields.forEach((f, i) => { row[f.name] = ev.values[i] })
+    const k = ev.keyValues[0] as number
+    let list = byKey.get(k)
+    if (list === undefined) { list = []; byKey.set(k, list) }
+    list.push({ ts: ev.ts, row })
+  }
+  return { byKey, late }
+}
+
+describe('scale-out: daemons sharing a topic through the consumer group', { skip, concurrency: false }, () => {
+  const variants = [
+    ...(process.env.TILEKILN_TEST_SCALE_EMBEDDED === undefined ? [] : [{ name: 'embedded LMDB', store: `embedded:${join(work, 'lmdb')}`, keyed: true }]),
+    { name: 'Redis', store: REDIS, keyed: true },
+    { name: 'Redis Cluster', store: CLUSTER, keyed: true },
+    { name: 'Redis, a topic not keyed by the entity, --repartition', store: REDIS, keyed: false }
+  ]
+  for (const v of variants) {
+    test(`${v.name}: 3 daemons, one SIGKILLed, a 4th joining, one frozen past its session: the store equals one daemon's, fetch equals the oracle, the frozen daemon was fenced`, { skip: v.store === undefined ? 'no Redis Cluster started' : false, timeout: 600_000 }, async () => {
+      const id = `${process.pid}-${v.name.length}-${v.keyed ? 'k' : 'r'}`
+      const topic = `scale-${id}`
+      const schemaFile = join(work, `${id}.avsc`)
+      await produce(produceOptions(topic, v.keyed, schemaFile, 0)) // the topic (and the schema file), empty
+      const storeSpec = (prefix: string): string => v.store!.startsWith('embedded:')
+        ? `${v.store!}-${prefix}`
+        : `${v.store!.replace(/\/\d*$/, '')}${v.store!.startsWith('redis+cluster') ? '' : '/0'}?prefix=${prefix}`
+      const args = (prefix: string, group: string, extra: string[] = []): string[] => [
+        'run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', storeSpec(prefix),
+        '--group-id', group, '--workers', '1', '--checkpoint-interval', '500', '--kafka-session-timeout', String(SESSION_MS),
+        '--progress', '0', '--json', '--dead-letter', join(work, `${prefix}.dlq.jsonl`), ...(v.keyed ? [] : ['--repartition']), ...extra]
+      const caughtUp = (group: string): { group: string, topic: string }[] => v.keyed
+        ? [{ group, topic }]
+        : [{ group, topic: repartitionTopic(topic, plan.cleanName) }, { group: `${group}.shuffle`, topic }]
+
+      // Three daemons; then one killed, a fourth, one frozen.
+      const group = `multi-${id}`
+      const d = [1, 2, 3].map(i => daemon(`d${i}`, args(`multi${id}`, group)))
+      const producing = produce(produceOptions(topic, v.keyed, schemaFile))
+      await sleep(4000)
+      d[0]!.child.kill('SIGKILL')
+      d.push(daemon('d4', args(`multi${id}`, group)))
+      await sleep(2000)
+      const frozen = d[1]!
+      frozen.child.kill('SIGSTOP')
+      await sleep(SESSION_MS + 6000)
+      frozen.child.kill('SIGCONT')
+      await producing
+      await waitCaughtUp(caughtUp(group), 240_000)
+      for (const x of d.slice(1)) x.child.kill('SIGTERM')
+      const results = await Promise.all(d.map(x => x.done))
+      if (process.env.TILEKILN_TEST_KEEP !== undefined) results.forEach((r, i) => writeFileSync(join(work, `${id}-d${i + 1}.log`), r.stderr))
+      assert.equal(results[0]!.code, 128, 'd1 was killed')
+      for (const r of results.slice(1)) assert.equal(r.code, 0, r.stderr.slice(-3000))
+      const zombie = JSON.parse(results[1]!.stdout) as { fencedWrites: number }
+      assert.ok(zombie.fencedWrites > 0, `the frozen daemon's late writes were refused: fencedWrites = ${zombie.fencedWrites}\n${results[1]!.stderr.slice(-3000)}`)
+
+      // One daemon alone: the reference store.
+      const refGroup = `ref-${id}`
+      const ref = daemon('reference', args(`ref${id}`, refGroup, ['--workers', '2']))
+      await waitCaughtUp(caughtUp(refGroup), 240_000)
+      ref.child.kill('SIGTERM')
+      const refResult = await ref.done
+      assert.equal(refResult.code, 0, refResult.stderr)
+
+      // Byte-identical stores.
+      const refStore = openStore(storeSpec(`ref${id}`), { readOnly: true })
+      const multiStore = openStore(storeSpec(`multi${id}`), { readOnly: true })
+      try {
+        const a = await storeLines(refStore)
+        const b = await storeLines(multiStore)
+        assert.ok(a.length > 10_000, `reference entries: ${a.length}`)
+        const differ = a.filter((l, i) => l !== b[i])
+        assert.equal(b.length, a.length, 'entries')
+        assert.equal(differ.length, 0, `${differ.length} entries differ, e.g. ${differ[0]}`)
+
+        // Every key's features equal the oracle's (late events decided by each partition's clock).
+        const { byKey, late } = oracle(v.keyed)
+        assert.ok(late > 100, `late events in the stream: ${late}`)
+        const read = await loadReadSide(plan, multiStore)
+        const columns = naiveColumns(plan, T.struct('Row', [{ name: 'user_id', type: T.long }, { name: 'refund_amt', type: T.double }]) as never)
+        let compared = 0
+        for (const [key, events] of byKey) {
+          for (const q of [NOW - 9 * 86_400_000 + 7_777, NOW + 3_600_000]) {
+            const { features } = await fetchFeatures(read, multiStore, [key], q)
+            const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis)
+            for (const c of columns) {
+              assert.ok(matchesNaive(features[c.name], expected[c.name]), `key ${key} at ${q}: ${c.name} = ${JSON.stringify(features[c.name])}, oracle ${JSON.stringify(expected[c.name])}`)
+              compared++
+            }
+          }
+        }
+        assert.ok(compared > 3000 * 2 * columns.length * 0.9, `compared ${compared}`)
+      } finally {
+        await refStore.close()
+        await multiStore.close()
+      }
+    })
+  }
+})
