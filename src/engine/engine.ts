@@ -25,7 +25,7 @@ import { hashKey } from '../route/hash.ts'
 import { createKeyRouter, type KeyRouter } from '../route/key-router.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
 import { EventPuts } from '../sink/event-puts.ts'
-import { KvWriter, type KvWriterOptions, type PutBatch, writeTilesTo } from '../sink/kv-writer.ts'
+import { appendEventsTo, KvWriter, type KvWriterOptions, type PutBatch, type WriteTarget, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
 import type { Positions, RecordPusher, Source } from '../source/source.ts'
@@ -160,16 +160,17 @@ export class Engine {
     const untiled = o.untiled === true
     await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
     const dataset = this.plan.streamingDataset
-    const write = untiled
-      ? (b: PutBatch) => o.store.appendEvents(dataset, b as EventPuts)
-      : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis) as (b: PutBatch) => Promise<void>
-    this.#writer = new KvWriter<BatchMeta, PutBatch>(write, {
+    const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as WriteTarget<PutBatch>
+    this.#writer = new KvWriter<BatchMeta, PutBatch>(target, {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
         this.#log(`tilekiln: store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`)
-      }
-    }, o.writer)
+      },
+      // Rate-limited by the writer; a slow request is waited for, never issued twice.
+      onSlow: r => this.#log(`tilekiln: the store is slow: ${r.slowSinceLastReport} request(s) outlived their deadline since the last report (${r.timeouts} in all); the oldest (${r.oldestPuts} puts) has waited ${(r.oldestWaitingMillis / 1000).toFixed(1)} s (deadline ${(r.deadlineMillis / 1000).toFixed(1)} s); ${r.liveRequests} request(s) live, ${r.queuedPuts} puts unacknowledged${r.reset ? '; asked the store to reset its connection' : ''}; not re-issuing, the source waits [groupBy=${this.plan.name}, store=${o.store.description}]`),
+      onFatal: e => this.#fail(e)
+    }, { ...o.writer, stopSignal: this.#abort.signal })
     this.#pool = new WorkerPool({
       groupBy: o.groupBy,
       planOptions: o.planOptions ?? {},
