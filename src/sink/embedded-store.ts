@@ -61,6 +61,23 @@ const FULL_DISK_BYTES = 1 << 20
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * lmdb-js prints a failed commit's error with console.error from its write thread's callback (write.js) before it
+ * rejects the writes; we report the same error ourselves, as a TilekilnError naming the store (#commitError), so its
+ * raw stack trace is dropped — that print and nothing else.
+ */
+let quietLmdb = false
+function silenceLmdbCommitPrints (): void {
+  if (quietLmdb) return
+  quietLmdb = true
+  const print = console.error.bind(console)
+  console.error = (...args: unknown[]): void => {
+    const e = args[0]
+    if (args.length === 1 && e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && /[\\/]lmdb[\\/]write\.js/.test(e.stack ?? '')) return
+    print(...args)
+  }
+}
+
 /** Writes the physical key's tail after the head for put i; returns the key's end. */
 type Tail = (buf: Buffer, at: number, i: number) => number
 
@@ -77,12 +94,15 @@ export class EmbeddedStore implements TileStore {
   #epochsDb: Database<Buffer, Buffer> | undefined
   #checkpointsDb: Database<Buffer, Buffer> | undefined
   #scratch = Buffer.alloc(512)
+  /** A commit failed: LMDB's write thread may never settle what is still queued (close() must not wait for it). */
+  #broken = false
   /** dataset UTF-8 + 0x00, per dataset: the constant start of every physical key. */
   readonly #heads = new Map<string, Uint8Array>()
 
   constructor (path: string, options: { readOnly?: boolean } = {}) {
     this.description = `embedded:${path}`
     this.#path = path
+    silenceLmdbCommitPrints()
     this.#readOnly = options.readOnly === true
     try {
       this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30 })
@@ -137,14 +157,17 @@ export class EmbeddedStore implements TileStore {
     return at + keyLen
   }
 
+  // (#writeHead may replace the scratch buffer: read this.#scratch only after it returned.)
+
   #tileKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, tileSize: number, tileStart: number): number {
-    const at = writeI64BE(this.#scratch, this.#writeHead(head, src, keyAt, keyLen, 16), tileSize, false)
-    return writeI64BE(this.#scratch, at, tileStart, true)
+    const end = this.#writeHead(head, src, keyAt, keyLen, 16)
+    return writeI64BE(this.#scratch, writeI64BE(this.#scratch, end, tileSize, false), tileStart, true)
   }
 
   /** An event key without identity when `identityAt` < 0 (a range bound). */
   #eventKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, ts: number, identityAt: number): number {
-    const at = writeI64BE(this.#scratch, this.#writeHead(head, src, keyAt, keyLen, 8 + IDENTITY_BYTES), ts, true)
+    const end = this.#writeHead(head, src, keyAt, keyLen, 8 + IDENTITY_BYTES)
+    const at = writeI64BE(this.#scratch, end, ts, true)
     if (identityAt < 0) return at
     this.#scratch.set(src.subarray(identityAt, identityAt + IDENTITY_BYTES), at)
     return at + IDENTITY_BYTES
@@ -169,7 +192,8 @@ export class EmbeddedStore implements TileStore {
     // Inside an ifVersion block a put's own promise means nothing: the block's promise tells.
     let inBlock = false
     const put = (i: number): void => {
-      const n = tail(this.#scratch, this.#writeHead(head, bytes, batch.keyOffset(i), batch.keyLength(i), MAX_TAIL), i)
+      const end = this.#writeHead(head, bytes, batch.keyOffset(i), batch.keyLength(i), MAX_TAIL)
+      const n = tail(this.#scratch, end, i)
       // lmdb-js copies the key during put(), so one scratch buffer serves every put. Puts of one transaction share
       // one promise; keep each distinct one, so that a failed commit rejects nothing nobody waits for.
       const p = db.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
@@ -219,6 +243,7 @@ export class EmbeddedStore implements TileStore {
 
   /** A failed commit as a TilekilnError: a full disk (TK_STORE_FULL) or another failure, both fatal. */
   async #commitError (e: unknown, what: string, dataset: string | undefined, count: number): Promise<TilekilnError> {
+    this.#broken = true
     // lmdb-js rejects every write of the transaction with "Commit failed" and the cause in `commitError`, a promise
     // that rejects with LMDB's error — when the write thread got there first; wait for it briefly, and catch it.
     let cause: unknown = e
@@ -414,6 +439,13 @@ export class EmbeddedStore implements TileStore {
   }
 
   async close (): Promise<void> {
-    await this.#env.close()
+    const closing = this.#env.close()
+    if (!this.#broken) { await closing; return }
+    // After a failed commit lmdb-js can leave writes pending for ever, and so close(); nothing more can be written
+    // anyway, so give it a moment and go (a process must still end, with its error).
+    closing.catch(() => {})
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([closing, new Promise(resolve => { timer = setTimeout(resolve, 1000) })])
+    clearTimeout(timer)
   }
 }
