@@ -314,9 +314,17 @@ export class RedisStore implements TileStore {
     }
   }
 
-  /** Drops every write connection (they reconnect): requests pending on them fail now instead of hanging. */
+  /**
+   * Drops every write connection (they reconnect): requests pending on them fail now instead of hanging. The socket
+   * is destroyed, not ended: a frozen server would never complete a graceful close.
+   */
   resetConnection (): void {
-    for (const link of this.#links.values()) link.client.disconnect(true)
+    for (const link of this.#links.values()) {
+      link.setUp = false
+      const stream = link.client.stream as { destroy?: () => void } | undefined
+      if (stream?.destroy !== undefined) stream.destroy()
+      else link.client.disconnect(true)
+    }
   }
 
   // ---- writes ------------------------------------------------------------------------------------------------

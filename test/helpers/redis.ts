@@ -16,6 +16,8 @@ export interface RedisTestBed {
   prefix (name: string): string
   /** Every key under a prefix, sorted (on a cluster: of every master). */
   keysOf (prefix: string): Promise<string[]>
+  /** Connections to every master (the server itself when not a cluster), once connected. */
+  masters (): Promise<Redis[]>
   /** A connected RedisStore writing under `prefix`. */
   open (prefix: string, extra?: Partial<RedisStoreOptions>): Promise<RedisStore>
 }
@@ -84,6 +86,7 @@ export function redisTestBed (runner: string, mode: 'server' | 'cluster' = 'serv
       return p
     },
     keysOf,
+    masters,
     open: async (p, extra = {}) => {
       const spec = `${url!}?prefix=${p}`
       const store = new RedisStore({ ...(mode === 'server' ? parseRedisSpec(spec) : parseRedisClusterSpec(spec)), ...extra })
