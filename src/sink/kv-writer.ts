@@ -272,7 +272,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     this.#abandon(new TilekilnError('TK_STORE',
       `stopped with ${puts.toLocaleString('en-US')} write(s) in ${this.#log.length} batch(es) not acknowledged by the store: ` +
       `it acknowledged nothing for ${(this.#opts.stopGraceMillis / 1000).toFixed(1)} s after the stop${waited}${last}. ` +
-      'Those writes may be missing from the store (a restart from the last checkpoint writes them again)',
+      'Those writes may be missing from the store; with checkpoints, a restart from the last one writes them again',
       { unwrittenPuts: puts, unwrittenBatches: this.#log.length, timeouts: this.timeouts }))
   }
 
