@@ -4,7 +4,7 @@
 // tmpfs) as a fatal TK_STORE_FULL with every acknowledged write still there.
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -16,6 +16,7 @@ import { EMBEDDED_MAX_KEY_BYTES, EmbeddedStore, LMDB_MAX_KEY_BYTES, MAX_DATASET_
 import { EventPuts, EventPutsWriter } from '../../src/sink/event-puts.ts'
 import { KvWriter, writeTilesTo } from '../../src/sink/kv-writer.ts'
 import type { TilePuts } from '../../src/sink/tile-puts.ts'
+import { tilekiln } from '../helpers/cli.ts'
 import { storeConformance, tiles } from './store-conformance.ts'
 
 const dirs: string[] = []
@@ -137,10 +138,17 @@ describe('embedded store', { timeout: 120_000 }, () => {
     return false
   })()
 
-  test('a full disk (20 MB tmpfs) is a fatal TK_STORE_FULL naming the directory; every acknowledged write is still there', { skip: mountSkip }, async (t) => {
+  /** A fresh 20 MB tmpfs, or null (the test is skipped) when it cannot be mounted. */
+  const mountSmall = (t: { skip: (why: string) => void }): string | null => {
     const mnt = tempDir('full')
     const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', mnt], { encoding: 'utf8', timeout: 10_000 })
-    if (r.status !== 0) { t.skip(`cannot mount a tmpfs here: ${r.stderr}`); return }
+    if (r.status !== 0) { t.skip(`cannot mount a tmpfs here: ${r.stderr}`); return null }
+    return mnt
+  }
+
+  test('a full disk (20 MB tmpfs) is a fatal TK_STORE_FULL naming the directory; every acknowledged write is still there', { skip: mountSkip }, async (t) => {
+    const mnt = mountSmall(t)
+    if (mnt === null) return
     try {
       const dir = join(mnt, 'store')
       mkdirSync(dir)
@@ -188,6 +196,28 @@ describe('embedded store', { timeout: 120_000 }, () => {
       } finally {
         await after.close()
       }
+    } finally {
+      spawnSync('umount', ['-l', mnt], { timeout: 10_000 })
+    }
+  })
+
+  test('tilekiln run onto a full disk: exit 1 in seconds with TK_STORE_FULL and the directory, no stack trace', { skip: mountSkip }, async (t) => {
+    const mnt = mountSmall(t)
+    if (mnt === null) return
+    try {
+      const input = join(tempDir('full-input'), 'events.jsonl')
+      const lines: string[] = []
+      for (let i = 0; i < 200_000; i++) lines.push(`{"user_id":${(i * 7919) % 50_000},"ts":${Date.UTC(2024, 0, 1) + i * 800},"price":${i % 100}}`)
+      writeFileSync(input, lines.join('\n') + '\n')
+      const store = join(mnt, 'store')
+      const started = Date.now()
+      const r = await tilekiln(['run', '--group-by', 'examples/group_bys/clicks.v1.json', '--source', `file:${input}`, '--store', `embedded:${store}`, '--until-end', '--progress', '0'], {}, 120_000)
+      const took = Date.now() - started
+      assert.equal(r.code, 1, r.stderr)
+      assert.ok(took < 60_000, `took ${took} ms`)
+      assert.match(r.stderr, new RegExp(`tilekiln run: the disk holding the embedded store at ${store} is full .*Free space there \\(or use another --store\\) and restart .*\\[TK_STORE_FULL\\]`))
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+      t.diagnostic(r.stderr.trim().split('\n').at(-1)!)
     } finally {
       spawnSync('umount', ['-l', mnt], { timeout: 10_000 })
     }
