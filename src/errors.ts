@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'TK_INPUT' // a decoded record that violates the contract: null key, missing/bad timestamp, wrong type
   | 'TK_SOURCE' // a source that cannot be read
   | 'TK_STORE' // a KV store failure
+  | 'TK_STORE_FULL' // the store has no space left (disk or LMDB map full): fatal, context.store says where
   | 'TK_WORKER' // a worker thread failure
   | 'TK_CHECKPOINT' // a checkpoint that cannot be written or restored
   | 'TK_DEAD_LETTER' // the dead-letter output cannot be written

@@ -3,7 +3,9 @@
 // daemon of the group reads and writes the same ones and a daemon that lost a partition cannot overwrite what its
 // successor wrote.
 
-export interface StoredCheckpoint { readonly epoch: number, readonly bytes: Uint8Array }
+import type { StoredCheckpoint, TileStore } from '../sink/store.ts'
+
+export type { StoredCheckpoint }
 
 export interface CheckpointStorage {
   readonly description: string
@@ -14,15 +16,7 @@ export interface CheckpointStorage {
   write (partition: number, epoch: number, bytes: Uint8Array): Promise<boolean>
 }
 
-/** The part of the store contract checkpoints use. */
-export interface CheckpointCapableStore {
-  readonly description: string
-  acquireEpoch (scope: string, partition: number): Promise<number>
-  readCheckpoint (scope: string, partition: number): Promise<StoredCheckpoint | null>
-  writeCheckpoint (scope: string, partition: number, epoch: number, bytes: Uint8Array): Promise<boolean>
-}
-
-export function storeCheckpoints (store: CheckpointCapableStore, scope: string): CheckpointStorage {
+export function storeCheckpoints (store: TileStore, scope: string): CheckpointStorage {
   return {
     description: `${store.description} (checkpoints of ${scope})`,
     acquireEpoch: p => store.acquireEpoch(scope, p),

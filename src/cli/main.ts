@@ -2,7 +2,6 @@
 
 import { basename } from 'node:path'
 import { compilePlan, type Plan } from '../config/plan.ts'
-import { toHex } from '../codec/bytes.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
@@ -12,17 +11,18 @@ import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
-import { type CheckpointCapableStore, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
+import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
 import { createRecordProbe } from '../route/record-probe.ts'
 import { repartitionTopic, Shuffle } from '../source/repartition.ts'
+import { writeSortedDump } from '../sink/dump.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
   { name: 'source', type: 'string', arg: 'SPEC', help: 'file:PATH (.jsonl/.csv/.avro) | generator[:k=v,…] | kafka:HOST:PORT/TOPIC' },
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server) or redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N]', default: 'embedded:.tilekiln/store' },
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server), redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N] or redis+cluster://HOST:PORT,HOST:PORT…[?…]', default: 'embedded:.tilekiln/store' },
   { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1 },
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
@@ -261,7 +261,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
       partitions: repartition.partitions,
       probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
-      storage: storeCheckpoints(store as unknown as CheckpointCapableStore, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`)),
+      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`)),
       metrics: engine.metrics,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
       checkpointIntervalMillis: o['checkpoint-interval'] as number,
@@ -414,10 +414,8 @@ async function serve (o: ParsedOptions): Promise<number> {
 async function dump (o: ParsedOptions): Promise<number> {
   const store = openStore(o.store as string, { readOnly: true })
   try {
-    const lines: string[] = []
-    for await (const [k, v] of store.entries()) lines.push(`${toHex(k)} ${toHex(v)}`)
-    lines.sort()
-    process.stdout.write(lines.length > 0 ? lines.join('\n') + '\n' : '')
+    // Sorted in bounded memory (an external merge sort through temp files for large stores).
+    await writeSortedDump(store, process.stdout)
     return 0
   } finally {
     await store.close()

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import { EmbeddedStore } from '../sink/embedded-store.ts'
-import { parseRedisSpec, RedisStore } from '../sink/redis-store.ts'
+import { parseRedisClusterSpec, parseRedisSpec, RedisStore } from '../sink/redis-store.ts'
 import type { TileStore } from '../sink/store.ts'
 import { openFileSource } from '../source/file.ts'
 import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
@@ -137,10 +137,12 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
 /**
  * `embedded:DIR`, or `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N]` (`rediss://` for TLS):
  * key prefix (default `chronon`, Zipline's; empty = none), TTL of tiles (seconds or N{s,m,h,d}; default 5d; 0 =
- * none), replicas to WAIT for when flushing (default 0).
+ * none), replicas to WAIT for when flushing (default 0); or `redis+cluster://HOST:PORT,HOST:PORT…[?…]` (a Redis
+ * Cluster discovered from those nodes, same options; `rediss+cluster://` for TLS).
  */
 export function openStore (spec: string, options: { readOnly?: boolean } = {}): TileStore {
   if (spec.startsWith('embedded:')) return new EmbeddedStore(spec.slice('embedded:'.length), options)
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return new RedisStore({ ...parseRedisSpec(spec), ...options })
-  throw new TilekilnError('TK_USAGE', `unknown store '${spec}': use embedded:DIR or redis://HOST:PORT[/DB][?prefix=…&ttl=…]`)
+  if (spec.startsWith('redis+cluster://') || spec.startsWith('rediss+cluster://')) return new RedisStore({ ...parseRedisClusterSpec(spec), ...options })
+  throw new TilekilnError('TK_USAGE', `unknown store '${spec}': use embedded:DIR, redis://HOST:PORT[/DB][?prefix=…&ttl=…] or redis+cluster://HOST:PORT,HOST:PORT…[?prefix=…&ttl=…]`)
 }

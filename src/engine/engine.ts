@@ -18,7 +18,7 @@
 import { CheckpointCoordinator, type CutHost } from '../checkpoint/coordinator.ts'
 import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
 import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
-import { type CheckpointCapableStore, type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
+import { type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
@@ -30,7 +30,7 @@ import { MAX_WORKERS, maskOfKey } from '../route/ownership.ts'
 import { createRecordProbe, type RecordProbe } from '../route/record-probe.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
 import { EventPuts } from '../sink/event-puts.ts'
-import { KvWriter, type KvWriterOptions, type PutBatch, writeTilesTo } from '../sink/kv-writer.ts'
+import { appendEventsTo, KvWriter, type KvWriterOptions, type PutBatch, type WriteTarget, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
 import type { Positions, RecordPusher, Source } from '../source/source.ts'
@@ -177,7 +177,7 @@ export class Engine {
     this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
     this.#storage = o.checkpoints === undefined
       ? null
-      : o.checkpoints.storage ?? storeCheckpoints(o.store as unknown as CheckpointCapableStore, checkpointScope(this.plan.streamingDataset, o.source.checkpointName))
+      : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName))
     this.#coordinator = new CheckpointCoordinator(this.#cutHost())
   }
 
@@ -193,17 +193,18 @@ export class Engine {
     const untiled = o.untiled === true
     await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
     const dataset = this.plan.streamingDataset
-    const write = untiled
-      ? (b: PutBatch) => o.store.appendEvents(dataset, b as EventPuts)
-      : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis) as (b: PutBatch) => Promise<void>
-    this.#writer = new KvWriter<BatchMeta, PutBatch>(write, {
+    const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as WriteTarget<PutBatch>
+    this.#writer = new KvWriter<BatchMeta, PutBatch>(target, {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
         this.#log(`tilekiln: store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`)
       },
-      onFenced: partitions => this.#fenced(partitions, 'the store refused its tile writes as stale: another daemon took the partition over')
-    }, o.writer)
+      onFenced: partitions => this.#fenced(partitions, 'the store refused its tile writes as stale: another daemon took the partition over'),
+      // Rate-limited by the writer; a slow request is waited for, never issued twice.
+      onSlow: r => this.#log(`tilekiln: the store is slow: ${r.slowSinceLastReport} request(s) outlived their deadline since the last report (${r.timeouts} in all); the oldest (${r.oldestPuts} puts) has waited ${(r.oldestWaitingMillis / 1000).toFixed(1)} s (deadline ${(r.deadlineMillis / 1000).toFixed(1)} s); ${r.liveRequests} request(s) live, ${r.queuedPuts} puts unacknowledged${r.reset ? '; asked the store to reset its connection' : ''}; not re-issuing, the source waits [groupBy=${this.plan.name}, store=${o.store.description}]`),
+      onFatal: e => this.#fail(e)
+    }, { ...o.writer, stopSignal: this.#abort.signal })
     this.#pool = new WorkerPool({
       groupBy: o.groupBy,
       planOptions: o.planOptions ?? {},

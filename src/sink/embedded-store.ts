@@ -1,80 +1,142 @@
 // The default store: LMDB through the `lmdb` package, embedded in the process, no server. Chosen because it
 // installs from npm alone (prebuilt binaries ship as optional dependencies), was the fastest embedded KV measured
 // here (≈0.44 M upserts/s), commits in a background thread, and lets other processes read while we write
-// (`tilekiln fetch` and `tilekiln serve` open the same directory).
+// (`tilekiln fetch` and `tilekiln serve` open the same directory) — or write too: LMDB serialises write
+// transactions across processes, so several daemons on one host may share a store.
 //
-// Physical layout (database `tiles`), chosen so one key's tiles are one ordered range:
-//   key   = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes | u64 BE tile size | i64 BE tile start with the
-//           sign bit flipped (so negative starts sort first)
-//   value = the Avro tile record
-// `entries()` turns physical keys back into Zipline TileKey bytes. Metadata lives in database `meta`.
+// Physical layout, chosen so one key's tiles (or events) are one ordered range. Tiles and events share the head
+//   head  = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes
+// and differ in the tail:
+//   database `tiles`:  head | u64 BE tile size | i64 BE tile start (sign bit flipped, so negative starts sort first)
+//                      → the Avro tile record. entries() turns these keys back into Zipline TileKey bytes.
+//   database `events`: head | i64 BE event time (sign bit flipped) | 16-byte row identity (partition, position, row
+//                      index) → the Avro `{cleanName}_INPUT_COLS` record. This is the event key of
+//                      codec/event-key.ts, also what entries() reports. The identity makes an append idempotent: a
+//                      replayed event rewrites its own entry with the same bytes.
+//   database `meta`:   name → the serving info (JSON).
+// Scale-out bookkeeping (never in entries()), keyed by P = u16 BE scope length | scope UTF-8 | u32 BE partition:
+//   database `epochs` (lmdb-js versions): P → empty value whose *version* is the current epoch of (scope, partition).
+//                      acquireEpoch raises it inside a write transaction, which LMDB serialises across processes.
+//   database `checkpoints`: P → 8-byte BE epoch it was written under ‖ the checkpoint bytes.
 //
-// Untiled events (`run --untiled`) live in database `events`, one ordered range per (dataset, entity key) by event
-// time; the key is the event key of codec/event-key.ts (also what `entries()` reports):
-//   key   = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes | i64 BE event time (sign bit flipped) |
-//           16-byte row identity (partition, position, row index)
-//   value = the Avro `{cleanName}_INPUT_COLS` record
-// The identity makes an append idempotent: a replayed event rewrites its own entry with the same bytes.
+// Fencing is per partition and exact: the puts of a fenced partition go in an lmdb-js `ifVersion(P, epoch)` block,
+// which the write thread checks inside the commit transaction — so a zombie's write lands before a newer epoch was
+// acquired or not at all (all of that partition's puts in the call, never some). Its stronger than the store
+// contract asks (refusal from the moment a newer epoch exists, not only after the new owner wrote the key).
+//
+// Key size: LMDB (as built by lmdb-js) holds keys up to 1,978 bytes. The longest physical key is an event's, head +
+// 24 bytes, so with datasets of at most MAX_DATASET_BYTES (255) an entity key may have 1,978 − 255 − 3 − 24 = 1,696
+// bytes (`maxKeyBytes`). A batch with a longer key or dataset is refused whole, before anything is written.
+//
+// Failures: a commit that fails because the file system is full (ENOSPC, EDQUOT, LMDB's MAP_FULL, or an I/O error
+// with less than a megabyte left) is a fatal TK_STORE_FULL naming the directory; any other commit failure is a
+// fatal TK_STORE. LMDB commits a transaction whole or not at all, so everything acknowledged before stays.
 
+import { statfsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { IDENTITY_BYTES } from '../codec/event-key.ts'
+import { IDENTITY_BYTES, readI64BE, writeI64BE } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
 import { faultPoint } from '../faults.ts'
 import type { EventPuts } from './event-puts.ts'
-import { METADATA_PREFIX, type StoredEvent, type StoredTile, type TileStore } from './store.ts'
+import type { PutBatch } from './put-batch.ts'
+import { checkEpoch, checkPartition, METADATA_PREFIX, type Fence, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder()
 
+/** lmdb-js's key limit (its LMDB build's MDB_MAXKEYSIZE). */
+export const LMDB_MAX_KEY_BYTES = 1978
+/** Longest dataset name the embedded store takes (Chronon's are tens of bytes). */
+export const MAX_DATASET_BYTES = 255
+/** The longest tail after the entity key: an event's time and identity (a tile's is 16 bytes). */
+const MAX_TAIL = 8 + IDENTITY_BYTES
+export const EMBEDDED_MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - MAX_DATASET_BYTES - 3 - MAX_TAIL
+/** Longest scope: its key is u16 length | scope | u32 partition. */
+const MAX_SCOPE_BYTES = LMDB_MAX_KEY_BYTES - 6
+/** Below this many free bytes an I/O error while committing is taken for a full disk. */
+const FULL_DISK_BYTES = 1 << 20
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * lmdb-js prints a failed commit's error with console.error from its write thread's callback (write.js) before it
+ * rejects the writes; we report the same error ourselves, as a TilekilnError naming the store (#commitError), so its
+ * raw stack trace is dropped — that print and nothing else.
+ */
+let quietLmdb = false
+function silenceLmdbCommitPrints (): void {
+  if (quietLmdb) return
+  quietLmdb = true
+  const print = console.error.bind(console)
+  console.error = (...args: unknown[]): void => {
+    const e = args[0]
+    if (args.length === 1 && e instanceof Error && typeof (e as { code?: unknown }).code === 'number' && /[\\/]lmdb[\\/]write\.js/.test(e.stack ?? '')) return
+    print(...args)
+  }
+}
+
+/** Writes the physical key's tail after the head for put i; returns the key's end. */
+type Tail = (buf: Buffer, at: number, i: number) => number
+
 export class EmbeddedStore implements TileStore {
   readonly description: string
+  readonly maxKeyBytes = EMBEDDED_MAX_KEY_BYTES
+  readonly #path: string
+  readonly #readOnly: boolean
   readonly #env: RootDatabase
   readonly #tiles: Database<Buffer, Buffer>
   readonly #meta: Database<string, string>
-  // INTERIM (lead's branch, replaced by the sink room's implementation): epochs and checkpoints.
-  readonly #cps: Database<Buffer, Buffer> | undefined
-  /** Undefined while a read-only store has no `events` database yet (made by the first untiled run). */
+  /** Opened late when missing: a read-only store sees them once a writer created them. */
   #eventsDb: Database<Buffer, Buffer> | undefined
+  #epochsDb: Database<Buffer, Buffer> | undefined
+  #checkpointsDb: Database<Buffer, Buffer> | undefined
   #scratch = Buffer.alloc(512)
-  /** dataset UTF-8 + 0x00, per dataset: the constant head of every physical key. */
+  /** A commit failed: LMDB's write thread may never settle what is still queued (close() must not wait for it). */
+  #broken = false
+  /** dataset UTF-8 + 0x00, per dataset: the constant start of every physical key. */
   readonly #heads = new Map<string, Uint8Array>()
 
   constructor (path: string, options: { readOnly?: boolean } = {}) {
     this.description = `embedded:${path}`
+    this.#path = path
+    silenceLmdbCommitPrints()
+    this.#readOnly = options.readOnly === true
     try {
-      this.#env = open({ path, maxDbs: 4, readOnly: options.readOnly === true, compression: false, mapSize: 1 << 30 })
+      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30 })
     } catch (e) {
       throw new TilekilnError('TK_STORE', `cannot open the embedded store at ${path}: ${(e as Error).message}`, { store: path }, { cause: e })
     }
     this.#tiles = this.#env.openDB<Buffer, Buffer>({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
     this.#meta = this.#env.openDB<string, string>({ name: 'meta', encoding: 'string' })
-    try {
-      this.#cps = this.#env.openDB<Buffer, Buffer>({ name: 'checkpoints', keyEncoding: 'binary', encoding: 'binary' }) ?? undefined
-    } catch {
-      this.#cps = undefined
-    }
-    this.#eventsDb = this.#openEvents()
+    this.#eventsDb = this.#open('events', false)
+    this.#epochsDb = this.#open('epochs', true)
+    this.#checkpointsDb = this.#open('checkpoints', false)
   }
 
-  #openEvents (): Database<Buffer, Buffer> | undefined {
+  #open (name: string, useVersions: boolean): Database<Buffer, Buffer> | undefined {
     try {
-      return this.#env.openDB<Buffer, Buffer>({ name: 'events', keyEncoding: 'binary', encoding: 'binary' }) ?? undefined
+      return this.#env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary', useVersions }) ?? undefined
     } catch {
-      return undefined // read-only, and no untiled run wrote here yet
+      return undefined // read-only, and no writer made it yet
     }
   }
 
-  /** The events database, opened late when a writer created it after we opened the store read-only. */
-  #events (): Database<Buffer, Buffer> | undefined {
-    return (this.#eventsDb ??= this.#openEvents())
+  #events (): Database<Buffer, Buffer> | undefined { return (this.#eventsDb ??= this.#open('events', false)) }
+  #epochs (): Database<Buffer, Buffer> | undefined { return (this.#epochsDb ??= this.#open('epochs', true)) }
+  #checkpoints (): Database<Buffer, Buffer> | undefined { return (this.#checkpointsDb ??= this.#open('checkpoints', false)) }
+
+  #readOnlyError (what: string, dataset?: string): TilekilnError {
+    return new TilekilnError('TK_STORE', `cannot ${what}: the store was opened read-only`, { store: this.description, dataset, fatal: true })
   }
 
   #head (dataset: string): Uint8Array {
     let h = this.#heads.get(dataset)
     if (h === undefined) {
       const ds = utf8.encode(dataset)
+      if (ds.length > MAX_DATASET_BYTES) throw new TilekilnError('TK_STORE', `dataset '${dataset.slice(0, 40)}…' is ${ds.length} bytes; the embedded store takes at most ${MAX_DATASET_BYTES}`, { store: this.description, fatal: true })
       h = new Uint8Array(ds.length + 1)
       h.set(ds)
       this.#heads.set(dataset, h)
@@ -82,9 +144,9 @@ export class EmbeddedStore implements TileStore {
     return h
   }
 
-  /** Writes the physical key into the scratch buffer; returns its length. */
-  #writeKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, tileSize: number, tileStart: number): number {
-    const need = head.length + 2 + keyLen + 16
+  /** Writes head | u16 key length | key into the scratch buffer (room for `tail` more bytes); returns its end. */
+  #writeHead (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, tail: number): number {
+    const need = head.length + 2 + keyLen + tail
     if (this.#scratch.length < need) this.#scratch = Buffer.alloc(need * 2)
     const buf = this.#scratch
     buf.set(head, 0)
@@ -92,78 +154,159 @@ export class EmbeddedStore implements TileStore {
     buf[at++] = keyLen >>> 8
     buf[at++] = keyLen & 0xff
     for (let i = 0; i < keyLen; i++) buf[at + i] = src[keyAt + i]!
-    at += keyLen
-    at = writeI64BE(buf, at, tileSize, false)
-    return writeI64BE(buf, at, tileStart, true)
+    return at + keyLen
   }
 
-  /** The physical key as a fresh buffer (reads). */
-  #physicalKey (dataset: string, keyBytes: Uint8Array, tileSize: number, tileStart: number): Buffer {
-    const n = this.#writeKey(this.#head(dataset), keyBytes, 0, keyBytes.length, tileSize, tileStart)
-    return Buffer.from(this.#scratch.subarray(0, n))
+  // (#writeHead may replace the scratch buffer: read this.#scratch only after it returned.)
+
+  #tileKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, tileSize: number, tileStart: number): number {
+    const end = this.#writeHead(head, src, keyAt, keyLen, 16)
+    return writeI64BE(this.#scratch, writeI64BE(this.#scratch, end, tileSize, false), tileStart, true)
+  }
+
+  /** An event key without identity when `identityAt` < 0 (a range bound). */
+  #eventKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, ts: number, identityAt: number): number {
+    const end = this.#writeHead(head, src, keyAt, keyLen, 8 + IDENTITY_BYTES)
+    const at = writeI64BE(this.#scratch, end, ts, true)
+    if (identityAt < 0) return at
+    this.#scratch.set(src.subarray(identityAt, identityAt + IDENTITY_BYTES), at)
+    return at + IDENTITY_BYTES
   }
 
   /**
-   * Plain puts issued in one event-loop turn: lmdb-js copies each key immediately and commits them all in one
-   * transaction on its write thread (measured 0.87 M upserts/s here, 2–5× its `transaction()`/`batch()` forms).
-   * Values are views into the batch buffer, which the writer keeps alive until this resolves.
+   * The one write path of tiles and events. Plain puts issued in one event-loop turn: lmdb-js copies each key at
+   * once and commits them all in one transaction on its write thread (measured 0.87 M upserts/s here, 2–5× its
+   * `transaction()`/`batch()` forms). Values are views into the batch buffer, which the writer keeps alive until
+   * this resolves. With a fence, each fenced partition's puts form one `ifVersion` block (same transaction).
    */
-  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void> {
-    const tiles = this.#tiles
-    const bytes = puts.bytes
+  async #write (db: Database<Buffer, Buffer>, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string): Promise<WriteOutcome> {
     const head = this.#head(dataset)
-    let last: Promise<boolean> | undefined
-    for (let i = 0; i < puts.count; i++) {
-      // lmdb-js copies the key during put(), so one scratch buffer serves every put.
-      const n = this.#writeKey(head, bytes, puts.keyOffset(i), puts.keyLength(i), tileSizeMillis, puts.tileStart(i))
-      last = tiles.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + puts.valueOffset(i), puts.valueLength(i)))
-      if (i === puts.count >> 1) faultPoint('write-mid-batch')
+    const longest = batch.maxKeyLength()
+    if (longest > this.maxKeyBytes) {
+      throw new TilekilnError('TK_STORE', `an entity key of ${longest} bytes cannot be stored: the embedded store (LMDB) holds keys up to ${this.maxKeyBytes} bytes; nothing of this batch of ${batch.count} ${what}(s) was written`, { store: this.description, dataset, fatal: true })
     }
-    if (last !== undefined && !(await last)) throw new TilekilnError('TK_STORE', 'LMDB refused a tile write', { store: this.description, dataset })
+    const bytes = batch.bytes
+    const plain: Promise<boolean>[] = []
+    const conditional: [number, Promise<boolean>][] = []
+    let last: Promise<boolean> | undefined
+    // Inside an ifVersion block a put's own promise means nothing: the block's promise tells.
+    let inBlock = false
+    const put = (i: number): void => {
+      const end = this.#writeHead(head, bytes, batch.keyOffset(i), batch.keyLength(i), MAX_TAIL)
+      const n = tail(this.#scratch, end, i)
+      // lmdb-js copies the key during put(), so one scratch buffer serves every put. Puts of one transaction share
+      // one promise; keep each distinct one, so that a failed commit rejects nothing nobody waits for.
+      const p = db.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
+      if (!inBlock && p !== last) { plain.push(p); last = p }
+    }
+    if (fence === undefined || fence.epochs.size === 0) {
+      for (let i = 0; i < batch.count; i++) {
+        put(i)
+        if (i === batch.count >> 1) faultPoint('write-mid-batch')
+      }
+    } else {
+      const epochs = this.#epochs()
+      if (epochs === undefined) throw this.#readOnlyError(`write ${what}s`, dataset)
+      // Puts grouped by partition, each group in the batch's order; unfenced partitions are plain puts.
+      const groups = new Map<number, number[]>()
+      for (let i = 0; i < batch.count; i++) {
+        const p = batch.partition(i)
+        let g = groups.get(p)
+        if (g === undefined) groups.set(p, g = [])
+        g.push(i)
+      }
+      for (const [p, g] of groups) {
+        const epoch = fence.epochs.get(p)
+        if (epoch === undefined) {
+          for (const i of g) put(i)
+        } else {
+          const key = this.#partitionKey(fence.scope, p)
+          conditional.push([p, epochs.ifVersion(key, epoch, () => {
+            inBlock = true
+            try { for (const i of g) put(i) } finally { inBlock = false }
+          })])
+        }
+      }
+      faultPoint('write-mid-batch')
+    }
+    const results = await Promise.allSettled([...plain, ...conditional.map(c => c[1])])
+    for (const r of results) if (r.status === 'rejected') throw await this.#commitError(r.reason, `${what} write`, dataset, batch.count)
+    for (let j = 0; j < plain.length; j++) {
+      if ((results[j] as PromiseFulfilledResult<boolean>).value === false) throw new TilekilnError('TK_STORE', `LMDB refused a ${what} write`, { store: this.description, dataset })
+    }
+    const fenced: number[] = []
+    for (let j = 0; j < conditional.length; j++) {
+      if ((results[plain.length + j] as PromiseFulfilledResult<boolean>).value === false) fenced.push(conditional[j]![0])
+    }
+    return { fenced: fenced.sort((a, b) => a - b) }
+  }
+
+  /** A failed commit as a TilekilnError: a full disk (TK_STORE_FULL) or another failure, both fatal. */
+  async #commitError (e: unknown, what: string, dataset: string | undefined, count: number): Promise<TilekilnError> {
+    this.#broken = true
+    // lmdb-js rejects every write of the transaction with "Commit failed" and the cause in `commitError`, a promise
+    // that rejects with LMDB's error — when the write thread got there first; wait for it briefly, and catch it.
+    let cause: unknown = e
+    const pending = (e as { commitError?: Promise<unknown> } | null)?.commitError
+    if (pending !== undefined && typeof pending.then === 'function') {
+      pending.then(() => {}, () => {})
+      cause = await Promise.race([pending.then(() => e, (x: unknown) => x), new Promise(resolve => setTimeout(() => resolve(e), 200))])
+    }
+    const code = (cause as { code?: unknown } | null)?.code
+    const message = cause instanceof Error ? cause.message : String(cause)
+    let free = -1
+    try {
+      const s = statfsSync(this.#path)
+      free = s.bavail * s.bsize
+    } catch {}
+    const full = code === 'ENOSPC' || code === 28 || code === 'EDQUOT' || code === 122 || code === -30792 || /MDB_MAP_FULL|No space left|quota/i.test(message) ||
+      ((code === 5 || code === 'EIO' || /Input\/output error/.test(message)) && free >= 0 && free < FULL_DISK_BYTES)
+    const where = resolve(this.#path)
+    if (full) {
+      return new TilekilnError('TK_STORE_FULL',
+        `the disk holding the embedded store at ${where} is full (${free >= 0 ? `${free.toLocaleString('en-US')} bytes free` : 'free space unknown'}; LMDB: ${message}): ` +
+        `the ${what} of ${count} entr${count === 1 ? 'y' : 'ies'} was not committed, everything acknowledged before it is in the store. Free space there (or use another --store) and restart`,
+        { store: this.description, dataset, fatal: true }, { cause })
+    }
+    return new TilekilnError('TK_STORE', `the embedded store at ${where} could not commit a ${what} of ${count} entr${count === 1 ? 'y' : 'ies'}: ${message}`, { store: this.description, dataset, fatal: true }, { cause })
+  }
+
+  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome> {
+    if (this.#readOnly) throw this.#readOnlyError('write tiles', dataset)
+    const tail: Tail = (buf, at, i) => writeI64BE(buf, writeI64BE(buf, at, tileSizeMillis, false), puts.tileStart(i), true)
+    return await this.#write(this.#tiles, dataset, puts, tail, fence, 'tile')
+  }
+
+  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
+    const db = this.#events()
+    if (db === undefined || this.#readOnly) throw this.#readOnlyError('append events', dataset)
+    const bytes = events.bytes
+    const tail: Tail = (buf, at, i) => {
+      at = writeI64BE(buf, at, events.tsMillis(i), true)
+      const id = events.identityOffset(i)
+      buf.set(bytes.subarray(id, id + IDENTITY_BYTES), at)
+      return at + IDENTITY_BYTES
+    }
+    await this.#write(db, dataset, events, tail, undefined, 'event')
+  }
+
+  /** The physical key as a fresh buffer (reads). */
+  #physicalTileKey (dataset: string, keyBytes: Uint8Array, tileSize: number, tileStart: number): Buffer {
+    const n = this.#tileKey(this.#head(dataset), keyBytes, 0, keyBytes.length, tileSize, tileStart)
+    return Buffer.from(this.#scratch.subarray(0, n))
   }
 
   async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
     const lo = Math.max(fromMillis, Number.MIN_SAFE_INTEGER)
     const hi = Math.min(toMillis, Number.MAX_SAFE_INTEGER)
     if (lo >= hi) return []
-    const start = this.#physicalKey(dataset, keyBytes, tileSizeMillis, lo)
-    const end = this.#physicalKey(dataset, keyBytes, tileSizeMillis, hi)
+    const start = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, lo)
+    const end = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, hi)
     const out: StoredTile[] = []
     for (const { key, value } of this.#tiles.getRange({ start, end })) {
       out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), value: new Uint8Array(value) })
     }
     return out
-  }
-
-  /** Writes the physical event key (without its head) into the scratch buffer after `head`; returns its length. */
-  #writeEventKey (head: Uint8Array, src: Uint8Array, keyAt: number, keyLen: number, ts: number, identityAt: number): number {
-    const need = head.length + 2 + keyLen + 8 + IDENTITY_BYTES
-    if (this.#scratch.length < need) this.#scratch = Buffer.alloc(need * 2)
-    const buf = this.#scratch
-    buf.set(head, 0)
-    let at = head.length
-    buf[at++] = keyLen >>> 8
-    buf[at++] = keyLen & 0xff
-    for (let i = 0; i < keyLen; i++) buf[at + i] = src[keyAt + i]!
-    at = writeI64BE(buf, at + keyLen, ts, true)
-    if (identityAt < 0) return at
-    for (let i = 0; i < IDENTITY_BYTES; i++) buf[at + i] = src[identityAt + i]!
-    return at + IDENTITY_BYTES
-  }
-
-  /** Plain puts in one event-loop turn, as writeTiles: one LMDB transaction on its write thread. */
-  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
-    const db = this.#events()
-    if (db === undefined) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
-    const bytes = events.bytes
-    const head = this.#head(dataset)
-    let last: Promise<boolean> | undefined
-    for (let i = 0; i < events.count; i++) {
-      const n = this.#writeEventKey(head, bytes, events.keyOffset(i), events.keyLength(i), events.tsMillis(i), events.identityOffset(i))
-      last = db.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + events.valueOffset(i), events.valueLength(i)))
-      if (i === events.count >> 1) faultPoint('write-mid-batch')
-    }
-    if (last !== undefined && !(await last)) throw new TilekilnError('TK_STORE', 'LMDB refused an event write', { store: this.description, dataset })
   }
 
   async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
@@ -173,8 +316,8 @@ export class EmbeddedStore implements TileStore {
     const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
     if (db === undefined || lo >= hi) return []
     const head = this.#head(dataset)
-    const start = Buffer.from(this.#scratch.subarray(0, this.#writeEventKey(head, keyBytes, 0, keyBytes.length, lo, -1)))
-    const end = Buffer.from(this.#scratch.subarray(0, this.#writeEventKey(head, keyBytes, 0, keyBytes.length, hi, -1)))
+    const start = Buffer.from(this.#scratch.subarray(0, this.#eventKey(head, keyBytes, 0, keyBytes.length, lo, -1)))
+    const end = Buffer.from(this.#scratch.subarray(0, this.#eventKey(head, keyBytes, 0, keyBytes.length, hi, -1)))
     const out: StoredEvent[] = []
     const tsAt = head.length + 2 + keyBytes.length
     for (const { key, value } of db.getRange({ start, end })) {
@@ -184,13 +327,90 @@ export class EmbeddedStore implements TileStore {
   }
 
   async putMetadata (name: string, value: string): Promise<void> {
-    await this.#meta.put(name, value)
+    if (this.#readOnly) throw this.#readOnlyError('write metadata')
+    try {
+      await this.#meta.put(name, value)
+    } catch (e) {
+      throw await this.#commitError(e, 'metadata write', undefined, 1)
+    }
   }
 
   async getMetadata (name: string): Promise<string | undefined> {
     return this.#meta.get(name) ?? undefined
   }
 
+  // ---- scale-out bookkeeping ---------------------------------------------------------------------------------
+
+  /** u16 BE scope length | scope UTF-8 | u32 BE partition (a fresh buffer). */
+  #partitionKey (scope: string, partition: number): Buffer {
+    checkPartition(partition)
+    const s = utf8.encode(scope)
+    if (s.length > MAX_SCOPE_BYTES) throw new TilekilnError('TK_STORE', `a scope of ${s.length} bytes is too long for the embedded store (at most ${MAX_SCOPE_BYTES})`, { store: this.description, fatal: true })
+    const k = Buffer.allocUnsafe(2 + s.length + 4)
+    k.writeUInt16BE(s.length, 0)
+    k.set(s, 2)
+    k.writeUInt32BE(partition, 2 + s.length)
+    return k
+  }
+
+  async acquireEpoch (scope: string, partition: number): Promise<number> {
+    const db = this.#epochs()
+    if (db === undefined || this.#readOnly) throw this.#readOnlyError('acquire an epoch')
+    const key = this.#partitionKey(scope, partition)
+    let epoch: number
+    try {
+      // Read and raise inside one write transaction: LMDB runs one at a time across every process of the store.
+      epoch = await db.transaction(() => {
+        const next = (db.getEntry(key)?.version ?? 0) + 1
+        db.put(key, EMPTY, next)
+        return next
+      }) as number
+      await this.#env.flushed
+    } catch (e) {
+      throw await this.#commitError(e, 'epoch update', undefined, 1)
+    }
+    return epoch
+  }
+
+  async readCheckpoint (scope: string, partition: number): Promise<StoredCheckpoint | null> {
+    const v = this.#checkpoints()?.get(this.#partitionKey(scope, partition))
+    if (v === undefined || v === null) return null
+    if (v.length < 8) throw new TilekilnError('TK_STORE', `malformed checkpoint of partition ${partition}: ${v.length} bytes`, { store: this.description, partition })
+    return { epoch: readI64BE(v, 0, false), bytes: new Uint8Array(v.subarray(8)) }
+  }
+
+  async writeCheckpoint (scope: string, partition: number, epoch: number, bytes: Uint8Array): Promise<boolean> {
+    checkEpoch(epoch)
+    const epochs = this.#epochs()
+    const cps = this.#checkpoints()
+    if (epochs === undefined || cps === undefined || this.#readOnly) throw this.#readOnlyError('write a checkpoint')
+    const key = this.#partitionKey(scope, partition)
+    const value = Buffer.allocUnsafe(8 + bytes.length)
+    writeI64BE(value, 0, epoch, false)
+    value.set(bytes, 8)
+    let written: boolean
+    try {
+      written = await epochs.ifVersion(key, epoch, () => { cps.put(key, value) })
+      if (written) await this.#env.flushed
+    } catch (e) {
+      throw await this.#commitError(e, 'checkpoint write', undefined, 1)
+    }
+    return written
+  }
+
+  async checkpointPartitions (scope: string): Promise<number[]> {
+    const db = this.#checkpoints()
+    if (db === undefined) return []
+    const lo = this.#partitionKey(scope, 0)
+    const hi = this.#partitionKey(scope, 0x7fffffff)
+    const out: number[] = []
+    for (const key of db.getKeys({ start: lo, end: hi, inclusiveEnd: true })) out.push((key as Buffer).readUInt32BE(key.length - 4))
+    return out
+  }
+
+  // ---- everything --------------------------------------------------------------------------------------------
+
+  /** Streams from LMDB cursors (one read snapshot per database): memory stays at one entry whatever the store's size. */
   async * entries (): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
     for (const { key, value } of this.#meta.getRange({})) {
       yield [utf8.encode(METADATA_PREFIX + key), utf8.encode(value)]
@@ -210,67 +430,22 @@ export class EmbeddedStore implements TileStore {
     for (const { key, value } of events.getRange({})) yield [new Uint8Array(key), new Uint8Array(value)]
   }
 
-  #cpKey (kind: string, scope: string, partition: number): Buffer {
-    return Buffer.from(`${kind}\u0000${scope}\u0000${partition}`)
-  }
-
-  async acquireEpoch (scope: string, partition: number): Promise<number> {
-    const key = this.#cpKey('e', scope, partition)
-    const cps = this.#cps!
-    return this.#env.transactionSync(() => {
-      const cur = cps.get(key)
-      const next = (cur === undefined ? 0 : Number(cur.readBigUInt64BE(0))) + 1
-      const b = Buffer.alloc(8)
-      b.writeBigUInt64BE(BigInt(next))
-      cps.putSync(key, b)
-      return next
-    })
-  }
-
-  async readCheckpoint (scope: string, partition: number): Promise<{ epoch: number, bytes: Uint8Array } | null> {
-    const v = this.#cps?.get(this.#cpKey('c', scope, partition))
-    if (v === undefined) return null
-    return { epoch: Number(v.readBigUInt64BE(0)), bytes: new Uint8Array(v.subarray(8)) }
-  }
-
-  async writeCheckpoint (scope: string, partition: number, epoch: number, bytes: Uint8Array): Promise<boolean> {
-    const ekey = this.#cpKey('e', scope, partition)
-    const cps = this.#cps!
-    const ok = this.#env.transactionSync(() => {
-      const cur = cps.get(ekey)
-      if (cur === undefined || Number(cur.readBigUInt64BE(0)) !== epoch) return false
-      const b = Buffer.alloc(8 + bytes.length)
-      b.writeBigUInt64BE(BigInt(epoch))
-      b.set(bytes, 8)
-      cps.putSync(this.#cpKey('c', scope, partition), b)
-      return true
-    })
-    await this.#env.flushed
-    return ok
-  }
-
   async flushed (): Promise<void> {
-    await this.#env.flushed
+    try {
+      await this.#env.flushed
+    } catch (e) {
+      throw await this.#commitError(e, 'flush', undefined, 0)
+    }
   }
 
   async close (): Promise<void> {
-    await this.#env.close()
+    const closing = this.#env.close()
+    if (!this.#broken) { await closing; return }
+    // After a failed commit lmdb-js can leave writes pending for ever, and so close(); nothing more can be written
+    // anyway, so give it a moment and go (a process must still end, with its error).
+    closing.catch(() => {})
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([closing, new Promise(resolve => { timer = setTimeout(resolve, 1000) })])
+    clearTimeout(timer)
   }
-}
-
-/** Writes an integer (|n| < 2^53) as 8 bytes big-endian, optionally with the sign bit flipped for ordering. */
-function writeI64BE (buf: Buffer, at: number, n: number, flipSign: boolean): number {
-  const hi = Math.floor(n / 4294967296)
-  const lo = n - hi * 4294967296
-  buf.writeUInt32BE(((flipSign ? hi ^ 0x80000000 : hi) >>> 0), at)
-  buf.writeUInt32BE(lo >>> 0, at + 4)
-  return at + 8
-}
-
-function readI64BE (buf: Uint8Array, at: number, flipSign: boolean): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  let hi = dv.getUint32(at)
-  if (flipSign) hi = (hi ^ 0x80000000) >>> 0
-  const signed = hi >= 0x80000000 ? hi - 4294967296 : hi
-  return signed * 4294967296 + dv.getUint32(at + 4)
 }

@@ -1,5 +1,6 @@
 // A batch of untiled event puts (one per evaluated row) as one flat buffer, built by a worker and transferred (not
-// copied) to the writer — the untiled counterpart of tile-puts.ts:
+// copied) to the writer — the untiled counterpart of tile-puts.ts, on the same layout (put-batch.ts) with the row
+// identity in the gap:
 //
 //   [u32 count] then count × ( [u16 keyLength] [entity key bytes] [f64 tsMillis] [16-byte row identity]
 //                              [u32 valueLength] [value bytes] )
@@ -11,31 +12,30 @@
 import { ByteWriter } from '../codec/bytes.ts'
 import { IDENTITY_BYTES, writeIdentity } from '../codec/event-key.ts'
 import { TilekilnError } from '../errors.ts'
-import { finishBatch, PutBatch } from './put-batch.ts'
+import { PutBatch, PutBatchWriter } from './put-batch.ts'
 
-export class EventPutsWriter {
-  readonly #w = new ByteWriter(1 << 16)
-  #count = 0
+export class EventPutsWriter extends PutBatchWriter {
   #putAt = -1
-  #valueLenAt = 0
 
-  begin (): void {
-    this.#w.reset()
-    this.#w.u32le(0)
-    this.#count = 0
+  constructor () {
+    super(new ByteWriter(1 << 16))
+  }
+
+  override begin (): void {
+    super.begin()
     this.#putAt = -1
   }
 
   /** Starts one put: write the entity key into the returned writer, then call `keyEnd`, write the value, `endValue`. */
   beginPut (): ByteWriter {
-    const w = this.#w
+    const w = this.w
     this.#putAt = w.pos
     w.u16le(0)
     return w
   }
 
   keyEnd (tsMillis: number, partition: number, position: number, row: number): void {
-    const w = this.#w
+    const w = this.w
     const keyLength = w.pos - this.#putAt - 2
     if (keyLength > 0xffff) throw new TilekilnError('TK_INPUT', `the entity key is ${keyLength} bytes; at most 65,535 can be stored`)
     w.buf[this.#putAt] = keyLength & 0xff
@@ -43,28 +43,18 @@ export class EventPutsWriter {
     w.double(tsMillis)
     w.ensure(IDENTITY_BYTES + 4)
     w.pos = writeIdentity(w.buf, w.pos, partition, position, row)
-    this.#valueLenAt = w.pos
-    w.u32le(0)
+    this.beginValue()
   }
 
-  endValue (): void {
-    const w = this.#w
-    w.setU32le(this.#valueLenAt, w.pos - this.#valueLenAt - 4)
+  override endValue (): void {
+    super.endValue()
     this.#putAt = -1
-    this.#count++
   }
 
   /** Drops the put begun last (its value could not be encoded): the batch is as before `beginPut`. */
   abort (): void {
-    if (this.#putAt >= 0) this.#w.pos = this.#putAt
+    if (this.#putAt >= 0) this.w.pos = this.#putAt
     this.#putAt = -1
-  }
-
-  get count (): number { return this.#count }
-
-  /** The finished batch in a fresh ArrayBuffer (ours is reused), ready to transfer. */
-  finish (): ArrayBuffer {
-    return finishBatch(this.#w, this.#count)
   }
 }
 
@@ -78,4 +68,10 @@ export class EventPuts extends PutBatch {
   /** Offset of the 16-byte identity in `bytes`. */
   identityOffset (i: number): number { return this.keyOffset(i) + this.keyLength(i) + 8 }
   identity (i: number): Uint8Array { const at = this.identityOffset(i); return this.bytes.subarray(at, at + IDENTITY_BYTES) }
+  /** The source partition, from the row identity (its first 4 bytes: a big-endian i32 with the sign bit flipped). */
+  override partition (i: number): number {
+    const b = this.bytes
+    const at = this.identityOffset(i)
+    return (((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) ^ 0x80000000) | 0
+  }
 }

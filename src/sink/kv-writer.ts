@@ -1,18 +1,42 @@
 // The async, batched, ordered writer between the workers and the store: tile upserts (the tiled pipeline) or event
-// appends (untiled); which store call a batch becomes is the `write` function it is given.
+// appends (untiled); which store call a batch becomes is the target it is given (writeTilesTo, appendEventsTo).
 //
-//   enqueue(batch) ──► queue ──► up to `maxInFlight` store requests ──► acknowledged in order ──► onDurable(batch)
+//   enqueue(batch, meta, fence?) ──► log ──► up to `maxInFlight` live store requests ──► acknowledged in order
+//                                                                                       ──► onFenced? ──► onDurable
 //
-// * Never drops a tile. A failed or timed-out request is retried with exponential backoff until it succeeds;
-//   meanwhile the queue fills and `backpressured` turns true, which makes the engine stop reading its source
-//   (a KV outage slows the engine down, it does not lose data).
+// * Never drops a write. A failed request is retried with exponential backoff until it succeeds; meanwhile the log
+//   fills and `backpressured` turns true, which makes the engine stop reading its source (a KV outage slows the
+//   engine down, it does not lose data).
 // * Keeps last-write-wins order: batches are handed to the store in sequence, and after a failure every request
 //   from the failed one onward is re-issued in order, so an older version of a tile can never land after a newer.
+// * Never stacks an attempt on a live one. A request is live from its issue until the store settles it (resolves or
+//   rejects) — however long that takes. A request that outlives its deadline is *slow*, not failed: it is counted
+//   (`timeouts`), reported through onSlow (rate-limited), and, if the target can reset its connection (Redis),
+//   the writer asks for that so the pending requests fail for real; the request itself is never issued again while
+//   it is live. Re-issuing after a failure waits until no request is live at all. So a slow store sees at most
+//   `maxInFlight` requests, and the writer's log, not the store's queue, absorbs the backlog: backpressure, never a
+//   storm. (The version before this one counted a timed-out request as failed and re-issued it on top of the live
+//   one; under load every round added a full copy of the backlog to LMDB's queue and a 1.5M-event run never ended.)
+// * Deadlines follow the store: deadline = max(timeoutMillis, 4 × the time the store is expected to take for the
+//   puts live ahead of the request and its own, at the throughput it showed lately), doubled for every consecutive
+//   slow request. A store that takes 5 s for a 750,000-tile batch is not slow; one that answers nothing is.
+// * A fatal store error (no space left, a key the store cannot hold, a read-only store: TilekilnError with code
+//   TK_STORE_FULL or context.fatal) is not retried: the writer stops, calls onFatal, and every later enqueue and
+//   every waiter of ready()/drain() gets that error.
+// * Stopping: once stop() was called (or the `stopSignal` aborted), a writer whose store acknowledges nothing for
+//   `stopGraceMillis` gives up the same way, with an error that says how many writes were not acknowledged — so a
+//   SIGTERM ends a run stalled on an unreachable store in bounded time.
+// * Fencing: a batch may carry a Fence (the epochs of its partitions). A store outcome listing fenced partitions
+//   is final (their tiles are stale and can never be written): the batch is acknowledged with onFenced(partitions,
+//   batch) just before its onDurable, never retried for that.
 // * Every batch carries whole tiles (upserts) or identified events (idempotent appends), so re-issuing one that had
 //   in fact succeeded is harmless.
 // Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
-// queue and a single Redis connection both do), so a timed-out request that still lands does so before its retry.
+// queue, a single Redis connection, one connection per Redis Cluster master for the keys it holds), so a request
+// issued later is applied later.
 
+import { isTilekilnError, TilekilnError } from '../errors.ts'
+import type { EventPuts } from './event-puts.ts'
 import type { Fence, TileStore, WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
@@ -22,26 +46,49 @@ export interface PutBatch { readonly count: number }
 export interface WriteBatch<M, B extends PutBatch = TilePuts> {
   readonly puts: B
   readonly meta: M
-  readonly fence?: Fence
+  readonly fence: Fence | undefined
 }
 
 /** Issues one batch to the store; resolves when the store acknowledged it. */
 export type WriteFn<B extends PutBatch> = (batch: B, fence?: Fence) => Promise<WriteOutcome | void>
 
-/** The tiled pipeline's write: upserts of whole tiles. */
-export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteFn<TilePuts> {
-  return (puts, fence) => store.writeTiles(dataset, tileSizeMillis, puts, fence)
+/** Where batches go: the write, and optionally a way to make requests hanging on a dead connection fail. */
+export interface WriteTarget<B extends PutBatch> {
+  readonly write: WriteFn<B>
+  readonly reset?: () => void
+}
+
+/** The tiled pipeline's target: upserts of whole tiles, fenced when the batch carries a fence. */
+export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteTarget<TilePuts> {
+  return {
+    write: async (puts, fence) => await store.writeTiles(dataset, tileSizeMillis, puts, fence),
+    reset: store.resetConnection === undefined ? undefined : () => store.resetConnection!()
+  }
+}
+
+/** The untiled pipeline's target: idempotent event appends (never fenced). */
+export function appendEventsTo (store: TileStore, dataset: string): WriteTarget<EventPuts> {
+  return {
+    write: async events => { await store.appendEvents(dataset, events) },
+    reset: store.resetConnection === undefined ? undefined : () => store.resetConnection!()
+  }
 }
 
 export interface KvWriterOptions {
-  /** Store requests in flight at once (Chronon's async capacity; default 10). */
+  /** Store requests live at once (Chronon's async capacity; default 10). */
   readonly maxInFlight: number
-  /** A request not acknowledged within this many ms counts as failed and is retried (default 1000). */
+  /** Least time before a live request counts as slow (default 1000 ms); the deadline grows with observed latency. */
   readonly timeoutMillis: number
-  /** Above this many queued tile puts the writer reports backpressure. */
+  /** Above this many unacknowledged puts the writer reports backpressure. */
   readonly maxQueuedPuts: number
   readonly retryInitialMillis: number
   readonly retryMaxMillis: number
+  /** After stop(): give up once the store acknowledged nothing for this long (default 10 s). */
+  readonly stopGraceMillis: number
+  /** onSlow at most once per this many ms (default 10 s). */
+  readonly slowReportMillis: number
+  /** Aborting it calls stop(). */
+  readonly stopSignal?: AbortSignal
 }
 
 export const DEFAULT_WRITER: KvWriterOptions = {
@@ -49,110 +96,316 @@ export const DEFAULT_WRITER: KvWriterOptions = {
   timeoutMillis: 1000,
   maxQueuedPuts: 250_000,
   retryInitialMillis: 50,
-  retryMaxMillis: 5000
+  retryMaxMillis: 5000,
+  stopGraceMillis: 10_000,
+  slowReportMillis: 10_000
+}
+
+/** What onSlow reports: the slow requests since the last report, and the oldest live one. */
+export interface SlowReport {
+  /** Requests that outlived their deadline since the last report (the first report: since the start). */
+  readonly slowSinceLastReport: number
+  /** Every slow request so far. */
+  readonly timeouts: number
+  /** How long the oldest live request has waited, and how many puts it holds. */
+  readonly oldestWaitingMillis: number
+  readonly oldestPuts: number
+  /** Its deadline when it turned slow. */
+  readonly deadlineMillis: number
+  readonly liveRequests: number
+  readonly queuedPuts: number
+  /** Whether the writer asked the target to reset its connection. */
+  readonly reset: boolean
 }
 
 export interface KvWriterEvents<M, B extends PutBatch = TilePuts> {
+  /** Every batch, once acknowledged, in enqueue order. */
   onDurable (batch: WriteBatch<M, B>): void
+  /** A failed request; it is re-issued (with everything after it) in `retryInMillis`. */
   onError (error: unknown, attempt: number, retryInMillis: number): void
-  /** The store refused this batch's tiles of these partitions as stale (final: not retried). */
+  /** A request outlived its deadline (rate-limited: at most once per `slowReportMillis`). */
+  onSlow? (report: SlowReport): void
+  /** The store refused the tiles of these partitions as stale; called just before onDurable of the same batch. */
   onFenced? (partitions: readonly number[], batch: WriteBatch<M, B>): void
+  /** The writer stopped for good (fatal store error, or stop() on a stalled store). */
+  onFatal? (error: TilekilnError): void
 }
 
-interface Slot<M, B extends PutBatch> { batch: WriteBatch<M, B>, state: 'queued' | 'inflight' | 'done' | 'failed' }
+interface Slot<M, B extends PutBatch> {
+  readonly batch: WriteBatch<M, B>
+  state: 'queued' | 'live' | 'done' | 'failed'
+  /** Increments per issue; a settlement of an older attempt of a re-issued slot is recognised and ignored. */
+  attempt: number
+  issuedAt: number
+  deadline: number
+  slow: boolean
+  timer: NodeJS.Timeout | undefined
+  fenced: number[] | null
+}
+
+interface Waiter { resolve: () => void, reject: (e: unknown) => void }
+
+/** Slow requests in a row double the deadline, up to 2^this. */
+const MAX_STRIKES = 6
+const DEADLINE_FACTOR = 4
+const RATE_SAMPLE_MILLIS = 250
+
+export function isFatalStoreError (e: unknown): e is TilekilnError {
+  return isTilekilnError(e) && (e.code === 'TK_STORE_FULL' || e.context.fatal === true)
+}
 
 export class KvWriter<M, B extends PutBatch = TilePuts> {
-  readonly #write: WriteFn<B>
+  readonly #target: WriteTarget<B>
   readonly #opts: KvWriterOptions
   readonly #events: KvWriterEvents<M, B>
   /** Batches not yet acknowledged, oldest first. */
   readonly #log: Slot<M, B>[] = []
   #next = 0 // index in #log of the next slot to issue
-  #inFlight = 0
+  #live = 0
   #queuedPuts = 0
   #retrying = false
+  #retryAt = 0
+  #retryTimer: NodeJS.Timeout | undefined
   #attempt = 0
-  #waiters: (() => void)[] = []
-  #drainWaiters: (() => void)[] = []
+  #waiters: Waiter[] = []
+  #drainWaiters: Waiter[] = []
   #closed = false
+  #failure: TilekilnError | null = null
+  // Latency model: puts per ms of busy time (some request live) the store applied lately (EWMA; 0 = unknown),
+  // sampled every RATE_SAMPLE_MILLIS of busy time — a store acknowledges several requests at once (one LMDB commit
+  // holds many), so a single request's latency says little.
+  #rate = 0
+  #busyMillis = 0
+  #busyAt = 0
+  #sampleBusy = 0
+  #samplePuts = 0
+  #strikes = 0
+  #lastResetAt = -Infinity
+  #lastReportAt = -Infinity
+  #slowSinceReport = 0
+  #stopping = false
+  #lastProgressAt = Date.now()
+  #stopTimer: NodeJS.Timeout | undefined
+  #lastError: unknown = null
   written = 0
   failures = 0
+  /** Requests that outlived their deadline. */
+  timeouts = 0
+  /** Connection resets the writer asked for. */
+  resets = 0
+  /** Puts refused as stale (their partition's epoch was no longer current). */
+  fencedPuts = 0
 
-  constructor (write: WriteFn<B>, events: KvWriterEvents<M, B>, options: Partial<KvWriterOptions> = {}) {
-    this.#write = write
+  constructor (target: WriteFn<B> | WriteTarget<B>, events: KvWriterEvents<M, B>, options: Partial<KvWriterOptions> = {}) {
+    this.#target = typeof target === 'function' ? { write: target } : target
     this.#events = events
     this.#opts = { ...DEFAULT_WRITER, ...options }
+    const signal = this.#opts.stopSignal
+    if (signal !== undefined) {
+      if (signal.aborted) this.stop()
+      else signal.addEventListener('abort', () => this.stop(), { once: true })
+    }
   }
 
   get backpressured (): boolean { return this.#queuedPuts > this.#opts.maxQueuedPuts }
   get queuedPuts (): number { return this.#queuedPuts }
-  get inFlight (): number { return this.#inFlight }
+  get inFlight (): number { return this.#live }
+  /** The fatal error the writer stopped with, or null. */
+  get failure (): TilekilnError | null { return this.#failure }
+  /** The deadline a request of `puts` issued now would get (ms). */
+  deadlineFor (puts: number): number { return this.#deadline(this.#livePuts() + puts) }
 
   enqueue (puts: B, meta: M, fence?: Fence): void {
-    if (this.#closed) throw new Error('writer is closed')
-    this.#log.push({ batch: fence === undefined ? { puts, meta } : { puts, meta, fence }, state: 'queued' })
+    if (this.#failure !== null) throw this.#failure
+    if (this.#closed) throw new TilekilnError('TK_INTERNAL', 'the store writer is closed')
+    this.#log.push({ batch: { puts, meta, fence }, state: 'queued', attempt: 0, issuedAt: 0, deadline: 0, slow: false, timer: undefined, fenced: null })
     this.#queuedPuts += puts.count
     this.#pump()
   }
 
-  /** Resolves when the queue is below the backpressure limit. */
+  /** Resolves when the log is below the backpressure limit; rejects once the writer stopped for good. */
   async ready (): Promise<void> {
-    while (this.backpressured) await new Promise<void>(resolve => this.#waiters.push(resolve))
+    while (this.backpressured) {
+      if (this.#failure !== null) throw this.#failure
+      await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    }
   }
 
-  /** Resolves when every enqueued batch is acknowledged. */
+  /** Resolves when every enqueued batch is acknowledged; rejects once the writer stopped for good. */
   async drain (): Promise<void> {
-    while (this.#log.length > 0) await new Promise<void>(resolve => this.#drainWaiters.push(resolve))
+    while (this.#log.length > 0) {
+      if (this.#failure !== null) throw this.#failure
+      await new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }))
+    }
   }
 
   async close (): Promise<void> {
-    await this.drain()
-    this.#closed = true
+    try {
+      await this.drain()
+    } finally {
+      this.#closed = true
+      clearInterval(this.#stopTimer)
+    }
+  }
+
+  /**
+   * The run is stopping: keep writing, but if the store acknowledges nothing for `stopGraceMillis` while writes are
+   * outstanding, give up (drain() and ready() reject with an error that says what was not written).
+   */
+  stop (): void {
+    if (this.#stopping) return
+    this.#stopping = true
+    this.#lastProgressAt = Date.now()
+    const every = Math.max(10, Math.min(1000, this.#opts.stopGraceMillis / 4))
+    this.#stopTimer = setInterval(() => this.#checkStalled(), every)
+    this.#stopTimer.unref?.()
+  }
+
+  #checkStalled (): void {
+    if (this.#failure !== null || this.#log.length === 0) return
+    const now = Date.now()
+    if (now - this.#lastProgressAt < this.#opts.stopGraceMillis) return
+    const puts = this.#queuedPuts
+    const oldest = this.#log[0]!
+    const waited = oldest.state === 'live' ? ` (the oldest request has waited ${((now - oldest.issuedAt) / 1000).toFixed(1)} s)` : ''
+    const last = this.#lastError === null ? '' : `; last store error: ${errorText(this.#lastError)}`
+    this.#abandon(new TilekilnError('TK_STORE',
+      `stopped with ${puts.toLocaleString('en-US')} write(s) in ${this.#log.length} batch(es) not acknowledged by the store: ` +
+      `it acknowledged nothing for ${(this.#opts.stopGraceMillis / 1000).toFixed(1)} s after the stop${waited}${last}. ` +
+      'Those writes may be missing from the store; with checkpoints, a restart from the last one writes them again',
+      { unwrittenPuts: puts, unwrittenBatches: this.#log.length, timeouts: this.timeouts }))
   }
 
   #pump (): void {
-    if (this.#retrying) return
-    while (this.#inFlight < this.#opts.maxInFlight && this.#next < this.#log.length) {
+    if (this.#retrying || this.#failure !== null) return
+    while (this.#live < this.#opts.maxInFlight && this.#next < this.#log.length) {
       const slot = this.#log[this.#next++]!
       this.#issue(slot)
     }
   }
 
-  #issue (slot: Slot<M, B>): void {
-    slot.state = 'inflight'
-    this.#inFlight++
-    const request = this.#write(slot.batch.puts, slot.batch.fence).then(outcome => {
-      if (outcome !== undefined && outcome.fenced.length > 0) this.#events.onFenced?.(outcome.fenced, slot.batch)
-    })
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`store write not acknowledged within ${this.#opts.timeoutMillis} ms`)), this.#opts.timeoutMillis)
-    })
-    Promise.race([request, timeout]).then(
-      () => { clearTimeout(timer); this.#settle(slot, null) },
-      (e: unknown) => { clearTimeout(timer); this.#settle(slot, e ?? new Error('store write failed')) }
-    )
-    // A request that timed out may still fail later; nothing is waiting for it then.
-    request.catch(() => {})
+  /** Accounts busy time (some request live) up to `now`; call before #live changes. */
+  #busy (now: number): void {
+    if (this.#live > 0) this.#busyMillis += now - this.#busyAt
+    this.#busyAt = now
   }
 
-  #settle (slot: Slot<M, B>, error: unknown): void {
-    this.#inFlight--
+  #livePuts (): number {
+    let n = 0
+    for (let i = 0; i < this.#next; i++) if (this.#log[i]!.state === 'live') n += this.#log[i]!.batch.puts.count
+    return n
+  }
+
+  /** The deadline of a request that has `puts` puts to wait for (its own and those live ahead of it). */
+  #deadline (puts: number): number {
+    const expected = this.#rate > 0 ? puts / this.#rate : 0
+    return Math.max(this.#opts.timeoutMillis, DEADLINE_FACTOR * expected) * 2 ** this.#strikes
+  }
+
+  #issue (slot: Slot<M, B>): void {
+    const ahead = this.#livePuts()
+    slot.state = 'live'
+    slot.attempt++
+    slot.slow = false
+    slot.issuedAt = Date.now()
+    slot.deadline = this.#deadline(ahead + slot.batch.puts.count)
+    this.#busy(slot.issuedAt)
+    this.#live++
+    const attempt = slot.attempt
+    let request: Promise<WriteOutcome | void>
+    try {
+      request = this.#target.write(slot.batch.puts, slot.batch.fence)
+    } catch (e) {
+      request = Promise.reject(e)
+    }
+    slot.timer = setTimeout(() => this.#onDeadline(slot, attempt), slot.deadline)
+    request.then(
+      outcome => this.#settle(slot, attempt, null, outcome),
+      (e: unknown) => this.#settle(slot, attempt, e ?? new Error('store write failed'), undefined)
+    )
+  }
+
+  /** A live request outlived its deadline: a slow store, not a failure. It stays live; nothing is re-issued. */
+  #onDeadline (slot: Slot<M, B>, attempt: number): void {
+    if (slot.state !== 'live' || slot.attempt !== attempt || this.#failure !== null) return
+    const now = Date.now()
+    const waited = now - slot.issuedAt
+    if (!slot.slow) {
+      slot.slow = true
+      this.timeouts++
+      this.#slowSinceReport++
+      this.#strikes = Math.min(MAX_STRIKES, this.#strikes + 1)
+    }
+    // Ask for a reset at most once per deadline, so a reset cannot become a storm of its own.
+    let reset = false
+    if (this.#target.reset !== undefined && now - this.#lastResetAt >= slot.deadline) {
+      this.#lastResetAt = now
+      this.resets++
+      reset = true
+      try { this.#target.reset() } catch {}
+    }
+    if (this.#events.onSlow !== undefined && now - this.#lastReportAt >= this.#opts.slowReportMillis) {
+      this.#lastReportAt = now
+      const report: SlowReport = {
+        slowSinceLastReport: this.#slowSinceReport,
+        timeouts: this.timeouts,
+        oldestWaitingMillis: waited,
+        oldestPuts: slot.batch.puts.count,
+        deadlineMillis: slot.deadline,
+        liveRequests: this.#live,
+        queuedPuts: this.#queuedPuts,
+        reset
+      }
+      this.#slowSinceReport = 0
+      this.#events.onSlow(report)
+    }
+    // Still waiting: look again later (a longer wait each time), to report and reset while it lasts.
+    slot.timer = setTimeout(() => this.#onDeadline(slot, attempt), slot.deadline)
+  }
+
+  #settle (slot: Slot<M, B>, attempt: number, error: unknown, outcome: WriteOutcome | void): void {
+    // An attempt of a slot that was since acknowledged or abandoned: nothing waits for it.
+    if (slot.attempt !== attempt || slot.state !== 'live') return
+    clearTimeout(slot.timer)
+    slot.timer = undefined
+    const now = Date.now()
+    this.#busy(now)
+    this.#live--
+    if (this.#failure !== null) return
     if (error === null) {
+      // Only acknowledgements are progress: a store that fails at once (Redis down) is as stalled as a silent one.
+      this.#lastProgressAt = now
       slot.state = 'done'
+      const fenced = outcome?.fenced
+      if (fenced !== undefined && fenced.length > 0) slot.fenced = slot.fenced === null ? [...fenced] : union(slot.fenced, fenced)
+      this.#samplePuts += slot.batch.puts.count
+      const busy = this.#busyMillis - this.#sampleBusy
+      if (busy >= RATE_SAMPLE_MILLIS) {
+        const sample = this.#samplePuts / busy
+        this.#rate = this.#rate === 0 ? sample : 0.7 * this.#rate + 0.3 * sample
+        this.#sampleBusy = this.#busyMillis
+        this.#samplePuts = 0
+      }
+      if (!slot.slow) this.#strikes = 0
     } else {
       slot.state = 'failed'
       this.failures++
+      this.#lastError = error
+      if (isFatalStoreError(error)) {
+        this.#abandon(error)
+        return
+      }
       if (!this.#retrying) {
         this.#retrying = true
         const delay = Math.min(this.#opts.retryMaxMillis, this.#opts.retryInitialMillis * 2 ** this.#attempt)
         this.#attempt++
+        this.#retryAt = now + delay
         this.#events.onError(error, this.#attempt, delay)
-        setTimeout(() => this.#restartFromFailure(), delay).unref?.()
       }
     }
     this.#acknowledgePrefix()
-    if (!this.#retrying) this.#pump()
+    if (this.#retrying) this.#maybeRestart()
+    else this.#pump()
   }
 
   /** Completes batches from the head of the log while they are done, in order. */
@@ -162,32 +415,61 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     if (n === 0) return
     const done = this.#log.splice(0, n)
     this.#next -= n
+    // The head moved: whatever failed before was written since, so the next failure starts the backoff afresh.
+    if (!this.#retrying) this.#attempt = 0
     for (const s of done) {
       this.#queuedPuts -= s.batch.puts.count
       this.written += s.batch.puts.count
+      if (s.fenced !== null) {
+        const puts = s.batch.puts as unknown as { partition?: (i: number) => number }
+        if (typeof puts.partition === 'function') {
+          for (let i = 0; i < s.batch.puts.count; i++) if (s.fenced.includes(puts.partition(i))) this.fencedPuts++
+        }
+        this.#events.onFenced?.(s.fenced, s.batch)
+      }
       this.#events.onDurable(s.batch)
     }
     if (!this.backpressured) this.#wake(this.#waiters)
     if (this.#log.length === 0) this.#wake(this.#drainWaiters)
   }
 
-  /** After a failure: once nothing is in flight, re-issue everything from the first unacknowledged batch. */
-  #restartFromFailure (): void {
-    if (this.#inFlight > 0) {
-      setTimeout(() => this.#restartFromFailure(), 10).unref?.()
-      return
-    }
-    for (const s of this.#log) s.state = 'queued'
-    this.#next = 0
-    this.#retrying = false
-    const before = this.failures
-    this.#pump()
-    // Reset the backoff once a retry round got through without new failures.
-    setTimeout(() => { if (this.failures === before) this.#attempt = 0 }, this.#opts.timeoutMillis).unref?.()
+  /** After a failure: once no request is live and the backoff passed, re-issue everything from the first unacknowledged batch. */
+  #maybeRestart (): void {
+    if (this.#live > 0 || this.#retryTimer !== undefined || this.#failure !== null) return
+    const delay = Math.max(0, this.#retryAt - Date.now())
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      if (this.#failure !== null) return
+      for (const s of this.#log) s.state = 'queued'
+      this.#next = 0
+      this.#retrying = false
+      this.#pump()
+    }, delay)
   }
 
-  #wake (list: (() => void)[]): void {
-    const ws = list.splice(0, list.length)
-    for (const w of ws) w()
+  /** Stops for good: nothing more is issued, every waiter and later enqueue gets `error`. */
+  #abandon (error: TilekilnError): void {
+    if (this.#failure !== null) return
+    this.#failure = error
+    clearTimeout(this.#retryTimer)
+    clearInterval(this.#stopTimer)
+    for (const s of this.#log) clearTimeout(s.timer)
+    const ws = [...this.#waiters.splice(0), ...this.#drainWaiters.splice(0)]
+    for (const w of ws) w.reject(error)
+    this.#events.onFatal?.(error)
   }
+
+  #wake (list: Waiter[]): void {
+    const ws = list.splice(0, list.length)
+    for (const w of ws) w.resolve()
+  }
+}
+
+function union (a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y)
+}
+
+function errorText (e: unknown): string {
+  if (isTilekilnError(e)) return e.message
+  return e instanceof Error ? e.message : String(e)
 }

@@ -1,17 +1,19 @@
-// The Redis tile store: tiles in a real Redis server (standalone; the layout is Redis Cluster-ready), so several
-// tilekiln processes and JVM fetchers can share one KV. Client: ioredis 5, one connection.
+// The Redis tile store: tiles in a real Redis server or Redis Cluster, so several tilekiln processes and JVM
+// fetchers can share one KV. Client: ioredis 5 — one connection to a server, or ioredis's `Cluster` for topology,
+// reads and scans plus one connection per master that we write through ourselves.
 //
-// Physical layout. P = `<prefix>:` (default prefix `chronon`, Zipline's; `?prefix=` makes P empty), D = 86 400 000,
-// DAY(t) = t − (t rem D) with Java's truncating remainder (Zipline computes `ts - ts % 1.day.toMillis`), b64 =
-// standard Base64 with padding (java.util.Base64) of the Avro entity key bytes:
+// Layout (key names: redis-layout.ts; scripts and their pack format: redis-scripts.ts):
 //
 //   P{DATASET:b64}:DAY:TILESIZE     sorted set, one per (key, day, tile size) — Zipline's tiled key
 //       score  = tile start (ms; exact, |t| < 2^53)
 //       member = tile start as 8-byte big-endian signed integer ‖ the Avro tile record
 //   P{DATASET:b64}:days:TILESIZE    sorted set, ours: the index of the DAYs above that exist (score = member = DAY,
 //                                   member as a decimal string); lets a read with no lower bound find every bucket
+//   P{DATASET:b64}:fence            hash, ours: per `PARTITION@SCOPE` the highest epoch that wrote this entity
 //   P{CHRONON_METADATA:b64(name)}   string: write time as 8-byte big-endian ms ‖ UTF-8 value — Zipline's batch-table
 //                                   value format, under Chronon's metadata dataset
+//   P{TILEKILN_PARTITION:b64(scope):PARTITION}:epoch       string: the current epoch (INCR)
+//   P{TILEKILN_PARTITION:b64(scope):PARTITION}:checkpoint  string: 8-byte big-endian epoch ‖ checkpoint bytes
 //
 // Untiled events (`run --untiled`: one entry per evaluated row, appended):
 //
@@ -24,172 +26,96 @@
 //
 // DATASET is the streaming dataset (`…_STREAMING`): entries() takes a `:DAY` key for events only there, since
 // Zipline writes that key shape for its other time series (tile summaries) and never for a streaming dataset.
+// entries() reports tiles, events and metadata only: day indexes, fences, epochs and checkpoints are bookkeeping.
 //
-// The identity in the member is what makes an append idempotent: the script first looks at the members with the
-// event's score (a key's events in one millisecond: few) and leaves an identical one alone, or replaces one with the
-// same identity and other value bytes — one member per (event time, identity), as the embedded store has one entry
-// per key. It also orders one score's members (ZRANGEBYSCORE returns equal scores by member bytes), so a read
-// returns events by (event time, identity) — the embedded store's order. Zipline's members
-// are 8-byte timestamp ‖ value and it keeps one value per timestamp (ZREMRANGEBYSCORE first): last write wins, so
-// two events of one key in the same millisecond would be one. TTL: an append that adds events to a bucket
-// (re)sets the TTL of that bucket and of its index, once per bucket and script call; a replay that adds nothing
-// leaves them.
+// The identity in an event's member is what makes an append idempotent: the script first looks at the members with
+// the event's score (a key's events in one millisecond: few) and leaves an identical one alone, or replaces one with
+// the same identity and other value bytes — one member per (event time, identity), as the embedded store has one
+// entry per key. It also orders one score's members (ZRANGEBYSCORE returns equal scores by member bytes), so a read
+// returns events by (event time, identity) — the embedded store's order. Zipline's members are 8-byte timestamp ‖
+// value and it keeps one value per timestamp (ZREMRANGEBYSCORE first): last write wins, so two events of one key in
+// the same millisecond would be one.
 //
-// TTL (`?ttl=`, default 5 days, Zipline's DataTTLSeconds; `ttl=0` = none, PERSIST) is set on a bucket, and on its
-// key's index, whenever a tile is added to the bucket — not on every rewrite of a tile, as Zipline does. So a
+// TTL (`?ttl=`, default 5 days, Zipline's DataTTLSeconds; `ttl=0` = none, PERSIST) is set on a bucket, on its key's
+// index and fence, whenever a tile is added to the bucket — not on every rewrite of a tile, as Zipline does. So a
 // bucket lives TTL past its newest tile's creation, and the index (touched by every bucket's new tiles) never
 // expires before a bucket it lists. Rewrites of an existing tile, most of the writes of a streaming job, cost three
 // commands instead of five (the third, EXISTS, notices a rewrite that emptied a one-tile bucket: Redis deletes an
-// empty sorted set, TTL and all, so that case is treated as a new tile). Metadata gets no TTL: the engine writes it
-// once at start and every fetch needs it.
+// empty sorted set, TTL and all, so that case is treated as a new tile). Metadata, epochs and checkpoints get no
+// TTL: the engine writes metadata once at start and every fetch needs it; epochs must outlive every daemon.
 //
 // Where a JVM Zipline fetcher reads the same thing: tile buckets, member and score encodings, key names and hash
 // tags are Zipline's. Where we differ: (1) Zipline buckets a tile by the PutRequest's tsMillis (the latest event in
 // the tile); we only have the tile start. The two give the same DAY whenever the tile size divides a day — every
-// Chronon resolution (5 min, 1 h, 1 d) does — and the tile is after 1970. (2) The `days` index is ours; Zipline
-// enumerates days between a request's bounds, as our bounded reads do, and never needs it. (3) TTL counts from a
-// tile's creation, not its last rewrite (above). (4) Metadata values are tilekiln's serving info (JSON), not
-// Zipline's, and carry no TTL (Zipline's SETEX gives them 5 days).
+// Chronon resolution (5 min, 1 h, 1 d) does — and the tile is after 1970. (2) The `days` index and the fence are
+// ours; Zipline enumerates days between a request's bounds, as our bounded reads do, and never needs the index.
+// (3) TTL counts from a tile's creation, not its last rewrite (above). (4) Metadata values are tilekiln's serving
+// info (JSON), not Zipline's, and carry no TTL (Zipline's SETEX gives them 5 days).
 //
-// Upserts: a Lua script (EVALSHA; a script runs atomically) per chunk of up to 256 tiles, the chunk packed by the
-// client into one argument (a command per tile made ioredis, not Redis, the bottleneck: 46k vs 120k tiles/s).
-// Per tile the script runs
-//   n = ZREMRANGEBYSCORE bucket s s; fresh = n == 0 (a new tile) or not EXISTS bucket; ZADD bucket s member;
-//   if fresh: ZADD index DAY DAY and EXPIRE (or PERSIST) bucket and index.
-// Zipline issues ZREMRANGEBYSCORE and ZADD as two commands, between which a reader sees the tile missing (and two
-// racing writers can leave two members at one score). Inside a script no other client runs, so any read sees each
-// tile exactly once: its old version or its new one — never both, never neither. A chunk blocks other clients for
-// its run time (≈1 ms for 256 tiles here), which bounds what a write burst adds to a concurrent read's latency.
-// The script names its keys itself, which standalone Redis allows; on Redis Cluster chunks would have to be
-// grouped by hash slot with the keys declared (a tile's bucket and index share a hash tag, so per-tile atomicity
-// carries over). A read spanning several buckets is several commands, so it is not a snapshot: it may see one
-// tile's new version and another's old one (each tile whole, none twice) — as any multi-row read of Chronon's KV
-// stores, and harmless because each tile is a self-contained partial aggregate.
+// Upserts: a Lua script per chunk of up to 256 tiles (redis-scripts.ts): a tile's old version is replaced
+// atomically — Zipline issues ZREMRANGEBYSCORE and ZADD as two commands, between which a reader sees the tile missing
+// (and two racing writers can leave two members at one score). Inside a script no other client runs, so any read
+// sees each tile exactly once: its old version or its new one — never both, never neither. A chunk blocks other
+// clients for its run time (≈1 ms for 256 tiles here), which bounds what a write burst adds to a concurrent read's
+// latency. A read spanning several buckets is several commands, so it is not a snapshot: it may see one tile's new
+// version and another's old one (each tile whole, none twice) — as any multi-row read of Chronon's KV stores, and
+// harmless because each tile is a self-contained partial aggregate.
 //
-// Ordering (the KvWriter's contract: requests are applied in the order they were issued). All commands go down one
-// TCP connection, written synchronously inside the call that issues them (one pipeline per writeTiles), and Redis
-// executes one connection's commands in arrival order. So a request the writer timed out but that is still in
-// flight is applied before its retry, which is issued later on the same connection. What would break that is the
-// client replaying commands on its own, so ioredis runs with: no offline queue (a command issued while
-// disconnected fails at once; the writer backs off and retries), no automatic resend of unanswered commands after a
-// reconnect, and maxRetriesPerRequest 0 (every unanswered command is failed as soon as the connection drops, so the
-// writer re-issues it, in order, after everything before it). The connection itself reconnects forever.
-// Residual risk: if the client dropped a connection while Redis was alive and still draining that connection's
-// input, its tail could interleave with the first commands of the new connection; ioredis only drops a connection
-// on a socket error or close, when that input is gone too.
+// Fencing (store.ts): a fenced write carries (partition, epoch) with each tile, and the script compares it with the
+// entity's fence hash, in the same atomic call that writes the tile: a tile whose entity was written under a newer
+// epoch of its partition is refused, whole; otherwise the field is raised to the tile's epoch. The field is per
+// partition, so one entity written from two partitions (a topic not keyed by the entity) is not taken for stale. A
+// fence per entity (not per partition) is what a Redis Cluster script can check atomically: the entity's keys
+// share one hash slot, the partition's epoch key does not.
+//
+// Ordering (the KvWriter's contract: requests are applied in the order they were issued). Every write of an entity
+// goes down one TCP connection (the server's, or the connection to the master serving the entity's slot), written
+// synchronously inside the call that issues it (one pipeline per connection per writeTiles), and Redis executes one
+// connection's commands in arrival order. So a request the writer still waits for is applied before any later one.
+// What would break that is the client replaying commands on its own, so ioredis runs with: no offline queue (a
+// command issued while disconnected fails at once; the writer backs off and retries), no automatic resend of
+// unanswered commands after a reconnect, maxRetriesPerRequest 0 (every unanswered command is failed as soon as the
+// connection drops, so the writer re-issues it, in order, after everything before it), and no cluster redirection
+// of writes (a MOVED reply fails the write; the slot table is refreshed and the writer retries). The connection
+// itself reconnects forever. One gap remains: when a connection drops while Redis is alive (a network error, or
+// resetConnection() on a slow request), Redis may still hold unread commands of the old connection and run them
+// after the first commands of the new one. So each new connection first sends `CLIENT KILL ID <old id> ADDR <old
+// address>` (learnt with CLIENT INFO when the old one was set up): Redis frees the old client and drops its unread
+// input before it reads anything else from the new connection. (Redis < 6.2 has no CLIENT INFO; an ACL without
+// CLIENT KILL refuses it: then that gap stays.)
+//
+// Redis Cluster: a write batch is split by the master serving each entity's slot (ioredis's slot table), each
+// master's share packed into chunks that only hold its own keys, and sent down our connection to that master. A
+// script touches keys of several slots of its own node (allowed for scripts without a `#!lua` line); it first reads
+// one key of every entity it will write, so that a slot migrated away fails the call before it wrote anything.
+// Reads go through ioredis's Cluster (an entity's keys are one slot); entries() and checkpointPartitions() scan
+// every master.
 //
 // Durability: a write is acknowledged once Redis has applied it in memory. Whether it survives a Redis restart is
-// the server's persistence setting (appendonly + appendfsync), which is the operator's; `?wait=N` makes flushed()
-// issue WAIT N and fail unless N replicas acknowledged every write so far.
+// the server's persistence setting (appendonly + appendfsync), which is the operator's — and fencing relies on the
+// epochs surviving too; `?wait=N` makes flushed() issue WAIT N (on every master) and fail unless N replicas
+// acknowledged every write so far.
 
 import { createHash } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { encodeEventKey, IDENTITY_BYTES } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
 import type { EventPuts } from './event-puts.ts'
-import { METADATA_PREFIX, type StoredEvent, type StoredTile, type TileStore } from './store.ts'
+import type { PutBatch } from './put-batch.ts'
+import {
+  datasetHead, dayOf, DAY_MILLIS, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TTL_SECONDS, fenceField, globLiteral, hashSlot,
+  keyPrefix, METADATA_DATASET, metadataKey, parseKey, PARTITION_TAG, partitionTag
+} from './redis-layout.ts'
+import { APPEND_LUA, CHECKPOINT_LUA, UPSERT_LUA, writeI64BE, writeShort } from './redis-scripts.ts'
+import type { RedisStoreOptions } from './redis-spec.ts'
+import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
-export const DAY_MILLIS = 86_400_000
-/** Zipline's RedisKVStoreConstants.DefaultKeyPrefix. */
-export const DEFAULT_REDIS_PREFIX = 'chronon'
-/** Zipline's RedisKVStoreConstants.DataTTLSeconds (5 days). */
-export const DEFAULT_REDIS_TTL_SECONDS = 5 * 24 * 3600
-/** Chronon's Constants.MetadataDataset. */
-export const METADATA_DATASET = 'CHRONON_METADATA'
+export { DAY_MILLIS, dayOf, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TTL_SECONDS, METADATA_DATASET } from './redis-layout.ts'
+export { parseRedisClusterSpec, parseRedisSpec, type RedisStoreOptions } from './redis-spec.ts'
 
-// Both scripts read the same pack format; this reads one entry and returns where the next one starts.
-const UNPACK_LUA = `
-local byte, sub = string.byte, string.sub
-local function unpack_entry (pack, pos)
-  local b1, b2, b3, b4 = byte(pack, pos, pos + 3)
-  local n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local key = sub(pack, pos + 4, pos + 3 + n)
-  pos = pos + 4 + n
-  n = byte(pack, pos)
-  local day = sub(pack, pos + 1, pos + n)
-  pos = pos + 1 + n
-  n = byte(pack, pos)
-  local score = sub(pack, pos + 1, pos + n)
-  pos = pos + 1 + n
-  b1, b2, b3, b4 = byte(pack, pos, pos + 3)
-  n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  return key, day, score, sub(pack, pos + 4, pos + 3 + n), pos + 4 + n
-end
-`
-
-// ARGV: ttl, key head `P{DATASET:`, `:TILESIZE`, packed tiles. Each tile in the pack:
-//   u32 BE n, b64 key (n bytes) | u8 n, DAY (decimal) | u8 n, tile start (decimal) | u32 BE n, member (n bytes)
-// Returns the number of tiles applied, which the client checks.
-const UPSERT_LUA = UNPACK_LUA + `
-local ttl, head, size, pack = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local pos, last, count = 1, #pack, 0
-while pos <= last do
-  local key, day, score, member
-  key, day, score, member, pos = unpack_entry(pack, pos)
-  local tag = head .. key .. '}:'
-  local bucket = tag .. day .. size
-  -- A new tile; or a rewrite that emptied a one-tile bucket, which Redis then deleted, TTL and all.
-  local fresh = redis.call('ZREMRANGEBYSCORE', bucket, score, score) == 0 or redis.call('EXISTS', bucket) == 0
-  redis.call('ZADD', bucket, score, member)
-  if fresh then
-    local index = tag .. 'days' .. size
-    redis.call('ZADD', index, day, day)
-    if ttl == '0' then
-      redis.call('PERSIST', bucket)
-      redis.call('PERSIST', index)
-    else
-      redis.call('EXPIRE', bucket, ttl)
-      redis.call('EXPIRE', index, ttl)
-    end
-  end
-  count = count + 1
-end
-return count
-`
-
-// ARGV: ttl, key head `P{DATASET:`, packed events, in the upsert's pack format (the "tile start" is the event
-// time, the member identity ‖ value). Returns the number of events handled (new or already there).
-const APPEND_LUA = UNPACK_LUA + `
-local ttl, head, pack = ARGV[1], ARGV[2], ARGV[3]
-local pos, last, count = 1, #pack, 0
-local seen, buckets, indexes = {}, {}, {}
-while pos <= last do
-  local key, day, score, member
-  key, day, score, member, pos = unpack_entry(pack, pos)
-  local tag = head .. key .. '}:'
-  local bucket = tag .. day
-  -- One member per (score, identity), as the embedded store has one entry per (ts, identity): an event already
-  -- there is left alone; one stored with other value bytes (the GroupBy's selects changed) is replaced.
-  local id, fresh = sub(member, 1, 16), true
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', bucket, score, score)) do
-    if sub(m, 1, 16) == id then
-      if m == member then fresh = false else redis.call('ZREM', bucket, m) end
-    end
-  end
-  if fresh and redis.call('ZADD', bucket, score, member) == 1 and not seen[bucket] then
-    seen[bucket] = true
-    local index = tag .. 'days'
-    redis.call('ZADD', index, day, day)
-    buckets[#buckets + 1] = bucket
-    indexes[#indexes + 1] = index
-  end
-  count = count + 1
-end
-for i = 1, #buckets do
-  if ttl == '0' then
-    redis.call('PERSIST', buckets[i])
-    redis.call('PERSIST', indexes[i])
-  else
-    redis.call('EXPIRE', buckets[i], ttl)
-    redis.call('EXPIRE', indexes[i], ttl)
-  end
-end
-return count
-`
-
-const CHUNK_TILES = 256
+const CHUNK_ENTRIES = 256
 const CHUNK_BYTES = 256 * 1024
 
 /**
@@ -198,107 +124,59 @@ const CHUNK_BYTES = 256 * 1024
  */
 const MAX_ENUMERATED_DAYS = 32
 const SCAN_COUNT = 1000
+/** How long close() waits for QUIT before it drops the connection (a frozen server never answers). */
+const QUIT_MILLIS = 1000
 
-export interface RedisStoreOptions {
-  readonly host: string
-  readonly port: number
-  readonly db: number
-  readonly username?: string
-  readonly password?: string
-  readonly tls?: boolean
-  /** Namespace of every key; '' = none (keys start at the hash tag). Default `chronon`. */
-  readonly prefix?: string
-  /** TTL of tile buckets and indexes in seconds; 0 = none. Default 5 days. */
-  readonly ttlSeconds?: number
-  /** flushed() waits for this many replicas to acknowledge every write (Redis WAIT). Default 0. */
-  readonly waitReplicas?: number
-  /** Refuse writes (fetch, dump). */
-  readonly readOnly?: boolean
-  /** How long reads wait for a connection before failing (ms). Default 10 s. */
-  readonly connectTimeoutMillis?: number
-  /** How long flushed() waits for `waitReplicas` (ms). Default 10 s. */
-  readonly waitTimeoutMillis?: number
+const UPSERT_SHA = createHash('sha1').update(UPSERT_LUA).digest('hex')
+const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex')
+
+/** Errors meaning "this node no longer serves that slot": refresh the slot table, the writer's retry will pass. */
+const TOPOLOGY_ERROR = /MOVED|ASK|CLUSTERDOWN|TRYAGAIN|non local key|not served/i
+
+/** One connection we write through (the server's, or one master's), and whether it is set up for writes. */
+class Link {
+  readonly name: string
+  readonly client: Redis
+  /** Scripts loaded and the previous connection killed on the current connection; its identity is known. */
+  setUp = false
+  generation = 0
+
+  constructor (name: string, client: Redis) {
+    this.name = name
+    this.client = client
+  }
+
+  get writable (): boolean { return this.setUp && this.client.status === 'ready' }
 }
 
-/** Java's `t - t % D`: rounds toward zero, so (−D, D) is one bucket, as Zipline computes it. */
-export function dayOf (t: number): number {
-  return t - (t % DAY_MILLIS) + 0 // + 0 turns −0 into 0
+interface Routed {
+  readonly link: Link
+  readonly puts: number[]
 }
-
-const GLOB_SPECIAL = /[*?[\]\\]/g
-
-/**
- * `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N]` (`rediss://` for TLS). `ttl` is seconds, or
- * a number with a unit s/m/h/d; 0 = no TTL.
- */
-export function parseRedisSpec (spec: string): RedisStoreOptions {
-  let url: URL
-  try {
-    url = new URL(spec)
-  } catch {
-    throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': use redis://HOST:PORT[/DB][?prefix=…&ttl=…&wait=…]`)
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': the scheme must be redis:// or rediss://`)
-  const path = url.pathname.replace(/^\/+/, '')
-  if (path !== '' && !/^\d+$/.test(path)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': the path must be a database number, got '/${path}'`)
-  const known = ['prefix', 'ttl', 'wait']
-  for (const k of url.searchParams.keys()) {
-    if (!known.includes(k)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': unknown option '${k}' (known: ${known.join(', ')})`)
-  }
-  const ttlText = url.searchParams.get('ttl')
-  let ttlSeconds = DEFAULT_REDIS_TTL_SECONDS
-  if (ttlText !== null) {
-    const m = /^(\d+)(s|m|h|d)?$/.exec(ttlText.trim())
-    if (m === null) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': ttl must be whole seconds or N{s,m,h,d}, got '${ttlText}'`)
-    ttlSeconds = Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86_400 }[m[2] ?? 's'] ?? 1)
-  }
-  const waitText = url.searchParams.get('wait')
-  const waitReplicas = waitText === null ? 0 : Number(waitText)
-  if (!Number.isInteger(waitReplicas) || waitReplicas < 0) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': wait must be a number of replicas, got '${String(waitText)}'`)
-  const prefix = url.searchParams.get('prefix') ?? DEFAULT_REDIS_PREFIX
-  if (/[{}]/.test(prefix)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': the prefix must not contain { or } (they delimit the Redis Cluster hash tag)`)
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: url.port === '' ? 6379 : Number(url.port),
-    db: path === '' ? 0 : Number(path),
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    password: url.password === '' ? undefined : decodeURIComponent(url.password),
-    tls: url.protocol === 'rediss:',
-    prefix,
-    ttlSeconds,
-    waitReplicas
-  }
-}
-
-/** Parsed name of one of our physical keys, or null for a key that is not ours. */
-type ParsedKey =
-  | { kind: 'tiles', dataset: string, keyBytes: Uint8Array, tileSizeMillis: number }
-  | { kind: 'events', dataset: string, keyBytes: Uint8Array }
-  | { kind: 'metadata', name: string }
-  | { kind: 'index' }
 
 export class RedisStore implements TileStore {
   readonly description: string
-  readonly #client: Redis
+  readonly maxKeyBytes = MAX_KEY_BYTES
+  /** The client for reads and single-key commands: the server's connection, or the Cluster. */
+  readonly #client: Redis | Cluster
+  readonly #cluster: Cluster | null
+  readonly #links = new Map<string, Link>()
+  /** The last connection identity (CLIENT INFO id, addr) per node, for the next connection's CLIENT KILL. */
+  readonly #identities = new Map<string, { id: string, addr: string }>()
   readonly #p: string
   readonly #ttl: string
   readonly #waitReplicas: number
   readonly #readOnly: boolean
   readonly #connectTimeout: number
   readonly #waitTimeout: number
-  readonly #sha: string
-  readonly #appendSha: string
   /** `P{DATASET:` per dataset: the constant head of every key of that dataset. */
   readonly #heads = new Map<string, string>()
   #lastError = ''
   #closed = false
-  /** SCRIPT LOAD was sent on the current connection. */
-  #scriptSent = false
 
   constructor (o: RedisStoreOptions) {
     const prefix = o.prefix ?? DEFAULT_REDIS_PREFIX
-    if (/[{}]/.test(prefix)) throw new TilekilnError('TK_USAGE', 'the Redis key prefix must not contain { or }')
-    this.#p = prefix === '' ? '' : prefix + ':'
+    this.#p = keyPrefix(prefix)
     const ttl = o.ttlSeconds ?? DEFAULT_REDIS_TTL_SECONDS
     if (!Number.isInteger(ttl) || ttl < 0) throw new TilekilnError('TK_USAGE', `the Redis TTL must be whole seconds ≥ 0, got ${ttl}`)
     this.#ttl = String(ttl)
@@ -307,42 +185,94 @@ export class RedisStore implements TileStore {
     this.#connectTimeout = o.connectTimeoutMillis ?? 10_000
     this.#waitTimeout = o.waitTimeoutMillis ?? 10_000
     const query = [`prefix=${encodeURIComponent(prefix)}`, ttl !== DEFAULT_REDIS_TTL_SECONDS ? `ttl=${ttl}` : '', this.#waitReplicas > 0 ? `wait=${this.#waitReplicas}` : ''].filter(s => s !== '')
-    this.description = `${o.tls === true ? 'rediss' : 'redis'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}/${o.db}?${query.join('&')}`
-    const options: RedisOptions = {
-      host: o.host,
-      port: o.port,
-      db: o.db,
+    const hostPort = (h: string, p: number): string => `${h.includes(':') ? `[${h}]` : h}:${p}`
+    const scheme = o.tls === true ? 'rediss' : 'redis'
+    const common: RedisOptions = {
       username: o.username,
       password: o.password,
       tls: o.tls === true ? {} : undefined,
       // The ordering contract above: fail fast, never replay.
-      enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
-      // Reconnect forever: an outage must slow the engine down, not end it.
-      retryStrategy: times => Math.min(50 * times, 1000),
-      connectTimeout: this.#connectTimeout,
-      lazyConnect: false
+      connectTimeout: this.#connectTimeout
     }
-    this.#client = new Redis(options)
-    this.#client.on('error', (e: Error) => { this.#lastError = e.message })
-    // A fresh (or restarted) server has no scripts. ioredis announces 'ready' a tick after it starts accepting
-    // commands, so writes wait for our listener: SCRIPT LOAD goes out before any EVALSHA of the connection.
-    this.#sha = createHash('sha1').update(UPSERT_LUA).digest('hex')
-    this.#appendSha = createHash('sha1').update(APPEND_LUA).digest('hex')
-    this.#client.on('ready', () => {
-      this.#client.script('LOAD', UPSERT_LUA).catch((e: Error) => { this.#lastError = e.message })
-      this.#client.script('LOAD', APPEND_LUA).catch((e: Error) => { this.#lastError = e.message })
-      this.#scriptSent = true
-    })
-    this.#client.on('close', () => { this.#scriptSent = false })
+    // Reconnect forever: an outage must slow the engine down, not end it.
+    const retry = (times: number): number => Math.min(50 * times, 1000)
+    if (o.cluster === undefined) {
+      this.description = `${scheme}://${hostPort(o.host, o.port)}/${o.db}?${query.join('&')}`
+      const client = new Redis({ ...common, host: o.host, port: o.port, db: o.db, enableOfflineQueue: false, retryStrategy: retry, lazyConnect: false })
+      this.#client = client
+      this.#cluster = null
+      this.#addLink(hostPort(o.host, o.port), client)
+    } else {
+      this.description = `${scheme}+cluster://${o.cluster.map(n => hostPort(n.host, n.port)).join(',')}?${query.join('&')}`
+      const cluster = new Cluster(o.cluster.map(n => ({ host: n.host, port: n.port })), {
+        redisOptions: common,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: times => Math.min(100 * times, 2000),
+        // Node connections reconnect in place (the default drops them and waits for a MOVED).
+        clusterNodeRetryStrategy: retry,
+        slotsRefreshTimeout: this.#connectTimeout,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnFailover: 100,
+        scaleReads: 'master',
+        lazyConnect: false
+      })
+      this.#client = cluster
+      this.#cluster = cluster
+      cluster.on('+node', (node: Redis) => { this.#masterAdded(node) })
+      cluster.on('-node', (_node: Redis, key: string) => { this.#links.delete(key) })
+      cluster.on('ready', () => { for (const n of cluster.nodes('master')) this.#masterAdded(n) })
+      cluster.on('error', (e: Error) => { this.#lastError = e.message })
+    }
+  }
+
+  #masterAdded (node: Redis): void {
+    if (node.options.readOnly === true) return
+    const name = `${node.options.host!}:${node.options.port!}`
+    if (this.#links.get(name)?.client === node) return
+    this.#addLink(name, node)
+    // Cluster node connections are lazy: connect now, so the first write finds them ready.
+    if (node.status === 'wait') node.connect().catch(() => {})
+  }
+
+  #addLink (name: string, client: Redis): void {
+    const link = new Link(name, client)
+    this.#links.set(name, link)
+    client.on('error', (e: Error) => { this.#lastError = e.message })
+    client.on('close', () => { link.setUp = false; link.generation++ })
+    // ioredis announces 'ready' a tick after it starts accepting commands, so writes wait for this listener.
+    client.on('ready', () => { this.#setUp(link).catch(() => {}) })
+    if (client.status === 'ready') this.#setUp(link).catch(() => {})
+  }
+
+  /**
+   * First commands of a new connection, ahead of any write on it: load the scripts (a fresh or restarted server has
+   * none), kill our previous connection to this node (the ordering gap above), and learn this one's identity.
+   */
+  async #setUp (link: Link): Promise<void> {
+    const generation = ++link.generation
+    link.setUp = false
+    const c = link.client
+    c.script('LOAD', UPSERT_LUA).catch((e: Error) => { this.#lastError = e.message })
+    c.script('LOAD', APPEND_LUA).catch((e: Error) => { this.#lastError = e.message })
+    const previous = this.#identities.get(link.name)
+    if (previous !== undefined) c.call('CLIENT', 'KILL', 'ID', previous.id, 'ADDR', previous.addr).catch(() => {})
+    try {
+      const info = String(await c.call('CLIENT', 'INFO'))
+      const id = /(?:^|\s)id=(\d+)/.exec(info)?.[1]
+      const addr = /(?:^|\s)addr=(\S+)/.exec(info)?.[1]
+      if (id !== undefined && addr !== undefined) this.#identities.set(link.name, { id, addr })
+    } catch {
+      this.#identities.delete(link.name)
+    }
+    if (generation === link.generation && c.status === 'ready') link.setUp = true
   }
 
   #head (dataset: string): string {
     let h = this.#heads.get(dataset)
     if (h === undefined) {
-      if (/[{}]/.test(dataset)) throw new TilekilnError('TK_STORE', `dataset '${dataset}' cannot be stored in Redis: it contains { or }`, { store: this.description, dataset })
-      h = `${this.#p}{${dataset}:`
+      h = datasetHead(this.#p, dataset)
       this.#heads.set(dataset, h)
     }
     return h
@@ -357,6 +287,10 @@ export class RedisStore implements TileStore {
     return new TilekilnError('TK_STORE', `${what}: ${why}`, { store: this.description, dataset }, { cause })
   }
 
+  #readOnlyError (what: string, dataset?: string): TilekilnError {
+    return new TilekilnError('TK_STORE', `cannot ${what}: the store was opened read-only`, { store: this.description, dataset, fatal: true })
+  }
+
   /** Reads wait for the connection (start-up, reconnects) up to the connect timeout; writes never wait. */
   async #ready (what: string, dataset?: string): Promise<void> {
     if (this.#closed) throw new TilekilnError('TK_STORE', `${what}: the store is closed`, { store: this.description, dataset })
@@ -368,130 +302,181 @@ export class RedisStore implements TileStore {
     })
   }
 
-  /** Resolves once connected (at most the connect timeout). Writes never wait: they fail while disconnected. */
+  /** Resolves once connected, on a cluster to every master (at most the connect timeout). Writes never wait. */
   async connected (): Promise<void> {
     await this.#ready('Redis connection failed')
+    const deadline = Date.now() + this.#connectTimeout
+    for (;;) {
+      const masters = this.#cluster === null ? [...this.#links.values()] : this.#cluster.nodes('master').map(n => { this.#masterAdded(n); return this.#links.get(`${n.options.host!}:${n.options.port!}`)! })
+      if (masters.length > 0 && masters.every(l => l.writable)) return
+      if (Date.now() > deadline) throw this.#error(`Redis connection failed: not every master was ready within ${this.#connectTimeout} ms`, undefined)
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
   }
 
   /**
-   * One pipeline of EVALSHA calls, one per chunk of tiles, written to the socket before this returns its promise
-   * (so calls are applied in call order).
+   * Drops every write connection (they reconnect): requests pending on them fail now instead of hanging. The socket
+   * is destroyed, not ended: a frozen server would never complete a graceful close.
    */
-  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts): Promise<void> {
-    if (this.#readOnly) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
-    if (this.#client.status !== 'ready' || !this.#scriptSent) throw this.#error(`Redis write of ${puts.count} tile(s) failed`, dataset)
-    if (puts.count === 0) return
-    const head = this.#head(dataset)
-    const size = `:${tileSizeMillis}`
-    const bytes = puts.bytes
-    const pipeline = this.#client.pipeline()
-    const chunks: number[] = []
-    let i = 0
-    while (i < puts.count) {
-      let need = 0
-      const first = i
-      // Upper bound per tile: 4 + base64 + 2 × (1 + ≤ 21 decimal digits) + 4 + 8 + value.
-      for (; i < puts.count && i - first < CHUNK_TILES && (i === first || need < CHUNK_BYTES); i++) {
-        need += 4 + Math.ceil(puts.keyLength(i) / 3) * 4 + 2 * 22 + 12 + puts.valueLength(i)
-      }
-      const pack = Buffer.allocUnsafe(need)
-      let at = 0
-      for (let j = first; j < i; j++) {
-        const tileStart = puts.tileStart(j)
-        const b64 = Buffer.from(bytes.buffer, bytes.byteOffset + puts.keyOffset(j), puts.keyLength(j)).toString('base64')
-        pack.writeUInt32BE(b64.length, at)
-        at += 4 + pack.write(b64, at + 4, 'latin1')
-        at = writeShort(pack, at, String(dayOf(tileStart)))
-        at = writeShort(pack, at, String(tileStart))
-        const valueLength = puts.valueLength(j)
-        pack.writeUInt32BE(8 + valueLength, at)
-        writeI64BE(pack, tileStart, at + 4)
-        pack.set(bytes.subarray(puts.valueOffset(j), puts.valueOffset(j) + valueLength), at + 12)
-        at += 12 + valueLength
-      }
-      pipeline.evalsha(this.#sha, 0, this.#ttl, head, size, pack.subarray(0, at))
-      chunks.push(i - first)
-    }
-    let results: [Error | null, unknown][] | null
-    try {
-      results = await pipeline.exec()
-    } catch (e) {
-      throw this.#error(`Redis write of ${puts.count} tile(s) failed`, dataset, e)
-    }
-    this.#check(results, `Redis write of ${puts.count} tile(s) failed`, dataset)
-    for (let c = 0; c < chunks.length; c++) {
-      if (results![c]![1] !== chunks[c]) {
-        throw new TilekilnError('TK_INTERNAL', `the Redis upsert script applied ${String(results![c]![1])} of ${chunks[c]!} tile(s)`, { store: this.description, dataset })
-      }
+  resetConnection (): void {
+    for (const link of this.#links.values()) {
+      link.setUp = false
+      const stream = link.client.stream as { destroy?: () => void } | undefined
+      if (stream?.destroy !== undefined) stream.destroy()
+      else link.client.disconnect(true)
     }
   }
 
-  #check (results: [Error | null, unknown][] | null, what: string, dataset?: string): void {
-    if (results === null) throw this.#error(what, dataset)
+  // ---- writes ------------------------------------------------------------------------------------------------
+
+  /** The write connection of every put, grouped (each group in the batch's order). */
+  #route (tags: readonly string[], what: string, dataset: string): Routed[] {
+    if (this.#cluster === null) {
+      const link = this.#links.values().next().value!
+      if (!link.writable) throw this.#error(what, dataset)
+      return [{ link, puts: tags.map((_, i) => i) }]
+    }
+    const slots = this.#cluster.slots
+    const groups = new Map<Link, number[]>()
+    for (let i = 0; i < tags.length; i++) {
+      const name = slots[hashSlot(tags[i]!)]?.[0]
+      const link = name === undefined ? undefined : this.#links.get(name)
+      if (link === undefined || !link.writable) {
+        if (link !== undefined && link.client.status === 'wait') link.client.connect().catch(() => {})
+        else if (link === undefined) this.#cluster.refreshSlotsCache()
+        throw this.#error(what, dataset, new Error(name === undefined ? 'the cluster has no master for a slot (CLUSTERDOWN?)' : `the connection to master ${name} is not ready`))
+      }
+      let g = groups.get(link)
+      if (g === undefined) groups.set(link, g = [])
+      g.push(i)
+    }
+    return [...groups].map(([link, puts]) => ({ link, puts }))
+  }
+
+  /**
+   * The one write path of tiles and events: routes the puts, packs each connection's share into chunks of script
+   * calls, sends one pipeline per connection (each written to its socket before this returns its promise, so calls
+   * are applied in call order), and checks every reply. Returns the partitions whose tiles were refused.
+   */
+  async #writeBatch (batch: PutBatch, dataset: string, kind: 'tile' | 'event', score: (i: number) => number, member: (buf: Buffer, at: number, i: number) => number, memberBytes: (i: number) => number, tileSize: string, fence: Fence | undefined): Promise<number[]> {
+    const what = `Redis write of ${batch.count} ${kind}(s) failed`
+    if (this.#readOnly) throw this.#readOnlyError(`write ${kind}s`, dataset)
+    if (batch.count === 0) return []
+    const head = this.#head(dataset)
+    const bytes = batch.bytes
+    const b64: string[] = new Array(batch.count)
+    for (let i = 0; i < batch.count; i++) b64[i] = Buffer.from(bytes.buffer, bytes.byteOffset + batch.keyOffset(i), batch.keyLength(i)).toString('base64')
+    const routed = this.#route(this.#cluster === null ? b64 : b64.map(k => head + k + '}'), what, dataset)
+    const check = this.#cluster === null ? '0' : '1'
+    // The fence field of a tile is `PARTITION@SCOPE` (fenceField): the script appends this suffix to the partition.
+    const suffix = fence === undefined || fence.epochs.size === 0 ? '' : fenceField(fence.scope, 0).slice(1)
+    const tiles = kind === 'tile'
+    const sent: { link: Link, pipeline: Promise<[Error | null, unknown][] | null>, sizes: number[] }[] = []
+    for (const { link, puts } of routed) {
+      const pipeline = link.client.pipeline()
+      const sizes: number[] = []
+      let k = 0
+      while (k < puts.length) {
+        let need = 0
+        const first = k
+        // Upper bound per entry: 4 + base64 + 2 × (1 + ≤ 21 decimal digits) + 4 + member (+ partition and epoch).
+        for (; k < puts.length && k - first < CHUNK_ENTRIES && (k === first || need < CHUNK_BYTES); k++) {
+          need += 4 + b64[puts[k]!]!.length + 2 * 22 + 4 + memberBytes(puts[k]!) + (tiles ? 2 * 22 : 0)
+        }
+        const pack = Buffer.allocUnsafe(need)
+        let at = 0
+        for (let j = first; j < k; j++) {
+          const i = puts[j]!
+          const s = score(i)
+          const key = b64[i]!
+          pack.writeUInt32BE(key.length, at)
+          at += 4 + pack.write(key, at + 4, 'latin1')
+          at = writeShort(pack, at, String(dayOf(s)))
+          at = writeShort(pack, at, String(s))
+          const end = member(pack, at + 4, i)
+          pack.writeUInt32BE(end - at - 4, at)
+          at = end
+          if (tiles) {
+            const p = batch.partition(i)
+            const epoch = suffix === '' ? undefined : fence!.epochs.get(p)
+            at = writeShort(pack, at, epoch === undefined ? '' : String(p))
+            at = writeShort(pack, at, epoch === undefined ? '' : String(epoch))
+          }
+        }
+        const s0 = score(puts[first]!)
+        const routing = `${head}${b64[puts[first]!]!}}:${dayOf(s0)}${tileSize}`
+        if (tiles) pipeline.evalsha(UPSERT_SHA, 1, routing, this.#ttl, head, tileSize, suffix, check, pack.subarray(0, at))
+        else pipeline.evalsha(APPEND_SHA, 1, routing, this.#ttl, head, check, pack.subarray(0, at))
+        sizes.push(k - first)
+      }
+      sent.push({ link, pipeline: pipeline.exec(), sizes })
+    }
+    const fenced = new Set<number>()
+    let failure: TilekilnError | null = null
+    for (const { link, pipeline, sizes } of sent) {
+      let results: [Error | null, unknown][] | null
+      try {
+        results = await pipeline
+      } catch (e) {
+        failure ??= this.#error(what, dataset, e)
+        continue
+      }
+      const bad = this.#failed(results, link, what, dataset)
+      if (bad !== null) { failure ??= bad; continue }
+      for (let c = 0; c < sizes.length; c++) {
+        const reply = results![c]![1] as unknown[]
+        const written = Number(reply[0])
+        const refused = Number(reply[1])
+        if (written + refused !== sizes[c]) {
+          failure ??= new TilekilnError('TK_INTERNAL', `the Redis ${kind} script handled ${written + refused} of ${sizes[c]!} ${kind}(s)`, { store: this.description, dataset })
+        }
+        for (let r = 2; r < reply.length; r++) fenced.add(Number(reply[r]))
+      }
+    }
+    if (failure !== null) throw failure
+    return [...fenced].sort((a, b) => a - b)
+  }
+
+  /** The first error in a pipeline's replies as a TilekilnError (and the repair it calls for), or null. */
+  #failed (results: [Error | null, unknown][] | null, link: Link | null, what: string, dataset?: string): TilekilnError | null {
+    if (results === null) return this.#error(what, dataset)
     let failed = 0
     let first: Error | null = null
     for (const [e] of results) {
       if (e !== null) { failed++; first ??= e }
     }
-    if (first === null) return
-    if (first.message.includes('NOSCRIPT')) {
+    if (first === null) return null
+    if (first.message.includes('NOSCRIPT') && link !== null) {
       // Scripts were flushed under us (SCRIPT FLUSH, failover): load them again; the writer's retry will pass.
-      this.#client.script('LOAD', UPSERT_LUA).catch(() => {})
-      this.#client.script('LOAD', APPEND_LUA).catch(() => {})
+      link.client.script('LOAD', UPSERT_LUA).catch(() => {})
+      link.client.script('LOAD', APPEND_LUA).catch(() => {})
     }
-    throw this.#error(`${what} (${failed} of ${results.length} command(s))`, dataset, first)
+    if (this.#cluster !== null && TOPOLOGY_ERROR.test(first.message)) this.#cluster.refreshSlotsCache()
+    return this.#error(`${what} (${failed} of ${results.length} command(s))`, dataset, first)
   }
 
-  /**
-   * One pipeline of EVALSHA calls of the append script, one per chunk of events, written to the socket before this
-   * returns its promise (so calls are applied in call order, as writeTiles).
-   */
-  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
-    if (this.#readOnly) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset })
-    if (this.#client.status !== 'ready' || !this.#scriptSent) throw this.#error(`Redis append of ${events.count} event(s) failed`, dataset)
-    if (events.count === 0) return
-    const head = this.#head(dataset)
-    const bytes = events.bytes
-    const pipeline = this.#client.pipeline()
-    const chunks: number[] = []
-    let i = 0
-    while (i < events.count) {
-      let need = 0
-      const first = i
-      for (; i < events.count && i - first < CHUNK_TILES && (i === first || need < CHUNK_BYTES); i++) {
-        need += 4 + Math.ceil(events.keyLength(i) / 3) * 4 + 2 * 22 + 4 + IDENTITY_BYTES + events.valueLength(i)
-      }
-      const pack = Buffer.allocUnsafe(need)
-      let at = 0
-      for (let j = first; j < i; j++) {
-        const ts = events.tsMillis(j)
-        const b64 = Buffer.from(bytes.buffer, bytes.byteOffset + events.keyOffset(j), events.keyLength(j)).toString('base64')
-        pack.writeUInt32BE(b64.length, at)
-        at += 4 + pack.write(b64, at + 4, 'latin1')
-        at = writeShort(pack, at, String(dayOf(ts)))
-        at = writeShort(pack, at, String(ts))
-        const valueLength = events.valueLength(j)
-        pack.writeUInt32BE(IDENTITY_BYTES + valueLength, at)
-        pack.set(events.identity(j), at + 4)
-        pack.set(bytes.subarray(events.valueOffset(j), events.valueOffset(j) + valueLength), at + 4 + IDENTITY_BYTES)
-        at += 4 + IDENTITY_BYTES + valueLength
-      }
-      pipeline.evalsha(this.#appendSha, 0, this.#ttl, head, pack.subarray(0, at))
-      chunks.push(i - first)
-    }
-    let results: [Error | null, unknown][] | null
-    try {
-      results = await pipeline.exec()
-    } catch (e) {
-      throw this.#error(`Redis append of ${events.count} event(s) failed`, dataset, e)
-    }
-    this.#check(results, `Redis append of ${events.count} event(s) failed`, dataset)
-    for (let c = 0; c < chunks.length; c++) {
-      if (results![c]![1] !== chunks[c]) {
-        throw new TilekilnError('TK_INTERNAL', `the Redis append script handled ${String(results![c]![1])} of ${chunks[c]!} event(s)`, { store: this.description, dataset })
-      }
-    }
+  async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome> {
+    const bytes = puts.bytes
+    const fenced = await this.#writeBatch(puts, dataset, 'tile', i => puts.tileStart(i), (buf, at, i) => {
+      writeI64BE(buf, puts.tileStart(i), at)
+      const len = puts.valueLength(i)
+      buf.set(bytes.subarray(puts.valueOffset(i), puts.valueOffset(i) + len), at + 8)
+      return at + 8 + len
+    }, i => 8 + puts.valueLength(i), `:${tileSizeMillis}`, fence)
+    return { fenced }
   }
+
+  async appendEvents (dataset: string, events: EventPuts): Promise<void> {
+    const bytes = events.bytes
+    await this.#writeBatch(events, dataset, 'event', i => events.tsMillis(i), (buf, at, i) => {
+      buf.set(events.identity(i), at)
+      const len = events.valueLength(i)
+      buf.set(bytes.subarray(events.valueOffset(i), events.valueOffset(i) + len), at + IDENTITY_BYTES)
+      return at + IDENTITY_BYTES + len
+    }, i => IDENTITY_BYTES + events.valueLength(i), '', undefined)
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------------
 
   async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
     const out: StoredEvent[] = []
@@ -525,12 +510,14 @@ export class RedisStore implements TileStore {
         days = listed.map(Number)
       }
       if (days.length === 0) return
+      // One entity's keys share a hash slot, so this pipeline goes to one node on a cluster too.
       const pipeline = this.#client.pipeline()
       const min = bound(lo)
       const max = bound(hi)
       for (const d of days) pipeline.zrangebyscoreBuffer(base + String(d) + suffix, min, max, 'WITHSCORES')
       const results = await pipeline.exec()
-      this.#check(results, 'Redis read failed', dataset)
+      const bad = this.#failed(results, null, 'Redis read failed', dataset)
+      if (bad !== null) throw bad
       for (const [, reply] of results!) {
         const r = reply as Buffer[]
         for (let i = 0; i < r.length; i += 2) {
@@ -556,19 +543,15 @@ export class RedisStore implements TileStore {
     return out
   }
 
-  #metadataKey (name: string): string {
-    return `${this.#p}{${METADATA_DATASET}:${Buffer.from(name, 'utf8').toString('base64')}}`
-  }
-
   async putMetadata (name: string, value: string): Promise<void> {
-    if (this.#readOnly) throw new TilekilnError('TK_STORE', 'the store was opened read-only', { store: this.description, dataset: METADATA_DATASET })
+    if (this.#readOnly) throw this.#readOnlyError('write metadata', METADATA_DATASET)
     await this.#ready('Redis metadata write failed', METADATA_DATASET)
     const v = Buffer.from(value, 'utf8')
     const stored = Buffer.allocUnsafe(8 + v.length)
     writeI64BE(stored, Date.now(), 0)
     v.copy(stored, 8)
     try {
-      await this.#client.set(this.#metadataKey(name), stored)
+      await this.#client.set(metadataKey(this.#p, name), stored)
     } catch (e) {
       throw this.#error(`Redis metadata write of '${name}' failed`, METADATA_DATASET, e)
     }
@@ -578,7 +561,7 @@ export class RedisStore implements TileStore {
     await this.#ready('Redis metadata read failed', METADATA_DATASET)
     let stored: Buffer | null
     try {
-      stored = await this.#client.getBuffer(this.#metadataKey(name))
+      stored = await this.#client.getBuffer(metadataKey(this.#p, name))
     } catch (e) {
       throw this.#error(`Redis metadata read of '${name}' failed`, METADATA_DATASET, e)
     }
@@ -587,64 +570,118 @@ export class RedisStore implements TileStore {
     return stored.toString('utf8', 8)
   }
 
-  #parseKey (key: string): ParsedKey | null {
-    if (!key.startsWith(this.#p) || key.charCodeAt(this.#p.length) !== 0x7b /* { */) return null
-    const close = key.indexOf('}', this.#p.length)
-    if (close < 0) return null
-    const tag = key.slice(this.#p.length + 1, close)
-    const colon = tag.lastIndexOf(':')
-    if (colon <= 0) return null
-    const dataset = tag.slice(0, colon)
-    const keyBytes = new Uint8Array(Buffer.from(tag.slice(colon + 1), 'base64'))
-    const rest = key.slice(close + 1)
-    if (rest === '') return dataset === METADATA_DATASET ? { kind: 'metadata', name: Buffer.from(keyBytes).toString('utf8') } : null
-    // `:DAY:TILESIZE` / `:days:TILESIZE` for tiles, `:DAY` / `:days` for untiled events.
-    const m = /^:(-?\d+|days)(?::(\d+))?$/.exec(rest)
-    if (m === null) return null
-    if (m[1] === 'days') return { kind: 'index' }
-    // A series without tile size is ours only in a streaming dataset: Zipline writes such keys for other datasets
-    // (tile summaries), and its streaming ones always carry a tile size.
-    if (m[2] === undefined) return dataset.endsWith('_STREAMING') ? { kind: 'events', dataset, keyBytes } : null
-    return { kind: 'tiles', dataset, keyBytes, tileSizeMillis: Number(m[2]) }
+  // ---- scale-out bookkeeping ---------------------------------------------------------------------------------
+
+  async acquireEpoch (scope: string, partition: number): Promise<number> {
+    checkPartition(partition)
+    if (this.#readOnly) throw this.#readOnlyError('acquire an epoch')
+    await this.#ready('Redis epoch update failed')
+    try {
+      return await this.#client.incr(partitionTag(this.#p, scope, partition) + 'epoch')
+    } catch (e) {
+      throw this.#error(`Redis epoch update of partition ${partition} failed`, undefined, e)
+    }
   }
 
-  /** SCAN over our prefix only; keys SCAN returns twice are read once. */
+  async readCheckpoint (scope: string, partition: number): Promise<StoredCheckpoint | null> {
+    checkPartition(partition)
+    await this.#ready('Redis checkpoint read failed')
+    let v: Buffer | null
+    try {
+      v = await this.#client.getBuffer(partitionTag(this.#p, scope, partition) + 'checkpoint')
+    } catch (e) {
+      throw this.#error(`Redis checkpoint read of partition ${partition} failed`, undefined, e)
+    }
+    if (v === null) return null
+    if (v.length < 8) throw new TilekilnError('TK_STORE', `malformed checkpoint of partition ${partition} in Redis: ${v.length} bytes`, { store: this.description, partition })
+    const hi = v.readInt32BE(0)
+    return { epoch: hi * 4294967296 + v.readUInt32BE(4), bytes: new Uint8Array(v.buffer, v.byteOffset + 8, v.length - 8) }
+  }
+
+  async writeCheckpoint (scope: string, partition: number, epoch: number, bytes: Uint8Array): Promise<boolean> {
+    checkPartition(partition)
+    checkEpoch(epoch)
+    if (this.#readOnly) throw this.#readOnlyError('write a checkpoint')
+    await this.#ready('Redis checkpoint write failed')
+    const tag = partitionTag(this.#p, scope, partition)
+    const value = Buffer.allocUnsafe(8 + bytes.length)
+    writeI64BE(value, epoch, 0)
+    value.set(bytes, 8)
+    try {
+      return await this.#client.eval(CHECKPOINT_LUA, 2, tag + 'epoch', tag + 'checkpoint', String(epoch), value) === 1
+    } catch (e) {
+      throw this.#error(`Redis checkpoint write of partition ${partition} failed`, undefined, e)
+    }
+  }
+
+  async checkpointPartitions (scope: string): Promise<number[]> {
+    const head = `${this.#p}{${PARTITION_TAG}:${Buffer.from(scope, 'utf8').toString('base64')}:`
+    const out = new Set<number>()
+    for await (const keys of this.#scan(globLiteral(head) + '*}:checkpoint', 'Redis checkpoint scan failed')) {
+      for (const { key } of keys) {
+        const p = key.slice(head.length, key.indexOf('}', head.length))
+        if (/^\d+$/.test(p)) out.add(Number(p))
+      }
+    }
+    return [...out].sort((a, b) => a - b)
+  }
+
+  // ---- everything --------------------------------------------------------------------------------------------
+
+  /** The masters to scan: the server, or every master of the cluster. */
+  #nodes (): Redis[] {
+    return this.#cluster === null ? [this.#client as Redis] : this.#cluster.nodes('master')
+  }
+
+  /** SCAN pages (keys matching `pattern` and the node holding them), every master in turn. */
+  async * #scan (pattern: string, what: string): AsyncIterable<{ key: string, node: Redis }[]> {
+    await this.#ready(what)
+    for (const node of this.#nodes()) {
+      let cursor = '0'
+      do {
+        let keys: string[]
+        try {
+          [cursor, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+        } catch (e) {
+          throw this.#error(what, undefined, e)
+        }
+        if (keys.length > 0) yield keys.map(key => ({ key, node }))
+      } while (cursor !== '0')
+    }
+  }
+
+  /**
+   * SCAN over our prefix, master by master, a page of keys at a time: memory holds one page, whatever the store's
+   * size. SCAN may report a key twice when Redis resizes its table meanwhile, and so may this (identical entries;
+   * `tilekiln dump` drops repeated lines).
+   */
   async * entries (): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
-    await this.#ready('Redis scan failed')
-    const pattern = this.#p.replace(GLOB_SPECIAL, c => '\\' + c) + '\\{*'
-    const seen = new Set<string>()
-    let cursor = '0'
-    do {
-      let keys: string[]
-      let batch: { key: string, parsed: ParsedKey }[]
+    const utf8 = new TextEncoder()
+    for await (const page of this.#scan(globLiteral(this.#p) + '{*', 'Redis scan failed')) {
+      const batch = page.flatMap(({ key, node }) => {
+        const parsed = parseKey(this.#p, key)
+        return parsed === null || parsed.kind === 'bookkeeping' ? [] : [{ key, node, parsed }]
+      })
+      if (batch.length === 0) continue
       let results: [Error | null, unknown][] | null
       try {
-        [cursor, keys] = await this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
-        batch = []
-        for (const key of keys) {
-          if (seen.has(key)) continue
-          seen.add(key)
-          const parsed = this.#parseKey(key)
-          if (parsed !== null && parsed.kind !== 'index') batch.push({ key, parsed })
-        }
-        if (batch.length === 0) continue
-        const pipeline = this.#client.pipeline()
+        const pipeline = batch[0]!.node.pipeline()
         for (const { key, parsed } of batch) {
           if (parsed.kind === 'metadata') pipeline.getBuffer(key)
           else pipeline.zrangeBuffer(key, 0, -1, 'WITHSCORES')
         }
         results = await pipeline.exec()
-        this.#check(results, 'Redis scan failed')
       } catch (e) {
-        if (e instanceof TilekilnError) throw e
         throw this.#error('Redis scan failed', undefined, e)
       }
+      const bad = this.#failed(results, null, 'Redis scan failed')
+      if (bad !== null) throw bad
       for (let j = 0; j < batch.length; j++) {
         const { parsed } = batch[j]!
         const reply = results![j]![1]
         if (parsed.kind === 'metadata') {
           const v = reply as Buffer | null
-          if (v !== null && v.length >= 8) yield [new TextEncoder().encode(METADATA_PREFIX + parsed.name), new Uint8Array(v.buffer, v.byteOffset + 8, v.length - 8)]
+          if (v !== null && v.length >= 8) yield [utf8.encode(METADATA_PREFIX + parsed.name), new Uint8Array(v.buffer, v.byteOffset + 8, v.length - 8)]
         } else if (parsed.kind === 'tiles') {
           const r = reply as Buffer[]
           for (let i = 0; i < r.length; i += 2) {
@@ -667,35 +704,42 @@ export class RedisStore implements TileStore {
           }
         }
       }
-    } while (cursor !== '0')
+    }
   }
 
   /**
    * Every write already resolved once Redis applied it (in memory). Durable storage is Redis's persistence, which
-   * the operator configures; with `wait=N`, this also waits until N replicas have every write so far.
+   * the operator configures; with `wait=N`, this also waits until N replicas of every master have every write so far
+   * (WAIT on each write connection: it counts that connection's writes).
    */
   async flushed (): Promise<void> {
     if (this.#waitReplicas === 0) return
     await this.#ready('Redis WAIT failed')
-    let acked: number
-    try {
-      acked = await this.#client.wait(this.#waitReplicas, this.#waitTimeout)
-    } catch (e) {
-      throw this.#error('Redis WAIT failed', undefined, e)
-    }
-    if (acked < this.#waitReplicas) {
-      throw new TilekilnError('TK_STORE', `only ${acked} of ${this.#waitReplicas} Redis replica(s) acknowledged the writes within ${this.#waitTimeout} ms`, { store: this.description })
+    for (const link of this.#links.values()) {
+      let acked: number
+      try {
+        acked = await link.client.wait(this.#waitReplicas, this.#waitTimeout)
+      } catch (e) {
+        throw this.#error('Redis WAIT failed', undefined, e)
+      }
+      if (acked < this.#waitReplicas) {
+        throw new TilekilnError('TK_STORE', `only ${acked} of ${this.#waitReplicas} Redis replica(s)${this.#cluster === null ? '' : ` of ${link.name}`} acknowledged the writes within ${this.#waitTimeout} ms`, { store: this.description })
+      }
     }
   }
 
+  /** QUIT, or drops the connections when QUIT gets no answer in a second (a frozen server never answers). */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     if (this.#client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined
       try {
-        await this.#client.quit()
+        await Promise.race([this.#client.quit(), new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('QUIT timed out')), QUIT_MILLIS) })])
         return
-      } catch {}
+      } catch {} finally {
+        clearTimeout(timer)
+      }
     }
     this.#client.disconnect()
   }
@@ -704,17 +748,4 @@ export class RedisStore implements TileStore {
 /** A score bound for ZRANGEBYSCORE: a whole number (exact up to 2^53), or ±inf. */
 function bound (n: number): string {
   return n === -Infinity ? '-inf' : n === Infinity ? '+inf' : String(n)
-}
-
-/** A string of at most 255 ASCII characters, after its length byte. */
-function writeShort (buf: Buffer, at: number, s: string): number {
-  buf[at] = s.length
-  return at + 1 + buf.write(s, at + 1, 'latin1')
-}
-
-/** An integer (|t| < 2^53) as 8 bytes big-endian two's complement, without a BigInt per tile. */
-function writeI64BE (buf: Buffer, t: number, at: number): void {
-  const hi = Math.floor(t / 4294967296)
-  buf.writeInt32BE(hi, at)
-  buf.writeUInt32BE(t - hi * 4294967296, at + 4)
 }

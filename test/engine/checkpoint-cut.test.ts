@@ -57,6 +57,12 @@ class SlowMemoryStore implements TileStore {
   async putMetadata (name: string, value: string): Promise<void> { this.tiles.set(`meta/${name}`, value) }
   async getMetadata (name: string): Promise<string | undefined> { return this.tiles.get(`meta/${name}`) }
   async * entries (): AsyncIterable<readonly [Uint8Array, Uint8Array]> { /* compared through .tiles */ }
+  // Scale-out bookkeeping: not used by this test.
+  readonly maxKeyBytes = 0xffff
+  async acquireEpoch (): Promise<number> { throw new Error('not used') }
+  async readCheckpoint (): Promise<null> { return null }
+  async writeCheckpoint (): Promise<boolean> { throw new Error('not used') }
+  async checkpointPartitions (): Promise<number[]> { return [] }
   /** Like LMDB's sync to disk: takes a while even with nothing pending. */
   async flushed (): Promise<void> { await new Promise(resolve => setTimeout(resolve, 5)) }
   async close (): Promise<void> {}

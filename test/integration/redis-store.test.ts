@@ -26,7 +26,9 @@ import { groupByPath, referencePath } from '../helpers/reference.ts'
 import { freePort, sleep } from '../services/process.ts'
 import { startRedis } from '../services/redis.ts'
 
-const { url, skip, admin, prefix, keysOf, open } = redisTestBed('npm test / node scripts/test.mjs redis-store')
+const server = redisTestBed('npm test / node scripts/test.mjs redis-store')
+const clusterBed = redisTestBed('npm test / node scripts/test.mjs redis-store', 'cluster')
+const BEDS = [['Redis', server], ['Redis Cluster', clusterBed]] as const
 
 const TILE = 300_000
 const DS = 'TEST_REDIS_STORE_STREAMING'
@@ -101,233 +103,238 @@ describe('parseRedisSpec', () => {
   })
 })
 
-describe('RedisStore against a real Redis', { skip }, () => {
-  test('upsert, overwrite, and ranges [from, to) across day buckets', async () => {
-    const store = await open(prefix('ranges'))
-    try {
-      const starts = [0, 1, 2, 3, 4].map(i => T0 + i * TILE) // 23:50 … 00:10: two days
-      await store.writeTiles(DS, TILE, batch(starts.map((s, i) => [KEY_A, s, `v${i}`] as const)))
-      await store.writeTiles(DS, TILE, batch([[KEY_A, starts[1]!, 'v1-new'], [KEY_A, starts[3]!, 'v3-new'], [KEY_B, starts[0]!, 'b0']]))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[0]!, starts[4]! + TILE)),
-        [[starts[0], 'v0'], [starts[1], 'v1-new'], [starts[2], 'v2'], [starts[3], 'v3-new'], [starts[4], 'v4']])
-      // Lower bound inclusive, upper exclusive; bounds inside a tile.
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[1]!, starts[3]!)), [[starts[1], 'v1-new'], [starts[2], 'v2']])
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[1]! + 1, starts[3]! + 1)), [[starts[2], 'v2'], [starts[3], 'v3-new']])
-      assert.deepEqual(await store.readTiles(DS, KEY_A, TILE, starts[2]!, starts[2]!), [])
-      // Other keys, tile sizes and datasets are apart.
-      assert.deepEqual(show(await store.readTiles(DS, KEY_B, TILE, -Infinity, Infinity)), [[starts[0], 'b0']])
-      assert.deepEqual(await store.readTiles(DS, KEY_A, 3_600_000, -Infinity, Infinity), [])
-      assert.deepEqual(await store.readTiles('OTHER_STREAMING', KEY_A, TILE, -Infinity, Infinity), [])
-      // Far apart: ten days later.
-      await store.writeTiles(DS, TILE, batch([[KEY_A, T0 + 10 * DAY_MILLIS, 'later']]))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, T0 + TILE, T0 + 11 * DAY_MILLIS)).map(([s]) => s),
-        [...starts.slice(1), T0 + 10 * DAY_MILLIS])
-    } finally {
-      await store.close()
-    }
-  })
-
-  test('the physical layout is Zipline\'s: buckets, members, scores, TTL; plus our day index', async () => {
-    const p = prefix('layout')
-    const store = await open(p)
-    try {
-      const late = T0 + 2 * TILE // 00:00 the next day
-      await store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x'], [KEY_A, late, 'yy']]))
-      const tag = `${p}:{${DS}:${Buffer.from(KEY_A).toString('base64')}}`
-      const day1 = Date.UTC(2024, 0, 10)
-      const day2 = Date.UTC(2024, 0, 11)
-      assert.deepEqual(await keysOf(p), [`${tag}:${day1}:${TILE}`, `${tag}:${day2}:${TILE}`, `${tag}:days:${TILE}`].sort())
-      const members = await admin!.zrangeBuffer(`${tag}:${day1}:${TILE}`, 0, -1, 'WITHSCORES')
-      assert.equal(members.length, 2)
-      const member = Buffer.alloc(9)
-      member.writeBigInt64BE(BigInt(T0))
-      member.write('x', 8)
-      assert.deepEqual(members[0], member)
-      assert.equal(Number(members[1]!.toString()), T0)
-      assert.deepEqual(await admin!.zrange(`${tag}:days:${TILE}`, 0, -1, 'WITHSCORES'), [String(day1), String(day1), String(day2), String(day2)])
-      for (const k of await keysOf(p)) {
-        const ttl = await admin!.ttl(k)
-        assert.ok(ttl > DEFAULT_REDIS_TTL_SECONDS - 60 && ttl <= DEFAULT_REDIS_TTL_SECONDS, `${k}: TTL ${ttl}`)
-      }
-      // The chronon-semantics §5.4 TileKey of what entries() yields for it.
-      const lines = await storeLines(store)
-      assert.ok(lines.includes(`${toHex(encodeTileKey({ dataset: DS, keyBytes: KEY_A, tileSizeMillis: TILE, tileStartMillis: late }))} ${toHex(Buffer.from('yy'))}`))
-    } finally {
-      await store.close()
-    }
-  })
-
-  test('TTL: set by new tiles (ttl=0 removes it), kept by rewrites, restored when a rewrite empties a bucket', async () => {
-    const p = prefix('ttl')
-    const short = await open(p, { ttlSeconds: 100 })
-    const none = await open(p, { ttlSeconds: 0 })
-    const ttls = async (): Promise<Record<string, number>> => {
-      const out: Record<string, number> = {}
-      for (const k of await keysOf(p)) out[k.slice(k.indexOf('}') + 2)] = await admin!.ttl(k)
-      return out
-    }
-    const about = (t: number): boolean => t > 90 && t <= 100
-    try {
-      const day1 = dayOf(T0)
-      const day2 = day1 + DAY_MILLIS
-      await short.writeTiles(DS, TILE, batch([[KEY_A, T0, 'a'], [KEY_A, T0 + TILE, 'b'], [KEY_A, T0 + 2 * TILE, 'c']]))
-      let t = await ttls()
-      assert.deepEqual(Object.keys(t).sort(), [`${day1}:${TILE}`, `${day2}:${TILE}`, `days:${TILE}`].sort())
-      assert.ok(Object.values(t).every(about), JSON.stringify(t))
-      // A rewrite in a bucket of two tiles, from a ttl=0 store: nothing new, TTLs untouched.
-      await none.writeTiles(DS, TILE, batch([[KEY_A, T0, 'a2']]))
-      t = await ttls()
-      assert.ok(Object.values(t).every(about), JSON.stringify(t))
-      // Rewriting the only tile of a bucket empties it for a moment; Redis deletes empty sorted sets, so the
-      // script treats it as new and the TTL comes back.
-      await short.writeTiles(DS, TILE, batch([[KEY_A, T0 + 2 * TILE, 'c2']]))
-      assert.ok(about((await ttls())[`${day2}:${TILE}`]!))
-      // A new tile from a ttl=0 store persists its bucket and the index, so the index still outlives every bucket.
-      await none.writeTiles(DS, TILE, batch([[KEY_A, T0 + 3 * TILE, 'd']]))
-      t = await ttls()
-      assert.equal(t[`${day2}:${TILE}`], -1)
-      assert.equal(t[`days:${TILE}`], -1)
-      assert.ok(about(t[`${day1}:${TILE}`]!))
-      assert.deepEqual(show(await short.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), [[T0, 'a2'], [T0 + TILE, 'b'], [T0 + 2 * TILE, 'c2'], [T0 + 3 * TILE, 'd']])
-    } finally {
-      await short.close()
-      await none.close()
-    }
-  })
-
-  test('unbounded reads find every day through the index; negative tile starts', async () => {
-    const store = await open(prefix('unbounded'))
-    try {
-      const starts = [-DAY_MILLIS - TILE, -DAY_MILLIS, -2 * TILE, -TILE, 0, TILE, 3 * DAY_MILLIS, 40 * DAY_MILLIS]
-      await store.writeTiles(DS, TILE, batch(starts.map(s => [KEY_A, s, `t${s}`] as const)))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), starts.map(s => [s, `t${s}`]))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, 0)).map(([s]) => s), starts.filter(s => s < 0))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS, TILE)).map(([s]) => s), [-DAY_MILLIS, -2 * TILE, -TILE, 0])
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, TILE, Infinity)).map(([s]) => s), [TILE, 3 * DAY_MILLIS, 40 * DAY_MILLIS])
-      // Bounded ranges over more than a month of days go through the index too.
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -5000 * DAY_MILLIS, 5000 * DAY_MILLIS)).length, starts.length)
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS, 40 * DAY_MILLIS)).map(([s]) => s), starts.slice(1, -1))
-      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS - TILE, 40 * DAY_MILLIS + 1)).map(([s]) => s), starts)
-      // Bucket −D holds (−2D, −D]; bucket 0 holds (−D, D), as on the JVM.
-      assert.deepEqual(show(await store.readTiles(DS, KEY_B, TILE, -Infinity, Infinity)), [])
-    } finally {
-      await store.close()
-    }
-  })
-
-  test('metadata lives under CHRONON_METADATA, without TTL', async () => {
-    const p = prefix('meta')
-    const store = await open(p)
-    try {
-      assert.equal(await store.getMetadata('g.v1'), undefined)
-      await store.putMetadata('g.v1', '{"a":1}')
-      await store.putMetadata('g.v1', '{"a":"é"}')
-      assert.equal(await store.getMetadata('g.v1'), '{"a":"é"}')
-      const key = `${p}:{CHRONON_METADATA:${Buffer.from('g.v1').toString('base64')}}`
-      const raw = await admin!.getBuffer(key)
-      assert.ok(raw !== null)
-      assert.ok(Math.abs(Number(raw.readBigInt64BE(0)) - Date.now()) < 60_000, 'an 8-byte write time, as Zipline\'s batch values')
-      assert.equal(raw.subarray(8).toString('utf8'), '{"a":"é"}')
-      assert.equal(await admin!.ttl(key), -1)
-    } finally {
-      await store.close()
-    }
-  })
-
-  test('entries() equal the embedded store\'s for the same writes, and see only our prefix and our key shapes', async () => {
-    const p = prefix('entries')
-    const store = await open(p)
-    const neighbour = await open(prefix('neighbour'))
-    const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-entries-'))
-    const embedded = new EmbeddedStore(join(dir, 'store'))
-    try {
-      const writes: TilePuts[] = []
-      for (let b = 0; b < 5; b++) {
-        const tiles: [Uint8Array, number, string][] = []
-        for (let i = 0; i < 700; i++) tiles.push([new KeyCodec([{ name: 'id', type: T.long }]).encode([i % 97]), T0 + ((i * 7 + b) % 600 - 300) * TILE, `b${b}i${i}`])
-        writes.push(batch(tiles))
-      }
-      for (const s of [store, embedded] as TileStore[]) {
-        await s.putMetadata('g.v1', '{"serving":true}')
-        for (const w of writes) await s.writeTiles(DS, TILE, new TilePuts(w.bytes.slice().buffer))
-      }
-      await neighbour.writeTiles(DS, TILE, batch([[KEY_A, T0, 'not ours']]))
-      await neighbour.putMetadata('other', 'x')
-      // Keys under our prefix that are not ours: Zipline batch values, non-tiled series, strays.
-      await admin!.set(`${p}:{X_BATCH:AAE=}`, 'batch ir')
-      await admin!.zadd(`${p}:{X_SUMMARIES:AAE=}:${dayOf(T0)}`, T0, 'summary')
-      await admin!.set(`${p}:stray`, '1')
-      const lines = await storeLines(store)
-      assert.ok(lines.length > 1000)
-      assert.deepEqual(lines, await storeLines(embedded))
-    } finally {
-      await store.close()
-      await neighbour.close()
-      await embedded.close()
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
-
-  test('a concurrent reader sees every tile exactly once while its tiles are rewritten', async () => {
-    const p = prefix('concurrent')
-    const store = await open(p)
-    const reader = await open(p)
-    try {
-      const starts = Array.from({ length: 300 }, (_, i) => T0 + i * TILE)
-      const version = (v: number): TilePuts => batch(starts.map(s => [KEY_A, s, `version ${v} of ${s}`] as const))
-      await store.writeTiles(DS, TILE, version(0))
-      let stop = false
-      let writes = 0
-      const writer = (async () => {
-        // Several requests in flight, as the KvWriter issues them.
-        while (!stop) {
-          await Promise.all([1, 2, 3].map(async () => { await store.writeTiles(DS, TILE, version(++writes)) }))
-        }
-      })()
-      let reads = 0
-      const versions = new Set<string>()
-      const deadline = Date.now() + 2000
+for (const [where, { skip, admin, prefix, keysOf, open }] of BEDS) {
+  describe(`RedisStore against a real ${where}`, { skip }, () => {
+    test('upsert, overwrite, and ranges [from, to) across day buckets', async () => {
+      const store = await open(prefix('ranges'))
       try {
-        while (Date.now() < deadline) {
-          for (const [from, to] of [[starts[0]!, starts[299]! + TILE], [-Infinity, Infinity]] as const) {
-            const tiles = await reader.readTiles(DS, KEY_A, TILE, from, to)
-            assert.deepEqual(tiles.map(t => t.tileStartMillis), starts, `read ${reads}: every tile once, in order`)
-            for (const t of tiles) {
-              const text = Buffer.from(t.value).toString()
-              assert.match(text, new RegExp(`^version \\d+ of ${t.tileStartMillis}$`))
-              versions.add(text.split(' ')[1]!)
-            }
-            reads++
-          }
-        }
+        const starts = [0, 1, 2, 3, 4].map(i => T0 + i * TILE) // 23:50 … 00:10: two days
+        await store.writeTiles(DS, TILE, batch(starts.map((s, i) => [KEY_A, s, `v${i}`] as const)))
+        await store.writeTiles(DS, TILE, batch([[KEY_A, starts[1]!, 'v1-new'], [KEY_A, starts[3]!, 'v3-new'], [KEY_B, starts[0]!, 'b0']]))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[0]!, starts[4]! + TILE)),
+          [[starts[0], 'v0'], [starts[1], 'v1-new'], [starts[2], 'v2'], [starts[3], 'v3-new'], [starts[4], 'v4']])
+        // Lower bound inclusive, upper exclusive; bounds inside a tile.
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[1]!, starts[3]!)), [[starts[1], 'v1-new'], [starts[2], 'v2']])
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, starts[1]! + 1, starts[3]! + 1)), [[starts[2], 'v2'], [starts[3], 'v3-new']])
+        assert.deepEqual(await store.readTiles(DS, KEY_A, TILE, starts[2]!, starts[2]!), [])
+        // Other keys, tile sizes and datasets are apart.
+        assert.deepEqual(show(await store.readTiles(DS, KEY_B, TILE, -Infinity, Infinity)), [[starts[0], 'b0']])
+        assert.deepEqual(await store.readTiles(DS, KEY_A, 3_600_000, -Infinity, Infinity), [])
+        assert.deepEqual(await store.readTiles('OTHER_STREAMING', KEY_A, TILE, -Infinity, Infinity), [])
+        // Far apart: ten days later.
+        await store.writeTiles(DS, TILE, batch([[KEY_A, T0 + 10 * DAY_MILLIS, 'later']]))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, T0 + TILE, T0 + 11 * DAY_MILLIS)).map(([s]) => s),
+          [...starts.slice(1), T0 + 10 * DAY_MILLIS])
       } finally {
-        stop = true
-        await writer
+        await store.close()
       }
-      assert.ok(reads > 50, `only ${reads} reads`)
-      assert.ok(writes > 10 && versions.size > 3, `the reads overlapped ${writes} rewrites (${versions.size} versions seen)`)
-    } finally {
-      await store.close()
-      await reader.close()
-    }
-  })
+    })
 
-  test('read-only stores refuse writes; WAIT without replicas fails flushed()', async () => {
-    const p = prefix('ro')
-    const ro = await open(p, { readOnly: true })
-    const waiting = await open(p, { waitReplicas: 1, waitTimeoutMillis: 100 })
-    try {
-      await rejectsWith(ro.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']])), 'TK_STORE', /read-only/)
-      await rejectsWith(ro.putMetadata('g', 'x'), 'TK_STORE', /read-only/)
-      await waiting.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']]))
-      await rejectsWith(waiting.flushed(), 'TK_STORE', /only 0 of 1 Redis replica/)
-      await ro.flushed() // nothing to wait for
-    } finally {
-      await ro.close()
-      await waiting.close()
-    }
-  })
+    test('the physical layout is Zipline\'s: buckets, members, scores, TTL; plus our day index', async () => {
+      const p = prefix('layout')
+      const store = await open(p)
+      try {
+        const late = T0 + 2 * TILE // 00:00 the next day
+        await store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x'], [KEY_A, late, 'yy']]))
+        const tag = `${p}:{${DS}:${Buffer.from(KEY_A).toString('base64')}}`
+        const day1 = Date.UTC(2024, 0, 10)
+        const day2 = Date.UTC(2024, 0, 11)
+        assert.deepEqual(await keysOf(p), [`${tag}:${day1}:${TILE}`, `${tag}:${day2}:${TILE}`, `${tag}:days:${TILE}`].sort())
+        const members = await admin!.zrangeBuffer(`${tag}:${day1}:${TILE}`, 0, -1, 'WITHSCORES')
+        assert.equal(members.length, 2)
+        const member = Buffer.alloc(9)
+        member.writeBigInt64BE(BigInt(T0))
+        member.write('x', 8)
+        assert.deepEqual(members[0], member)
+        assert.equal(Number(members[1]!.toString()), T0)
+        assert.deepEqual(await admin!.zrange(`${tag}:days:${TILE}`, 0, -1, 'WITHSCORES'), [String(day1), String(day1), String(day2), String(day2)])
+        for (const k of await keysOf(p)) {
+          const ttl = await admin!.ttl(k)
+          assert.ok(ttl > DEFAULT_REDIS_TTL_SECONDS - 60 && ttl <= DEFAULT_REDIS_TTL_SECONDS, `${k}: TTL ${ttl}`)
+        }
+        // The chronon-semantics §5.4 TileKey of what entries() yields for it.
+        const lines = await storeLines(store)
+        assert.ok(lines.includes(`${toHex(encodeTileKey({ dataset: DS, keyBytes: KEY_A, tileSizeMillis: TILE, tileStartMillis: late }))} ${toHex(Buffer.from('yy'))}`))
+      } finally {
+        await store.close()
+      }
+    })
 
+    test('TTL: set by new tiles (ttl=0 removes it), kept by rewrites, restored when a rewrite empties a bucket', async () => {
+      const p = prefix('ttl')
+      const short = await open(p, { ttlSeconds: 100 })
+      const none = await open(p, { ttlSeconds: 0 })
+      const ttls = async (): Promise<Record<string, number>> => {
+        const out: Record<string, number> = {}
+        for (const k of await keysOf(p)) out[k.slice(k.indexOf('}') + 2)] = await admin!.ttl(k)
+        return out
+      }
+      const about = (t: number): boolean => t > 90 && t <= 100
+      try {
+        const day1 = dayOf(T0)
+        const day2 = day1 + DAY_MILLIS
+        await short.writeTiles(DS, TILE, batch([[KEY_A, T0, 'a'], [KEY_A, T0 + TILE, 'b'], [KEY_A, T0 + 2 * TILE, 'c']]))
+        let t = await ttls()
+        assert.deepEqual(Object.keys(t).sort(), [`${day1}:${TILE}`, `${day2}:${TILE}`, `days:${TILE}`].sort())
+        assert.ok(Object.values(t).every(about), JSON.stringify(t))
+        // A rewrite in a bucket of two tiles, from a ttl=0 store: nothing new, TTLs untouched.
+        await none.writeTiles(DS, TILE, batch([[KEY_A, T0, 'a2']]))
+        t = await ttls()
+        assert.ok(Object.values(t).every(about), JSON.stringify(t))
+        // Rewriting the only tile of a bucket empties it for a moment; Redis deletes empty sorted sets, so the
+        // script treats it as new and the TTL comes back.
+        await short.writeTiles(DS, TILE, batch([[KEY_A, T0 + 2 * TILE, 'c2']]))
+        assert.ok(about((await ttls())[`${day2}:${TILE}`]!))
+        // A new tile from a ttl=0 store persists its bucket and the index, so the index still outlives every bucket.
+        await none.writeTiles(DS, TILE, batch([[KEY_A, T0 + 3 * TILE, 'd']]))
+        t = await ttls()
+        assert.equal(t[`${day2}:${TILE}`], -1)
+        assert.equal(t[`days:${TILE}`], -1)
+        assert.ok(about(t[`${day1}:${TILE}`]!))
+        assert.deepEqual(show(await short.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), [[T0, 'a2'], [T0 + TILE, 'b'], [T0 + 2 * TILE, 'c2'], [T0 + 3 * TILE, 'd']])
+      } finally {
+        await short.close()
+        await none.close()
+      }
+    })
+
+    test('unbounded reads find every day through the index; negative tile starts', async () => {
+      const store = await open(prefix('unbounded'))
+      try {
+        const starts = [-DAY_MILLIS - TILE, -DAY_MILLIS, -2 * TILE, -TILE, 0, TILE, 3 * DAY_MILLIS, 40 * DAY_MILLIS]
+        await store.writeTiles(DS, TILE, batch(starts.map(s => [KEY_A, s, `t${s}`] as const)))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), starts.map(s => [s, `t${s}`]))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, 0)).map(([s]) => s), starts.filter(s => s < 0))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS, TILE)).map(([s]) => s), [-DAY_MILLIS, -2 * TILE, -TILE, 0])
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, TILE, Infinity)).map(([s]) => s), [TILE, 3 * DAY_MILLIS, 40 * DAY_MILLIS])
+        // Bounded ranges over more than a month of days go through the index too.
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -5000 * DAY_MILLIS, 5000 * DAY_MILLIS)).length, starts.length)
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS, 40 * DAY_MILLIS)).map(([s]) => s), starts.slice(1, -1))
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -DAY_MILLIS - TILE, 40 * DAY_MILLIS + 1)).map(([s]) => s), starts)
+        // Bucket −D holds (−2D, −D]; bucket 0 holds (−D, D), as on the JVM.
+        assert.deepEqual(show(await store.readTiles(DS, KEY_B, TILE, -Infinity, Infinity)), [])
+      } finally {
+        await store.close()
+      }
+    })
+
+    test('metadata lives under CHRONON_METADATA, without TTL', async () => {
+      const p = prefix('meta')
+      const store = await open(p)
+      try {
+        assert.equal(await store.getMetadata('g.v1'), undefined)
+        await store.putMetadata('g.v1', '{"a":1}')
+        await store.putMetadata('g.v1', '{"a":"é"}')
+        assert.equal(await store.getMetadata('g.v1'), '{"a":"é"}')
+        const key = `${p}:{CHRONON_METADATA:${Buffer.from('g.v1').toString('base64')}}`
+        const raw = await admin!.getBuffer(key)
+        assert.ok(raw !== null)
+        assert.ok(Math.abs(Number(raw.readBigInt64BE(0)) - Date.now()) < 60_000, 'an 8-byte write time, as Zipline\'s batch values')
+        assert.equal(raw.subarray(8).toString('utf8'), '{"a":"é"}')
+        assert.equal(await admin!.ttl(key), -1)
+      } finally {
+        await store.close()
+      }
+    })
+
+    test('entries() equal the embedded store\'s for the same writes, and see only our prefix and our key shapes', async () => {
+      const p = prefix('entries')
+      const store = await open(p)
+      const neighbour = await open(prefix('neighbour'))
+      const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-entries-'))
+      const embedded = new EmbeddedStore(join(dir, 'store'))
+      try {
+        const writes: TilePuts[] = []
+        for (let b = 0; b < 5; b++) {
+          const tiles: [Uint8Array, number, string][] = []
+          for (let i = 0; i < 700; i++) tiles.push([new KeyCodec([{ name: 'id', type: T.long }]).encode([i % 97]), T0 + ((i * 7 + b) % 600 - 300) * TILE, `b${b}i${i}`])
+          writes.push(batch(tiles))
+        }
+        for (const s of [store, embedded] as TileStore[]) {
+          await s.putMetadata('g.v1', '{"serving":true}')
+          for (const w of writes) await s.writeTiles(DS, TILE, new TilePuts(w.bytes.slice().buffer))
+        }
+        await neighbour.writeTiles(DS, TILE, batch([[KEY_A, T0, 'not ours']]))
+        await neighbour.putMetadata('other', 'x')
+        // Keys under our prefix that are not ours: Zipline batch values, non-tiled series, strays.
+        await admin!.set(`${p}:{X_BATCH:AAE=}`, 'batch ir')
+        await admin!.zadd(`${p}:{X_SUMMARIES:AAE=}:${dayOf(T0)}`, T0, 'summary')
+        await admin!.set(`${p}:stray`, '1')
+        const lines = await storeLines(store)
+        assert.ok(lines.length > 1000)
+        assert.deepEqual(lines, await storeLines(embedded))
+      } finally {
+        await store.close()
+        await neighbour.close()
+        await embedded.close()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    test('a concurrent reader sees every tile exactly once while its tiles are rewritten', async () => {
+      const p = prefix('concurrent')
+      const store = await open(p)
+      const reader = await open(p)
+      try {
+        const starts = Array.from({ length: 300 }, (_, i) => T0 + i * TILE)
+        const version = (v: number): TilePuts => batch(starts.map(s => [KEY_A, s, `version ${v} of ${s}`] as const))
+        await store.writeTiles(DS, TILE, version(0))
+        let stop = false
+        let writes = 0
+        const writer = (async () => {
+          // Several requests in flight, as the KvWriter issues them.
+          while (!stop) {
+            await Promise.all([1, 2, 3].map(async () => { await store.writeTiles(DS, TILE, version(++writes)) }))
+          }
+        })()
+        let reads = 0
+        const versions = new Set<string>()
+        const deadline = Date.now() + 2000
+        try {
+          while (Date.now() < deadline) {
+            for (const [from, to] of [[starts[0]!, starts[299]! + TILE], [-Infinity, Infinity]] as const) {
+              const tiles = await reader.readTiles(DS, KEY_A, TILE, from, to)
+              assert.deepEqual(tiles.map(t => t.tileStartMillis), starts, `read ${reads}: every tile once, in order`)
+              for (const t of tiles) {
+                const text = Buffer.from(t.value).toString()
+                assert.match(text, new RegExp(`^version \\d+ of ${t.tileStartMillis}$`))
+                versions.add(text.split(' ')[1]!)
+              }
+              reads++
+            }
+          }
+        } finally {
+          stop = true
+          await writer
+        }
+        assert.ok(reads > 50, `only ${reads} reads`)
+        assert.ok(writes > 10 && versions.size > 3, `the reads overlapped ${writes} rewrites (${versions.size} versions seen)`)
+      } finally {
+        await store.close()
+        await reader.close()
+      }
+    })
+
+    test('read-only stores refuse writes; WAIT without replicas fails flushed()', async () => {
+      const p = prefix('ro')
+      const ro = await open(p, { readOnly: true })
+      const waiting = await open(p, { waitReplicas: 1, waitTimeoutMillis: 100 })
+      try {
+        await rejectsWith(ro.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']])), 'TK_STORE', /read-only/)
+        await rejectsWith(ro.putMetadata('g', 'x'), 'TK_STORE', /read-only/)
+        await waiting.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']]))
+        await rejectsWith(waiting.flushed(), 'TK_STORE', /only 0 of 1 Redis replica/)
+        await ro.flushed() // nothing to wait for
+      } finally {
+        await ro.close()
+        await waiting.close()
+      }
+    })
+
+  })
+}
+
+describe('RedisStore: connection failures', { skip: server.skip }, () => {
   test('no server: reads fail after the connect timeout, writes at once, both TK_STORE with the store, dataset and cause', async () => {
     const port = await freePort()
     const store = new RedisStore({ host: '127.0.0.1', port, db: 0, prefix: 'nobody', connectTimeoutMillis: 300 })
@@ -397,32 +404,69 @@ function source (extra = ''): ReturnType<typeof openGeneratorSource> {
   return openGeneratorSource(compilePlan(GROUP_BY), parseGeneratorOptions(GEN + extra), SCHEMA)
 }
 
-describe('the engine into Redis', { skip }, () => {
-  test('the same events into the embedded store and into Redis: identical dump lines and fetch results', async () => {
-    const store = await open(prefix('engine'))
-    const embedded = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs' })
-    try {
-      const redis = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs', store })
-      assert.equal(redis.summary.records, 24_000)
-      assert.equal(redis.deadLetters.records.length, 0)
-      const lines = await storeLines(redis.store)
-      assert.ok(lines.length > 10_000, `${lines.length} entries`)
-      assert.deepEqual(lines, await storeLines(embedded.store))
-      let compared = 0
-      for (let key = 0; key < 250; key++) {
-        for (const q of key % 5 === 0 ? QUERY_TIMES : [END]) {
-          assert.deepEqual(await redis.fetch([key], q), await embedded.fetch([key], q), `key ${key} at ${q}`)
-          compared++
+for (const [where, { url, skip, prefix, open }] of BEDS) {
+  describe(`the engine into ${where}`, { skip }, () => {
+    test('the same events into the embedded store and into Redis: identical dump lines and fetch results', async () => {
+      const store = await open(prefix('engine'))
+      const embedded = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs' })
+      try {
+        const redis = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs', store })
+        assert.equal(redis.summary.records, 24_000)
+        assert.equal(redis.deadLetters.records.length, 0)
+        const lines = await storeLines(redis.store)
+        assert.ok(lines.length > 10_000, `${lines.length} entries`)
+        assert.deepEqual(lines, await storeLines(embedded.store))
+        let compared = 0
+        for (let key = 0; key < 250; key++) {
+          for (const q of key % 5 === 0 ? QUERY_TIMES : [END]) {
+            assert.deepEqual(await redis.fetch([key], q), await embedded.fetch([key], q), `key ${key} at ${q}`)
+            compared++
+          }
         }
+        assert.ok(compared >= 450)
+        await redis.cleanup()
+      } finally {
+        await embedded.cleanup()
+        await store.close()
       }
-      assert.ok(compared >= 450)
-      await redis.cleanup()
-    } finally {
-      await embedded.cleanup()
-      await store.close()
-    }
-  })
+    })
 
+    test('tilekiln run/fetch/dump --store redis://… print byte for byte what they print with the embedded store', async () => {
+      const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
+      const CSV = referencePath('chronon', 'quickstart_events', 'returns.csv')
+      const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-cli-'))
+      const redisSpec = `${url!}?prefix=${prefix('cli')}&ttl=1d`
+      try {
+        const stores = [`embedded:${join(dir, 'store')}`, redisSpec]
+        for (const s of stores) {
+          const r = await tilekiln(['run', '--group-by', GB, '--source', `file:${CSV}`, '--store', s, '--until-end', '--dead-letter', join(dir, 'dlq.jsonl'), '--progress', '0'])
+          assert.equal(r.code, 0, r.stderr)
+          assert.match(r.stderr, s.startsWith('redis') ? /into redis(\+cluster)?:\/\/127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+)*(\/0)?\?prefix=tk-test-\w+-cli&ttl=86400 / : /into embedded:/)
+        }
+        const [a, b] = await Promise.all(stores.map(async s => await tilekiln(['dump', '--store', s])))
+        assert.equal(a!.code, 0, a!.stderr)
+        assert.equal(b!.code, 0, b!.stderr)
+        assert.ok(a!.stdout.split('\n').length > 100)
+        assert.equal(b!.stdout, a!.stdout)
+        const lines = readFileSync(CSV, 'utf8').trim().split('\n')
+        const col = lines[0]!.split(',').indexOf('user_id')
+        const users = [...new Set(lines.slice(1).map(l => l.split(',')[col]!))].slice(0, 4)
+        for (const user of users) {
+          const [fa, fb] = await Promise.all(stores.map(async s => await tilekiln(['fetch', '--group-by', GB, '--store', s, '--key', `user_id=${user}`, '--at', '1701475200000', '--json'])))
+          assert.equal(fa!.code, 0, fa!.stderr)
+          assert.equal(fb!.stdout, fa!.stdout)
+        }
+        const bad = await tilekiln(['dump', '--store', 'redis://127.0.0.1:1/0?pefix=x'])
+        assert.equal(bad.code, 2)
+        assert.match(bad.stderr, /unknown option 'pefix'/)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+}
+
+describe('the engine into Redis: an outage', { skip: server.skip }, () => {
   test('a Redis outage mid-run (killed, restarted on its port 3 s later) slows the engine down and loses no tile', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-outage-'))
     let server = await startRedis({ dir, persist: true })
@@ -479,36 +523,4 @@ describe('the engine into Redis', { skip }, () => {
     }
   })
 
-  test('tilekiln run/fetch/dump --store redis://… print byte for byte what they print with the embedded store', async () => {
-    const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
-    const CSV = referencePath('chronon', 'quickstart_events', 'returns.csv')
-    const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-cli-'))
-    const redisSpec = `${url!}?prefix=${prefix('cli')}&ttl=1d`
-    try {
-      const stores = [`embedded:${join(dir, 'store')}`, redisSpec]
-      for (const s of stores) {
-        const r = await tilekiln(['run', '--group-by', GB, '--source', `file:${CSV}`, '--store', s, '--until-end', '--dead-letter', join(dir, 'dlq.jsonl'), '--progress', '0'])
-        assert.equal(r.code, 0, r.stderr)
-        assert.match(r.stderr, s.startsWith('redis') ? /into redis:\/\/127\.0\.0\.1:\d+\/0\?prefix=tk-test-\w+-cli&ttl=86400 / : /into embedded:/)
-      }
-      const [a, b] = await Promise.all(stores.map(async s => await tilekiln(['dump', '--store', s])))
-      assert.equal(a!.code, 0, a!.stderr)
-      assert.equal(b!.code, 0, b!.stderr)
-      assert.ok(a!.stdout.split('\n').length > 100)
-      assert.equal(b!.stdout, a!.stdout)
-      const lines = readFileSync(CSV, 'utf8').trim().split('\n')
-      const col = lines[0]!.split(',').indexOf('user_id')
-      const users = [...new Set(lines.slice(1).map(l => l.split(',')[col]!))].slice(0, 4)
-      for (const user of users) {
-        const [fa, fb] = await Promise.all(stores.map(async s => await tilekiln(['fetch', '--group-by', GB, '--store', s, '--key', `user_id=${user}`, '--at', '1701475200000', '--json'])))
-        assert.equal(fa!.code, 0, fa!.stderr)
-        assert.equal(fb!.stdout, fa!.stdout)
-      }
-      const bad = await tilekiln(['dump', '--store', 'redis://127.0.0.1:1/0?pefix=x'])
-      assert.equal(bad.code, 2)
-      assert.match(bad.stderr, /unknown option 'pefix'/)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
 })

@@ -22,7 +22,7 @@ import { runEngine } from '../helpers/engine.ts'
 import { redisTestBed } from '../helpers/redis.ts'
 import { storeLines } from '../helpers/store-dump.ts'
 
-const { skip, admin, prefix, keysOf, open } = redisTestBed('node scripts/test.mjs redis-untiled')
+const BEDS = [['Redis', redisTestBed('node scripts/test.mjs redis-untiled')], ['Redis Cluster', redisTestBed('node scripts/test.mjs redis-untiled', 'cluster')]] as const
 
 const DAY = 86_400_000
 const DS = 'TEST_REDIS_UNTILED_STREAMING'
@@ -52,81 +52,83 @@ const LIST: Ev[] = [
   [KEY_B, T0, 0, 6, 0, 'b']
 ]
 
-describe('untiled events in Redis', { skip }, () => {
-  test('layout: sorted set per key and day (score = ts, member = identity ‖ value), the day index, TTLs; appends are idempotent', async () => {
-    const p = prefix('layout')
-    const store = await open(p)
-    try {
-      await store.appendEvents(DS, events(LIST))
-      const tag = `${p}:{${DS}:${Buffer.from(KEY_A).toString('base64')}}`
-      const tagB = `${p}:{${DS}:${Buffer.from(KEY_B).toString('base64')}}`
-      const day1 = Date.UTC(2024, 0, 10)
-      const day2 = Date.UTC(2024, 0, 11)
-      const day0 = day1 - 40 * DAY
-      assert.deepEqual(await keysOf(p), [`${tag}:${day0}`, `${tag}:${day1}`, `${tag}:${day2}`, `${tag}:days`, `${tagB}:${day1}`, `${tagB}:days`].sort())
-      const members = await admin!.zrangeBuffer(`${tag}:${day1}`, 0, -1, 'WITHSCORES')
-      const member = (pt: number, pos: number, row: number, value: string): Buffer => {
-        const b = Buffer.alloc(IDENTITY_BYTES + value.length)
-        writeIdentity(b, 0, pt, pos, row)
-        b.write(value, IDENTITY_BYTES)
-        return b
-      }
-      // Equal scores are ordered by member bytes, i.e. by identity.
-      assert.deepEqual(members, [member(0, 5, 1, 'yy'), Buffer.from(String(T0)), member(0, 7, 0, 'x'), Buffer.from(String(T0))])
-      assert.deepEqual(await admin!.zrange(`${tag}:days`, 0, -1, 'WITHSCORES'), [day0, day0, day1, day1, day2, day2].map(String))
-      for (const k of await keysOf(p)) {
-        const ttl = await admin!.ttl(k)
-        assert.ok(ttl > DEFAULT_REDIS_TTL_SECONDS - 60 && ttl <= DEFAULT_REDIS_TTL_SECONDS, `${k}: TTL ${ttl}`)
-      }
-      // A replay adds nothing (and leaves the TTLs alone).
-      await admin!.expire(`${tag}:${day1}`, 1000)
-      await store.appendEvents(DS, events(LIST))
-      assert.equal(await admin!.zcard(`${tag}:${day1}`), 2)
-      assert.equal(await admin!.ttl(`${tag}:${day1}`), 1000)
-      // The same identity with other value bytes replaces its member: one per (event time, identity).
-      await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x2']]))
-      assert.deepEqual(await admin!.zrangeBuffer(`${tag}:${day1}`, 0, -1), [member(0, 5, 1, 'yy'), member(0, 7, 0, 'x2')])
-      await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x']]))
-      // ttl=0: new events make their buckets and index persistent.
-      const persistent = await open(p, { ttlSeconds: 0 })
+for (const [where, { skip, admin, prefix, keysOf, open }] of BEDS) {
+  describe(`untiled events in ${where}`, { skip }, () => {
+    test('layout: sorted set per key and day (score = ts, member = identity ‖ value), the day index, TTLs; appends are idempotent', async () => {
+      const p = prefix('layout')
+      const store = await open(p)
       try {
-        await persistent.appendEvents(DS, events([[KEY_A, T0 + 1, 0, 99, 0, 'w']]))
+        await store.appendEvents(DS, events(LIST))
+        const tag = `${p}:{${DS}:${Buffer.from(KEY_A).toString('base64')}}`
+        const tagB = `${p}:{${DS}:${Buffer.from(KEY_B).toString('base64')}}`
+        const day1 = Date.UTC(2024, 0, 10)
+        const day2 = Date.UTC(2024, 0, 11)
+        const day0 = day1 - 40 * DAY
+        assert.deepEqual(await keysOf(p), [`${tag}:${day0}`, `${tag}:${day1}`, `${tag}:${day2}`, `${tag}:days`, `${tagB}:${day1}`, `${tagB}:days`].sort())
+        const members = await admin!.zrangeBuffer(`${tag}:${day1}`, 0, -1, 'WITHSCORES')
+        const member = (pt: number, pos: number, row: number, value: string): Buffer => {
+          const b = Buffer.alloc(IDENTITY_BYTES + value.length)
+          writeIdentity(b, 0, pt, pos, row)
+          b.write(value, IDENTITY_BYTES)
+          return b
+        }
+        // Equal scores are ordered by member bytes, i.e. by identity.
+        assert.deepEqual(members, [member(0, 5, 1, 'yy'), Buffer.from(String(T0)), member(0, 7, 0, 'x'), Buffer.from(String(T0))])
+        assert.deepEqual(await admin!.zrange(`${tag}:days`, 0, -1, 'WITHSCORES'), [day0, day0, day1, day1, day2, day2].map(String))
+        for (const k of await keysOf(p)) {
+          const ttl = await admin!.ttl(k)
+          assert.ok(ttl > DEFAULT_REDIS_TTL_SECONDS - 60 && ttl <= DEFAULT_REDIS_TTL_SECONDS, `${k}: TTL ${ttl}`)
+        }
+        // A replay adds nothing (and leaves the TTLs alone).
+        await admin!.expire(`${tag}:${day1}`, 1000)
+        await store.appendEvents(DS, events(LIST))
+        assert.equal(await admin!.zcard(`${tag}:${day1}`), 2)
+        assert.equal(await admin!.ttl(`${tag}:${day1}`), 1000)
+        // The same identity with other value bytes replaces its member: one per (event time, identity).
+        await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x2']]))
+        assert.deepEqual(await admin!.zrangeBuffer(`${tag}:${day1}`, 0, -1), [member(0, 5, 1, 'yy'), member(0, 7, 0, 'x2')])
+        await store.appendEvents(DS, events([[KEY_A, T0, 0, 7, 0, 'x']]))
+        // ttl=0: new events make their buckets and index persistent.
+        const persistent = await open(p, { ttlSeconds: 0 })
+        try {
+          await persistent.appendEvents(DS, events([[KEY_A, T0 + 1, 0, 99, 0, 'w']]))
+        } finally {
+          await persistent.close()
+        }
+        assert.equal(await admin!.ttl(`${tag}:${day1}`), -1)
+        assert.equal(await admin!.ttl(`${tag}:days`), -1)
       } finally {
-        await persistent.close()
+        await store.close()
       }
-      assert.equal(await admin!.ttl(`${tag}:${day1}`), -1)
-      assert.equal(await admin!.ttl(`${tag}:days`), -1)
-    } finally {
-      await store.close()
-    }
-  })
+    })
 
-  test('reads: [from, to) across day buckets, through the index when unbounded or longer than a month; entries() = the embedded store\'s', async () => {
-    const store = await open(prefix('reads'))
-    const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-untiled-'))
-    const embedded = new EmbeddedStore(join(dir, 'store'))
-    try {
-      for (const s of [store, embedded] as TileStore[]) await s.appendEvents(DS, events(LIST))
-      for (const s of [store, embedded] as TileStore[]) {
-        const read = async (from: number, to: number): Promise<string[]> => (await s.readEvents(DS, KEY_A, from, to)).map(e => {
-          const id = readIdentity(e.identity)
-          return `${e.tsMillis - T0}/${id.position}/${id.row}=${Buffer.from(e.value).toString()}`
-        })
-        const all = [`${-40 * DAY}/1/0=old`, '0/5/1=yy', '0/7/0=x', '2/0/0=z']
-        assert.deepEqual(await read(-Infinity, Infinity), all, s.description)
-        assert.deepEqual(await read(T0 - 50 * DAY, T0 + 3), all, s.description)
-        assert.deepEqual(await read(T0, T0 + 2), ['0/5/1=yy', '0/7/0=x'], s.description)
-        assert.deepEqual(await read(T0 + 1, T0 + 3), ['2/0/0=z'], s.description)
-        assert.deepEqual(await read(T0 + 3, Infinity), [], s.description)
+    test('reads: [from, to) across day buckets, through the index when unbounded or longer than a month; entries() = the embedded store\'s', async () => {
+      const store = await open(prefix('reads'))
+      const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-untiled-'))
+      const embedded = new EmbeddedStore(join(dir, 'store'))
+      try {
+        for (const s of [store, embedded] as TileStore[]) await s.appendEvents(DS, events(LIST))
+        for (const s of [store, embedded] as TileStore[]) {
+          const read = async (from: number, to: number): Promise<string[]> => (await s.readEvents(DS, KEY_A, from, to)).map(e => {
+            const id = readIdentity(e.identity)
+            return `${e.tsMillis - T0}/${id.position}/${id.row}=${Buffer.from(e.value).toString()}`
+          })
+          const all = [`${-40 * DAY}/1/0=old`, '0/5/1=yy', '0/7/0=x', '2/0/0=z']
+          assert.deepEqual(await read(-Infinity, Infinity), all, s.description)
+          assert.deepEqual(await read(T0 - 50 * DAY, T0 + 3), all, s.description)
+          assert.deepEqual(await read(T0, T0 + 2), ['0/5/1=yy', '0/7/0=x'], s.description)
+          assert.deepEqual(await read(T0 + 1, T0 + 3), ['2/0/0=z'], s.description)
+          assert.deepEqual(await read(T0 + 3, Infinity), [], s.description)
+        }
+        assert.deepEqual(await storeLines(store), await storeLines(embedded))
+      } finally {
+        await store.close()
+        await embedded.close()
+        rmSync(dir, { recursive: true, force: true })
       }
-      assert.deepEqual(await storeLines(store), await storeLines(embedded))
-    } finally {
-      await store.close()
-      await embedded.close()
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
-})
+}
 
 const H = { length: 1, timeUnit: 0 }
 const D = { length: 1, timeUnit: 1 }
@@ -153,37 +155,39 @@ const END = START + 12_000 * 50_000
 const QUERY_TIMES = [START + 3_600_000 + 17, START + 2 * DAY + 7 * 60_000, START + 4 * DAY + 1, END, END + 2 * DAY]
 const source = (): ReturnType<typeof openGeneratorSource> => openGeneratorSource(compilePlan(GROUP_BY), parseGeneratorOptions(GEN), SCHEMA)
 
-describe('the untiled engine into Redis', { skip }, () => {
-  test('the same events untiled into LMDB and into Redis (twice, 2 then 3 workers): identical dump lines and fetches', async () => {
-    const store = await open(prefix('engine'))
-    const embedded = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs', untiled: true })
-    try {
-      let first: string[] = []
-      for (const workers of [2, 3]) {
-        const redis = await runEngine(GROUP_BY, source(), { workers, evaluator: 'column-refs', store, untiled: true })
-        assert.equal(redis.summary.records, 12_000)
-        assert.equal(redis.deadLetters.records.filter(d => d.code !== 'TK_INPUT').length, 0)
-        const lines = await storeLines(redis.store)
-        if (workers === 2) {
-          first = lines
-          assert.equal(lines.length, 1 + redis.summary.rows, 'metadata and one entry per row')
-          assert.deepEqual(lines, await storeLines(embedded.store))
-        } else {
-          assert.deepEqual(lines, first, 'the second run added nothing')
-        }
-        let compared = 0
-        for (let key = 0; key < 200; key += workers === 2 ? 1 : 7) {
-          for (const q of key % 5 === 0 ? QUERY_TIMES : [END]) {
-            assert.deepEqual(await redis.fetch([key], q), await embedded.fetch([key], q), `key ${key} at ${q}`)
-            compared++
+for (const [where, { skip, prefix, open }] of BEDS) {
+  describe(`the untiled engine into ${where}`, { skip }, () => {
+    test('the same events untiled into LMDB and into Redis (twice, 2 then 3 workers): identical dump lines and fetches', async () => {
+      const store = await open(prefix('engine'))
+      const embedded = await runEngine(GROUP_BY, source(), { workers: 2, evaluator: 'column-refs', untiled: true })
+      try {
+        let first: string[] = []
+        for (const workers of [2, 3]) {
+          const redis = await runEngine(GROUP_BY, source(), { workers, evaluator: 'column-refs', store, untiled: true })
+          assert.equal(redis.summary.records, 12_000)
+          assert.equal(redis.deadLetters.records.filter(d => d.code !== 'TK_INPUT').length, 0)
+          const lines = await storeLines(redis.store)
+          if (workers === 2) {
+            first = lines
+            assert.equal(lines.length, 1 + redis.summary.rows, 'metadata and one entry per row')
+            assert.deepEqual(lines, await storeLines(embedded.store))
+          } else {
+            assert.deepEqual(lines, first, 'the second run added nothing')
           }
+          let compared = 0
+          for (let key = 0; key < 200; key += workers === 2 ? 1 : 7) {
+            for (const q of key % 5 === 0 ? QUERY_TIMES : [END]) {
+              assert.deepEqual(await redis.fetch([key], q), await embedded.fetch([key], q), `key ${key} at ${q}`)
+              compared++
+            }
+          }
+          assert.ok(compared >= 30)
+          await redis.cleanup()
         }
-        assert.ok(compared >= 30)
-        await redis.cleanup()
+      } finally {
+        await embedded.cleanup()
+        await store.close()
       }
-    } finally {
-      await embedded.cleanup()
-      await store.close()
-    }
+    })
   })
-})
+}

@@ -32,6 +32,8 @@ export interface StartRedisOptions {
   dir?: string
   /** Append-only file with fsync before every reply, so a restart in the same dir has every acknowledged write. */
   persist?: boolean
+  /** More redis-server arguments (e.g. cluster mode). */
+  args?: string[]
 }
 
 /** Installs Debian's redis-server when it is not on PATH (root, or passwordless sudo). */
@@ -73,7 +75,7 @@ async function startOnce (bin: string, opts: StartRedisOptions): Promise<RedisSe
   const logFile = join(dir, 'redis.log')
   const out = openSync(logFile, 'a')
   const persistence = opts.persist === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--dir', dir], {
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--dir', dir, ...(opts.args ?? [])], {
     cwd: dir,
     stdio: ['ignore', out, out]
   })

@@ -1,0 +1,167 @@
+// The Redis store on a real server and on a real 3-master Redis Cluster (both started by the test runner,
+// TILEKILN_TEST_REDIS and TILEKILN_TEST_REDIS_CLUSTER): the TileStore conformance suite on each, then what is Redis's
+// own — the fence per entity and its key, the bookkeeping keys' names and hash tags, the cluster spec, hash slots as
+// Redis computes them, writes spread over every master, a connection reset failing what hangs on a frozen server,
+// and the CLIENT KILL of the old connection ahead of the first write of a new one.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { Redis } from 'ioredis'
+import { T } from '../../src/api/data-type.ts'
+import { KeyCodec } from '../../src/codec/key.ts'
+import { isTilekilnError } from '../../src/errors.ts'
+import { hashSlot } from '../../src/sink/redis-layout.ts'
+import { parseRedisClusterSpec, RedisStore } from '../../src/sink/redis-store.ts'
+import { redisTestBed } from '../helpers/redis.ts'
+import { sleep } from '../services/process.ts'
+import { startRedis } from '../services/redis.ts'
+import { storeConformance, tiles } from '../sink/store-conformance.ts'
+
+const server = redisTestBed('node scripts/test.mjs redis-conformance')
+const cluster = redisTestBed('node scripts/test.mjs redis-conformance', 'cluster')
+
+storeConformance('Redis', { skip: server.skip, open: async () => await server.open(server.prefix('conformance')) })
+storeConformance('Redis Cluster', { skip: cluster.skip, open: async () => await cluster.open(cluster.prefix('conformance')) })
+
+const DS = 'TEST_REDIS_CONFORMANCE_STREAMING'
+const TILE = 300_000
+const T0 = Date.UTC(2024, 0, 10, 12)
+const longs = new KeyCodec([{ name: 'id', type: T.long }])
+const SCOPE = 'TEST_REDIS_CONFORMANCE_STREAMING/events'
+
+describe('parseRedisClusterSpec', () => {
+  test('nodes, credentials, options; usage errors say what is wrong', () => {
+    assert.deepEqual(parseRedisClusterSpec('redis+cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002?prefix=run1&ttl=2h&wait=1'), {
+      host: '10.0.0.1', port: 7000, db: 0, username: 'u', password: 'p@ss', tls: false, prefix: 'run1', ttlSeconds: 7200, waitReplicas: 1,
+      cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }]
+    })
+    const d = parseRedisClusterSpec('rediss+cluster://h:1')
+    assert.equal(d.tls, true)
+    assert.equal(d.prefix, 'chronon')
+    for (const [spec, why] of [
+      ['redis+cluster://', /no node/],
+      ['redis+cluster://h', /'h' is not HOST:PORT/],
+      ['redis+cluster://h:1/3', /only database 0/],
+      ['redis+cluster://h:1?pefix=a', /unknown option 'pefix'/],
+      ['redis+cluster://h:99999', /bad port/],
+      ['cluster://h:1', /use redis\+cluster:\/\//]
+    ] as const) {
+      assert.throws(() => parseRedisClusterSpec(spec), (e: unknown) => isTilekilnError(e) && e.code === 'TK_USAGE' && why.test(e.message), spec)
+    }
+  })
+})
+
+for (const [name, bed] of [['Redis', server], ['Redis Cluster', cluster]] as const) {
+  describe(`${name}: its own`, { skip: bed.skip, timeout: 60_000 }, () => {
+    test('the fence is per entity: a hash `…:fence` of PARTITION@SCOPE → epoch in the entity\'s hash tag; an older epoch is refused only for entities the newer one wrote', async () => {
+      const p = bed.prefix('fence')
+      const store = await bed.open(p, { ttlSeconds: 1000 })
+      try {
+        const a = longs.encode([1])
+        const b = longs.encode([2])
+        const e1 = await store.acquireEpoch(SCOPE, 5)
+        const e2 = await store.acquireEpoch(SCOPE, 5)
+        await store.writeTiles(DS, TILE, tiles([[a, T0, 'new owner']], [5]), { scope: SCOPE, epochs: new Map([[5, e2]]) })
+        // Key b was never written under e2: Redis cannot know (the epoch key is in another slot), the write passes —
+        // within the contract; the new owner's own writes of b will replace it.
+        assert.deepEqual(await store.writeTiles(DS, TILE, tiles([[a, T0, 'zombie'], [b, T0, 'zombie']], [5, 5]), { scope: SCOPE, epochs: new Map([[5, e1]]) }), { fenced: [5] })
+        const tag = `${p}:{${DS}:${Buffer.from(a).toString('base64')}}`
+        assert.deepEqual(await bed.admin!.hgetall(`${tag}:fence`), { [`5@${SCOPE}`]: String(e2) })
+        const ttl = await bed.admin!.ttl(`${tag}:fence`)
+        assert.ok(ttl > 900 && ttl <= 1000, `fence TTL ${ttl}`)
+        const epochKey = `${p}:{TILEKILN_PARTITION:${Buffer.from(SCOPE).toString('base64')}:5}:epoch`
+        assert.equal(await bed.admin!.get(epochKey), String(e2))
+        assert.equal(hashSlot(epochKey), hashSlot(epochKey.replace(/epoch$/, 'checkpoint')))
+        assert.equal(await bed.admin!.ttl(epochKey), -1, 'epochs never expire')
+      } finally {
+        await store.close()
+      }
+    })
+  })
+}
+
+describe('Redis Cluster: routing', { skip: cluster.skip, timeout: 60_000 }, () => {
+  test('hash slots are Redis\'s; one batch is written to every master, each entity to the one serving its slot', async () => {
+    const p = cluster.prefix('routing')
+    const store = await cluster.open(p)
+    try {
+      const masters = await cluster.masters()
+      assert.equal(masters.length, 3)
+      const samples = ['a', 'b', `${p}:{${DS}:AAE=}:days:${TILE}`, 'x{}y', '{}', 'foo{bar}{zap}', 'é{😀}']
+      for (const k of samples) assert.equal(hashSlot(k), await masters[0]!.cluster('KEYSLOT', k), k)
+      const puts = Array.from({ length: 300 }, (_, i) => [longs.encode([i]), T0 + (i % 3) * TILE, `v${i}`] as const)
+      await store.writeTiles(DS, TILE, tiles(puts))
+      const perNode: number[] = []
+      for (const m of masters) perNode.push(Number(await m.dbsize()))
+      assert.ok(perNode.every(n => n > 50), `keys per master: ${perNode.join(', ')}`)
+      for (const [k, s, v] of puts.slice(0, 30)) assert.equal(Buffer.from((await store.readTiles(DS, k, TILE, s, s + 1))[0]!.value).toString(), v)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('Redis: connections', { skip: server.skip, timeout: 60_000 }, () => {
+  test('a frozen server: a write hangs; resetConnection() makes it fail at once; the store reconnects when the server is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-frozen-'))
+    const redis = await startRedis({ dir })
+    const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'frozen', connectTimeoutMillis: 1000 })
+    try {
+      await store.connected()
+      process.kill(redis.pid, 'SIGSTOP')
+      let settled: string | null = null
+      const pending = store.writeTiles(DS, TILE, tiles([[longs.encode([1]), T0, 'x']])).then(() => { settled = 'ok' }, (e: Error) => { settled = e.message })
+      await sleep(300)
+      assert.equal(settled, null, 'a frozen server answers nothing: the write hangs')
+      const reset = Date.now()
+      store.resetConnection()
+      await pending
+      assert.ok(Date.now() - reset < 500)
+      assert.match(settled!, /^Redis write of 1 tile\(s\) failed/)
+      process.kill(redis.pid, 'SIGCONT')
+      await store.connected()
+      await store.writeTiles(DS, TILE, tiles([[longs.encode([1]), T0, 'after']]))
+      assert.equal(Buffer.from((await store.readTiles(DS, longs.encode([1]), TILE, T0, T0 + 1))[0]!.value).toString(), 'after')
+    } finally {
+      try { process.kill(redis.pid, 'SIGCONT') } catch {}
+      await store.close()
+      await redis.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a new connection kills the previous one (CLIENT KILL ID … ADDR …) ahead of its first write', async () => {
+    const store = await server.open(server.prefix('barrier'))
+    const admin = server.admin as Redis
+    // MONITOR does not show admin commands such as CLIENT KILL: count them in the command statistics instead, and
+    // watch the new connection's first commands.
+    const kills = async (): Promise<number> => Number(/cmdstat_client\|kill:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0)
+    const monitor = await admin.monitor()
+    const seen: string[] = []
+    monitor.on('monitor', (_time: string, args: string[], source: string) => { seen.push(`${source} ${args.slice(0, 2).join(' ').toLowerCase()}`) })
+    try {
+      await store.writeTiles(DS, TILE, tiles([[longs.encode([1]), T0, 'before']]))
+      await sleep(100) // MONITOR's feed lags the replies
+      const before = seen.find(s => s.includes(' evalsha '))!.split(' ')[0]!
+      const killsBefore = await kills()
+      store.resetConnection()
+      await sleep(100)
+      await store.connected()
+      await store.writeTiles(DS, TILE, tiles([[longs.encode([1]), T0, 'after']]))
+      await sleep(100)
+      assert.equal(await kills(), killsBefore + 1, 'one CLIENT KILL, by the new connection')
+      const mine = seen.filter(s => !s.startsWith(before + ' ') && !s.startsWith('lua '))
+      const fresh = mine.find(s => s.includes(' evalsha '))!.split(' ')[0]!
+      const ofFresh = mine.filter(s => s.startsWith(fresh + ' ')).map(s => s.slice(fresh.length + 1).split(' ')[0])
+      // CLIENT KILL is written right before CLIENT INFO, and writes wait for CLIENT INFO's reply.
+      assert.deepEqual(ofFresh.slice(0, ofFresh.indexOf('evalsha') + 1), ['info', 'script', 'script', 'client', 'evalsha'])
+      const clients = await admin.client('LIST') as string
+      assert.ok(!clients.includes(`addr=${before} `), 'the old connection is gone')
+    } finally {
+      monitor.disconnect()
+      await store.close()
+    }
+  })
+})
