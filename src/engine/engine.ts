@@ -138,6 +138,8 @@ export class Engine {
   readonly #ooo: number
   readonly #fingerprint: string
   readonly #storage: CheckpointStorage | null
+  /** Tile writes carry fences only when epochs come from the store itself (a test may keep checkpoints elsewhere). */
+  readonly #fencing: boolean
   readonly #coordinator: CheckpointCoordinator
   readonly #abort = new AbortController()
   #pool!: WorkerPool
@@ -178,6 +180,7 @@ export class Engine {
     this.#storage = o.checkpoints === undefined
       ? null
       : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName))
+    this.#fencing = o.checkpoints !== undefined && o.checkpoints.storage === undefined
     this.#coordinator = new CheckpointCoordinator(this.#cutHost())
   }
 
@@ -402,7 +405,7 @@ export class Engine {
 
   /** The fence a batch of these partitions' tiles is written under. */
   #fence (partitions: Iterable<number>, epoch?: number): { scope: string, epochs: Map<number, number> } | undefined {
-    if (this.#storage === null) return undefined
+    if (!this.#fencing) return undefined
     const epochs = new Map<number, number>()
     for (const p of partitions) {
       const e = epoch ?? this.#book.get(p)?.epoch
