@@ -3,6 +3,8 @@
 // daemon of the group reads and writes the same ones and a daemon that lost a partition cannot overwrite what its
 // successor wrote.
 
+import { describeError } from '../errors.ts'
+import { isFatalStoreError } from '../sink/kv-writer.ts'
 import type { StoredCheckpoint, TileStore } from '../sink/store.ts'
 
 export type { StoredCheckpoint }
@@ -16,12 +18,30 @@ export interface CheckpointStorage {
   write (partition: number, epoch: number, bytes: Uint8Array): Promise<boolean>
 }
 
-export function storeCheckpoints (store: TileStore, scope: string): CheckpointStorage {
+/**
+ * Checkpoints in the store under `scope`. A store that is briefly unreachable (a Redis restart, a connection the
+ * writer reset) is retried with backoff for up to `patienceMillis`: an outage slows hand-overs and cuts down, it
+ * does not end the run. A fatal store error (no space left, a read-only store) is not retried.
+ */
+export function storeCheckpoints (store: TileStore, scope: string, opts: { patienceMillis?: number, log?: (line: string) => void } = {}): CheckpointStorage {
+  const patience = opts.patienceMillis ?? 60_000
+  const retried = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    const started = Date.now()
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await op()
+      } catch (e) {
+        if (isFatalStoreError(e) || Date.now() - started + delay > patience) throw e
+        opts.log?.(`tilekiln: ${what} failed, retrying in ${delay} ms: ${describeError(e)} [store=${store.description}]`)
+        await new Promise(resolve => setTimeout(resolve, delay))
+      }
+    }
+  }
   return {
     description: `${store.description} (checkpoints of ${scope})`,
-    acquireEpoch: p => store.acquireEpoch(scope, p),
-    read: p => store.readCheckpoint(scope, p),
-    write: (p, epoch, bytes) => store.writeCheckpoint(scope, p, epoch, bytes)
+    acquireEpoch: p => retried(`taking a fencing epoch for partition ${p}`, () => store.acquireEpoch(scope, p)),
+    read: p => retried(`reading the checkpoint of partition ${p}`, () => store.readCheckpoint(scope, p)),
+    write: (p, epoch, bytes) => retried(`writing the checkpoint of partition ${p}`, () => store.writeCheckpoint(scope, p, epoch, bytes))
   }
 }
 

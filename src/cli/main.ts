@@ -261,7 +261,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
       partitions: repartition.partitions,
       probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
-      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`)),
+      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: line => process.stderr.write(line + '\n') }),
       metrics: engine.metrics,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
       checkpointIntervalMillis: o['checkpoint-interval'] as number,

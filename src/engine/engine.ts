@@ -179,7 +179,7 @@ export class Engine {
     this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
     this.#storage = o.checkpoints === undefined
       ? null
-      : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName))
+      : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName), { log: line => this.#log(line) })
     this.#fencing = o.checkpoints !== undefined && o.checkpoints.storage === undefined
     this.#coordinator = new CheckpointCoordinator(this.#cutHost())
   }

@@ -6,7 +6,7 @@
 // (fenced). Run on Redis, on a 3-node Redis Cluster, and on a topic not keyed by the entity with --repartition.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -49,20 +49,37 @@ function produceOptions (topic: string, keyed: boolean, schemaOut: string, count
   }
 }
 
-interface Daemon { readonly name: string, readonly child: ChildProcess, readonly done: Promise<{ code: number, stdout: string, stderr: string }> }
+interface Daemon {
+  readonly name: string
+  readonly child: ChildProcess
+  readonly done: Promise<{ code: number, stdout: string, stderr: string }>
+  /** What it logged so far. */
+  stderr (): string
+}
 
 /** A `tilekiln run` daemon that is SIGKILLed if it is still running after `timeoutMs`. */
 function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Daemon {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: process.env })
   let stdout = ''
   let stderr = ''
+  // Kept on disk as it comes (TILEKILN_TEST_KEEP=1 keeps the directory), so a hung run can be diagnosed.
+  const log = join(work, `${name}.log`)
   child.stdout!.on('data', d => { stdout += String(d) })
-  child.stderr!.on('data', d => { stderr += String(d) })
+  child.stderr!.on('data', d => { stderr += String(d); appendFileSync(log, String(d)) })
   const timer = setTimeout(() => { child.kill('SIGCONT'); child.kill('SIGKILL') }, timeoutMs)
   const done = new Promise<{ code: number, stdout: string, stderr: string }>(resolve => {
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }) })
   })
-  return { name, child, done }
+  return { name, child, done, stderr: () => stderr }
+}
+
+/** Waits until the daemon logged a line matching `re` (it owns partitions, say). */
+async function waitForLog (d: Daemon, re: RegExp, timeoutMs: number): Promise<void> {
+  const started = Date.now()
+  while (!re.test(d.stderr())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`${d.name} did not log ${String(re)} within ${timeoutMs} ms:\n${d.stderr().slice(-2000)}`)
+    await sleep(100)
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -153,13 +170,17 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
 
       // Three daemons; then one killed, a fourth, one frozen.
       const group = `multi-${id}`
-      const d = [1, 2, 3].map(i => daemon(`d${i}`, args(`multi${id}`, group)))
+      const d = [1, 2, 3].map(i => daemon(`${id}-d${i}`, args(`multi${id}`, group)))
       const producing = produce(produceOptions(topic, v.keyed, schemaFile))
-      await sleep(4000)
+      // Each daemon must own partitions (be mid-stream) when it is killed or frozen.
+      const owns = /partition \d+: took over/
+      await waitForLog(d[0]!, owns, 60_000)
+      await sleep(3000)
       d[0]!.child.kill('SIGKILL')
-      d.push(daemon('d4', args(`multi${id}`, group)))
-      await sleep(2000)
+      d.push(daemon(`${id}-d4`, args(`multi${id}`, group)))
       const frozen = d[1]!
+      await waitForLog(frozen, owns, 60_000)
+      await sleep(1500)
       frozen.child.kill('SIGSTOP')
       await sleep(SESSION_MS + 6000)
       frozen.child.kill('SIGCONT')
@@ -167,7 +188,6 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       await waitCaughtUp(caughtUp(group), 240_000)
       for (const x of d.slice(1)) x.child.kill('SIGTERM')
       const results = await Promise.all(d.map(x => x.done))
-      if (process.env.TILEKILN_TEST_KEEP !== undefined) results.forEach((r, i) => writeFileSync(join(work, `${id}-d${i + 1}.log`), r.stderr))
       assert.equal(results[0]!.code, 128, 'd1 was killed')
       for (const r of results.slice(1)) assert.equal(r.code, 0, r.stderr.slice(-3000))
       const zombie = JSON.parse(results[1]!.stdout) as { fencedWrites: number }
@@ -175,7 +195,7 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
 
       // One daemon alone: the reference store.
       const refGroup = `ref-${id}`
-      const ref = daemon('reference', args(`ref${id}`, refGroup, ['--workers', '2']))
+      const ref = daemon(`${id}-reference`, args(`ref${id}`, refGroup, ['--workers', '2']))
       await waitCaughtUp(caughtUp(refGroup), 240_000)
       ref.child.kill('SIGTERM')
       const refResult = await ref.done
