@@ -261,6 +261,7 @@ async function fetch (o: ParsedOptions): Promise<number> {
     })
     for (const k of given.keys()) if (!plan.keyColumns.includes(k)) throw new TilekilnError('TK_USAGE', `'${k}' is not a key column (key columns: ${plan.keyColumns.join(', ')})`)
     const at = (o.at as number | undefined) ?? Date.now()
+    if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `--at must be epoch milliseconds (an integer), got ${at}`)
     const result = await fetchFeatures(read, store, keyValues, at)
     if (o.json === true) {
       process.stdout.write(JSON.stringify(result.features) + '\n')

@@ -7,6 +7,7 @@ import type { DataType, StructType } from '../api/data-type.ts'
 import { typeToString } from '../api/data-type.ts'
 import { TilekilnError } from '../errors.ts'
 import { SchemaBoard } from './schema-board.ts'
+import { numberProblem } from './value-range.ts'
 
 export type InputFormat =
   | { readonly kind: 'json', readonly schema: StructType }
@@ -48,9 +49,28 @@ export function createDecoder (format: InputFormat): RecordDecoder {
   switch (format.kind) {
     case 'json': return jsonDecoder(format.schema)
     case 'csv': return csvDecoder(format.schema, format.header, format.delimiter)
-    case 'avro': return format.framing === 'confluent' && format.writerSchemas !== undefined
+    case 'avro': return rangeChecked(format.schema, format.framing === 'confluent' && format.writerSchemas !== undefined
       ? resolvingAvroDecoder(format.avroSchema, new SchemaBoard(format.writerSchemas))
-      : avroDecoder(format.avroSchema, format.framing)
+      : avroDecoder(format.avroSchema, format.framing))
+  }
+}
+
+/**
+ * Avro checks ints and longs itself (avsc refuses a long it cannot hold exactly), but a `short` or `byte` is an
+ * Avro int with a logical type: a value outside its range is refused here, at the top level.
+ */
+function rangeChecked (schema: StructType, inner: RecordDecoder): RecordDecoder {
+  const narrow = schema.fields.filter(f => f.type.kind === 'short' || f.type.kind === 'byte')
+  if (narrow.length === 0) return inner
+  return {
+    decode (bytes) {
+      const o = inner.decode(bytes)
+      for (const f of narrow) {
+        const v = o[f.name]
+        if (typeof v === 'number' && numberProblem(f.type.kind, v) !== null) throw wrongType(f.name, v, schema)
+      }
+      return o
+    }
   }
 }
 
@@ -85,20 +105,26 @@ const BAD = Symbol('bad')
 function wrongType (name: string, x: unknown, schema: StructType): TilekilnError {
   const f = schema.fields.find(y => y.name === name)!
   const shown = JSON.stringify(x)
-  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}`)
+  // A CSV cell is text: judge the number it spells, so the reason says "outside the range" rather than "string".
+  const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : Number.NaN
+  const why = Number.isNaN(n) ? null : numberProblem(f.type.kind, n)
+  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}${why === null ? '' : `: ${why}`}`)
 }
 
-/** A converter that returns the (possibly normalized) value, or BAD. Only the top level is checked deeply. */
+/**
+ * A converter that returns the (possibly normalized) value, or BAD. Only the top level is checked deeply. Numbers
+ * must be values of the declared type (codec/value-range.ts): 2^64 is not a long, 1.5 not an int, 1e39 not a float.
+ */
 function jsonCheck (t: DataType): (x: unknown) => unknown {
   switch (t.kind) {
-    case 'int': case 'short': case 'byte':
-      return x => (typeof x === 'number' && Number.isInteger(x) && x >= -2147483648 && x <= 2147483647 ? x : BAD)
-    case 'long':
-      return x => (typeof x === 'number' && Number.isInteger(x) ? x : BAD)
+    case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
+      const kind = t.kind
+      return x => (typeof x === 'number' && numberProblem(kind, x) === null ? x : BAD)
+    }
     case 'double':
       return x => (typeof x === 'number' ? x : BAD)
     case 'float':
-      return x => (typeof x === 'number' ? Math.fround(x) : BAD)
+      return x => (typeof x === 'number' && numberProblem('float', x) === null ? Math.fround(x) : BAD)
     case 'string':
       return x => (typeof x === 'string' ? x : BAD)
     case 'boolean':
@@ -109,6 +135,19 @@ function jsonCheck (t: DataType): (x: unknown) => unknown {
       return x => (typeof x === 'object' && !Array.isArray(x) ? x : BAD)
     default:
       return x => x
+  }
+}
+
+/**
+ * The typed value of one top-level JSON field as the JSON decoder reads it: null for null, undefined when invalid.
+ * The main thread's key router uses it so that it hashes exactly the value the worker will aggregate.
+ */
+export function jsonFieldConverter (t: DataType): (x: unknown) => unknown {
+  const check = jsonCheck(t)
+  return x => {
+    if (x === null) return null
+    const v = check(x)
+    return v === BAD ? undefined : v
   }
 }
 
@@ -142,17 +181,27 @@ export function splitCsv (line: string, delimiter: string): string[] {
 }
 
 const INT_RE = /^\s*[+-]?\d+\s*$/
+/** A decimal number (Spark's CSV reader also takes NaN and ±Infinity); not hex, not blanks, not `1_000`. */
+const NUM_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*(NaN|[+-]?Infinity)\s*$/
 
 function csvConvert (t: DataType): (s: string) => unknown {
   switch (t.kind) {
-    case 'int': case 'short': case 'byte': case 'long':
-      return s => (INT_RE.test(s) ? Number(s) : BAD)
-    case 'double': case 'float': {
-      const round = t.kind === 'float'
+    case 'int': case 'short': case 'byte': case 'long': {
+      // Range-checked (codec/value-range.ts): a 99-digit amount is an error, not 1e98 wrapped into a long SUM.
+      const kind = t.kind
       return s => {
+        if (!INT_RE.test(s)) return BAD
         const v = Number(s)
-        if (Number.isNaN(v) && s.trim() !== 'NaN') return BAD
-        return round ? Math.fround(v) : v
+        return numberProblem(kind, v) === null ? v : BAD
+      }
+    }
+    case 'double': case 'float': {
+      const kind = t.kind
+      return s => {
+        if (!NUM_RE.test(s)) return BAD
+        const v = Number(s)
+        if (numberProblem(kind, v) !== null) return BAD
+        return kind === 'float' ? Math.fround(v) : v
       }
     }
     case 'boolean':
@@ -179,6 +228,7 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
     const f = schema.fields.find(x => x.name === h)
     return f === undefined ? null : csvConvert(f.type)
   })
+  const protoAt = header.indexOf('__proto__')
   return {
     decode (bytes) {
       let line = decodeText(bytes)
@@ -192,10 +242,11 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
         const conv = convs[i]
         const cell = cells[i]!
         if (conv === null) continue
-        if (cell === '') { o[header[i]!] = null; continue }
-        const v = conv(cell)
+        const v = cell === '' ? null : conv(cell)
         if (v === BAD) throw wrongType(header[i]!, cell, schema)
-        o[header[i]!] = v
+        // `o.__proto__ = v` would set the prototype, not a field: a column with that name is defined instead.
+        if (protoAt === i) Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true })
+        else o[header[i]!] = v
       }
       return o
     }
@@ -208,7 +259,13 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
  * representation (timestamp-micros: microseconds, date: days).
  */
 class MillisAsMicros extends avro.types.LogicalType {
-  override _fromValue (v: unknown): unknown { return typeof v === 'number' ? v * 1000 : v }
+  override _fromValue (v: unknown): unknown {
+    if (typeof v !== 'number') return v
+    const micros = v * 1000
+    // Beyond ±285,000 years the microseconds are no longer exact: refuse rather than round (→ dead letter).
+    if (!Number.isSafeInteger(micros)) throw new RangeError(`timestamp-millis ${v} is out of range`)
+    return micros
+  }
   override _toValue (v: unknown): unknown { return typeof v === 'number' ? Math.floor(v / 1000) : v }
   override _resolve (type: avro.Type): ((v: unknown) => unknown) | undefined {
     // Schema resolution reads with the writer's type, then applies this: a writer that is timestamp-millis too

@@ -14,6 +14,7 @@
 
 import { type Checkpoint, CheckpointStore, type Shard } from '../checkpoint/checkpoint.ts'
 import { planFingerprint, reshard } from '../checkpoint/restore.ts'
+import { maxKeyBytesOf } from '../codec/key.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
@@ -58,6 +59,8 @@ export interface EngineOptions {
   readonly checkpoints?: { readonly store: CheckpointStore, readonly intervalMillis: number }
   /** The untiled pipeline: one stored event per evaluated row instead of tiles (§4.1). */
   readonly untiled?: boolean
+  /** Longest entity key the store takes (default: the store's `maxKeyBytes`, else DEFAULT_MAX_KEY_BYTES = 1,900). */
+  readonly maxKeyBytes?: number
 }
 
 export interface Progress {
@@ -178,7 +181,9 @@ export class Engine {
       trigger: o.trigger ?? { kind: 'always' },
       evaluator: o.evaluator ?? 'spark',
       ownershipCheck: this.bound.query.multiRow && this.#workers > 1,
-      untiled
+      untiled,
+      // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
+      maxKeyBytes: o.maxKeyBytes ?? maxKeyBytesOf(o.store)
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentWatermark.push(-Infinity)

@@ -5,6 +5,7 @@
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
+import { maxKeyBytesOf } from '../codec/key.ts'
 import { TilekilnError } from '../errors.ts'
 import type { TileStore } from '../sink/store.ts'
 import { roundTrunc } from '../window/resolution.ts'
@@ -38,9 +39,9 @@ export function readStart (plan: Plan, q: number): number {
 }
 
 export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
+  const keyBytes = readKey(read, store, keyValues)
   if (read.serving.untiled === true) return await fetchUntiled(read, store, keyValues, atMillis)
   const plan = read.plan
-  const keyBytes = read.keyCodec.encode(keyValues)
   const tiles = await store.readTiles(plan.streamingDataset, keyBytes, plan.tileSizeMillis, readStart(plan, atMillis), atMillis)
   const outputs = plan.outputs
   const cutoffs = outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
@@ -65,6 +66,23 @@ export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues
     agg.dispose(accs[i] ?? null)
   }
   return { features, tilesRead: tiles.length, atMillis }
+}
+
+/**
+ * The entity key bytes of a read. The read side refuses what the write side refuses: a key value its column's type
+ * does not hold (it would encode as another key's bytes) or a key longer than the store takes (the engine
+ * dead-letters such records, so nothing was ever stored under it). Both are the caller's error (TK_USAGE).
+ */
+export function readKey (read: ReadSide, store: TileStore, keyValues: readonly unknown[]): Uint8Array {
+  let bytes: Uint8Array
+  try {
+    bytes = read.keyCodec.encode(keyValues)
+  } catch (e) {
+    throw new TilekilnError('TK_USAGE', (e as Error).message, { groupBy: read.plan.name })
+  }
+  const max = maxKeyBytesOf(store)
+  if (bytes.length > max) throw new TilekilnError('TK_USAGE', `the key is ${bytes.length} bytes; ${store.description} holds keys of at most ${max.toLocaleString('en-US')}, so nothing is stored under it`, { groupBy: read.plan.name })
+  return bytes
 }
 
 /** Maps → objects, bigints → numbers (or strings beyond ±2^53), bytes → base64, NaN/∞ → null. */

@@ -6,7 +6,7 @@
 //
 // A record whose key cannot be extracted goes to worker 0, whose decoder then dead-letters it with the reason.
 
-import { type InputFormat, createDecoder, csvCellConverter, splitCsv } from '../codec/record.ts'
+import { type InputFormat, createDecoder, csvCellConverter, jsonFieldConverter, splitCsv } from '../codec/record.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { hashKey } from './hash.ts'
 
@@ -24,7 +24,7 @@ export function createKeyRouter (bound: BoundGroupBy, format: InputFormat, worke
   if (plain) {
     const fields = keyFields as string[]
     switch (format.kind) {
-      case 'json': return jsonRouter(fields, workers)
+      case 'json': return jsonRouter(fields, format, workers)
       case 'csv': return csvRouter(fields, format, workers)
       default: break
     }
@@ -36,16 +36,24 @@ function maskFor (values: readonly unknown[], workers: number): number {
   return 1 << (hashKey(values) % workers)
 }
 
-function jsonRouter (fields: string[], workers: number): KeyRouter {
+function jsonRouter (fields: string[], format: Extract<InputFormat, { kind: 'json' }>, workers: number): KeyRouter {
   const spans: (string | undefined)[] = new Array(fields.length)
   const values: unknown[] = new Array(fields.length)
+  // Convert exactly as the worker's JSON decoder does (a float key is rounded to 32 bits before it is hashed, an
+  // out-of-range number is refused), so a record is routed by the value it is aggregated under.
+  const convert = fields.map(f => {
+    const type = format.schema.fields.find(x => x.name === f)?.type
+    return type === undefined ? (x: unknown) => x : jsonFieldConverter(type)
+  })
   return bytes => {
     const text = utf8.decode(bytes)
     if (!scanTopLevel(text, fields, spans)) return 1
     for (let i = 0; i < fields.length; i++) {
       const s = spans[i]
       if (s === undefined) return 1
-      values[i] = parseJsonSpan(s)
+      const v = convert[i]!(parseJsonSpan(s))
+      if (v === undefined) return 1 // invalid: worker 0 dead-letters it
+      values[i] = v
     }
     return maskFor(values, workers)
   }

@@ -135,11 +135,35 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
   }
 }
 
+/** The slice of avsc's read cursor that rawRecordType uses. */
+interface Tap { buf: Buffer, pos: number }
+
+/**
+ * A writer type whose "decoded" records are their own bytes. avsc's `noDecode` mode does split a block into records,
+ * but hands them out on a byte stream, which joins them again; in object mode, with this type, each record comes
+ * out alone. Its end is found by skipping it with the writer schema (what `noDecode` does), without judging its
+ * values: the worker decodes it and dead-letters it if it must.
+ */
+function rawRecordType (schema: unknown): avro.Type {
+  const type = avro.Type.forSchema(schema as avro.Schema) as avro.Type & { _skip: (tap: Tap) => void }
+  // avsc freezes its types: define the reader on a child object rather than assign it.
+  return Object.create(type, {
+    _read: {
+      value: (tap: Tap): Buffer => {
+        const start = tap.pos
+        type._skip(tap)
+        return tap.buf.subarray(start, tap.pos)
+      }
+    }
+  }) as avro.Type
+}
+
 function avroContainerSource (o: FileSourceOptions): Source {
   // Read the header once to learn the writer schema; records are then streamed undecoded (noDecode) so the
   // workers decode them, like records from Kafka.
   let writerSchema: unknown
-  const header = avro.extractFileHeader(o.path)
+  // decode: false, or avsc hands back the header's metadata already parsed (the schema as an object, not JSON text).
+  const header = avro.extractFileHeader(o.path, { decode: false })
   if (header === null) throw new TilekilnError('TK_SOURCE', `${o.path} is not an Avro object container file`, { source: o.path })
   try {
     writerSchema = JSON.parse((header.meta as Record<string, Buffer>)['avro.schema']!.toString('utf8'))
@@ -156,7 +180,7 @@ function avroContainerSource (o: FileSourceOptions): Source {
     positionName: 'record',
     async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions) {
       const first = from?.get(0) ?? 0
-      const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ noDecode: true }))
+      const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ parseHook: rawRecordType }))
       let i = 0
       for await (const rec of decoder as AsyncIterable<Buffer>) {
         if (signal.aborted) break

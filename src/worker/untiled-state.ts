@@ -22,6 +22,8 @@ import { TilePutsWriter } from '../sink/tile-puts.ts'
 
 export interface UntiledStateOptions {
   readonly allowedLatenessMillis: number
+  /** Longest entity key the store takes (default 65,535). */
+  readonly maxKeyBytes?: number
 }
 
 type RowCheck = (ir: unknown, row: readonly unknown[]) => void
@@ -30,6 +32,7 @@ export class UntiledState {
   readonly puts = new EventPutsWriter()
   readonly #tileSize: number
   readonly #lateness: number
+  readonly #maxKeyBytes: number
   readonly #keyCodec: KeyCodec
   readonly #inputCols: InputColsCodec
   readonly #checks: readonly RowCheck[]
@@ -37,6 +40,7 @@ export class UntiledState {
   constructor (bound: BoundGroupBy, options: UntiledStateOptions) {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
+    this.#maxKeyBytes = Math.min(0xffff, options.maxKeyBytes ?? 0xffff)
     this.#keyCodec = bound.keyCodec
     this.#inputCols = bound.inputCols
     // The key encoder reads the row positionally: the key columns must be its first columns, in keyColumns order.
@@ -62,7 +66,9 @@ export class UntiledState {
     for (let i = 0; i < checks.length; i++) checks[i]!(null, row)
     const w = this.puts.beginPut()
     try {
+      const keyStart = w.pos
       this.#keyCodec.write(w, row)
+      if (w.pos - keyStart > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${w.pos - keyStart} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
       this.puts.keyEnd(ts, partition, position, rowIndex)
       this.#inputCols.write(w, row)
     } catch (e) {
