@@ -10,6 +10,7 @@ import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../source/kafka-client.ts'
 import { produce } from './produce.ts'
 import { Engine, type Progress } from '../engine/engine.ts'
+import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
@@ -38,6 +39,7 @@ const RUN: OptionSpec[] = [
   { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000 },
   { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000 },
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
+  { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
@@ -124,6 +126,12 @@ function loadPlan (path: unknown, flavour: unknown, sourceIndex?: unknown): Plan
   })
 }
 
+/** A slot must hold one record and stay addressable by the u32 offsets of the ring (at most 1 GiB here). */
+function ringSlotBytes (n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 30) throw new TilekilnError('TK_USAGE', `--ring-slot-bytes must be an integer from 1024 to ${1 << 30}, got ${n}`)
+  return n
+}
+
 function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', millis: number } {
   if (s === 'always') return { kind: 'always' }
   if (s.startsWith('buffered')) {
@@ -198,6 +206,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     watermarks: { outOfOrdernessMillis: o['out-of-orderness'] as number, idlenessMillis: o.idleness as number },
     writer: { maxInFlight: o['kv-inflight'] as number, timeoutMillis: o['kv-timeout'] as number, maxQueuedPuts: o['kv-queue'] as number },
     lingerMillis: o.linger as number,
+    ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
     onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,

@@ -93,6 +93,9 @@ export interface RunSummary extends Progress {
 
 interface BatchMeta { readonly records: number, readonly firstAt: number }
 
+/** How much of a record too large for a ring slot its dead letter keeps (a dead-letter topic takes ~1 MB messages). */
+const OVERSIZED_KEPT_BYTES = 64 * 1024
+
 /** Least time between two watermark-only ticks to an idle worker (each costs a task round trip). */
 const TICK_MILLIS = 50
 
@@ -137,6 +140,8 @@ export class Engine {
   /** Records appended when the last checkpoint was taken: an unchanged count means nothing to save. */
   #checkpointedRecords = 0
   #restoredFrom: number | null = null
+  /** Data bytes of one ring slot: the largest record a worker can be handed. */
+  #slotDataBytes = Infinity
 
   constructor (o: EngineOptions) {
     this.#o = o
@@ -160,6 +165,7 @@ export class Engine {
     const o = this.#o
     const started = Date.now()
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
+    this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
     await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
     const dataset = this.plan.streamingDataset
@@ -417,6 +423,8 @@ export class Engine {
   #append (mask: number, bytes: Uint8Array, partition: number, position: number): Promise<void> | undefined {
     this.#records++
     this.#bytesIn += bytes.length
+    // Issue 12: a record larger than a ring slot can never reach a worker; it is a dead letter, not a failed run.
+    if (bytes.length > this.#slotDataBytes) { this.#oversized(bytes, partition, position); return undefined }
     let waits: Promise<void>[] | undefined
     let primary = true
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
@@ -434,6 +442,16 @@ export class Engine {
       () => { this.#positions.set(partition, position + 1) }
     ).finally(() => {
       if (--this.#appending === 0) for (const f of this.#appendWaiters.splice(0)) f()
+    })
+  }
+
+  /** Dead-letters a record too large for a ring slot, keeping its first OVERSIZED_KEPT_BYTES as its bytes. */
+  #oversized (bytes: Uint8Array, partition: number, position: number): void {
+    this.#positions.set(partition, position + 1)
+    const kept = bytes.length > OVERSIZED_KEPT_BYTES ? bytes.slice(0, OVERSIZED_KEPT_BYTES) : bytes.slice()
+    this.#deadLetter({
+      index: -1, partition, position, code: 'TK_INPUT', late: false, bytes: kept,
+      reason: `record of ${bytes.length} bytes is larger than a ring slot (${this.#slotDataBytes} bytes; raise it with --ring-slot-bytes)${kept.length < bytes.length ? `; its first ${kept.length} bytes are kept here` : ''}`
     })
   }
 
