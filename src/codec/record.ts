@@ -10,8 +10,8 @@ import { SchemaBoard } from './schema-board.ts'
 import { numberProblem } from './value-range.ts'
 
 export type InputFormat =
-  | { readonly kind: 'json', readonly schema: StructType }
-  | { readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string }
+  | { readonly kind: 'json', readonly schema: StructType, readonly inferred?: boolean }
+  | { readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string, readonly inferred?: boolean }
   | {
     readonly kind: 'avro'
     readonly schema: StructType
@@ -47,8 +47,8 @@ function decodeText (bytes: Uint8Array): string {
 
 export function createDecoder (format: InputFormat): RecordDecoder {
   switch (format.kind) {
-    case 'json': return jsonDecoder(format.schema)
-    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter)
+    case 'json': return jsonDecoder(format.schema, format.inferred === true ? INFERRED : '')
+    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter, format.inferred === true ? INFERRED : '')
     case 'avro': return rangeChecked(format.schema, format.framing === 'confluent' && format.writerSchemas !== undefined
       ? resolvingAvroDecoder(format.avroSchema, new SchemaBoard(format.writerSchemas))
       : avroDecoder(format.avroSchema, format.framing))
@@ -74,7 +74,10 @@ function rangeChecked (schema: StructType, inner: RecordDecoder): RecordDecoder 
   }
 }
 
-function jsonDecoder (schema: StructType): RecordDecoder {
+/** Appended to a wrong-type reason when the schema was inferred (the type may be the sample's, not the truth). */
+const INFERRED = ' (type inferred from the file; declare the schema with --schema)'
+
+function jsonDecoder (schema: StructType, hint: string): RecordDecoder {
   const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type) }))
   return {
     decode (bytes) {
@@ -92,7 +95,7 @@ function jsonDecoder (schema: StructType): RecordDecoder {
         const x = o[c.name]
         if (x === null) continue
         const fixed = c.check(x)
-        if (fixed === BAD) throw wrongType(c.name, x, schema)
+        if (fixed === BAD) throw wrongType(c.name, x, schema, hint)
         if (fixed !== x) o[c.name] = fixed
       }
       return o
@@ -102,13 +105,13 @@ function jsonDecoder (schema: StructType): RecordDecoder {
 
 const BAD = Symbol('bad')
 
-function wrongType (name: string, x: unknown, schema: StructType): TilekilnError {
+function wrongType (name: string, x: unknown, schema: StructType, hint = ''): TilekilnError {
   const f = schema.fields.find(y => y.name === name)!
   const shown = JSON.stringify(x)
   // A CSV cell is text: judge the number it spells, so the reason says "outside the range" rather than "string".
   const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : Number.NaN
   const why = Number.isNaN(n) ? null : numberProblem(f.type.kind, n)
-  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}${why === null ? '' : `: ${why}`}`)
+  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}${why === null ? '' : `: ${why}`}${hint}`)
 }
 
 /**
@@ -223,7 +226,7 @@ export function csvCellConverter (t: DataType): (cell: string) => unknown {
   }
 }
 
-function csvDecoder (schema: StructType, header: readonly string[], delimiter: string): RecordDecoder {
+function csvDecoder (schema: StructType, header: readonly string[], delimiter: string, hint: string): RecordDecoder {
   const convs = header.map(h => {
     const f = schema.fields.find(x => x.name === h)
     return f === undefined ? null : csvConvert(f.type)
@@ -243,7 +246,7 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
         const cell = cells[i]!
         if (conv === null) continue
         const v = cell === '' ? null : conv(cell)
-        if (v === BAD) throw wrongType(header[i]!, cell, schema)
+        if (v === BAD) throw wrongType(header[i]!, cell, schema, hint)
         // `o.__proto__ = v` would set the prototype, not a field: a column with that name is defined instead.
         if (protoAt === i) Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true })
         else o[header[i]!] = v

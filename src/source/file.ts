@@ -54,7 +54,7 @@ function schemaOption (o: FileSourceOptions): StructType | undefined {
 }
 
 function jsonLinesSource (o: FileSourceOptions): Source {
-  let schema = schemaOption(o)
+  const schema = schemaOption(o)
   if (schema === undefined) {
     const samples: object[] = []
     for (const line of readText(o.path).split('\n', SAMPLE_LINES)) {
@@ -64,7 +64,7 @@ function jsonLinesSource (o: FileSourceOptions): Source {
         if (v !== null && typeof v === 'object' && !Array.isArray(v)) samples.push(v)
       } catch { /* a bad line is dead-lettered when read; it just does not inform the schema */ }
     }
-    schema = inferJsonSchema(samples)
+    return lineSource(o, { kind: 'json', schema: inferJsonSchema(samples), inferred: true }, 0)
   }
   return lineSource(o, { kind: 'json', schema }, 0)
 }
@@ -76,7 +76,7 @@ function csvSource (o: FileSourceOptions): Source {
   const headerLine = (lines[0] ?? '').replace(/\r$/, '')
   if (headerLine.trim() === '') throw new TilekilnError('TK_SOURCE', `${o.path} has no CSV header line`, { source: o.path })
   const header = splitCsv(headerLine, delimiter)
-  let schema = schemaOption(o)
+  const schema = schemaOption(o)
   if (schema === undefined) {
     const rows: string[][] = []
     for (let i = 1; i < lines.length; i++) {
@@ -87,7 +87,7 @@ function csvSource (o: FileSourceOptions): Source {
         if (cells.length === header.length) rows.push(cells)
       } catch { /* dead-lettered when read */ }
     }
-    schema = inferCsvSchema(header, rows)
+    return lineSource(o, { kind: 'csv', schema: inferCsvSchema(header, rows), header, delimiter, inferred: true }, 1)
   }
   return lineSource(o, { kind: 'csv', schema, header, delimiter }, 1)
 }
