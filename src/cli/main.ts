@@ -365,11 +365,16 @@ const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: P
   dump: { summary: 'print every key and value in the store as sorted hex lines', specs: DUMP, fn: dump }
 }
 
+/** Own entries only: `tilekiln constructor` is not Object.prototype.constructor. */
+function commandNamed (name: string): (typeof COMMANDS)[string] | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+}
+
 export async function main (argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv
   if (cmd === undefined || cmd === '--help' || cmd === '-h') { process.stdout.write(USAGE + '\n'); return cmd === undefined ? 1 : 0 }
   if (cmd === 'help') {
-    const c = rest[0] === undefined ? undefined : COMMANDS[rest[0]]
+    const c = rest[0] === undefined ? undefined : commandNamed(rest[0])
     if (c === undefined) {
       process.stdout.write(USAGE + '\n\n' + Object.entries(COMMANDS).map(([n, x]) => helpText(n, x.summary, x.specs)).join('\n\n') + '\n')
     } else {
@@ -377,7 +382,7 @@ export async function main (argv: readonly string[]): Promise<number> {
     }
     return 0
   }
-  const command = COMMANDS[cmd]
+  const command = commandNamed(cmd)
   if (command === undefined) { process.stderr.write(`tilekiln: unknown command '${cmd}'\n\n${USAGE}\n`); return 2 }
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {
