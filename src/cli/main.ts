@@ -30,7 +30,7 @@ const RUN: OptionSpec[] = [
   { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'watermark = max event time − this', default: 300_000 },
   { name: 'idleness', type: 'number', arg: 'MS', help: 'a partition without records this long stops holding the watermark', default: 30_000 },
   { name: 'dead-letter', type: 'string', arg: 'FILE', help: 'JSON-lines file for records that cannot be aggregated', default: '.tilekiln/dead-letter.jsonl' },
-  { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent' },
+  { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent (give it in production: an inferred type is a guess from the data)' },
   { name: 'format', type: 'string', arg: 'json|csv|avro', help: 'input format of a file source (default: from the extension)' },
   { name: 'file-watermarks', type: 'string', arg: 'end|event', help: "a file's event time ends when the file does (end), or advances while reading (event)", default: 'end' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy (operations 18–20 differ); detected when absent' },
