@@ -77,3 +77,17 @@ test('inference votes per column: the most common kind wins, a tie widens, numbe
   const csv = inferCsvSchema(['k', 'amount', 'flag', 'big'], [['1', '2', 'true', '1'], ['2', '2.5', 'false', '99999999999'], ['x', '3', 'maybe', '3'], ['4', '', 'true', '']])
   assert.deepEqual(csv.fields.map(f => [f.name, f.type]), [['k', T.int], ['amount', T.double], ['flag', T.boolean], ['big', T.long]])
 })
+
+test('a CSV column named __proto__ is a column like any other (it was dropped: every record a "null key")', async () => {
+  const tmp = tempDir('inference-proto')
+  try {
+    // Parsed from text: an object literal would set the prototype instead of a `__proto__` field.
+    const gb = JSON.parse('{"metaData":{"name":"test.proto.v1"},"sources":[{"events":{"table":"t","topic":"t","query":{"selects":{"__proto__":"__proto__","v":"v"},"timeColumn":"ts"}}}],"keyColumns":["__proto__"],"aggregations":[{"inputColumn":"v","operation":7}]}') as unknown
+    const csv = writeLines(join(tmp.dir, 'e.csv'), ['__proto__,v,ts', `7,1,${T0}`, `7,2,${T0 + 1}`, `8,5,${T0 + 2}`])
+    const r = await runFile(gb, csv, { keys: [[7], [8]] })
+    assert.deepEqual(r.dead, [])
+    assert.deepEqual(r.features, [{ v_sum: 3 }, { v_sum: 5 }])
+  } finally {
+    tmp.remove()
+  }
+})
