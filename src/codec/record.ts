@@ -7,7 +7,7 @@ import type { DataType, StructType } from '../api/data-type.ts'
 import { typeToString } from '../api/data-type.ts'
 import { TilekilnError } from '../errors.ts'
 import { SchemaBoard } from './schema-board.ts'
-import { numberProblem } from './value-range.ts'
+import { numberCheck, numberProblem } from './value-range.ts'
 
 export type InputFormat =
   | { readonly kind: 'json', readonly schema: StructType, readonly inferred?: boolean }
@@ -121,13 +121,14 @@ function wrongType (name: string, x: unknown, schema: StructType, hint = ''): Ti
 function jsonCheck (t: DataType): (x: unknown) => unknown {
   switch (t.kind) {
     case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
-      const kind = t.kind
-      return x => (typeof x === 'number' && numberProblem(kind, x) === null ? x : BAD)
+      const ok = numberCheck(t.kind)
+      return x => (typeof x === 'number' && ok(x) ? x : BAD)
     }
     case 'double':
       return x => (typeof x === 'number' ? x : BAD)
     case 'float':
-      return x => (typeof x === 'number' && numberProblem('float', x) === null ? Math.fround(x) : BAD)
+      const ok = numberCheck('float')
+      return x => (typeof x === 'number' && ok(x) ? Math.fround(x) : BAD)
     case 'string':
       return x => (typeof x === 'string' ? x : BAD)
     case 'boolean':
@@ -191,20 +192,21 @@ function csvConvert (t: DataType): (s: string) => unknown {
   switch (t.kind) {
     case 'int': case 'short': case 'byte': case 'long': {
       // Range-checked (codec/value-range.ts): a 99-digit amount is an error, not 1e98 wrapped into a long SUM.
-      const kind = t.kind
+      const ok = numberCheck(t.kind)
       return s => {
         if (!INT_RE.test(s)) return BAD
         const v = Number(s)
-        return numberProblem(kind, v) === null ? v : BAD
+        return ok(v) ? v : BAD
       }
     }
     case 'double': case 'float': {
-      const kind = t.kind
+      const ok = numberCheck(t.kind)
+      const round = t.kind === 'float'
       return s => {
         if (!NUM_RE.test(s)) return BAD
         const v = Number(s)
-        if (numberProblem(kind, v) !== null) return BAD
-        return kind === 'float' ? Math.fround(v) : v
+        if (!ok(v)) return BAD
+        return round ? Math.fround(v) : v
       }
     }
     case 'boolean':

@@ -54,6 +54,20 @@ export function numberProblem (kind: string, v: number | bigint): string | null 
   }
 }
 
+/** `numberProblem(kind, v) === null` for a number, as a predicate built once per column (decoders' hot path). */
+export function numberCheck (kind: string): (v: number) => boolean {
+  const bounds = INT_BOUNDS[kind]
+  if (bounds !== undefined) {
+    const [lo, hi] = bounds
+    return v => Number.isInteger(v) && v >= lo && v <= hi
+  }
+  switch (kind) {
+    case 'long': case 'timestamp': return v => Number.isSafeInteger(v)
+    case 'float': return v => !(Number.isFinite(v) && Math.abs(v) > FLOAT_MAX)
+    default: return () => true
+  }
+}
+
 // String.prototype.isWellFormed (ES2024, in Node ≥ 20) is not in the ES2023 lib this project compiles against.
 const wellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed
 
