@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { type StructType, T } from '../../src/api/data-type.ts'
 import { compileQuery } from '../../src/expr/compile.ts'
+import { startTilekiln } from '../helpers/cli.ts'
 import { groupBy, runFile, T0, tempDir, writeLines } from './helpers.ts'
 
 const SCHEMA = T.struct('R', [{ name: 's', type: T.string }, { name: 'pat', type: T.string }]) as StructType
@@ -111,6 +112,29 @@ test('the reproduction: wheres ["s rlike \'(a+)+$\'"] with a 41-byte value among
     const withMatch = await runFile(gb, writeLines(join(tmp.dir, 'with-match.jsonl'), [...good.slice(0, 100), evil[1]!, ...good.slice(100)]), { source: { schema } })
     assert.deepEqual(attacked.lines, withMatch.lines)
     assert.notDeepEqual(withMatch.lines, clean.lines)
+  } finally {
+    tmp.remove()
+  }
+})
+
+test('the CLI answers one SIGTERM while every record is an attack on its where', { timeout: 90_000 }, async () => {
+  const tmp = tempDir('regex-sigterm')
+  try {
+    const gb = writeLines(join(tmp.dir, 'gb.json'), [JSON.stringify(groupBy('test.regex_term.v1', undefined, { wheres: ["s rlike '(a+)+$'"] }))])
+    const schema = writeLines(join(tmp.dir, 'schema.avsc'), [JSON.stringify({ type: 'record', name: 'E', fields: [{ name: 'k', type: 'long' }, { name: 'v', type: 'long' }, { name: 'ts', type: 'long' }, { name: 's', type: 'string' }] })])
+    const line = (i: number): string => `{"k":${i % 100},"v":1,"ts":${T0 + i},"s":"${'a'.repeat(30 + (i % 12))}!"}`
+    const events = writeLines(join(tmp.dir, 'e.jsonl'), Array.from({ length: 300_000 }, (_, i) => line(i)))
+    const cli = startTilekiln(['run', '--group-by', gb, '--source', `file:${events}`, '--schema', schema, '--store', `embedded:${join(tmp.dir, 'store')}`, '--dead-letter', join(tmp.dir, 'dlq.jsonl'), '--progress', '0', '--json'])
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    const signalled = Date.now()
+    cli.child.kill('SIGTERM')
+    const killer = setTimeout(() => cli.child.kill('SIGKILL'), 30_000)
+    const r = await cli.done
+    clearTimeout(killer)
+    assert.ok(Date.now() - signalled < 20_000, `exited ${Date.now() - signalled} ms after SIGTERM`)
+    assert.equal(r.code, 0, r.stderr)
+    // It was stopped mid-file (each attacking record costs 50,000 backtracks, then a linear-time match).
+    assert.ok((JSON.parse(r.stdout) as { records: number }).records < 300_000)
   } finally {
     tmp.remove()
   }
