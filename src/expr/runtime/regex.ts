@@ -227,8 +227,7 @@ export function compileJavaRegex (pattern: string, extraFlags = 'g'): RegExp {
   }
   if (LINEAR) {
     try {
-      // eslint-disable-next-line no-new
-      new RegExp(source, flags + 'l')
+      new RegExp(source, flags + 'l') // eslint-disable-line no-new
     } catch {
       throw new Error(`regex '${pattern}' cannot be matched in linear time (lookaround, backreferences and large repetition counts are not supported), so a value could make it run for hours`)
     }
