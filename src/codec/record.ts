@@ -10,8 +10,16 @@ import { SchemaBoard } from './schema-board.ts'
 import { numberCheck, numberProblem } from './value-range.ts'
 
 export type InputFormat =
-  | { readonly kind: 'json', readonly schema: StructType, readonly inferred?: boolean }
-  | { readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string, readonly inferred?: boolean }
+  | { readonly kind: 'json', readonly schema: StructType, readonly inferred?: boolean, readonly timestampMillis?: readonly string[] }
+  | {
+    readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string
+    readonly inferred?: boolean
+    /**
+     * TIMESTAMP fields whose values are milliseconds (an Avro `--schema` said timestamp-millis): read ×1000 into the
+     * engine's microseconds, as the Avro decoder does. Other TIMESTAMP fields hold microseconds already.
+     */
+    readonly timestampMillis?: readonly string[]
+  }
   | {
     readonly kind: 'avro'
     readonly schema: StructType
@@ -47,8 +55,8 @@ function decodeText (bytes: Uint8Array): string {
 
 export function createDecoder (format: InputFormat): RecordDecoder {
   switch (format.kind) {
-    case 'json': return jsonDecoder(format.schema, format.inferred === true ? INFERRED : '')
-    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter, format.inferred === true ? INFERRED : '')
+    case 'json': return jsonDecoder(format.schema, format.inferred === true ? INFERRED : '', format.timestampMillis ?? [])
+    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter, format.inferred === true ? INFERRED : '', format.timestampMillis ?? [])
     case 'avro': return rangeChecked(format.schema, format.framing === 'confluent' && format.writerSchemas !== undefined
       ? resolvingAvroDecoder(format.avroSchema, new SchemaBoard(format.writerSchemas))
       : avroDecoder(format.avroSchema, format.framing))
@@ -77,8 +85,8 @@ function rangeChecked (schema: StructType, inner: RecordDecoder): RecordDecoder 
 /** Appended to a wrong-type reason when the schema was inferred (the type may be the sample's, not the truth). */
 const INFERRED = ' (type inferred from the file; declare the schema with --schema)'
 
-function jsonDecoder (schema: StructType, hint: string): RecordDecoder {
-  const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type) }))
+function jsonDecoder (schema: StructType, hint: string, millis: readonly string[]): RecordDecoder {
+  const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type, millis.includes(f.name)) }))
   return {
     decode (bytes) {
       const text = decodeText(bytes)
@@ -118,17 +126,19 @@ function wrongType (name: string, x: unknown, schema: StructType, hint = ''): Ti
  * A converter that returns the (possibly normalized) value, or BAD. Only the top level is checked deeply. Numbers
  * must be values of the declared type (codec/value-range.ts): 2^64 is not a long, 1.5 not an int, 1e39 not a float.
  */
-function jsonCheck (t: DataType): (x: unknown) => unknown {
+function jsonCheck (t: DataType, millis = false): (x: unknown) => unknown {
   switch (t.kind) {
     case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
+      if (millis) return x => (typeof x === 'number' && Number.isSafeInteger(x * 1000) ? x * 1000 : BAD)
       const ok = numberCheck(t.kind)
       return x => (typeof x === 'number' && ok(x) ? x : BAD)
     }
     case 'double':
       return x => (typeof x === 'number' ? x : BAD)
-    case 'float':
+    case 'float': {
       const ok = numberCheck('float')
       return x => (typeof x === 'number' && ok(x) ? Math.fround(x) : BAD)
+    }
     case 'string':
       return x => (typeof x === 'string' ? x : BAD)
     case 'boolean':
@@ -146,8 +156,8 @@ function jsonCheck (t: DataType): (x: unknown) => unknown {
  * The typed value of one top-level JSON field as the JSON decoder reads it: null for null, undefined when invalid.
  * The main thread's key router uses it so that it hashes exactly the value the worker will aggregate.
  */
-export function jsonFieldConverter (t: DataType): (x: unknown) => unknown {
-  const check = jsonCheck(t)
+export function jsonFieldConverter (t: DataType, millis = false): (x: unknown) => unknown {
+  const check = jsonCheck(t, millis)
   return x => {
     if (x === null) return null
     const v = check(x)
@@ -188,9 +198,11 @@ const INT_RE = /^\s*[+-]?\d+\s*$/
 /** A decimal number (Spark's CSV reader also takes NaN and ±Infinity); not hex, not blanks, not `1_000`. */
 const NUM_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*(NaN|[+-]?Infinity)\s*$/
 
-function csvConvert (t: DataType): (s: string) => unknown {
+function csvConvert (t: DataType, millis = false): (s: string) => unknown {
   switch (t.kind) {
-    case 'int': case 'short': case 'byte': case 'long': {
+    case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
+      // A TIMESTAMP in milliseconds (timestampMillis) becomes the engine's microseconds, exactly or not at all.
+      if (millis) return s => { const v = INT_RE.test(s) ? Number(s) * 1000 : Number.NaN; return Number.isSafeInteger(v) ? v : BAD }
       // Range-checked (codec/value-range.ts): a 99-digit amount is an error, not 1e98 wrapped into a long SUM.
       const ok = numberCheck(t.kind)
       return s => {
@@ -219,8 +231,8 @@ function csvConvert (t: DataType): (s: string) => unknown {
 }
 
 /** The typed value of one CSV cell as the CSV decoder reads it: null for an empty cell, undefined when invalid. */
-export function csvCellConverter (t: DataType): (cell: string) => unknown {
-  const conv = csvConvert(t)
+export function csvCellConverter (t: DataType, millis = false): (cell: string) => unknown {
+  const conv = csvConvert(t, millis)
   return cell => {
     if (cell === '') return null
     const v = conv(cell)
@@ -228,10 +240,10 @@ export function csvCellConverter (t: DataType): (cell: string) => unknown {
   }
 }
 
-function csvDecoder (schema: StructType, header: readonly string[], delimiter: string, hint: string): RecordDecoder {
+function csvDecoder (schema: StructType, header: readonly string[], delimiter: string, hint: string, millis: readonly string[]): RecordDecoder {
   const convs = header.map(h => {
     const f = schema.fields.find(x => x.name === h)
-    return f === undefined ? null : csvConvert(f.type)
+    return f === undefined ? null : csvConvert(f.type, millis.includes(h))
   })
   const protoAt = header.indexOf('__proto__')
   return {

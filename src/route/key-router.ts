@@ -43,7 +43,7 @@ function jsonRouter (fields: string[], format: Extract<InputFormat, { kind: 'jso
   // out-of-range number is refused), so a record is routed by the value it is aggregated under.
   const convert = fields.map(f => {
     const type = format.schema.fields.find(x => x.name === f)?.type
-    return type === undefined ? (x: unknown) => x : jsonFieldConverter(type)
+    return type === undefined ? (x: unknown) => x : jsonFieldConverter(type, format.timestampMillis?.includes(f) === true)
   })
   return bytes => {
     const text = utf8.decode(bytes)
@@ -72,7 +72,7 @@ function csvRouter (fields: string[], format: Extract<InputFormat, { kind: 'csv'
   // Convert exactly as the worker's CSV decoder does.
   const convert = fields.map(f => {
     const type = format.schema.fields.find(x => x.name === f)?.type
-    return type === undefined ? () => undefined : csvCellConverter(type)
+    return type === undefined ? () => undefined : csvCellConverter(type, format.timestampMillis?.includes(f) === true)
   })
   return bytes => {
     let cells: string[]

@@ -53,6 +53,18 @@ function schemaOption (o: FileSourceOptions): StructType | undefined {
   return o.schema === undefined ? undefined : asStruct(fromAvroSchema(o.schema), '--schema')
 }
 
+/**
+ * The top-level fields a `--schema` declares as timestamp-millis: JSON and CSV give them in milliseconds, which the
+ * decoders turn into the engine's microseconds (as Avro decoding does), instead of reading them as microseconds.
+ */
+function timestampMillisFields (schema: unknown): string[] {
+  const fields = (schema as { fields?: { name: string, type: unknown }[] } | null)?.fields ?? []
+  const isMillis = (t: unknown): boolean => Array.isArray(t)
+    ? t.some(isMillis)
+    : typeof t === 'object' && t !== null && (t as { logicalType?: unknown }).logicalType === 'timestamp-millis'
+  return fields.filter(f => isMillis(f.type)).map(f => f.name)
+}
+
 function jsonLinesSource (o: FileSourceOptions): Source {
   const schema = schemaOption(o)
   if (schema === undefined) {
@@ -66,7 +78,7 @@ function jsonLinesSource (o: FileSourceOptions): Source {
     }
     return lineSource(o, { kind: 'json', schema: inferJsonSchema(samples), inferred: true }, 0)
   }
-  return lineSource(o, { kind: 'json', schema }, 0)
+  return lineSource(o, { kind: 'json', schema, timestampMillis: timestampMillisFields(o.schema) }, 0)
 }
 
 function csvSource (o: FileSourceOptions): Source {
@@ -89,7 +101,7 @@ function csvSource (o: FileSourceOptions): Source {
     }
     return lineSource(o, { kind: 'csv', schema: inferCsvSchema(header, rows), header, delimiter, inferred: true }, 1)
   }
-  return lineSource(o, { kind: 'csv', schema, header, delimiter }, 1)
+  return lineSource(o, { kind: 'csv', schema, header, delimiter, timestampMillis: timestampMillisFields(o.schema) }, 1)
 }
 
 /** A source over the lines of a text file; `skipLines` header lines are not records. */

@@ -305,3 +305,24 @@ test('the generator refuses options whose values its key or time columns cannot 
   assert.throws(() => openGeneratorSource(plan, parseGeneratorOptions('keys=10,count=1e17,step=1000,start=0'), schema), /event times reach/)
   openGeneratorSource(plan, parseGeneratorOptions('keys=32768,count=10,start=0'), schema)
 })
+
+test('a --schema timestamp-millis field in JSON or CSV is read as milliseconds (was: microseconds in JSON, refused in CSV)', async () => {
+  const tmp = tempDir('keys-ts-millis')
+  try {
+    const gb = groupBy('test.keys_ts_millis.v1')
+    const field = (ts: unknown): unknown => ({ type: 'record', name: 'E', fields: [{ name: 'k', type: 'long' }, { name: 'v', type: 'long' }, { name: 'ts', type: ts }] })
+    const rows = Array.from({ length: 50 }, (_, i) => [i % 4, i, T0 + i * 3_600_000] as const)
+    const json = writeLines(join(tmp.dir, 'e.jsonl'), rows.map(([k, v, ts]) => `{"k":${k},"v":${v},"ts":${ts}}`))
+    const csv = writeLines(join(tmp.dir, 'e.csv'), ['k,v,ts', ...rows.map(r => r.join(','))])
+    const plain = await runFile(gb, json, { source: { schema: field('long') } })
+    for (const path of [json, csv]) {
+      for (const ts of [{ type: 'long', logicalType: 'timestamp-millis' }, ['null', { type: 'long', logicalType: 'timestamp-millis' }]]) {
+        const r = await runFile(gb, path, { source: { schema: field(ts) } })
+        assert.deepEqual(r.dead, [], path)
+        assert.deepEqual(r.lines, plain.lines, `${path} ${JSON.stringify(ts)}`)
+      }
+    }
+  } finally {
+    tmp.remove()
+  }
+})
