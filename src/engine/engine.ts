@@ -59,7 +59,10 @@ export interface EngineOptions {
   readonly checkpoints?: { readonly store: CheckpointStore, readonly intervalMillis: number }
   /** The untiled pipeline: one stored event per evaluated row instead of tiles (§4.1). */
   readonly untiled?: boolean
-  /** Longest entity key the store takes (default: the store's `maxKeyBytes`, else DEFAULT_MAX_KEY_BYTES = 1,900). */
+  /**
+   * Longest entity key the store takes (default: the store's `maxKeyBytes`; until the stores state it, 1,900 for the
+   * embedded store and 65,535 for others: codec/key.ts maxKeyBytesOf).
+   */
   readonly maxKeyBytes?: number
 }
 
