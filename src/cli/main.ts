@@ -7,6 +7,7 @@ import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
 import { produce } from './produce.ts'
 import { Engine, type Progress } from '../engine/engine.ts'
+import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
@@ -30,7 +31,7 @@ const RUN: OptionSpec[] = [
   { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0 },
   { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'a partition\'s watermark = its max event time − this', default: 300_000 },
   { name: 'dead-letter', type: 'string', arg: 'FILE', help: 'JSON-lines file for records that cannot be aggregated', default: '.tilekiln/dead-letter.jsonl' },
-  { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent' },
+  { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent (give it in production: an inferred type is a guess from the data)' },
   { name: 'format', type: 'string', arg: 'json|csv|avro', help: 'input format of a file source (default: from the extension)' },
   { name: 'file-watermarks', type: 'string', arg: 'end|event', help: "a file's event time ends when the file does (end), or advances while reading (event)", default: 'end' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy (operations 18–20 differ); detected when absent' },
@@ -39,6 +40,7 @@ const RUN: OptionSpec[] = [
   { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000 },
   { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000 },
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
+  { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
@@ -126,6 +128,12 @@ function loadPlan (path: unknown, flavour: unknown, sourceIndex?: unknown): Plan
     sourceIndex: sourceIndex as number | undefined,
     fallbackName: basename(path).replace(/\.json$/, '')
   })
+}
+
+/** A slot must hold one record and stay addressable by the u32 offsets of the ring (at most 1 GiB here). */
+function ringSlotBytes (n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 30) throw new TilekilnError('TK_USAGE', `--ring-slot-bytes must be an integer from 1024 to ${1 << 30}, got ${n}`)
+  return n
 }
 
 function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', millis: number } {
@@ -244,6 +252,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     outOfOrdernessMillis: o['out-of-orderness'] as number,
     writer: { maxInFlight: o['kv-inflight'] as number, timeoutMillis: o['kv-timeout'] as number, maxQueuedPuts: o['kv-queue'] as number },
     lingerMillis: o.linger as number,
+    ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
     onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
@@ -336,6 +345,7 @@ async function fetch (o: ParsedOptions): Promise<number> {
     })
     for (const k of given.keys()) if (!plan.keyColumns.includes(k)) throw new TilekilnError('TK_USAGE', `'${k}' is not a key column (key columns: ${plan.keyColumns.join(', ')})`)
     const at = (o.at as number | undefined) ?? Date.now()
+    if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `--at must be epoch milliseconds (an integer), got ${at}`)
     const result = await fetchFeatures(read, store, keyValues, at)
     if (o.json === true) {
       process.stdout.write(JSON.stringify(result.features) + '\n')
@@ -430,11 +440,16 @@ const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: P
   dump: { summary: 'print every key and value in the store as sorted hex lines', specs: DUMP, fn: dump }
 }
 
+/** Own entries only: `tilekiln constructor` is not Object.prototype.constructor. */
+function commandNamed (name: string): (typeof COMMANDS)[string] | undefined {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+}
+
 export async function main (argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv
   if (cmd === undefined || cmd === '--help' || cmd === '-h') { process.stdout.write(USAGE + '\n'); return cmd === undefined ? 1 : 0 }
   if (cmd === 'help') {
-    const c = rest[0] === undefined ? undefined : COMMANDS[rest[0]]
+    const c = rest[0] === undefined ? undefined : commandNamed(rest[0])
     if (c === undefined) {
       process.stdout.write(USAGE + '\n\n' + Object.entries(COMMANDS).map(([n, x]) => helpText(n, x.summary, x.specs)).join('\n\n') + '\n')
     } else {
@@ -442,7 +457,7 @@ export async function main (argv: readonly string[]): Promise<number> {
     }
     return 0
   }
-  const command = COMMANDS[cmd]
+  const command = commandNamed(cmd)
   if (command === undefined) { process.stderr.write(`tilekiln: unknown command '${cmd}'\n\n${USAGE}\n`); return 2 }
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {

@@ -99,7 +99,8 @@ function convert (spec: OptionSpec, value: string, where: string): string | numb
 
 /** Numbers may carry a duration unit (ms, s, m, h, d → milliseconds) or underscores: 10s, 5m, 1_000_000. */
 export function parseNumberWithUnit (value: string): number {
-  const m = /^\s*(-?[\d_]+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value)
+  // A digit first: '_' alone (or '') is not 0.
+  const m = /^\s*(-?\d[\d_]*(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value)
   if (m === null) return Number.NaN
   const n = Number(m[1]!.replace(/_/g, ''))
   const unit = m[2]

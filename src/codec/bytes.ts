@@ -8,6 +8,8 @@ const f32 = new Float32Array(1)
 const f32b = new Uint8Array(f32.buffer)
 const utf8 = new TextEncoder()
 const utf8d = new TextDecoder('utf-8', { fatal: false })
+const LONG_MIN = -(2n ** 63n)
+const LONG_MAX = 2n ** 63n - 1n
 
 export class ByteWriter {
   buf: Uint8Array
@@ -58,12 +60,13 @@ export class ByteWriter {
   /** Zig-zag varint (Avro int/long, Thrift compact i32/i64). */
   zigzag (n: number | bigint): void {
     if (typeof n === 'bigint') {
-      const v = BigInt.asIntN(64, n)
-      this.uvarint(v >= 0n ? v << 1n : ((-v) << 1n) - 1n)
+      // Out of range is an error, never a wrap: 2^64 written as 0 would alias another key or time.
+      if (n < LONG_MIN || n > LONG_MAX) throw new RangeError(`cannot encode ${n} as a long: outside [-2^63, 2^63 - 1]`)
+      this.uvarint(n >= 0n ? n << 1n : ((-n) << 1n) - 1n)
       return
     }
     if (!Number.isSafeInteger(n)) {
-      if (!Number.isFinite(n)) throw new RangeError(`cannot encode ${n} as a long`)
+      if (!Number.isFinite(n) || n >= 9223372036854775808 || n < -9223372036854775808) throw new RangeError(`cannot encode ${n} as a long`)
       this.zigzag(BigInt(Math.trunc(n)))
       return
     }

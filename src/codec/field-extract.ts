@@ -28,7 +28,7 @@ const utf8 = new TextDecoder()
 /** An extractor of `fields` (top-level input fields), or null when this format cannot be read partially. */
 export function fieldExtractor (format: InputFormat, fields: readonly string[]): FieldExtractor | null {
   switch (format.kind) {
-    case 'json': return jsonExtractor(format.schema, fields)
+    case 'json': return jsonExtractor(format, fields)
     case 'csv': return csvExtractor(format, fields)
     case 'avro': return avroExtractor(format, fields)
   }
@@ -38,12 +38,12 @@ function fieldType (schema: StructType, name: string): StructType['fields'][numb
   return schema.fields.find(f => f.name === name)?.type
 }
 
-function jsonExtractor (schema: StructType, fields: readonly string[]): FieldExtractor {
+function jsonExtractor (format: Extract<InputFormat, { kind: 'json' }>, fields: readonly string[]): FieldExtractor {
   const spans: (string | undefined)[] = new Array(fields.length)
   const convert = fields.map(f => {
-    const t = fieldType(schema, f)
+    const t = fieldType(format.schema, f)
     // A field outside the schema is not decoded by the worker either: it reads as missing.
-    return t === undefined ? () => null : jsonFieldConverter(t)
+    return t === undefined ? () => null : jsonFieldConverter(t, format.timestampMillis?.includes(f) === true)
   })
   return {
     extract (bytes, out) {
@@ -69,7 +69,7 @@ function csvExtractor (format: Extract<InputFormat, { kind: 'csv' }>, fields: re
   const columns = fields.map(f => format.header.indexOf(f))
   const convert = fields.map(f => {
     const t = fieldType(format.schema, f)
-    return t === undefined ? () => null : csvCellConverter(t)
+    return t === undefined ? () => null : csvCellConverter(t, format.timestampMillis?.includes(f) === true)
   })
   return {
     extract (bytes, out) {

@@ -1,6 +1,13 @@
 // The input record schema, as Chronon DataTypes: from an Avro schema (Kafka/Avro files, `--schema`), or inferred
-// from sample records the way Spark infers JSON and CSV (`inferSchema`): integers → int when they fit 32 bits
+// from sample records much as Spark infers JSON and CSV (`inferSchema`): integers → int when they fit 32 bits
 // else long (CSV) / long (JSON), other numbers → double, true/false → boolean, the rest → string.
+//
+// Unlike Spark, one record cannot decide a column's type for all the others. Each top-level column's type is voted
+// by the whole sample: its values fall into kinds (boolean, number, string, list, struct) and the kind most values
+// have wins; a tie widens as Spark does (to string). Within the winning kind types widen as in Spark (an int column
+// with one 1.5 is a double column; nested fields likewise). The records whose value is of another kind are then
+// dead letters ("field 'user_id' should be long, got string …"), instead of one string `user_id` among 200 numbers
+// making the column a string (and every number in it a dead letter), or one text cell re-keying every tile.
 
 import { type DataType, type StructField, type StructType, T } from '../api/data-type.ts'
 
@@ -90,11 +97,49 @@ function inferJsonValue (v: unknown): DataType {
   return T.struct('Struct', Object.entries(v as object).map(([k, x]) => ({ name: k, type: inferJsonValue(x) })))
 }
 
-/** Spark-style JSON inference over sample records; columns seen only as null become strings. */
+type Kind = 'boolean' | 'number' | 'string' | 'list' | 'struct'
+
+function kindOf (t: DataType): Kind | null {
+  switch (t.kind) {
+    case 'null': return null
+    case 'boolean': case 'string': case 'list': case 'struct': return t.kind
+    default: return 'number'
+  }
+}
+
+/** The types seen in one column, by kind: how many values, and their widened type. */
+class ColumnVote {
+  readonly #kinds = new Map<Kind, { n: number, type: DataType }>()
+
+  add (t: DataType): void {
+    const k = kindOf(t)
+    if (k === null) return
+    const seen = this.#kinds.get(k)
+    if (seen === undefined) this.#kinds.set(k, { n: 1, type: t })
+    else { seen.n++; seen.type = widen(seen.type, t) }
+  }
+
+  /** The most common kind's widened type; a tie widens the tied kinds (Spark); nothing but nulls: string. */
+  decide (): DataType {
+    let best = 0
+    for (const v of this.#kinds.values()) best = Math.max(best, v.n)
+    let t: DataType = T.null
+    for (const v of this.#kinds.values()) if (v.n === best) t = widen(t, v.type)
+    return finalizeNulls(t)
+  }
+}
+
+/** JSON inference over sample records by column vote (see the top); columns seen only as null become strings. */
 export function inferJsonSchema (samples: readonly object[]): StructType {
-  let t: DataType = T.struct('Input', [])
-  for (const s of samples) t = widen(t, { ...(inferJsonValue(s) as StructType), name: 'Input' })
-  return finalizeNulls(t) as StructType
+  const votes = new Map<string, ColumnVote>()
+  for (const s of samples) {
+    for (const [name, v] of Object.entries(s)) {
+      let vote = votes.get(name)
+      if (vote === undefined) votes.set(name, vote = new ColumnVote())
+      vote.add(inferJsonValue(v))
+    }
+  }
+  return T.struct('Input', [...votes].map(([name, vote]) => ({ name, type: vote.decide() }))) as StructType
 }
 
 function finalizeNulls (t: DataType): DataType {
@@ -118,11 +163,11 @@ function inferCsvCell (s: string): DataType {
   return T.string
 }
 
-/** Spark `inferSchema` over CSV cells (already split); every cell of a column is looked at. */
+/** Spark-like `inferSchema` over CSV cells (already split), by column vote (see the top); every cell counts. */
 export function inferCsvSchema (header: readonly string[], rows: readonly (readonly string[])[]): StructType {
-  const types: DataType[] = header.map(() => T.null)
+  const votes = header.map(() => new ColumnVote())
   for (const row of rows) {
-    for (let i = 0; i < header.length; i++) types[i] = widen(types[i]!, inferCsvCell(row[i] ?? ''))
+    for (let i = 0; i < header.length; i++) votes[i]!.add(inferCsvCell(row[i] ?? ''))
   }
-  return T.struct('Input', header.map((name, i) => ({ name, type: finalizeNulls(types[i]!) }))) as StructType
+  return T.struct('Input', header.map((name, i) => ({ name, type: votes[i]!.decide() }))) as StructType
 }

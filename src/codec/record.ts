@@ -7,10 +7,19 @@ import type { DataType, StructType } from '../api/data-type.ts'
 import { typeToString } from '../api/data-type.ts'
 import { TilekilnError } from '../errors.ts'
 import { SchemaBoard } from './schema-board.ts'
+import { numberCheck, numberProblem } from './value-range.ts'
 
 export type InputFormat =
-  | { readonly kind: 'json', readonly schema: StructType }
-  | { readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string }
+  | { readonly kind: 'json', readonly schema: StructType, readonly inferred?: boolean, readonly timestampMillis?: readonly string[] }
+  | {
+    readonly kind: 'csv', readonly schema: StructType, readonly header: readonly string[], readonly delimiter: string
+    readonly inferred?: boolean
+    /**
+     * TIMESTAMP fields whose values are milliseconds (an Avro `--schema` said timestamp-millis): read ×1000 into the
+     * engine's microseconds, as the Avro decoder does. Other TIMESTAMP fields hold microseconds already.
+     */
+    readonly timestampMillis?: readonly string[]
+  }
   | {
     readonly kind: 'avro'
     readonly schema: StructType
@@ -46,16 +55,38 @@ function decodeText (bytes: Uint8Array): string {
 
 export function createDecoder (format: InputFormat): RecordDecoder {
   switch (format.kind) {
-    case 'json': return jsonDecoder(format.schema)
-    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter)
-    case 'avro': return format.framing === 'confluent' && format.writerSchemas !== undefined
+    case 'json': return jsonDecoder(format.schema, format.inferred === true ? INFERRED : '', format.timestampMillis ?? [])
+    case 'csv': return csvDecoder(format.schema, format.header, format.delimiter, format.inferred === true ? INFERRED : '', format.timestampMillis ?? [])
+    case 'avro': return rangeChecked(format.schema, format.framing === 'confluent' && format.writerSchemas !== undefined
       ? resolvingAvroDecoder(format.avroSchema, new SchemaBoard(format.writerSchemas))
-      : avroDecoder(format.avroSchema, format.framing)
+      : avroDecoder(format.avroSchema, format.framing))
   }
 }
 
-function jsonDecoder (schema: StructType): RecordDecoder {
-  const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type) }))
+/**
+ * Avro checks ints and longs itself (avsc refuses a long it cannot hold exactly), but a `short` or `byte` is an
+ * Avro int with a logical type: a value outside its range is refused here, at the top level.
+ */
+function rangeChecked (schema: StructType, inner: RecordDecoder): RecordDecoder {
+  const narrow = schema.fields.filter(f => f.type.kind === 'short' || f.type.kind === 'byte')
+  if (narrow.length === 0) return inner
+  return {
+    decode (bytes) {
+      const o = inner.decode(bytes)
+      for (const f of narrow) {
+        const v = o[f.name]
+        if (typeof v === 'number' && numberProblem(f.type.kind, v) !== null) throw wrongType(f.name, v, schema)
+      }
+      return o
+    }
+  }
+}
+
+/** Appended to a wrong-type reason when the schema was inferred (the type may be the sample's, not the truth). */
+const INFERRED = ' (type inferred from the file; declare the schema with --schema)'
+
+function jsonDecoder (schema: StructType, hint: string, millis: readonly string[]): RecordDecoder {
+  const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type, millis.includes(f.name)) }))
   return {
     decode (bytes) {
       const text = decodeText(bytes)
@@ -72,7 +103,7 @@ function jsonDecoder (schema: StructType): RecordDecoder {
         const x = o[c.name]
         if (x === null) continue
         const fixed = c.check(x)
-        if (fixed === BAD) throw wrongType(c.name, x, schema)
+        if (fixed === BAD) throw wrongType(c.name, x, schema, hint)
         if (fixed !== x) o[c.name] = fixed
       }
       return o
@@ -82,23 +113,32 @@ function jsonDecoder (schema: StructType): RecordDecoder {
 
 const BAD = Symbol('bad')
 
-function wrongType (name: string, x: unknown, schema: StructType): TilekilnError {
+function wrongType (name: string, x: unknown, schema: StructType, hint = ''): TilekilnError {
   const f = schema.fields.find(y => y.name === name)!
   const shown = JSON.stringify(x)
-  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}`)
+  // A CSV cell is text: judge the number it spells, so the reason says "outside the range" rather than "string".
+  const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : Number.NaN
+  const why = Number.isNaN(n) ? null : numberProblem(f.type.kind, n)
+  return new TilekilnError('TK_INPUT', `field '${name}' should be ${typeToString(f.type)}, got ${typeof x} ${shown === undefined ? '' : shown.slice(0, 80)}${why === null ? '' : `: ${why}`}${hint}`)
 }
 
-/** A converter that returns the (possibly normalized) value, or BAD. Only the top level is checked deeply. */
-function jsonCheck (t: DataType): (x: unknown) => unknown {
+/**
+ * A converter that returns the (possibly normalized) value, or BAD. Only the top level is checked deeply. Numbers
+ * must be values of the declared type (codec/value-range.ts): 2^64 is not a long, 1.5 not an int, 1e39 not a float.
+ */
+function jsonCheck (t: DataType, millis = false): (x: unknown) => unknown {
   switch (t.kind) {
-    case 'int': case 'short': case 'byte':
-      return x => (typeof x === 'number' && Number.isInteger(x) && x >= -2147483648 && x <= 2147483647 ? x : BAD)
-    case 'long':
-      return x => (typeof x === 'number' && Number.isInteger(x) ? x : BAD)
+    case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
+      if (millis) return x => (typeof x === 'number' && Number.isSafeInteger(x * 1000) ? x * 1000 : BAD)
+      const ok = numberCheck(t.kind)
+      return x => (typeof x === 'number' && ok(x) ? x : BAD)
+    }
     case 'double':
       return x => (typeof x === 'number' ? x : BAD)
-    case 'float':
-      return x => (typeof x === 'number' ? Math.fround(x) : BAD)
+    case 'float': {
+      const ok = numberCheck('float')
+      return x => (typeof x === 'number' && ok(x) ? Math.fround(x) : BAD)
+    }
     case 'string':
       return x => (typeof x === 'string' ? x : BAD)
     case 'boolean':
@@ -113,12 +153,11 @@ function jsonCheck (t: DataType): (x: unknown) => unknown {
 }
 
 /**
- * The typed value of one top-level JSON field as the JSON decoder reads it (`x` already parsed): null for null,
- * undefined when the decoder would refuse it. The main thread's field extraction uses it, so a record is routed by
- * exactly the values a worker aggregates it under.
+ * The typed value of one top-level JSON field as the JSON decoder reads it: null for null, undefined when invalid.
+ * The main thread's key router uses it so that it hashes exactly the value the worker will aggregate.
  */
-export function jsonFieldConverter (t: DataType): (x: unknown) => unknown {
-  const check = jsonCheck(t)
+export function jsonFieldConverter (t: DataType, millis = false): (x: unknown) => unknown {
+  const check = jsonCheck(t, millis)
   return x => {
     if (x === null) return null
     const v = check(x)
@@ -156,16 +195,29 @@ export function splitCsv (line: string, delimiter: string): string[] {
 }
 
 const INT_RE = /^\s*[+-]?\d+\s*$/
+/** A decimal number (Spark's CSV reader also takes NaN and ±Infinity); not hex, not blanks, not `1_000`. */
+const NUM_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*(NaN|[+-]?Infinity)\s*$/
 
-function csvConvert (t: DataType): (s: string) => unknown {
+function csvConvert (t: DataType, millis = false): (s: string) => unknown {
   switch (t.kind) {
-    case 'int': case 'short': case 'byte': case 'long':
-      return s => (INT_RE.test(s) ? Number(s) : BAD)
+    case 'int': case 'short': case 'byte': case 'long': case 'date': case 'timestamp': {
+      // A TIMESTAMP in milliseconds (timestampMillis) becomes the engine's microseconds, exactly or not at all.
+      if (millis) return s => { const v = INT_RE.test(s) ? Number(s) * 1000 : Number.NaN; return Number.isSafeInteger(v) ? v : BAD }
+      // Range-checked (codec/value-range.ts): a 99-digit amount is an error, not 1e98 wrapped into a long SUM.
+      const ok = numberCheck(t.kind)
+      return s => {
+        if (!INT_RE.test(s)) return BAD
+        const v = Number(s)
+        return ok(v) ? v : BAD
+      }
+    }
     case 'double': case 'float': {
+      const ok = numberCheck(t.kind)
       const round = t.kind === 'float'
       return s => {
+        if (!NUM_RE.test(s)) return BAD
         const v = Number(s)
-        if (Number.isNaN(v) && s.trim() !== 'NaN') return BAD
+        if (!ok(v)) return BAD
         return round ? Math.fround(v) : v
       }
     }
@@ -179,8 +231,8 @@ function csvConvert (t: DataType): (s: string) => unknown {
 }
 
 /** The typed value of one CSV cell as the CSV decoder reads it: null for an empty cell, undefined when invalid. */
-export function csvCellConverter (t: DataType): (cell: string) => unknown {
-  const conv = csvConvert(t)
+export function csvCellConverter (t: DataType, millis = false): (cell: string) => unknown {
+  const conv = csvConvert(t, millis)
   return cell => {
     if (cell === '') return null
     const v = conv(cell)
@@ -188,11 +240,12 @@ export function csvCellConverter (t: DataType): (cell: string) => unknown {
   }
 }
 
-function csvDecoder (schema: StructType, header: readonly string[], delimiter: string): RecordDecoder {
+function csvDecoder (schema: StructType, header: readonly string[], delimiter: string, hint: string, millis: readonly string[]): RecordDecoder {
   const convs = header.map(h => {
     const f = schema.fields.find(x => x.name === h)
-    return f === undefined ? null : csvConvert(f.type)
+    return f === undefined ? null : csvConvert(f.type, millis.includes(h))
   })
+  const protoAt = header.indexOf('__proto__')
   return {
     decode (bytes) {
       let line = decodeText(bytes)
@@ -206,10 +259,11 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
         const conv = convs[i]
         const cell = cells[i]!
         if (conv === null) continue
-        if (cell === '') { o[header[i]!] = null; continue }
-        const v = conv(cell)
-        if (v === BAD) throw wrongType(header[i]!, cell, schema)
-        o[header[i]!] = v
+        const v = cell === '' ? null : conv(cell)
+        if (v === BAD) throw wrongType(header[i]!, cell, schema, hint)
+        // `o.__proto__ = v` would set the prototype, not a field: a column with that name is defined instead.
+        if (protoAt === i) Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true })
+        else o[header[i]!] = v
       }
       return o
     }
@@ -222,7 +276,13 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
  * representation (timestamp-micros: microseconds, date: days).
  */
 class MillisAsMicros extends avro.types.LogicalType {
-  override _fromValue (v: unknown): unknown { return typeof v === 'number' ? v * 1000 : v }
+  override _fromValue (v: unknown): unknown {
+    if (typeof v !== 'number') return v
+    const micros = v * 1000
+    // Beyond ±285,000 years the microseconds are no longer exact: refuse rather than round (→ dead letter).
+    if (!Number.isSafeInteger(micros)) throw new RangeError(`timestamp-millis ${v} is out of range`)
+    return micros
+  }
   override _toValue (v: unknown): unknown { return typeof v === 'number' ? Math.floor(v / 1000) : v }
   override _resolve (type: avro.Type): ((v: unknown) => unknown) | undefined {
     // Schema resolution reads with the writer's type, then applies this: a writer that is timestamp-millis too

@@ -11,7 +11,7 @@ import type { ColumnAggregator } from '../agg/column.ts'
 import { InputColsCodec } from '../codec/input-cols.ts'
 import { KeyCodec } from '../codec/key.ts'
 import { TileCodec } from '../codec/tile.ts'
-import { TilekilnError, configError } from '../errors.ts'
+import { TilekilnError, configError, isTilekilnError } from '../errors.ts'
 import type { CompiledQuery, OutputColumn, QueryCompiler } from '../expr/query.ts'
 import type { Plan } from './plan.ts'
 
@@ -97,6 +97,11 @@ export function bindReadSide (plan: Plan, serving: ServingInfo): ReadSide {
       return columnAggregator(part, columns, plan.flavour, plan.name, { nullMapKeys: 'reject' })
     } catch (e) {
       if (e instanceof UnsupportedAggregation) throw configError(`${part.name}: ${e.message}`, part.aggregation.path, plan.name)
+      // An aggregator refusing its arguments (argMap.k 'x', percentiles out of [0, 1]) is a config error too.
+      if (!isTilekilnError(e) && e instanceof Error) {
+        const where = /argMap|\bk\b|percentiles/.test(e.message) ? `${part.aggregation.path}.argMap` : part.aggregation.path
+        throw configError(`${part.name}: ${e.message}`, where, plan.name)
+      }
       throw e
     }
   })

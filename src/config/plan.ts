@@ -10,6 +10,7 @@ import {
 } from '../api/group-by.ts'
 import { configError } from '../errors.ts'
 import { DAY, tailHopMillis } from '../window/resolution.ts'
+import { validateGroupByShape } from './validate.ts'
 import { batchDataset, cleanName, opSuffix, outputColumnName, streamingDataset } from './names.ts'
 
 /** Int.MaxValue, Chronon's marker length for an unbounded window. */
@@ -103,9 +104,7 @@ export interface PlanOptions {
 }
 
 export function compilePlan (json: unknown, options: PlanOptions = {}): Plan {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw configError('a GroupBy must be a JSON object', '$')
-  }
+  validateGroupByShape(json, options.fallbackName)
   const gb = json as GroupByJson
   const name = gb.metaData?.name ?? options.fallbackName
   if (typeof name !== 'string' || name.length === 0) throw configError('metaData.name is required', 'metaData.name')
@@ -247,15 +246,23 @@ function compileAggregation (a: AggregationJson, index: number, name: string, fl
   }
 }
 
+/** The longest finite window: beyond it, millisecond arithmetic on window bounds would stop being exact. */
+const MAX_WINDOW_MILLIS = 10_000 * 365 * DAY
+
 function compileWindow (w: unknown, path: string, name: string): WindowSpec {
   const win = w as { length?: unknown, timeUnit?: unknown }
-  if (typeof win?.length !== 'number' || !Number.isInteger(win.length)) throw configError('window length must be an integer', `${path}.length`, name)
+  // Chronon's Window.length is an Int; Int.MaxValue marks an unbounded window. 0 or less is no window at all: an
+  // error, not silently unbounded.
+  if (typeof win?.length !== 'number' || !Number.isInteger(win.length) || win.length <= 0 || win.length > INT_MAX) {
+    throw configError(`window length must be a positive integer (at most ${INT_MAX}, Chronon's unbounded marker), got ${JSON.stringify(win?.length) ?? 'nothing'}`, `${path}.length`, name)
+  }
   const unit = win.timeUnit ?? TimeUnit.DAYS
   if (unit !== TimeUnit.HOURS && unit !== TimeUnit.DAYS && unit !== TimeUnit.MINUTES) {
     throw configError(`unknown timeUnit ${String(unit)} (0 = hours, 1 = days, 2 = minutes)`, `${path}.timeUnit`, name)
   }
-  if (win.length <= 0 || win.length === INT_MAX) return UNBOUNDED
+  if (win.length === INT_MAX) return UNBOUNDED
   const millis = win.length * TIME_UNIT_MILLIS[unit as TimeUnit]
+  if (millis > MAX_WINDOW_MILLIS) throw configError('a window longer than 10,000 years cannot be tiled; for all of history leave the aggregation without windows', `${path}.length`, name)
   return {
     length: win.length,
     unit: unit as TimeUnit,

@@ -19,6 +19,7 @@ import { CheckpointCoordinator, type CutHost } from '../checkpoint/coordinator.t
 import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
 import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
 import { type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
+import { maxKeyBytesOf } from '../codec/key.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
@@ -73,6 +74,11 @@ export interface EngineOptions {
    * (records carry their origin and original offset): clocks run per origin, replays of the shuffle are dropped.
    */
   readonly repartitioned?: { readonly origins: number }
+  /**
+   * Longest entity key the store takes (default: the store's `maxKeyBytes`; until the stores state it, 1,900 for the
+   * embedded store and 65,535 for others: codec/key.ts maxKeyBytesOf).
+   */
+  readonly maxKeyBytes?: number
 }
 
 export interface PartitionProgress {
@@ -121,6 +127,9 @@ export interface RunSummary extends Progress {
 
 interface BatchMeta { readonly records: number, readonly firstAt: number }
 
+/** How much of a record too large for a ring slot its dead letter keeps (a dead-letter topic takes ~1 MB messages). */
+const OVERSIZED_KEPT_BYTES = 64 * 1024
+
 /** Least time between two watermark-only ticks to an idle worker (each costs a task round trip). */
 const TICK_MILLIS = 50
 
@@ -163,6 +172,8 @@ export class Engine {
   #appending = 0
   readonly #appendWaiters: (() => void)[] = []
   #crossLogged = false
+  /** Data bytes of one ring slot: the largest record a worker can be handed. */
+  #slotDataBytes = Infinity
 
   constructor (o: EngineOptions) {
     this.#o = o
@@ -193,6 +204,7 @@ export class Engine {
     const o = this.#o
     const started = Date.now()
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
+    this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
     await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
     const dataset = this.plan.streamingDataset
@@ -217,7 +229,9 @@ export class Engine {
       evaluator: o.evaluator ?? 'spark',
       ownershipCheck: this.bound.query.multiRow && this.#workers > 1,
       ...(o.repartitioned === undefined ? {} : { keyedPartitions: o.repartitioned.origins }),
-      untiled
+      untiled,
+      // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
+      maxKeyBytes: o.maxKeyBytes ?? maxKeyBytesOf(o.store)
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentVersion.push(-1)
@@ -605,6 +619,8 @@ export class Engine {
     this.#records++
     owned.records++
     this.#bytesIn += bytes.length
+    // Issue 12: a record larger than a ring slot can never reach a worker; it is a dead letter, not a failed run.
+    if (bytes.length > this.#slotDataBytes) { this.#oversized(owned, bytes, partition, position); return undefined }
     let waits: Promise<void>[] | undefined
     let primary = true
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
@@ -622,6 +638,16 @@ export class Engine {
       () => { owned.next = position + 1 }
     ).finally(() => {
       if (--this.#appending === 0) for (const f of this.#appendWaiters.splice(0)) f()
+    })
+  }
+
+  /** Dead-letters a record too large for a ring slot, keeping its first OVERSIZED_KEPT_BYTES as its bytes. */
+  #oversized (owned: OwnedPartition, bytes: Uint8Array, partition: number, position: number): void {
+    owned.next = position + 1
+    const kept = bytes.length > OVERSIZED_KEPT_BYTES ? bytes.slice(0, OVERSIZED_KEPT_BYTES) : bytes.slice()
+    this.#deadLetter({
+      index: -1, partition, position, code: 'TK_INPUT', late: false, bytes: kept,
+      reason: `record of ${bytes.length} bytes is larger than a ring slot (${this.#slotDataBytes} bytes; raise it with --ring-slot-bytes)${kept.length < bytes.length ? `; its first ${kept.length} bytes are kept here` : ''}`
     })
   }
 

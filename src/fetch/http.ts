@@ -32,6 +32,7 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[
   return cols.map(c => {
     const text = params.get(c)
     if (text === null) throw new TilekilnError('TK_USAGE', `missing key column '${c}' (key columns: ${cols.join(', ')})`)
+    if (params.getAll(c).length > 1) throw new TilekilnError('TK_USAGE', `key column '${c}' is given more than once`)
     try {
       return read.keyCodec.parseText(c, text)
     } catch (e) {
@@ -60,15 +61,21 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
   }
   const m = /^\/v1\/features\/([^/]+)$/.exec(url.pathname)
   if (m === null) { send(res, 404, { error: `no such path ${url.pathname}`, code: 'TK_USAGE' }); return }
-  const name = decodeURIComponent(m[1]!)
+  let name: string
+  try {
+    name = decodeURIComponent(m[1]!)
+  } catch {
+    send(res, 400, { error: `malformed %-escape in the path ${url.pathname}`, code: 'TK_USAGE' }); return
+  }
   const s = served.get(name)
   if (s === undefined) { send(res, 404, { error: `GroupBy '${name}' is not served (served: ${[...served.keys()].join(', ')})`, code: 'TK_USAGE' }); return }
   const started = performance.now()
   try {
     const key = keyFromQuery(s.read, url.searchParams)
     const atText = url.searchParams.get('at')
-    const at = atText === null ? Date.now() : Number(atText)
-    if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds, got '${atText}'`)
+    // Digits only: Number('') is 0, and ' 1e3', '0x10' are not what anyone means by epoch milliseconds.
+    const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN
+    if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds (an integer), got '${atText}'`)
     const r = await fetchFeatures(s.read, s.store, key, at)
     metrics.inc('fetch_requests')
     metrics.record('fetch_latency_us', (performance.now() - started) * 1000)

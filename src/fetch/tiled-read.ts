@@ -5,20 +5,12 @@
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
+import { maxKeyBytesOf } from '../codec/key.ts'
 import { TilekilnError } from '../errors.ts'
 import type { TileStore } from '../sink/store.ts'
 import { roundTrunc } from '../window/resolution.ts'
+import { type FetchResult, readStart, toJsonValue } from './result.ts'
 import { fetchUntiled } from './untiled-read.ts'
-
-export interface FetchResult {
-  /** Output column → finalized value (JSON-ready: maps as objects, bytes as base64). */
-  readonly features: Record<string, unknown>
-  readonly tilesRead: number
-  /** Untiled: the stored events read, and how many of them some column could not aggregate (see untiled-read.ts). */
-  readonly eventsRead?: number
-  readonly skippedEvents?: number
-  readonly atMillis: number
-}
 
 /** Rebuilds the read side from the serving info the engine stored beside the tiles. */
 export async function loadReadSide (plan: Plan, store: TileStore): Promise<ReadSide> {
@@ -29,18 +21,10 @@ export async function loadReadSide (plan: Plan, store: TileStore): Promise<ReadS
   return bindReadSide(plan, JSON.parse(raw) as ServingInfo)
 }
 
-/** The earliest tile start (or event time, untiled) any output column needs at query time q. */
-export function readStart (plan: Plan, q: number): number {
-  if (plan.hasUnbounded) return -Infinity
-  let from = Infinity
-  for (const o of plan.outputs) from = Math.min(from, roundTrunc(q - o.window.millis, o.window.hopMillis))
-  return from
-}
-
 export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
+  const keyBytes = readKey(read, store, keyValues)
   if (read.serving.untiled === true) return await fetchUntiled(read, store, keyValues, atMillis)
   const plan = read.plan
-  const keyBytes = read.keyCodec.encode(keyValues)
   const tiles = await store.readTiles(plan.streamingDataset, keyBytes, plan.tileSizeMillis, readStart(plan, atMillis), atMillis)
   const outputs = plan.outputs
   const cutoffs = outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
@@ -67,24 +51,22 @@ export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues
   return { features, tilesRead: tiles.length, atMillis }
 }
 
-/** Maps → objects, bigints → numbers (or strings beyond ±2^53), bytes → base64, NaN/∞ → null. */
-export function toJsonValue (v: unknown): unknown {
-  if (v === null || v === undefined) return null
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64')
-  if (v instanceof Map) {
-    const o: Record<string, unknown> = {}
-    for (const [k, x] of v) o[String(k)] = toJsonValue(x)
-    return o
+/**
+ * The entity key bytes of a read. The read side refuses what the write side refuses: a key value its column's type
+ * does not hold (it would encode as another key's bytes) or a key longer than the store takes (the engine
+ * dead-letters such records, so nothing was ever stored under it). Both are the caller's error (TK_USAGE).
+ */
+export function readKey (read: ReadSide, store: TileStore, keyValues: readonly unknown[]): Uint8Array {
+  let bytes: Uint8Array
+  try {
+    bytes = read.keyCodec.encode(keyValues)
+  } catch (e) {
+    throw new TilekilnError('TK_USAGE', (e as Error).message, { groupBy: read.plan.name })
   }
-  if (Array.isArray(v)) return v.map(toJsonValue)
-  if (typeof v === 'object') {
-    const o: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(v as object)) o[k] = toJsonValue(x)
-    return o
-  }
-  return v
+  const max = maxKeyBytesOf(store)
+  if (bytes.length > max) throw new TilekilnError('TK_USAGE', `the key is ${bytes.length} bytes; ${store.description} holds keys of at most ${max.toLocaleString('en-US')}, so nothing is stored under it`, { groupBy: read.plan.name })
+  return bytes
 }
 
+export { type FetchResult, readStart, toJsonValue }
 export type { ServingInfo }

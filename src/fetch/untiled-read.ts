@@ -8,7 +8,7 @@ import type { ReadSide } from '../config/bind.ts'
 import { isTilekilnError } from '../errors.ts'
 import type { TileStore } from '../sink/store.ts'
 import { roundTrunc } from '../window/resolution.ts'
-import { type FetchResult, readStart, toJsonValue } from './tiled-read.ts'
+import { type FetchResult, readStart, toJsonValue } from './result.ts'
 
 export async function fetchUntiled (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
   const plan = read.plan

@@ -53,8 +53,20 @@ function schemaOption (o: FileSourceOptions): StructType | undefined {
   return o.schema === undefined ? undefined : asStruct(fromAvroSchema(o.schema), '--schema')
 }
 
+/**
+ * The top-level fields a `--schema` declares as timestamp-millis: JSON and CSV give them in milliseconds, which the
+ * decoders turn into the engine's microseconds (as Avro decoding does), instead of reading them as microseconds.
+ */
+function timestampMillisFields (schema: unknown): string[] {
+  const fields = (schema as { fields?: { name: string, type: unknown }[] } | null)?.fields ?? []
+  const isMillis = (t: unknown): boolean => Array.isArray(t)
+    ? t.some(isMillis)
+    : typeof t === 'object' && t !== null && (t as { logicalType?: unknown }).logicalType === 'timestamp-millis'
+  return fields.filter(f => isMillis(f.type)).map(f => f.name)
+}
+
 function jsonLinesSource (o: FileSourceOptions): Source {
-  let schema = schemaOption(o)
+  const schema = schemaOption(o)
   if (schema === undefined) {
     const samples: object[] = []
     for (const line of readText(o.path).split('\n', SAMPLE_LINES)) {
@@ -64,9 +76,9 @@ function jsonLinesSource (o: FileSourceOptions): Source {
         if (v !== null && typeof v === 'object' && !Array.isArray(v)) samples.push(v)
       } catch { /* a bad line is dead-lettered when read; it just does not inform the schema */ }
     }
-    schema = inferJsonSchema(samples)
+    return lineSource(o, { kind: 'json', schema: inferJsonSchema(samples), inferred: true }, 0)
   }
-  return lineSource(o, { kind: 'json', schema }, 0)
+  return lineSource(o, { kind: 'json', schema, timestampMillis: timestampMillisFields(o.schema) }, 0)
 }
 
 function csvSource (o: FileSourceOptions): Source {
@@ -76,7 +88,7 @@ function csvSource (o: FileSourceOptions): Source {
   const headerLine = (lines[0] ?? '').replace(/\r$/, '')
   if (headerLine.trim() === '') throw new TilekilnError('TK_SOURCE', `${o.path} has no CSV header line`, { source: o.path })
   const header = splitCsv(headerLine, delimiter)
-  let schema = schemaOption(o)
+  const schema = schemaOption(o)
   if (schema === undefined) {
     const rows: string[][] = []
     for (let i = 1; i < lines.length; i++) {
@@ -87,9 +99,9 @@ function csvSource (o: FileSourceOptions): Source {
         if (cells.length === header.length) rows.push(cells)
       } catch { /* dead-lettered when read */ }
     }
-    schema = inferCsvSchema(header, rows)
+    return lineSource(o, { kind: 'csv', schema: inferCsvSchema(header, rows), header, delimiter, inferred: true }, 1)
   }
-  return lineSource(o, { kind: 'csv', schema, header, delimiter }, 1)
+  return lineSource(o, { kind: 'csv', schema, header, delimiter, timestampMillis: timestampMillisFields(o.schema) }, 1)
 }
 
 /** A source over the lines of a text file; `skipLines` header lines are not records. */
@@ -137,11 +149,35 @@ function lineSource (o: FileSourceOptions, format: InputFormat, skipLines: numbe
   }
 }
 
+/** The slice of avsc's read cursor that rawRecordType uses. */
+interface Tap { buf: Buffer, pos: number }
+
+/**
+ * A writer type whose "decoded" records are their own bytes. avsc's `noDecode` mode does split a block into records,
+ * but hands them out on a byte stream, which joins them again; in object mode, with this type, each record comes
+ * out alone. Its end is found by skipping it with the writer schema (what `noDecode` does), without judging its
+ * values: the worker decodes it and dead-letters it if it must.
+ */
+function rawRecordType (schema: unknown): avro.Type {
+  const type = avro.Type.forSchema(schema as avro.Schema) as avro.Type & { _skip: (tap: Tap) => void }
+  // avsc freezes its types: define the reader on a child object rather than assign it.
+  return Object.create(type, {
+    _read: {
+      value: (tap: Tap): Buffer => {
+        const start = tap.pos
+        type._skip(tap)
+        return tap.buf.subarray(start, tap.pos)
+      }
+    }
+  }) as avro.Type
+}
+
 function avroContainerSource (o: FileSourceOptions): Source {
   // Read the header once to learn the writer schema; records are then streamed undecoded (noDecode) so the
   // workers decode them, like records from Kafka.
   let writerSchema: unknown
-  const header = avro.extractFileHeader(o.path)
+  // decode: false, or avsc hands back the header's metadata already parsed (the schema as an object, not JSON text).
+  const header = avro.extractFileHeader(o.path, { decode: false })
   if (header === null) throw new TilekilnError('TK_SOURCE', `${o.path} is not an Avro object container file`, { source: o.path })
   try {
     writerSchema = JSON.parse((header.meta as Record<string, Buffer>)['avro.schema']!.toString('utf8'))
@@ -160,7 +196,7 @@ function avroContainerSource (o: FileSourceOptions): Source {
     async run (pusher: RecordPusher, signal: AbortSignal) {
       const from = await pusher.assigned([0])
       const first = from.get(0) ?? 0
-      const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ noDecode: true }))
+      const decoder = createReadStream(o.path).pipe(new avro.streams.BlockDecoder({ parseHook: rawRecordType }))
       let i = 0
       for await (const rec of decoder as AsyncIterable<Buffer>) {
         if (signal.aborted) break

@@ -20,6 +20,7 @@ import { type DataType, type StructType, T, isNumeric } from '../api/data-type.t
 import { avroSchemaOf, compileEncoder, type Encoder } from '../codec/avro.ts'
 import { ByteWriter } from '../codec/bytes.ts'
 import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
+import { numberProblem } from '../codec/value-range.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
 import type { Node } from '../expr/ast.ts'
@@ -405,8 +406,36 @@ function valueGen (t: DataType, c: GenContext, path: string | null): () => unkno
   }
 }
 
+/**
+ * Refuses options whose events could not be values of their types: key ids beyond what an integral key column
+ * holds (they would be refused, or worse, wrap), event times beyond ±(2^53 − 1) ms. Checked once, at start.
+ */
+function checkRanges (opts: GeneratorOptions, schema: StructType, roles: Roles): void {
+  const whole = (name: string, v: number, min: number): void => {
+    if (!Number.isSafeInteger(v) || v < min) throw new TilekilnError('TK_USAGE', `generator option ${name} must be an integer ≥ ${min}, got ${v}`)
+  }
+  whole('keys', opts.keys, 1)
+  for (const [name, v] of [['disorder', opts.disorder], ['lateBy', opts.lateBy], ['partitions', opts.partitions]] as const) whole(name, v, 0)
+  if (opts.start !== undefined) whole('start', opts.start, Number.MIN_SAFE_INTEGER)
+  whole('step', opts.step, Number.MIN_SAFE_INTEGER)
+  roles.keyFields.forEach((k, j) => {
+    const f = schema.fields.find(x => x.name === k)
+    if (f === undefined || !isNumeric(f.type)) return
+    const why = numberProblem(f.type.kind, opts.keys - 1 + j)
+    if (why !== null) throw new TilekilnError('TK_USAGE', `generator option keys=${opts.keys} makes key ids up to ${opts.keys - 1 + j} for key column '${k}': ${why}`)
+  })
+  const base = opts.start ?? Date.now()
+  const last = Number.isFinite(opts.count) ? base + opts.count * opts.step : base
+  const tsField = schema.fields.find(f => f.name === roles.timeField)
+  const scale = tsField?.type.kind === 'timestamp' ? 1000 : 1
+  for (const t of [base, last, Math.min(base, last) - 2 * opts.lateBy - opts.disorder]) {
+    if (!Number.isSafeInteger(t * scale)) throw new TilekilnError('TK_USAGE', `generator event times reach ${t} ms, beyond what an event time holds (±(2^53 - 1)${scale === 1 ? '' : ' µs'}): check start, step, count, lateBy`)
+  }
+}
+
 export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSchema?: unknown): Source {
   const { schema, roles } = generatorSchema(plan, opts, givenSchema)
+  checkRanges(opts, schema, roles)
   // TIMESTAMP / DATE fields are written as plain Avro longs / ints holding the engine's representation
   // (microseconds / days), so they decode as such; Chronon's Avro conventions have no timestamp type.
   const avroSchema = avroSchemaOf(T.struct(schema.name, schema.fields.map(f => ({

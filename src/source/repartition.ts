@@ -82,8 +82,10 @@ interface InputState {
   epoch: number
   /** Next input offset not yet published (acknowledged by the broker). */
   next: number
-  /** Max event time over every record of the partition so far (−Infinity before the first). */
+  /** Max event time over every record of the partition read so far (−Infinity before the first). */
   max: number
+  /** The max over the records before `next`: what a checkpoint stores beside `next`. */
+  publishedMax: number
   /** Per output partition, the event time it has been told (by records or heartbeats). */
   readonly told: Float64Array
   heartbeat: NodeJS.Timeout | null
@@ -156,11 +158,12 @@ export class Shuffle {
     for (const s of added) {
       const epoch = await this.#o.storage.acquireEpoch(s)
       const cp = await this.#o.storage.read(s)
-      const st: InputState = { partition: s, epoch, next: -1, max: -Infinity, told: new Float64Array(this.#o.partitions).fill(-Infinity), heartbeat: null, checkpointed: -1, fenced: false }
+      const st: InputState = { partition: s, epoch, next: -1, max: -Infinity, publishedMax: -Infinity, told: new Float64Array(this.#o.partitions).fill(-Infinity), heartbeat: null, checkpointed: -1, fenced: false }
       if (cp !== null) {
         const saved = JSON.parse(Buffer.from(cp.bytes).toString('utf8')) as { next: number, max: number | null }
         st.next = saved.next
         st.max = saved.max ?? -Infinity
+        st.publishedMax = st.max
         st.checkpointed = saved.next
         seeks.set(s, saved.next)
       }
@@ -210,8 +213,12 @@ export class Shuffle {
       if (ts > st.max) st.max = ts
     }
     const next = b.nextOffset
+    const maxAfter = st.max
     if (out.length > 0) await this.#publish(out)
+    // Offset and max move together, once published: a checkpoint must never pair an offset with a max that
+    // includes records at or after it (a successor would stamp wrong origin-max headers).
     st.next = next
+    st.publishedMax = maxAfter
     if (next >= b.highWatermark) this.#scheduleHeartbeat(st)
   }
 
@@ -261,7 +268,7 @@ export class Shuffle {
 
   async #checkpoint (st: InputState): Promise<void> {
     if (st.fenced || st.next < 0 || st.next === st.checkpointed) return
-    const bytes = Buffer.from(JSON.stringify({ next: st.next, max: st.max === -Infinity ? null : st.max }))
+    const bytes = Buffer.from(JSON.stringify({ next: st.next, max: st.publishedMax === -Infinity ? null : st.publishedMax }))
     let ok: boolean
     try {
       ok = await this.#o.storage.write(st.partition, st.epoch, bytes)

@@ -31,6 +31,11 @@ export interface WorkerInit {
    * event batches (sink/event-puts.ts) and snapshots are empty.
    */
   readonly untiled?: boolean
+  /**
+   * Longest entity key (Avro key bytes) the store takes; a row with a longer key is dead-lettered in the worker so it
+   * never reaches the writer (LMDB's key limit is about 1,978 bytes including the rest of its key). Default 65,535.
+   */
+  readonly maxKeyBytes?: number
 }
 
 /**

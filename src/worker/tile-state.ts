@@ -29,6 +29,8 @@ export interface TileStateOptions {
   readonly trigger: Trigger
   /** Rows buffered before the kernels run (bounded by the row region). */
   readonly rowCapacity?: number
+  /** Longest entity key the store takes (default and upper bound: 65,535, the u16 of put batches). */
+  readonly maxKeyBytes?: number
 }
 
 const ROWS_BASE = 64 * 1024
@@ -71,6 +73,7 @@ export class TileState {
   readonly #tileSize: number
   readonly #lateness: number
   readonly #trigger: Trigger
+  readonly #maxKeyBytes: number
   readonly #memory: WebAssembly.Memory
   readonly #k: KernelExports
   #dv!: DataView
@@ -156,6 +159,7 @@ export class TileState {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
     this.#trigger = options.trigger
+    this.#maxKeyBytes = Math.min(0xffff, options.maxKeyBytes ?? 0xffff)
     this.#memory = memory
     this.#k = instantiateKernels(memory)
     this.#rowCap = options.rowCapacity ?? 8192
@@ -488,8 +492,9 @@ export class TileState {
   #newKey (out: readonly unknown[], canon: unknown, partition: number): number {
     const keyValues = this.#bound.keyIndices.map(i => out[i])
     const bytes = this.#bound.keyCodec.encode(keyValues)
-    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits: refuse the event, not the batch.
-    if (bytes.length > 0xffff) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most 65,535 can be stored`)
+    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits, and the store may take fewer
+    // (LMDB): refuse the event, not the batch, and never let the writer see a key it cannot store.
+    if (bytes.length > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
     const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
     this.#keyBytes[id] = bytes
     this.#keyCanon[id] = canon

@@ -21,6 +21,8 @@ import { EventPutsWriter } from '../sink/event-puts.ts'
 
 export interface UntiledStateOptions {
   readonly allowedLatenessMillis: number
+  /** Longest entity key the store takes (default 65,535). */
+  readonly maxKeyBytes?: number
 }
 
 type RowCheck = (ir: unknown, row: readonly unknown[]) => void
@@ -29,6 +31,7 @@ export class UntiledState {
   readonly puts = new EventPutsWriter()
   readonly #tileSize: number
   readonly #lateness: number
+  readonly #maxKeyBytes: number
   readonly #keyCodec: KeyCodec
   readonly #inputCols: InputColsCodec
   readonly #checks: readonly RowCheck[]
@@ -36,6 +39,7 @@ export class UntiledState {
   constructor (bound: BoundGroupBy, options: UntiledStateOptions) {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
+    this.#maxKeyBytes = Math.min(0xffff, options.maxKeyBytes ?? 0xffff)
     this.#keyCodec = bound.keyCodec
     this.#inputCols = bound.inputCols
     // The key encoder reads the row positionally: the key columns must be its first columns, in keyColumns order.
@@ -61,7 +65,9 @@ export class UntiledState {
     for (let i = 0; i < checks.length; i++) checks[i]!(null, row)
     const w = this.puts.beginPut()
     try {
+      const keyStart = w.pos
       this.#keyCodec.write(w, row)
+      if (w.pos - keyStart > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${w.pos - keyStart} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
       this.puts.keyEnd(ts, partition, position, rowIndex)
       this.#inputCols.write(w, row)
     } catch (e) {

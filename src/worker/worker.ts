@@ -22,8 +22,8 @@ const plan = compilePlan(init.groupBy, init.planOptions)
 const bound = bindGroupBy(plan, init.format.schema as StructType, queryCompiler(init.evaluator))
 const decoder = createDecoder(init.format)
 // Exactly one of the two is used for the whole life of the worker.
-const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger })
-const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis }) : null
+const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger, maxKeyBytes: init.maxKeyBytes })
+const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis, maxKeyBytes: init.maxKeyBytes }) : null
 const puts = tiles !== null ? tiles.puts : events!.puts
 const isLate = tiles !== null ? (tileStart: number, wm: number) => tiles.isLate(tileStart, wm) : (tileStart: number, wm: number) => events!.isLate(tileStart, wm)
 const slots = Array.from({ length: init.geometry.slots }, (_, i) => new SlotView(init.ring, init.geometry, i))
@@ -96,6 +96,8 @@ function fold (row: readonly unknown[], rowIndex: number): void {
   }
   if (!Number.isFinite(ts)) { deadLetter('TK_INPUT', `timestamp is not finite: ${ts}`); return }
   ts = Math.trunc(ts)
+  // Event times are exact longs of milliseconds: beyond ±(2^53 − 1) they are rounded and would wrap in tile keys.
+  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`); return }
   for (let k = 0; k < nKeys; k++) {
     const v = row[keyIndices[k]!]
     if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }

@@ -12,7 +12,7 @@ import { RegexCache, splitLiteral, splitRegex, isLiteralPattern } from '../runti
 import { comparatorFor, equalsFor, keyText, mapEntries, mapGet, mapSize, setOwn } from '../runtime/values.ts'
 import type { FnSpec, ResolveCtx, TExpr } from '../typed.ts'
 import { commonTypeOf, isOrderable } from '../types.ts'
-import { custom } from './registry.ts'
+import { custom } from './spec.ts'
 
 const name = (t: DataType): string => sparkTypeName(t).toUpperCase()
 

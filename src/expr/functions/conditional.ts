@@ -6,7 +6,7 @@ import { sparkTypeName } from '../runtime/cast.ts'
 import { cmpD, comparatorFor } from '../runtime/values.ts'
 import type { FnSpec, ResolveCtx, TExpr } from '../typed.ts'
 import { commonTypeOf, isOrderable } from '../types.ts'
-import { custom } from './registry.ts'
+import { custom } from './spec.ts'
 
 function common (args: readonly TExpr[], ctx: ResolveCtx, what: string, stringPromotion = true): DataType {
   const t = commonTypeOf(args.map(a => a.type), stringPromotion)

@@ -10,7 +10,7 @@ import {
 } from '../runtime/datetime.ts'
 import { type Long, doubleToLong, longToDouble } from '../runtime/numbers.ts'
 import type { FnSpec, ResolveCtx, Resolution, TExpr } from '../typed.ts'
-import { constantString, custom, simple } from './registry.ts'
+import { constantString, custom, simple } from './spec.ts'
 
 const DATE = T.date
 const TS = T.timestamp

@@ -7,7 +7,7 @@ import { type Long, absL, doubleToLong, pmodL, shiftLeftL, shiftRightL, toByte, 
 import type { FnSpec, ResolveCtx, TExpr } from '../typed.ts'
 import { numericRank } from '../types.ts'
 import { arithmetic } from './operators.ts'
-import { custom, simple } from './registry.ts'
+import { custom, simple } from './spec.ts'
 
 const D = T.double
 

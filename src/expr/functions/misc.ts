@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { T } from '../../api/data-type.ts'
 import { getJsonObject, jsonArrayLength, parseJsonPath } from '../runtime/json.ts'
 import type { FnSpec } from '../typed.ts'
-import { constantString, custom, simple } from './registry.ts'
+import { constantString, custom, simple } from './spec.ts'
 
 function digest (algorithm: string, b: Uint8Array): string {
   return createHash(algorithm).update(b).digest('hex')

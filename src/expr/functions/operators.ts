@@ -7,7 +7,7 @@ import type { BinaryOp } from '../ast.ts'
 import { evalError } from '../errors.ts'
 import { sparkTypeName } from '../runtime/cast.ts'
 import { type Long, addL, bitL, divL, mulL, negL, notL, remL, subL, toByte, toShort } from '../runtime/numbers.ts'
-import { RegexCache, compileJavaRegex, likeToRegex, rlike } from '../runtime/regex.ts'
+import { type LikeMatcher, RegexCache, compileJavaRegex, likeToRegex, rlike } from '../runtime/regex.ts'
 import { cmpD, cmpS, comparatorFor, eqD, eqL, equalsFor } from '../runtime/values.ts'
 import type { Resolution, ResolveCtx, TExpr } from '../typed.ts'
 import { comparisonType, isOrderable, numericRank, tightestCommonType } from '../types.ts'
@@ -225,13 +225,13 @@ export function likeOp (op: 'like' | 'ilike' | 'rlike', arg: TExpr, pattern: TEx
   const constant = ctx.constant(p)
   const esc = escape ?? '\\'
   if (typeof constant === 'string') {
-    let re: RegExp
+    let re: RegExp | LikeMatcher
     try {
       re = op === 'rlike' ? compileJavaRegex(constant) : likeToRegex(constant, esc, op === 'ilike')
     } catch (e) {
       return ctx.fail((e as Error).message, 1)
     }
-    const impl = op === 'rlike' ? (s: string) => rlike(s, re) : (s: string) => re.test(s)
+    const impl = op === 'rlike' ? (s: string) => rlike(s, re as RegExp) : (s: string) => re.test(s)
     return ctx.call(op, T.boolean, [a], { impl, nullable: false })
   }
   if (constant === null) return ctx.call(op, T.boolean, [a, p], { impl: () => null, nullable: true })
@@ -239,7 +239,7 @@ export function likeOp (op: 'like' | 'ilike' | 'rlike', arg: TExpr, pattern: TEx
     const cache = new RegexCache()
     return ctx.call(op, T.boolean, [a, p], { impl: (s: string, pat: string) => rlike(s, cache.get(pat)), nullable: false })
   }
-  const likeCache = new Map<string, RegExp>()
+  const likeCache = new Map<string, LikeMatcher>()
   return ctx.call(op, T.boolean, [a, p], {
     impl: (s: string, pat: string) => {
       let re = likeCache.get(pat)

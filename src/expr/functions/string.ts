@@ -11,7 +11,7 @@ import {
 import { charLength, hasSurrogates, substringCp, utf8 } from '../runtime/values.ts'
 import type { FnSpec, ResolveCtx, TExpr } from '../typed.ts'
 import { likeOp } from './operators.ts'
-import { constantString, custom, simple } from './registry.ts'
+import { constantString, custom, simple } from './spec.ts'
 
 const S = T.string
 const I = T.int
