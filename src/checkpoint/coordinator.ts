@@ -18,7 +18,7 @@
 import { describeError, TilekilnError } from '../errors.ts'
 import { faultPoint } from '../faults.ts'
 import { M, type Metrics } from '../metrics/metrics.ts'
-import type { PartitionBook } from '../engine/partition-book.ts'
+import type { OwnedPartition, PartitionBook } from '../engine/partition-book.ts'
 import type { StateSnapshot } from '../worker/tile-state.ts'
 import { encodeCheckpoint } from './partition-checkpoint.ts'
 import { collectByPartition } from './restore.ts'
@@ -41,8 +41,8 @@ export interface CutHost {
   snapshot (partitions: readonly number[]): Promise<StateSnapshot[]>
   /** Makes dead letters durable; false when they could not be (the cut is then skipped). */
   flushDeadLetters (final: boolean): Promise<boolean>
-  /** Commits positions to the source (progress reporting). */
-  commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<void>
+  /** Commits positions to the source (progress reporting); false when it failed (counted and logged). */
+  commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<boolean>
   /** A checkpoint write was refused: another daemon owns these partitions now. */
   fenced (partitions: readonly number[], why: string): void
 }
@@ -57,6 +57,20 @@ export interface CutOptions {
 }
 
 export class CheckpointCoordinator {
+  /**
+   * Commits the checkpointed position of every partition whose commit is behind it (a commit that failed, or a
+   * partition taken over at a checkpoint its previous owner could not commit: the group is rebalancing then), so the
+   * group's offsets — what operators and tools watch — catch up with the checkpoints.
+   */
+  async #commitPending (candidates: readonly OwnedPartition[], final: boolean): Promise<void> {
+    const positions = new Map<number, number>()
+    for (const p of candidates) if (p.status === 'active' && p.checkpointed >= 0 && p.committed !== p.checkpointed) positions.set(p.partition, p.checkpointed)
+    if (positions.size === 0) return
+    if (await this.#host.commit(positions, final)) {
+      for (const p of candidates) if (positions.get(p.partition) === p.checkpointed) p.committed = p.checkpointed
+    }
+  }
+
   readonly #host: CutHost
   /** Cuts and partition hand-overs run one at a time, in order. */
   #chain: Promise<unknown> = Promise.resolve()
@@ -93,18 +107,20 @@ export class CheckpointCoordinator {
     this.#busy = true
     try {
       await h.settle()
-      const wanted = (opts.partitions ?? h.book.activeNumbers())
+      const candidates = (opts.partitions ?? h.book.activeNumbers())
         .map(p => h.book.active(p))
         .filter(p => p !== undefined)
-        .filter(p => opts.force === true || p.next !== p.checkpointed)
-      if (wanted.length === 0) return []
+      const wanted = candidates.filter(p => opts.force === true || p.next !== p.checkpointed)
+      if (wanted.length === 0) {
+        await this.#commitPending(candidates, final)
+        return []
+      }
       if (!await h.flushDeadLetters(final)) return []
       const numbers = wanted.map(p => p.partition)
       const snaps = await h.snapshot(numbers)
       const byPartition = collectByPartition(snaps)
       const written: number[] = []
       const fenced: number[] = []
-      const positions = new Map<number, number>()
       for (const p of wanted) {
         const state = byPartition.get(p.partition)
         const bytes = encodeCheckpoint({
@@ -133,7 +149,6 @@ export class CheckpointCoordinator {
         if (!ok) { fenced.push(p.partition); continue }
         p.checkpointed = p.next
         written.push(p.partition)
-        positions.set(p.partition, p.next)
         h.metrics.inc(M.checkpointBytes, bytes.length)
       }
       if (written.length > 0) {
@@ -142,7 +157,7 @@ export class CheckpointCoordinator {
       }
       if (fenced.length > 0) h.fenced(fenced, `its checkpoint was refused: another daemon took the partition over (epoch newer than ${fenced.map(p => h.book.get(p)?.epoch).join(', ')})`)
       faultPoint('checkpoint-before-commit')
-      if (positions.size > 0) await h.commit(positions, final)
+      await this.#commitPending(candidates, final)
       return written
     } finally {
       this.#busy = false

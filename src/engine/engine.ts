@@ -172,6 +172,8 @@ export class Engine {
   #appending = 0
   readonly #appendWaiters: (() => void)[] = []
   #crossLogged = false
+  /** The final cut is taken (or the run failed): partitions come and go no more, their state is written. */
+  #closing = false
   /** Data bytes of one ring slot: the largest record a worker can be handed. */
   #slotDataBytes = Infinity
 
@@ -267,6 +269,8 @@ export class Engine {
         await this.#coordinator.cut({ final: true })
       }
     } finally {
+      // Closing the source leaves the group, which revokes every partition: their final checkpoint is written.
+      this.#closing = true
       clearInterval(clock)
       clearInterval(gauges)
       this.#partitionGauges()
@@ -286,6 +290,7 @@ export class Engine {
    * its open tiles rewritten under the new epoch. Resolves with the position each restored partition resumes at.
    */
   #assign (partitions: readonly number[]): Promise<Positions> {
+    if (this.#closing) return Promise.resolve(new Map())
     return this.#coordinator.serial(async () => {
       const from = new Map<number, number>()
       for (const p of partitions) {
@@ -366,7 +371,7 @@ export class Engine {
   /** Partitions taken away by the source: final checkpoint, then their state is dropped. */
   #revoke (partitions: readonly number[]): Promise<void> {
     const mine = partitions.filter(p => this.#book.get(p) !== undefined)
-    if (mine.length === 0) return Promise.resolve()
+    if (mine.length === 0 || this.#closing) return Promise.resolve()
     return this.#coordinator.serial(async () => {
       await this.#release(mine, 'revoked')
       this.metrics.set(M.ownedPartitions, this.#book.size)
@@ -510,10 +515,11 @@ export class Engine {
    * accuracy until the next checkpoint commits newer positions: it is counted and logged, never fatal. The last
    * commit before exit has no next one, so it is retried for a while first.
    */
-  async #commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<void> {
+  async #commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<boolean> {
     const failed = await this.#attempt(final, M.commitFailures, `committing the checkpoint's positions to ${this.#source.description}`, async () => { await this.#source.commit?.(positions) })
-    if (failed === null) return
+    if (failed === null) return true
     this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones'}): ${describeError(failed.error)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
+    return false
   }
 
   /**

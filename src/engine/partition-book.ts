@@ -17,6 +17,8 @@ export class OwnedPartition {
   next: number
   /** Position of the newest checkpoint written for it (−1: none yet this ownership). */
   checkpointed = -1
+  /** Position last committed to the source (Kafka's group offset; −1: not this ownership). */
+  committed = -1
   /** Records handed to workers since it was assigned. */
   records = 0
   /** The source's end offset as last seen (Kafka high watermark), for lag; −1 when unknown. */

@@ -183,11 +183,16 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       }
     },
     async commit (positions: Positions): Promise<void> {
-      if (consumer === null || positions.size === 0) return
+      if (positions.size === 0) return
+      if (consumer === null) throw new TilekilnError('TK_SOURCE', 'cannot commit offsets: no Kafka consumer (it is being replaced)', { topic: o.topic, groupId: o.groupId })
       const mine = new Map<number, number>()
       const assigned = new Set(consumer.assignment())
       for (const [p, off] of positions) if (assigned.has(p)) mine.set(p, off)
       if (mine.size > 0) await consumer.commit(mine)
+      // Partitions not assigned right now (a rebalance under way) are left for the next checkpoint to commit.
+      if (mine.size < positions.size) {
+        throw new TilekilnError('TK_SOURCE', `offsets of partition(s) ${[...positions.keys()].filter(p => !mine.has(p)).join(', ')} not committed: not assigned to this member at the moment (a rebalance is under way)`, { topic: o.topic, groupId: o.groupId })
+      }
     },
     async close (): Promise<void> {
       const c = consumer

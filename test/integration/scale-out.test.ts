@@ -83,6 +83,9 @@ async function waitForLog (d: Daemon, re: RegExp, timeoutMs: number): Promise<vo
 }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const t0 = Date.now()
+/** Phase timings on the test's output (the test is long; this shows where its time goes). */
+const phase = (what: string): void => { process.stderr.write(`scale-out +${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}\n`) }
 
 /**
  * Waits until the group has committed (i.e. checkpointed) every partition of `topic` up to its end, and the ends
@@ -157,6 +160,7 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       const topic = `scale-${id}`
       const schemaFile = join(work, `${id}.avsc`)
       await produce(produceOptions(topic, v.keyed, schemaFile, 0)) // the topic (and the schema file), empty
+      phase(`${v.name}: topic ${topic} created`)
       const storeSpec = (prefix: string): string => v.store!.startsWith('embedded:')
         ? `${v.store!}-${prefix}`
         : `${v.store!.replace(/\/\d*$/, '')}${v.store!.startsWith('redis+cluster') ? '' : '/0'}?prefix=${prefix}`
@@ -177,17 +181,23 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       await waitForLog(d[0]!, owns, 60_000)
       await sleep(3000)
       d[0]!.child.kill('SIGKILL')
+      phase('d1 SIGKILLed, d4 started')
       d.push(daemon(`${id}-d4`, args(`multi${id}`, group)))
       const frozen = d[1]!
       await waitForLog(frozen, owns, 60_000)
       await sleep(1500)
       frozen.child.kill('SIGSTOP')
+      phase('d2 frozen')
       await sleep(SESSION_MS + 6000)
       frozen.child.kill('SIGCONT')
+      phase('d2 resumed')
       await producing
+      phase('all events produced')
       await waitCaughtUp(caughtUp(group), 240_000)
+      phase('the group caught up: SIGTERM')
       for (const x of d.slice(1)) x.child.kill('SIGTERM')
       const results = await Promise.all(d.map(x => x.done))
+      phase('daemons exited')
       assert.equal(results[0]!.code, 128, 'd1 was killed')
       for (const r of results.slice(1)) assert.equal(r.code, 0, r.stderr.slice(-3000))
       const zombie = JSON.parse(results[1]!.stdout) as { fencedWrites: number }
@@ -200,6 +210,7 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       ref.child.kill('SIGTERM')
       const refResult = await ref.done
       assert.equal(refResult.code, 0, refResult.stderr)
+      phase('reference run done')
 
       // Byte-identical stores.
       const refStore = openStore(storeSpec(`ref${id}`), { readOnly: true })
@@ -219,7 +230,8 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
         const columns = naiveColumns(plan, T.struct('Row', [{ name: 'user_id', type: T.long }, { name: 'refund_amt', type: T.double }]) as never)
         let compared = 0
         for (const [key, events] of byKey) {
-          for (const q of [NOW - 9 * 86_400_000 + 7_777, NOW + 3_600_000]) {
+          // Every key once, a fifth of them twice (mid-stream, where windows hold both complete and open tiles).
+          for (const q of key % 5 === 0 ? [NOW - 9 * 86_400_000 + 7_777, NOW + 3_600_000] : [NOW + 3_600_000]) {
             const { features } = await fetchFeatures(read, multiStore, [key], q)
             const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis)
             for (const c of columns) {
@@ -228,7 +240,7 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
             }
           }
         }
-        assert.ok(compared > 3000 * 2 * columns.length * 0.9, `compared ${compared}`)
+        assert.ok(compared > 3000 * columns.length * 0.9, `compared ${compared}`)
       } finally {
         await refStore.close()
         await multiStore.close()
