@@ -8,20 +8,6 @@ import { ByteReader, ByteWriter } from './bytes.ts'
 import { TilekilnError } from '../errors.ts'
 import { keyValueProblem, numberProblem } from './value-range.ts'
 
-/**
- * The embedded store's limit until every store states its `maxKeyBytes` (the TileStore contract is gaining it):
- * LMDB's key limit (1,978 bytes) less room for the dataset name and the tile suffix of its physical key.
- */
-export const DEFAULT_MAX_KEY_BYTES = 1900
-
-/** The longest entity key (Avro key bytes) a store takes: its `maxKeyBytes`, at most 65,535 (put batches' u16). */
-export function maxKeyBytesOf (store: { readonly description?: string }): number {
-  const m = (store as { readonly maxKeyBytes?: unknown }).maxKeyBytes
-  if (typeof m === 'number') return Math.min(m, 0xffff)
-  // Stopgap until the stores state it: only LMDB (embedded:…) has a short key limit.
-  return store.description === undefined || store.description.startsWith('embedded:') ? DEFAULT_MAX_KEY_BYTES : 0xffff
-}
-
 export interface KeyField { readonly name: string, readonly type: DataType }
 
 export class KeyCodec {

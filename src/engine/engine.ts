@@ -19,7 +19,6 @@ import { CheckpointCoordinator, type CutHost } from '../checkpoint/coordinator.t
 import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
 import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
 import { type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
-import { maxKeyBytesOf } from '../codec/key.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
@@ -75,8 +74,7 @@ export interface EngineOptions {
    */
   readonly repartitioned?: { readonly origins: number }
   /**
-   * Longest entity key the store takes (default: the store's `maxKeyBytes`; until the stores state it, 1,900 for the
-   * embedded store and 65,535 for others: codec/key.ts maxKeyBytesOf).
+   * Longest entity key to write (default and at most: the store's `maxKeyBytes`); longer keys are dead letters.
    */
   readonly maxKeyBytes?: number
 }
@@ -233,7 +231,7 @@ export class Engine {
       ...(o.repartitioned === undefined ? {} : { keyedPartitions: o.repartitioned.origins }),
       untiled,
       // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
-      maxKeyBytes: o.maxKeyBytes ?? maxKeyBytesOf(o.store)
+      maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes)
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentVersion.push(-1)

@@ -5,7 +5,6 @@
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
-import { maxKeyBytesOf } from '../codec/key.ts'
 import { TilekilnError } from '../errors.ts'
 import type { TileStore } from '../sink/store.ts'
 import { roundTrunc } from '../window/resolution.ts'
@@ -63,7 +62,7 @@ export function readKey (read: ReadSide, store: TileStore, keyValues: readonly u
   } catch (e) {
     throw new TilekilnError('TK_USAGE', (e as Error).message, { groupBy: read.plan.name })
   }
-  const max = maxKeyBytesOf(store)
+  const max = store.maxKeyBytes
   if (bytes.length > max) throw new TilekilnError('TK_USAGE', `the key is ${bytes.length} bytes; ${store.description} holds keys of at most ${max.toLocaleString('en-US')}, so nothing is stored under it`, { groupBy: read.plan.name })
   return bytes
 }

@@ -63,7 +63,7 @@ test('the HTTP read API: keys the write side refuses, malformed escapes and empt
       ['/v1/features/test.http_long.v1?k=0&at=%20', /got ' '/],
       ['/v1/features/test.%E0%A4%A', /malformed %-escape/],
       ['/v1/features/%', /malformed %-escape/],
-      [`/v1/features/test.http_text.v1?k=${'x'.repeat(3000)}&at=${at}`, /the key is 3003 bytes; embedded:.* holds keys of at most 1,900/]
+      [`/v1/features/test.http_text.v1?k=${'x'.repeat(3000)}&at=${at}`, /the key is 3003 bytes; embedded:.* holds keys of at most [\d,]+/]
     ]
     for (const [path, error] of refused) {
       const r = await get(path)

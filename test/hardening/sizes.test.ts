@@ -3,6 +3,7 @@
 // (LMDB takes keys of at most ~1,978 bytes, the engine allowed 65,535). Both are dead letters now, decided before
 // anything reaches the writer, and the other records are stored exactly as in a clean run.
 import assert from 'node:assert/strict'
+import { EMBEDDED_MAX_KEY_BYTES } from '../../src/sink/embedded-store.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -38,16 +39,18 @@ for (const untiled of [false, true]) {
   test(`${untiled ? 'untiled' : 'tiled'}: a string key longer than the store takes (3,000 bytes into LMDB) is a dead letter; one at the limit is stored`, { timeout: 60_000 }, async () => {
     const tmp = tempDir('sizes-key')
     try {
-      const atLimit = 'm'.repeat(1897) // Avro key: union branch (1) + length varint (2) + 1,897 bytes = 1,900
+      // Avro key: union branch (1) + length varint (2) + the string = the store's limit exactly.
+      const limit = EMBEDDED_MAX_KEY_BYTES
+      const atLimit = 'm'.repeat(limit - 3)
       const withLimitKey = [...good, `{"k":"${atLimit}","v":1,"ts":${T0}}`]
       const keys = [[atLimit], ...Array.from({ length: 7 }, (_, i) => [`u${i}`])]
       const clean = await runFile(GB, writeLines(join(tmp.dir, 'clean.jsonl'), withLimitKey), { source: { schema: SCHEMA }, engine: { untiled }, keys })
       assert.deepEqual(clean.dead, [])
       assert.deepEqual(clean.features[0], { v_count: 1, v_sum: 1 })
-      const attacked = await runFile(GB, writeLines(join(tmp.dir, 'attacked.jsonl'), [...withLimitKey.slice(0, 50), `{"k":"${'k'.repeat(3000)}","v":1,"ts":${T0}}`, `{"k":"${'m'.repeat(1898)}","v":1,"ts":${T0}}`, ...withLimitKey.slice(50)]), { source: { schema: SCHEMA }, engine: { untiled }, keys })
+      const attacked = await runFile(GB, writeLines(join(tmp.dir, 'attacked.jsonl'), [...withLimitKey.slice(0, 50), `{"k":"${'k'.repeat(3000)}","v":1,"ts":${T0}}`, `{"k":"${'m'.repeat(limit - 2)}","v":1,"ts":${T0}}`, ...withLimitKey.slice(50)]), { source: { schema: SCHEMA }, engine: { untiled }, keys })
       assert.deepEqual(attacked.dead.map(d => [d.position, d.code, d.reason]), [
-        [51, 'TK_INPUT', 'the entity key is 3003 bytes; at most 1,900 can be stored'],
-        [52, 'TK_INPUT', 'the entity key is 1901 bytes; at most 1,900 can be stored']
+        [51, 'TK_INPUT', `the entity key is 3003 bytes; at most ${limit.toLocaleString('en-US')} can be stored`],
+        [52, 'TK_INPUT', `the entity key is ${(limit + 1).toLocaleString('en-US').replace(',', '')} bytes; at most ${limit.toLocaleString('en-US')} can be stored`]
       ])
       // Untiled events are stored under their line number, which the attack shifts: compare what is read back.
       if (untiled) assert.deepEqual(attacked.features, clean.features)
