@@ -123,7 +123,12 @@ export interface RunSummary extends Progress {
   readonly checkpointsTaken: number
 }
 
-interface BatchMeta { readonly records: number, readonly firstAt: number }
+interface BatchMeta {
+  readonly records: number
+  readonly firstAt: number
+  /** Partitions whose first records since their assignment this batch writes. */
+  readonly first?: readonly number[]
+}
 
 /** How much of a record too large for a ring slot its dead letter keeps (a dead-letter topic takes ~1 MB messages). */
 const OVERSIZED_KEPT_BYTES = 64 * 1024
@@ -354,9 +359,9 @@ export class Engine {
         }
         this.#restored++
         this.metrics.inc(M.restoredBytes, stored.bytes.length)
-        this.#log(`tilekiln: partition ${partition}: took over at ${this.#source.positionName} ${h.next} under epoch ${epoch} (checkpoint of ${new Date(h.takenAt).toISOString()} by epoch ${h.epoch}, ${h.entries} open tile(s), ${stored.bytes.length} bytes)`)
+        this.#log(`tilekiln: partition ${partition}: took over at ${this.#source.positionName} ${h.next} under epoch ${epoch} (checkpoint of ${new Date(h.takenAt).toISOString()} by epoch ${h.epoch}, ${h.entries} open tile(s), ${stored.bytes.length} bytes; restored in ${Date.now() - t0} ms, at ${new Date().toISOString()})`)
       } else {
-        this.#log(`tilekiln: partition ${partition}: took over under epoch ${epoch} (no checkpoint: from the source's start position)`)
+        this.#log(`tilekiln: partition ${partition}: took over under epoch ${epoch} (no checkpoint: from the source's start position; at ${new Date().toISOString()})`)
       }
     }
     owned.restoreMillis = Date.now() - t0
@@ -370,6 +375,7 @@ export class Engine {
   #revoke (partitions: readonly number[]): Promise<void> {
     const mine = partitions.filter(p => this.#book.get(p) !== undefined)
     if (mine.length === 0 || this.#closing) return Promise.resolve()
+    this.#log(`tilekiln: partition(s) ${mine.join(', ')} revoked by the group (at ${new Date().toISOString()})`)
     return this.#coordinator.serial(async () => {
       await this.#release(mine, 'revoked')
       this.metrics.set(M.ownedPartitions, this.#book.size)
@@ -389,7 +395,7 @@ export class Engine {
       this.metrics.dropPartition(p)
     }
     this.metrics.inc(M.revocations, partitions.length)
-    this.#log(`tilekiln: partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped`)
+    this.#log(`tilekiln: partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped (at ${new Date().toISOString()})`)
   }
 
   async #drop (partitions: readonly number[]): Promise<void> {
@@ -756,7 +762,15 @@ export class Engine {
         this.#writer.enqueue(new EventPuts(r.puts), meta)
       } else {
         const parts = r.putPartitions ?? new Int32Array(0)
-        this.#writer.enqueue(new TilePuts(r.puts, parts), meta, this.#fence(distinct(parts)))
+        const ps = distinct(parts)
+        let first: number[] | undefined
+        if (meta.records > 0) {
+          for (const p of ps) {
+            const owned = this.#book.get(p)
+            if (owned !== undefined && owned.firstWrite === 'pending') { owned.firstWrite = 'queued'; (first ??= []).push(p) }
+          }
+        }
+        this.#writer.enqueue(new TilePuts(r.puts, parts), first === undefined ? meta : { ...meta, first }, this.#fence(ps))
       }
     } else {
       this.#durable(meta, 0)
@@ -792,6 +806,16 @@ export class Engine {
     this.#acked += meta.records
     if (puts > 0) this.metrics.inc(M.kvSuccesses, puts)
     if (meta.records > 0) this.metrics.record(M.latency, Date.now() - meta.firstAt, meta.records)
+    if (meta.first !== undefined) {
+      const now = Date.now()
+      for (const p of meta.first) {
+        const owned = this.#book.get(p)
+        if (owned === undefined || owned.firstWrite !== 'queued') continue
+        owned.firstWrite = 'done'
+        this.metrics.record(M.firstWrite, now - owned.assignedAt)
+        this.#log(`tilekiln: partition ${p}: tiles of its first records written ${now - owned.assignedAt} ms after it was assigned (at ${new Date(now).toISOString()})`)
+      }
+    }
   }
 
   #fail (e: unknown): void {

@@ -27,6 +27,8 @@ export class OwnedPartition {
   readonly assignedAt: number
   restoreMillis = 0
   restoredBytes = 0
+  /** Whether the tiles of its first records since the assignment were written yet (the hand-over pause ends). */
+  firstWrite: 'pending' | 'queued' | 'done' = 'pending'
   /**
    * With --repartition: per origin (partition of the original topic), the next original offset not yet seen;
    * a record at or below what was seen is a replay of the shuffle stage and is dropped.

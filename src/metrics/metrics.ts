@@ -133,6 +133,8 @@ export const M = {
   revocations: 'partitions_revoked',
   /** Histogram, ms: assignment of a partition → ready to read (epoch, checkpoint load, restore, rewrite). */
   handover: 'partition_handover_ms',
+  /** Histogram, ms: assignment of a partition → the tiles of its first records written (the pause a move causes). */
+  firstWrite: 'partition_first_write_ms',
   restoredBytes: 'checkpoint_bytes_restored',
   /** Records of a repartitioned topic dropped as replays of the shuffle stage. */
   shuffleDuplicates: 'shuffle_duplicates_dropped',

@@ -45,7 +45,7 @@ describe('Kafka source, untiled', { skip }, () => {
   /** A fresh consumer group per incarnation: recovery seeks to the checkpoint's offsets whatever the group. */
   const runArgs = (dir: string, workers: number, extra: string[] = [], incarnation = 0): string[] =>
     ['run', '--untiled', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', `embedded:${join(dir, 'store')}`,
-      '--checkpoint-dir', join(dir, 'checkpoints'), '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers),
+      '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers),
       '--until-end', '--progress', '0', '--json', ...extra]
 
   before(async () => { await produce(produceOptions()) })
@@ -99,7 +99,7 @@ describe('Kafka source, untiled', { skip }, () => {
     assert.ok(reference.length > 0, 'the reference run must have succeeded')
     const dir = mkdtempSync(join(work, 'crash-'))
     const rnd = new Random(202)
-    const faults: (string | undefined)[] = ['write-mid-batch:3', 'checkpoint-before-rename', undefined, 'checkpoint-before-commit:2']
+    const faults: (string | undefined)[] = ['write-mid-batch:3', 'checkpoint-before-write:2', undefined, 'checkpoint-before-commit:2']
     let kills = 0
     for (let i = 0; i < 8; i++) {
       const fault = faults[i]

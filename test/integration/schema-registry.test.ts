@@ -120,7 +120,7 @@ describe('schema registry (Apicurio, Confluent API)', { skip }, () => {
     const dir = mkdtempSync(join(work, 'run-'))
     const dlq = join(dir, 'dead-letters.jsonl')
     const r = await tilekiln(['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema-registry', registry!.url,
-      '--store', `embedded:${join(dir, 'store')}`, '--checkpoint-dir', join(dir, 'checkpoints'), '--group-id', `g-${topic}`,
+      '--store', `embedded:${join(dir, 'store')}`, '--group-id', `g-${topic}`,
       '--dead-letter', dlq, '--workers', '2', '--until-end', '--progress', '0', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const [v1, v2, v3] = batches.map(b => b.id)
@@ -186,7 +186,7 @@ describe('schema registry (Apicurio, Confluent API)', { skip }, () => {
     assert.equal(latest.id, produced.schemaId)
     assert.match(p.stderr, new RegExp(`with schema id ${produced.schemaId} to ${t}`))
     const r = await tilekiln(['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${t}`, '--schema-registry', registry!.url,
-      '--store', `embedded:${join(dir, 'store')}`, '--checkpoint-dir', join(dir, 'checkpoints'), '--dead-letter', join(dir, 'dlq.jsonl'),
+      '--store', `embedded:${join(dir, 'store')}`, '--dead-letter', join(dir, 'dlq.jsonl'),
       '--until-end', '--progress', '0', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const summary = JSON.parse(r.stdout)
