@@ -1,14 +1,17 @@
 // Tile store throughput and read latency: the embedded LMDB store against the Redis store (a real redis-server
-// started here on 127.0.0.1, no persistence), and, for reference, Zipline's own non-atomic Redis commands.
+// started here on 127.0.0.1, no persistence) and a 3-master Redis Cluster (also started here), each unfenced and
+// fenced, and, for reference, Zipline's own non-atomic Redis commands.
 //
 //   npm run bench:stores [-- --batches 30 --batch 10000 --value-bytes 40 --reads 2000]
 //
 // Writes: `--batches` batches of `--batch` tile upserts (distinct keys, ~`--value-bytes` B values, 5-minute tiles
 // spread over two days) go through the real KvWriter (10 requests in flight, as the engine runs it) and are timed
 // from the first enqueue to the last acknowledgement (timeout raised to 30 s: 10 × 10k tiles in flight are more than
-// Redis applies in the default 1 s). Reads: one key holding 300 five-minute tiles (25 h, so two
-// day buckets in Redis), read `--reads` times back to back: the bounded range [first, last + 5 min) and the
-// unbounded one (−∞, which Redis answers through its day index). Redis and the benchmark share the two cores.
+// Redis applies in the default 1 s). "Fenced" rows send every batch with a Fence (puts spread over 4 source
+// partitions, each with its acquired epoch), as a scaled-out daemon does. Reads: one key holding 300 five-minute
+// tiles (25 h, so two day buckets in Redis), read `--reads` times back to back: the bounded range
+// [first, last + 5 min) and the unbounded one (−∞, which Redis answers through its day index). Redis and the
+// benchmark share the two cores.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,10 +19,11 @@ import * as hdr from 'hdr-histogram-js'
 import { Redis } from 'ioredis'
 import { EmbeddedStore } from '../src/sink/embedded-store.ts'
 import { KvWriter, writeTilesTo } from '../src/sink/kv-writer.ts'
-import { dayOf, RedisStore } from '../src/sink/redis-store.ts'
-import type { TileStore } from '../src/sink/store.ts'
+import { dayOf, parseRedisClusterSpec, RedisStore } from '../src/sink/redis-store.ts'
+import type { Fence, TileStore } from '../src/sink/store.ts'
 import { TilePuts, TilePutsWriter } from '../src/sink/tile-puts.ts'
 import { startRedis } from '../test/services/redis.ts'
+import { startRedisCluster } from '../test/services/redis-cluster.ts'
 import { positiveArg, printTable, writeResults } from './report.ts'
 
 const BATCHES = positiveArg('batches', 30)
@@ -59,15 +63,31 @@ function makeBatches (): ArrayBuffer[] {
   return out
 }
 
-async function writeAll (store: TileStore, batches: ArrayBuffer[]): Promise<number> {
+const PARTITIONS = 4
+
+/** A fence over PARTITIONS partitions with freshly acquired epochs (the scope is per store run). */
+async function fenceFor (store: TileStore): Promise<Fence> {
+  const scope = `${DATASET}/bench`
+  const epochs = new Map<number, number>()
+  for (let p = 0; p < PARTITIONS; p++) epochs.set(p, await store.acquireEpoch(scope, p))
+  return { scope, epochs }
+}
+
+async function writeAll (store: TileStore, batches: ArrayBuffer[], fence?: Fence): Promise<number> {
   let failures = 0
-  const writer = new KvWriter<null>(writeTilesTo(store, DATASET, TILE), { onDurable: () => {}, onError: (e) => { failures++; process.stderr.write(`write failure: ${String((e as Error).message)}\n`) } }, { maxQueuedPuts: Infinity, timeoutMillis: 30_000 })
+  let fenced = 0
+  const writer = new KvWriter<null>(writeTilesTo(store, DATASET, TILE), {
+    onDurable: () => {},
+    onError: (e) => { failures++; process.stderr.write(`write failure: ${String((e as Error).message)}\n`) },
+    onFenced: () => { fenced++ }
+  }, { maxQueuedPuts: Infinity, timeoutMillis: 30_000 })
+  const partitions = new Int32Array(BATCH).map((_, i) => i % PARTITIONS)
   const t0 = process.hrtime.bigint()
   // The writer takes ownership of each TilePuts (as from a worker): parse copies nothing.
-  for (const b of batches) writer.enqueue(new TilePuts(b.slice(0)), null)
+  for (const b of batches) writer.enqueue(new TilePuts(b.slice(0), fence === undefined ? undefined : partitions), null, fence)
   await writer.drain()
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
-  if (failures > 0) throw new Error(`${failures} write failure(s) during the benchmark`)
+  if (failures > 0 || fenced > 0) throw new Error(`${failures} write failure(s), ${fenced} fenced batch(es) during the benchmark`)
   return ms
 }
 
@@ -129,14 +149,25 @@ const total = BATCHES * BATCH
 const rows: Record<string, string | number>[] = []
 const us = (h: hdr.Histogram, p: number): number => Math.round(h.getValueAtPercentile(p))
 
-{
+const row = (store: string, ms: number, again: number, bytes: number | null, r: Awaited<ReturnType<typeof readLatency>> | null): Record<string, string | number> => ({
+  store,
+  'new tiles/s': Math.round(total / ms * 1000),
+  'rewrites/s': Math.round(total / again * 1000),
+  'bytes/tile': bytes === null ? '—' : Math.round(bytes),
+  'read 300 p50 µs': r === null ? '—' : us(r.bounded, 50),
+  'read 300 p99 µs': r === null ? '—' : us(r.bounded, 99),
+  'unbounded p50 µs': r === null ? '—' : us(r.unbounded, 50),
+  'unbounded p99 µs': r === null ? '—' : us(r.unbounded, 99)
+})
+
+for (const fenced of [false, true]) {
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-bench-stores-'))
   const store = new EmbeddedStore(join(dir, 'store'))
   try {
-    const ms = await writeAll(store, batches)
-    const again = await writeAll(store, batches)
-    const r = await readLatency(store)
-    rows.push({ store: 'embedded (LMDB)', 'new tiles/s': Math.round(total / ms * 1000), 'rewrites/s': Math.round(total / again * 1000), 'bytes/tile': '—', 'read 300 p50 µs': us(r.bounded, 50), 'read 300 p99 µs': us(r.bounded, 99), 'unbounded p50 µs': us(r.unbounded, 50), 'unbounded p99 µs': us(r.unbounded, 99) })
+    const fence = fenced ? await fenceFor(store) : undefined
+    const ms = await writeAll(store, batches, fence)
+    const again = await writeAll(store, batches, fence)
+    rows.push(row(`embedded (LMDB)${fenced ? ', fenced' : ''}`, ms, again, null, fenced ? null : await readLatency(store)))
   } finally {
     await store.close()
     rmSync(dir, { recursive: true, force: true })
@@ -147,23 +178,25 @@ const redis = await startRedis()
 try {
   const admin = new Redis({ host: '127.0.0.1', port: redis.port })
   try {
-    const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'bench' })
-    try {
-      await store.connected()
-      const before = await usedMemory(admin)
-      const ms = await writeAll(store, batches)
-      const bytes = (await usedMemory(admin) - before) / total
-      const again = await writeAll(store, batches)
-      const r = await readLatency(store)
-      rows.push({ store: 'redis (Lua script per 256 tiles)', 'new tiles/s': Math.round(total / ms * 1000), 'rewrites/s': Math.round(total / again * 1000), 'bytes/tile': Math.round(bytes), 'read 300 p50 µs': us(r.bounded, 50), 'read 300 p99 µs': us(r.bounded, 99), 'unbounded p50 µs': us(r.unbounded, 50), 'unbounded p99 µs': us(r.unbounded, 99) })
-    } finally {
-      await store.close()
+    for (const fenced of [false, true]) {
+      const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: fenced ? 'bench-fenced' : 'bench' })
+      try {
+        await store.connected()
+        const fence = fenced ? await fenceFor(store) : undefined
+        const before = await usedMemory(admin)
+        const ms = await writeAll(store, batches, fence)
+        const bytes = (await usedMemory(admin) - before) / total
+        const again = await writeAll(store, batches, fence)
+        rows.push(row(`redis (Lua script per 256 tiles)${fenced ? ', fenced' : ''}`, ms, again, bytes, fenced ? null : await readLatency(store)))
+      } finally {
+        await store.close()
+      }
     }
     const before = await usedMemory(admin)
     const ms = await writeZiplineCommands(admin, batches)
     const bytes = (await usedMemory(admin) - before) / total
     const again = await writeZiplineCommands(admin, batches)
-    rows.push({ store: 'redis, Zipline\'s 3 commands/tile (not atomic)', 'new tiles/s': Math.round(total / ms * 1000), 'rewrites/s': Math.round(total / again * 1000), 'bytes/tile': Math.round(bytes), 'read 300 p50 µs': '—', 'read 300 p99 µs': '—', 'unbounded p50 µs': '—', 'unbounded p99 µs': '—' })
+    rows.push(row('redis, Zipline\'s 3 commands/tile (not atomic)', ms, again, bytes, null))
   } finally {
     admin.disconnect()
   }
@@ -171,6 +204,24 @@ try {
   await redis.stop()
 }
 
-printTable(`Tile stores: ${BATCHES} batches × ${BATCH.toLocaleString('en-US')} upserts of ${VALUE_BYTES} B through the KvWriter (10 in flight); ${READS} reads of one key's 300 five-minute tiles`, rows)
+const cluster = await startRedisCluster()
+try {
+  for (const fenced of [false, true]) {
+    const store = new RedisStore(parseRedisClusterSpec(`${cluster.url}?prefix=${fenced ? 'bench-fenced' : 'bench'}`))
+    try {
+      await store.connected()
+      const fence = fenced ? await fenceFor(store) : undefined
+      const ms = await writeAll(store, batches, fence)
+      const again = await writeAll(store, batches, fence)
+      rows.push(row(`redis cluster (3 masters)${fenced ? ', fenced' : ''}`, ms, again, null, fenced ? null : await readLatency(store)))
+    } finally {
+      await store.close()
+    }
+  }
+} finally {
+  await cluster.stop()
+}
+
+printTable(`Tile stores: ${BATCHES} batches × ${BATCH.toLocaleString('en-US')} upserts of ${VALUE_BYTES} B through the KvWriter (10 in flight), unfenced and fenced (${PARTITIONS} partitions); ${READS} reads of one key's 300 five-minute tiles`, rows)
 const path = writeResults('stores', { batches: BATCHES, batch: BATCH, valueBytes: VALUE_BYTES, reads: READS, rows })
 process.stdout.write(`\nresults: ${path}\n`)
