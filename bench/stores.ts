@@ -2,13 +2,15 @@
 // started here on 127.0.0.1, no persistence) and a 3-master Redis Cluster (also started here), each unfenced and
 // fenced, and, for reference, Zipline's own non-atomic Redis commands.
 //
-//   npm run bench:stores [-- --batches 30 --batch 10000 --value-bytes 40 --reads 2000]
+//   npm run bench:stores [-- --batches 30 --batch 10000 --value-bytes 40 --reads 2000 --rounds 5]
 //
 // Writes: `--batches` batches of `--batch` tile upserts (distinct keys, ~`--value-bytes` B values, 5-minute tiles
 // spread over two days) go through the real KvWriter (10 requests in flight, as the engine runs it) and are timed
 // from the first enqueue to the last acknowledgement (timeout raised to 30 s: 10 × 10k tiles in flight are more than
 // Redis applies in the default 1 s). "Fenced" rows send every batch with a Fence (puts spread over 4 source
-// partitions, each with its acquired epoch), as a scaled-out daemon does. Reads: one key holding 300 five-minute
+// partitions, each with its acquired epoch), as a scaled-out daemon does. New tiles are timed once per store;
+// rewrites `--rounds` times, the unfenced and the fenced store taking turns, and the median is reported (so load
+// from elsewhere on the machine hits both alike). Reads: one key holding 300 five-minute
 // tiles (25 h, so two day buckets in Redis), read `--reads` times back to back: the bounded range
 // [first, last + 5 min) and the unbounded one (−∞, which Redis answers through its day index). Redis and the
 // benchmark share the two cores.
@@ -30,6 +32,7 @@ const BATCHES = positiveArg('batches', 30)
 const BATCH = positiveArg('batch', 10_000)
 const VALUE_BYTES = positiveArg('value-bytes', 40)
 const READS = positiveArg('reads', 2000)
+const ROUNDS = positiveArg('rounds', 5)
 const TILE = 300_000
 const DATASET = 'BENCH_CLICKS_V1_STREAMING'
 const START = 1_700_000_000_000 - (1_700_000_000_000 % 86_400_000) + 12 * 3_600_000 // noon UTC: 300 tiles span 2 days
@@ -160,16 +163,39 @@ const row = (store: string, ms: number, again: number, bytes: number | null, r: 
   'unbounded p99 µs': r === null ? '—' : us(r.unbounded, 99)
 })
 
-for (const fenced of [false, true]) {
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+
+/**
+ * New tiles into both stores once, then rewrites in turns, unfenced then fenced, ROUNDS times; a row per store with
+ * the median rewrite rate (the first store also gets the read latency).
+ */
+async function measurePair (name: string, plain: TileStore, fencedStore: TileStore, memory?: () => Promise<number>): Promise<void> {
+  const fence = await fenceFor(fencedStore)
+  const bytes: (number | null)[] = []
+  const fresh: number[] = []
+  for (const [store, f] of [[plain, undefined], [fencedStore, fence]] as const) {
+    const before = memory === undefined ? 0 : await memory()
+    fresh.push(await writeAll(store, batches, f))
+    bytes.push(memory === undefined ? null : (await memory() - before) / total)
+  }
+  const again: [number[], number[]] = [[], []]
+  for (let r = 0; r < ROUNDS; r++) {
+    again[0].push(await writeAll(plain, batches))
+    again[1].push(await writeAll(fencedStore, batches, fence))
+  }
+  rows.push(row(name, fresh[0]!, median(again[0]), bytes[0]!, await readLatency(plain)))
+  rows.push(row(`${name}, fenced`, fresh[1]!, median(again[1]), bytes[1]!, null))
+}
+
+{
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-bench-stores-'))
-  const store = new EmbeddedStore(join(dir, 'store'))
+  const plain = new EmbeddedStore(join(dir, 'plain'))
+  const fenced = new EmbeddedStore(join(dir, 'fenced'))
   try {
-    const fence = fenced ? await fenceFor(store) : undefined
-    const ms = await writeAll(store, batches, fence)
-    const again = await writeAll(store, batches, fence)
-    rows.push(row(`embedded (LMDB)${fenced ? ', fenced' : ''}`, ms, again, null, fenced ? null : await readLatency(store)))
+    await measurePair('embedded (LMDB)', plain, fenced)
   } finally {
-    await store.close()
+    await plain.close()
+    await fenced.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -178,19 +204,15 @@ const redis = await startRedis()
 try {
   const admin = new Redis({ host: '127.0.0.1', port: redis.port })
   try {
-    for (const fenced of [false, true]) {
-      const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: fenced ? 'bench-fenced' : 'bench' })
-      try {
-        await store.connected()
-        const fence = fenced ? await fenceFor(store) : undefined
-        const before = await usedMemory(admin)
-        const ms = await writeAll(store, batches, fence)
-        const bytes = (await usedMemory(admin) - before) / total
-        const again = await writeAll(store, batches, fence)
-        rows.push(row(`redis (Lua script per 256 tiles)${fenced ? ', fenced' : ''}`, ms, again, bytes, fenced ? null : await readLatency(store)))
-      } finally {
-        await store.close()
-      }
+    const plain = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'bench' })
+    const fenced = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'bench-fenced' })
+    try {
+      await plain.connected()
+      await fenced.connected()
+      await measurePair('redis (Lua script per 256 tiles)', plain, fenced, async () => await usedMemory(admin))
+    } finally {
+      await plain.close()
+      await fenced.close()
     }
     const before = await usedMemory(admin)
     const ms = await writeZiplineCommands(admin, batches)
@@ -206,22 +228,20 @@ try {
 
 const cluster = await startRedisCluster()
 try {
-  for (const fenced of [false, true]) {
-    const store = new RedisStore(parseRedisClusterSpec(`${cluster.url}?prefix=${fenced ? 'bench-fenced' : 'bench'}`))
-    try {
-      await store.connected()
-      const fence = fenced ? await fenceFor(store) : undefined
-      const ms = await writeAll(store, batches, fence)
-      const again = await writeAll(store, batches, fence)
-      rows.push(row(`redis cluster (3 masters)${fenced ? ', fenced' : ''}`, ms, again, null, fenced ? null : await readLatency(store)))
-    } finally {
-      await store.close()
-    }
+  const plain = new RedisStore(parseRedisClusterSpec(`${cluster.url}?prefix=bench`))
+  const fenced = new RedisStore(parseRedisClusterSpec(`${cluster.url}?prefix=bench-fenced`))
+  try {
+    await plain.connected()
+    await fenced.connected()
+    await measurePair('redis cluster (3 masters)', plain, fenced)
+  } finally {
+    await plain.close()
+    await fenced.close()
   }
 } finally {
   await cluster.stop()
 }
 
-printTable(`Tile stores: ${BATCHES} batches × ${BATCH.toLocaleString('en-US')} upserts of ${VALUE_BYTES} B through the KvWriter (10 in flight), unfenced and fenced (${PARTITIONS} partitions); ${READS} reads of one key's 300 five-minute tiles`, rows)
-const path = writeResults('stores', { batches: BATCHES, batch: BATCH, valueBytes: VALUE_BYTES, reads: READS, rows })
+printTable(`Tile stores: ${BATCHES} batches × ${BATCH.toLocaleString('en-US')} upserts of ${VALUE_BYTES} B through the KvWriter (10 in flight), unfenced and fenced (${PARTITIONS} partitions), rewrites the median of ${ROUNDS} interleaved rounds; ${READS} reads of one key's 300 five-minute tiles`, rows)
+const path = writeResults('stores', { batches: BATCHES, batch: BATCH, valueBytes: VALUE_BYTES, reads: READS, rounds: ROUNDS, rows })
 process.stdout.write(`\nresults: ${path}\n`)
