@@ -6,8 +6,8 @@
 //          tilekiln.origin          s
 //          tilekiln.origin-offset   the record's offset in s
 //          tilekiln.origin-max      the max event time of s's records before it (all of them, wherever they went)
-//        and, once caught up on s, a heartbeat (no value, tilekiln.heartbeat) to each partition of R that has not yet
-//        heard s's latest event time
+//        and, every half second, a heartbeat (no value, tilekiln.heartbeat) to each partition of R that has not yet
+//        heard s's latest event time (those that got none of s's recent records, or a new owner's partitions)
 //   R (keyed by entity)
 //     └─ the engine: group `<group>`, per-partition state as for any keyed topic; a record is judged by its origin's
 //        max before it, a tile closes when every origin's clock passed it (window/partition-clock.ts)
@@ -71,8 +71,8 @@ export interface ShuffleOptions {
   readonly checkpointIntervalMillis: number
   readonly log: (line: string) => void
   readonly startFrom: 'earliest' | 'latest'
-  /** How long after catching up on an input partition its event time is sent to every partition (default 200 ms). */
-  readonly heartbeatDelayMillis?: number
+  /** How often each input partition's event time is sent to the partitions that have not heard it (default 500 ms). */
+  readonly heartbeatMillis?: number
   /** The stage failed and stopped publishing (the daemon must stop too). */
   readonly onFailure?: (e: unknown) => void
 }
@@ -88,7 +88,6 @@ interface InputState {
   publishedMax: number
   /** Per output partition, the event time it has been told (by records or heartbeats). */
   readonly told: Float64Array
-  heartbeat: NodeJS.Timeout | null
   checkpointed: number
   fenced: boolean
 }
@@ -102,6 +101,9 @@ export class Shuffle {
   /** Every publish (records, heartbeats) in one chain: R sees each input partition's stream in order, gap-free. */
   #chain: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | null = null
+  #heartbeats: NodeJS.Timeout | null = null
+  #membership: Promise<void> = Promise.resolve()
+  #membershipFailed: ((e: unknown) => void) | null = null
   #stopped = false
   #failure: unknown = null
   published = 0
@@ -110,23 +112,48 @@ export class Shuffle {
     this.#o = o
   }
 
+  /** Connects, and keeps a group member running until stop(): one that fails is replaced (as the engine's source does). */
   async start (): Promise<void> {
     const o = this.#o
     this.#producer = o.client.producer({ acks: 'all', idempotent: true })
     await this.#producer.connect()
-    this.#consumer = o.client.consumer({
-      groupId: o.groupId,
-      topic: o.input,
-      startFrom: o.startFrom,
-      sessionTimeoutMs: o.sessionTimeoutMs,
-      heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
-      onBatch: b => this.#onBatch(b),
-      onAssigned: added => this.#assign(added),
-      onRevoked: removed => this.#revoke(removed),
-      onError: e => { if (e.context.fatal === 1) this.#fail(e) }
-    })
-    await this.#consumer.start()
     this.#timer = setInterval(() => { void this.#checkpointAll().catch(e => this.#fail(e)) }, o.checkpointIntervalMillis)
+    this.#heartbeats = setInterval(() => this.#heartbeat(), o.heartbeatMillis ?? 500)
+    this.#membership = this.#keepMember()
+  }
+
+  async #keepMember (): Promise<void> {
+    const o = this.#o
+    for (let backoff = 500; !this.#stopped; backoff = Math.min(backoff * 2, 5000)) {
+      let failed!: (e: unknown) => void
+      const fatal = new Promise<unknown>(resolve => { failed = resolve })
+      const c = o.client.consumer({
+        groupId: o.groupId,
+        topic: o.input,
+        startFrom: o.startFrom,
+        sessionTimeoutMs: o.sessionTimeoutMs,
+        heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+        onBatch: b => this.#onBatch(b),
+        onAssigned: added => this.#assign(added),
+        onRevoked: removed => this.#revoke(removed),
+        onError: e => { if (e.context.fatal === 1) failed(e) }
+      })
+      this.#consumer = c
+      try {
+        await c.start()
+        backoff = 500
+        this.#membershipFailed = failed
+        const why = await fatal
+        if (this.#stopped) return
+        o.log(`tilekiln: shuffle: the group member failed (${describeError(why)}); replacing it in ${backoff} ms`)
+      } catch (e) {
+        if (this.#stopped) return
+        o.log(`tilekiln: shuffle: cannot start the group member (${describeError(e)}); retrying in ${backoff} ms`)
+      }
+      this.#consumer = null
+      await c.stop().catch(() => {})
+      await new Promise(resolve => setTimeout(resolve, backoff))
+    }
   }
 
   /** Stops reading, publishes what was read, writes every input partition's checkpoint. */
@@ -134,11 +161,13 @@ export class Shuffle {
     if (this.#stopped) return
     this.#stopped = true
     if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.#heartbeats !== null) clearInterval(this.#heartbeats)
     this.#consumer?.pause()
     await this.#chain
     await this.#checkpointAll().catch(e => this.#o.log(`tilekiln: shuffle: final checkpoint failed: ${describeError(e)}`))
-    for (const st of this.#inputs.values()) if (st.heartbeat !== null) clearTimeout(st.heartbeat)
+    this.#membershipFailed?.(null)
     await this.#consumer?.stop()
+    await this.#membership
     await this.#producer?.close()
   }
 
@@ -158,7 +187,7 @@ export class Shuffle {
     for (const s of added) {
       const epoch = await this.#o.storage.acquireEpoch(s)
       const cp = await this.#o.storage.read(s)
-      const st: InputState = { partition: s, epoch, next: -1, max: -Infinity, publishedMax: -Infinity, told: new Float64Array(this.#o.partitions).fill(-Infinity), heartbeat: null, checkpointed: -1, fenced: false }
+      const st: InputState = { partition: s, epoch, next: -1, max: -Infinity, publishedMax: -Infinity, told: new Float64Array(this.#o.partitions).fill(-Infinity), checkpointed: -1, fenced: false }
       if (cp !== null) {
         const saved = JSON.parse(Buffer.from(cp.bytes).toString('utf8')) as { next: number, max: number | null }
         st.next = saved.next
@@ -178,7 +207,6 @@ export class Shuffle {
     for (const s of removed) {
       const st = this.#inputs.get(s)
       if (st === undefined) continue
-      if (st.heartbeat !== null) clearTimeout(st.heartbeat)
       await this.#checkpoint(st).catch(e => this.#o.log(`tilekiln: shuffle: checkpoint of input partition ${s} on revocation failed: ${describeError(e)}`))
       this.#inputs.delete(s)
     }
@@ -219,7 +247,6 @@ export class Shuffle {
     // includes records at or after it (a successor would stamp wrong origin-max headers).
     st.next = next
     st.publishedMax = maxAfter
-    if (next >= b.highWatermark) this.#scheduleHeartbeat(st)
   }
 
   /** Publishes in order; a failed send is retried before anything after it goes out. */
@@ -242,20 +269,24 @@ export class Shuffle {
     return p
   }
 
-  /** Once caught up: tells every output partition that has not heard it the input partition's latest event time. */
-  #scheduleHeartbeat (st: InputState): void {
-    if (st.heartbeat !== null) return
-    st.heartbeat = setTimeout(() => {
-      st.heartbeat = null
-      if (st.fenced || this.#stopped || this.#inputs.get(st.partition) !== st || st.max === -Infinity) return
-      const beats: ProducerRecord[] = []
+  /**
+   * Tells every output partition that has not heard it each input partition's latest event time. A heartbeat goes
+   * through the publishing chain, after every record read before it, so it never claims more than the records
+   * published before it — and a new owner of an input partition (its `told` starts empty) tells everyone at once:
+   * the previous owner may not have, and no record may ever come again.
+   */
+  #heartbeat (): void {
+    if (this.#stopped) return
+    const beats: ProducerRecord[] = []
+    for (const st of this.#inputs.values()) {
+      if (st.fenced || st.max === -Infinity) continue
       for (let t = 0; t < this.#o.partitions; t++) {
         if (st.told[t]! >= st.max) continue
         st.told[t] = st.max
-        beats.push({ key: null, value: null, partition: t, headers: { [ORIGIN]: String(st.partition), [ORIGIN_OFFSET]: String(st.next - 1), [ORIGIN_MAX]: String(st.max), [HEARTBEAT]: '1' } })
+        beats.push({ key: null, value: null, partition: t, headers: { [ORIGIN]: String(st.partition), [ORIGIN_OFFSET]: String(Math.max(0, st.next - 1)), [ORIGIN_MAX]: String(st.max), [HEARTBEAT]: '1' } })
       }
-      if (beats.length > 0) void this.#publish(beats)
-    }, this.#o.heartbeatDelayMillis ?? 200)
+    }
+    if (beats.length > 0) void this.#publish(beats)
   }
 
   async #checkpointAll (): Promise<void> {

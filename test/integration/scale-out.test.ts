@@ -6,7 +6,7 @@
 // (fenced). Run on Redis, on a 3-node Redis Cluster, and on a topic not keyed by the entity with --repartition.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -154,7 +154,9 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
     { name: 'Redis Cluster', store: CLUSTER, keyed: true },
     { name: 'Redis, a topic not keyed by the entity, --repartition', store: REDIS, keyed: false }
   ]
-  for (const v of variants) {
+  // TILEKILN_TEST_SCALE_ONLY=repartition runs the variants whose name contains it (for a post-mortem).
+  const only = process.env.TILEKILN_TEST_SCALE_ONLY
+  for (const v of variants.filter(x => only === undefined || x.name.includes(only))) {
     test(`${v.name}: 3 daemons, one SIGKILLed, a 4th joining, one frozen past its session: the store equals one daemon's, fetch equals the oracle, the frozen daemon was fenced`, { skip: v.store === undefined ? 'no Redis Cluster started' : false, timeout: 600_000 }, async () => {
       const id = `${process.pid}-${v.name.length}-${v.keyed ? 'k' : 'r'}`
       const topic = `scale-${id}`
@@ -167,7 +169,7 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       const args = (prefix: string, group: string, extra: string[] = []): string[] => [
         'run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', storeSpec(prefix),
         '--group-id', group, '--workers', '1', '--checkpoint-interval', '500', '--kafka-session-timeout', String(SESSION_MS),
-        '--progress', '0', '--json', '--dead-letter', join(work, `${prefix}.dlq.jsonl`), ...(v.keyed ? [] : ['--repartition']), ...extra]
+        '--progress', '5000', '--json', '--dead-letter', join(work, `${prefix}.dlq.jsonl`), ...(v.keyed ? [] : ['--repartition']), ...extra]
       const caughtUp = (group: string): { group: string, topic: string }[] => v.keyed
         ? [{ group, topic }]
         : [{ group, topic: repartitionTopic(topic, plan.cleanName) }, { group: `${group}.shuffle`, topic }]
@@ -220,6 +222,10 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
         const b = await storeLines(multiStore)
         assert.ok(a.length > 10_000, `reference entries: ${a.length}`)
         const differ = a.filter((l, i) => l !== b[i])
+        if (differ.length > 0 || a.length !== b.length) {
+          writeFileSync(join(work, `${id}-reference.dump`), a.join('\n') + '\n')
+          writeFileSync(join(work, `${id}-multi.dump`), b.join('\n') + '\n')
+        }
         assert.equal(b.length, a.length, 'entries')
         assert.equal(differ.length, 0, `${differ.length} entries differ, e.g. ${differ[0]}`)
 
