@@ -1,17 +1,20 @@
-// Several daemons sharing one topic (issue 8): for 1, 2 and 3 daemons in one consumer group on a 12-partition topic
-// (a real broker and a real Redis on this machine, everything on the same cores), the throughput of the group, and
-// what moving partitions costs. Each scenario starts its daemons together; when a third of the events are consumed
-// one more daemon joins (a rebalance moves partitions to it) and when two thirds are, it leaves (they move back).
+// Several daemons sharing one topic (issue 8), on a 12-partition topic with a real broker and a real Redis on this
+// machine (everything on the same cores). For 1, 2 and 3 daemons in one consumer group:
 //
-//   events/s        events ÷ (first daemon started → every partition's checkpointed offset at the topic's end)
-//   pause           per moved partition: the old owner's revocation → the new owner's first tiles written
-//                   (from the daemons' own log lines, which carry wall-clock times; one machine, one clock)
-//   restored bytes  the checkpoint a new owner read, per partition moved
+//   throughput      a backlog of --events, consumed by the daemons started together: events ÷ (start → every
+//                   partition's checkpointed offset at the topic's end), group join included
+//   hand-over       a live stream (--rate events/s for --seconds): after a quarter of it one more daemon joins (the
+//                   group moves partitions to it), after half of it that daemon leaves (they move back), after three
+//                   quarters one of the original daemons is SIGKILLed and started again (its partitions move once its
+//                   session expires, and again when it is back). Per moved partition: the revocation (or, for a
+//                   killed owner, the assignment to the next one) → the new owner's first tiles written, p50/p99
+//                   (from the daemons' own log lines, which carry wall-clock times: one machine, one clock); and the
+//                   checkpoint bytes each new owner restored
 //
 // On two cores more daemons cannot add throughput (they share the cores); the figure that matters here is the pause.
 //
-//   npm run bench:scale                                 600,000 events, 20,000 keys, kafkajs
-//   npm run bench:scale -- --events 300000 --kafka-library platformatic
+//   npm run bench:scale                                  600,000 events backlog; 8,000 events/s for 40 s live; kafkajs
+//   npm run bench:scale -- --kafka-library platformatic  (incremental rebalancing: only moved partitions pause)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,6 +55,45 @@ function daemon (args: string[]): Daemon {
   return { child, log, done: new Promise(resolve => child.on('exit', code => { clearTimeout(timer); resolve(code ?? 1) })) }
 }
 
+const rate = positiveArg('rate', 8000)
+const liveSeconds = positiveArg('seconds', 40)
+
+interface Pauses { moves: number, p50: number | string, p99: number | string, max: number | string, restoredMean: number | string }
+
+/** Pauses and restored bytes from the daemons' log lines. */
+function pausesOf (logs: readonly string[]): Pauses {
+  const ends: [number, number][] = [] // [partition, time its previous owner let go (revoked) or it was assigned]
+  const firsts: [number, number, number][] = [] // [partition, time, ms since its assignment]
+  const bytes: number[] = []
+  for (const l of logs) {
+    let m = /partition\(s\) ([\d, ]+) revoked by the group \(at ([^)]+)\)/.exec(l)
+    if (m !== null) for (const p of m[1]!.split(',').map(Number)) ends.push([p, Date.parse(m[2]!)])
+    m = /partition (\d+): tiles of its first records written (\d+) ms after it was assigned \(at ([^)]+)\)/.exec(l)
+    if (m !== null) firsts.push([Number(m[1]), Date.parse(m[3]!), Number(m[2])])
+    m = /partition \d+: took over at .*?, (\d+) bytes; restored/.exec(l)
+    if (m !== null) bytes.push(Number(m[1]))
+  }
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 })
+  const used = new Set<number>()
+  for (const [p, at] of ends) {
+    // The first write of this partition after the revocation, by whichever daemon got it next.
+    let best = -1
+    firsts.forEach(([q, t], i) => { if (q === p && t >= at && !used.has(i) && (best < 0 || t < firsts[best]![1])) best = i })
+    if (best < 0) continue
+    used.add(best)
+    h.recordValue(Math.max(1, firsts[best]![1] - at))
+  }
+  // A killed owner never logs a revocation: its partitions' pause is counted from their assignment to the next owner.
+  firsts.forEach(([, , sinceAssigned], i) => { if (!used.has(i)) h.recordValue(Math.max(1, sinceAssigned)) })
+  return {
+    moves: h.totalCount,
+    p50: h.totalCount === 0 ? '—' : h.getValueAtPercentile(50),
+    p99: h.totalCount === 0 ? '—' : h.getValueAtPercentile(99),
+    max: h.totalCount === 0 ? '—' : h.maxValue,
+    restoredMean: bytes.length === 0 ? '—' : Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length)
+  }
+}
+
 const kafka = await startKafka({ log: m => process.stderr.write(m + '\n') })
 const redis = await startRedis()
 try {
@@ -68,63 +110,73 @@ try {
   const total = [...ends.values()].reduce((a, b) => a + b, 0)
   const rows: Record<string, string | number>[] = []
   const results: unknown[] = []
+  const argsFor = (t: string, group: string, prefix: string): string[] => ['run', '--group-by', GROUP_BY, '--source', `kafka:${kafka.brokers}/${t}`, '--schema', schemaFile,
+    '--store', `${redis.url}/0?prefix=${prefix}`, '--group-id', group, '--workers', '1', '--checkpoint-interval', '1000',
+    '--kafka-session-timeout', '6000', '--kafka-library', library, '--progress', '0', '--dead-letter', join(work, `${prefix}.dlq.jsonl`)]
+  const caughtUp = async (group: string, t: string, want: ReadonlyMap<number, number>): Promise<boolean> => {
+    const committed = await admin.committedOffsets(group, t)
+    return [...want].every(([p, end]) => (committed.get(p) ?? 0) >= end)
+  }
   for (const n of [1, 2, 3]) {
+    // Throughput: the backlog.
     const group = `bench-scale-${n}-${Date.now()}`
-    const args = ['run', '--group-by', GROUP_BY, '--source', `kafka:${kafka.brokers}/${topic}`, '--schema', schemaFile,
-      '--store', `${redis.url}/0?prefix=scale${n}`, '--group-id', group, '--workers', '1', '--checkpoint-interval', '1000',
-      '--kafka-session-timeout', '6000', '--kafka-library', library, '--progress', '0', '--dead-letter', join(work, `dlq-${n}.jsonl`)]
     const started = Date.now()
-    const daemons = Array.from({ length: n }, () => daemon(args))
-    let extra: Daemon | null = null
-    let left = false
-    let consumed = 0
-    for (;;) {
-      const committed = await admin.committedOffsets(group, topic)
-      consumed = [...ends].reduce((a, [p]) => a + Math.min(committed.get(p) ?? 0, ends.get(p)!), 0)
-      if (consumed >= total) break
-      if (extra === null && consumed >= total / 3) extra = daemon(args)
-      if (extra !== null && !left && consumed >= 2 * total / 3) { extra.child.kill('SIGTERM'); left = true }
-      if (Date.now() - started > 540_000) throw new Error(`${n} daemon(s): not caught up after 9 minutes (${consumed} of ${total})`)
+    const daemons = Array.from({ length: n }, () => daemon(argsFor(topic, group, `tp${n}`)))
+    while (!await caughtUp(group, topic, ends)) {
+      if (Date.now() - started > 540_000) throw new Error(`${n} daemon(s): backlog not consumed after 9 minutes`)
       await sleep(200)
     }
     const seconds = (Date.now() - started) / 1000
-    if (extra !== null && !left) extra.child.kill('SIGTERM')
     for (const d of daemons) d.child.kill('SIGTERM')
-    await Promise.all([...daemons, ...(extra === null ? [] : [extra])].map(d => d.done))
-    // Pauses: a partition's revocation (its old owner's line) → its next owner's first tiles written.
-    const all = [...daemons, ...(extra === null ? [] : [extra])].flatMap(d => d.log)
-    const revoked: [number, number][] = []
-    const firsts: [number, number][] = []
-    const bytes: number[] = []
-    for (const l of all) {
-      let m = /partition\(s\) ([\d, ]+) revoked by the group \(at ([^)]+)\)/.exec(l)
-      if (m !== null) for (const p of m[1]!.split(',').map(Number)) revoked.push([p, Date.parse(m[2]!)])
-      m = /partition (\d+): tiles of its first records written \d+ ms after it was assigned \(at ([^)]+)\)/.exec(l)
-      if (m !== null) firsts.push([Number(m[1]), Date.parse(m[2]!)])
-      m = /partition \d+: took over at .*?, (\d+) bytes; restored/.exec(l)
-      if (m !== null) bytes.push(Number(m[1]))
+    await Promise.all(daemons.map(d => d.done))
+
+    // Hand-over: a live stream while daemons join, leave, and one is killed and restarted.
+    const live = `scale-live-${n}-${Date.now()}`
+    const liveGroup = `bench-live-${n}-${Date.now()}`
+    const liveArgs = argsFor(live, liveGroup, `live${n}`)
+    await produce({ brokers: kafka.brokers, topic: live, plan, count: 0, seed: 6, partitions: PARTITIONS, format: 'avro', malformedFraction: 0, keys, zipf: 0, spanMillis: 3_600_000, disorderMillis: 10_000, lateFraction: 0, library: 'kafkajs', batch: 1000, keyType: 'long' })
+    const members = Array.from({ length: n }, () => daemon(liveArgs))
+    const all: Daemon[] = [...members]
+    await sleep(3000)
+    const stream = produce({ brokers: kafka.brokers, topic: live, plan, count: rate * liveSeconds, seed: 6, partitions: PARTITIONS, format: 'avro', malformedFraction: 0, keys, zipf: 0, spanMillis: 3_600_000, disorderMillis: 10_000, lateFraction: 0, library: 'kafkajs', batch: 1000, keyType: 'long', rate })
+    const quarter = liveSeconds * 250
+    await sleep(quarter)
+    const extra = daemon(liveArgs)
+    all.push(extra)
+    await sleep(quarter)
+    extra.child.kill('SIGTERM')
+    await sleep(quarter)
+    members[0]!.child.kill('SIGKILL')
+    await members[0]!.done
+    const back = daemon(liveArgs)
+    all.push(back)
+    await stream
+    const liveEnds = await admin.endOffsets(live)
+    const t0 = Date.now()
+    while (!await caughtUp(liveGroup, live, liveEnds)) {
+      if (Date.now() - t0 > 300_000) throw new Error(`${n} daemon(s): the live stream was not consumed 5 minutes after it ended`)
+      await sleep(200)
     }
-    const pause = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 })
-    for (const [p, at] of revoked) {
-      const next = firsts.filter(([q, t]) => q === p && t >= at).sort((a, b) => a[1] - b[1])[0]
-      if (next !== undefined) pause.recordValue(Math.max(1, next[1] - at))
-    }
+    for (const d of all) d.child.kill('SIGTERM')
+    await Promise.all(all.map(d => d.done))
+    const p = pausesOf(all.flatMap(d => d.log))
     const row = {
       daemons: n,
-      'events/s': Math.round(events / seconds),
-      seconds: Number(seconds.toFixed(1)),
-      'partition moves': pause.totalCount,
-      'pause p50 ms': pause.totalCount === 0 ? '—' : pause.getValueAtPercentile(50),
-      'pause p99 ms': pause.totalCount === 0 ? '—' : pause.getValueAtPercentile(99),
-      'restored bytes/partition (mean)': bytes.length === 0 ? '—' : Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length)
+      'backlog events/s': Math.round(total / seconds),
+      'backlog s': Number(seconds.toFixed(1)),
+      'partitions moved': p.moves,
+      'pause p50 ms': p.p50,
+      'pause p99 ms': p.p99,
+      'pause max ms': p.max,
+      'restored bytes/partition': p.restoredMean
     }
     rows.push(row)
-    results.push({ ...row, restoredBytes: bytes })
+    results.push(row)
     process.stderr.write(`${n} daemon(s): ${JSON.stringify(row)}\n`)
   }
   await admin.close()
-  printTable(`scale-out: ${events.toLocaleString('en-US')} events, ${PARTITIONS} partitions, ${keys.toLocaleString('en-US')} keys, Redis, ${library}; one extra daemon joins at 1/3 and leaves at 2/3`, rows)
-  process.stderr.write(`results: ${writeResults('scale', { events, keys, partitions: PARTITIONS, library, rows: results })}\n`)
+  printTable(`scale-out on ${PARTITIONS} partitions, ${keys.toLocaleString('en-US')} keys, Redis, ${library}: a ${total.toLocaleString('en-US')}-event backlog; then ${rate.toLocaleString('en-US')} events/s for ${liveSeconds} s while a daemon joins, leaves, and one is SIGKILLed and restarted`, rows)
+  process.stderr.write(`results: ${writeResults(`scale-${library}`, { events: total, keys, partitions: PARTITIONS, library, rate, liveSeconds, rows: results })}\n`)
 } finally {
   await redis.stop()
   await kafka.stop()
