@@ -32,16 +32,27 @@ export function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: st
 }
 
 /** Kafka error names carried by a platformatic error (ResponseError holds one ProtocolError per failed partition). */
-export function protocolErrors (e: unknown): Array<{ id: string, path: string }> {
-  const out: Array<{ id: string, path: string }> = []
+export function protocolErrors (e: unknown): Array<{ id: string, path: string, detail: string | null }> {
+  const out: Array<{ id: string, path: string, detail: string | null }> = []
   const walk = (x: unknown): void => {
     if (typeof x !== 'object' || x === null) return
-    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown }
-    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '' })
+    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown, serverErrorMessage?: unknown }
+    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '', detail: typeof r.serverErrorMessage === 'string' ? r.serverErrorMessage : null })
     if (Array.isArray(r.errors)) for (const y of r.errors) walk(y)
     if (r.cause !== undefined && r.cause !== x) walk(r.cause)
   }
   walk(e)
   return out
+}
+
+/**
+ * The library's error with the Kafka error names and the broker's own words in it ("Received response with error
+ * while executing API …" alone does not say which error), for messages a user can act on.
+ */
+export function withKafkaErrors (e: unknown): unknown {
+  const errs = protocolErrors(e)
+  if (errs.length === 0 || !(e instanceof Error)) return e
+  const names = [...new Set(errs.map(x => x.detail === null ? x.id : `${x.id}: ${x.detail}`))].join('; ')
+  return new Error(`${e.message} [${names}]`, { cause: e })
 }
 
