@@ -11,7 +11,7 @@ import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../source/generator.ts'
 import { openKafkaSource } from '../source/kafka.ts'
-import type { KafkaClientOptions, KafkaLibrary } from '../kafka/types.ts'
+import { GROUP_PROTOCOLS, type GroupProtocol, type KafkaClientOptions, type KafkaLibrary } from '../kafka/types.ts'
 import type { Source } from '../source/source.ts'
 import { parseTopicInfo } from '../source/topic-info.ts'
 import { loadRegistrySchemas, SchemaRegistryClient, valueSubject, type WriterSchemas } from '../source/schema-registry.ts'
@@ -35,6 +35,8 @@ export interface KafkaSpecOptions {
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
+  readonly groupProtocol?: string
+  readonly instanceId?: string
   /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
   readonly schemaRegistry?: string
   /** The subject whose versions are the records' schemas (default `<topic>-value`). */
@@ -107,6 +109,9 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
     if (k.partitionBy !== 'key-columns' && k.partitionBy !== 'message-key') throw new TilekilnError('TK_USAGE', '--partition-by must be key-columns or message-key')
     if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
+    const groupProtocol = (k.groupProtocol ?? 'classic') as GroupProtocol
+    if (!GROUP_PROTOCOLS.includes(groupProtocol)) throw new TilekilnError('TK_USAGE', `--kafka-group-protocol must be ${GROUP_PROTOCOLS.join(' or ')}`)
+    if (k.instanceId !== undefined && !/^\S+$/.test(k.instanceId)) throw new TilekilnError('TK_USAGE', '--instance-id must be a non-empty string without spaces')
     const client: KafkaClientOptions = {
       library: k.library as KafkaLibrary,
       brokers,
@@ -123,6 +128,8 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       untilEnd: k.untilEnd,
       startFrom: k.startFrom,
       sessionTimeoutMs: k.sessionTimeoutMs,
+      groupProtocol,
+      ...(k.instanceId === undefined ? {} : { instanceId: k.instanceId }),
       ...(writers === undefined ? {} : { gate: writers })
     })
   }

@@ -9,7 +9,7 @@
 import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
 import { createKafkaClient } from '../kafka/client.ts'
-import type { KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
+import type { ConsumeOptions, GroupProtocol, KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
 import type { RecordGate } from './schema-registry.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
 
@@ -27,6 +27,10 @@ export interface KafkaSourceOptions {
    * expires, so this bounds recovery time; kafkajs' 30 s default is long for a single-process owner.
    */
   readonly sessionTimeoutMs: number
+  /** Static membership (group.instance.id): a restarted daemon gets its partitions back without a rebalance. */
+  readonly instanceId?: string
+  /** Default 'classic'. */
+  readonly groupProtocol?: GroupProtocol
   /**
    * Asked about each record before it is handed over (the schema registry's writer schemas): it may hold the record
    * back while it learns something, or dead-letter it.
@@ -38,6 +42,20 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
   const client: KafkaClient = await createKafkaClient(o.client)
   let consumer: KafkaConsumer | null = null
   const description = `kafka:${client.brokers.join(',')}/${o.topic}`
+  const consumerOptions = (handlers: Pick<ConsumeOptions, 'onBatch' | 'onAssigned' | 'onRevoked' | 'onError'>): ConsumeOptions => ({
+    groupId: o.groupId,
+    topic: o.topic,
+    startFrom: o.startFrom,
+    sessionTimeoutMs: o.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+    ...(o.instanceId === undefined ? {} : { instanceId: o.instanceId }),
+    ...(o.groupProtocol === undefined ? {} : { groupProtocol: o.groupProtocol }),
+    ...handlers
+  })
+  // Constructing a consumer checks its options against the library (kafkajs refuses an instance id): fail at start,
+  // not when the first consumer is made.
+  client.consumer(consumerOptions({ onBatch: () => {} }))
+
   const admin = await client.admin()
   let partitions: number[]
   try {
@@ -48,7 +66,6 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     throw new TilekilnError('TK_SOURCE', `cannot read topic '${o.topic}' on ${client.brokers.join(',')}: ${(e as Error).message}`, { topic: o.topic, broker: client.brokers.join(',') }, { cause: e })
   }
   await admin.close()
-
   return {
     description,
     format: o.format,
@@ -57,7 +74,8 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     partitions,
     positionName: 'offset',
     async run (pusher: RecordPusher, signal: AbortSignal, from?: Positions): Promise<void> {
-      const ends = o.untilEnd ? await client.endOffsets(o.topic) : null
+      const ends = o.untilEnd ? await retrying('reading the topic\'s end offsets', signal, async () => await client.endOffsets(o.topic)) : null
+      if (ends === null && o.untilEnd) return
       // Next offset of every partition as far as records were handed over: where a replacement consumer resumes.
       const reached = new Map<number, number>(from ?? [])
       let finish!: () => void
@@ -65,10 +83,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? 0) >= end)
 
       let stopped = false
+      let progressed = false
       let inBatch: Promise<void> = Promise.resolve()
       const gate = o.gate
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
+        progressed = true
         for (const r of b.records) {
           // Stopping: leave the rest of the batch unread (positions stop at the last record handed over).
           if (stopped) return
@@ -108,19 +128,17 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
 
       const abort = (): void => { stopped = true; finish() }
       signal.addEventListener('abort', abort, { once: true })
-      let backoff = 1000
+      let backoff = MIN_BACKOFF
       try {
         while (!stopped) {
           // A consumer the client gave up on (broker gone too long, coordinator lost) is replaced, resuming at the
-          // offsets already handed over: a broker outage slows the daemon down, it does not stop it.
+          // offsets already handed over: a broker outage slows the daemon down, it does not stop it. A consumer that
+          // made progress is replaced at once; one that keeps failing, after a growing pause (at most MAX_BACKOFF, so
+          // the daemon notices the broker's return within seconds).
           let failed!: (e: TilekilnError) => void
           const fatal = new Promise<TilekilnError>(resolve => { failed = resolve })
-          const c = client.consumer({
-            groupId: o.groupId,
-            topic: o.topic,
-            startFrom: o.startFrom,
-            sessionTimeoutMs: o.sessionTimeoutMs,
-            heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+          progressed = false
+          const c = client.consumer(consumerOptions({
             onBatch: b => (inBatch = onBatch(b)),
             onAssigned: assigned => {
               pusher.assigned(assigned)
@@ -128,21 +146,24 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               for (const p of assigned) { const at = reached.get(p); if (at !== undefined) seeks.set(p, at) }
               return seeks
             },
-            onRevoked: revoked => pusher.revoked(revoked),
-            onError: e => { if (e.context.fatal === 1) failed(e) }
-          })
+            onRevoked: revoked => { pusher.revoked(revoked) },
+            onError: e => { if (e.context.fatal === 'consumer' || e.context.fatal === 'run') failed(e) }
+          }))
           consumer = c
           // Already at the end (everything was in the checkpoint): no batch will come to notice it.
           const started = c.start().then(() => { if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
             e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
           const outcome = await Promise.race([started, fatal])
           if (outcome === null || stopped) break
-          process.stderr.write(`tilekiln: ${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms\n`)
           await inBatch.catch(() => {})
           consumer = null
           await c.stop().catch(() => {})
+          // Nothing a new consumer could change (the topic is gone, a record cannot be read): the run fails.
+          if (outcome.context.fatal === 'run' || outcome.code === 'TK_USAGE') throw outcome
+          if (progressed) backoff = MIN_BACKOFF
+          process.stderr.write(`tilekiln: ${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms\n`)
           await new Promise(resolve => setTimeout(resolve, backoff))
-          backoff = Math.min(backoff * 2, 30_000)
+          backoff = Math.min(backoff * 2, MAX_BACKOFF)
         }
       } finally {
         signal.removeEventListener('abort', abort)
@@ -164,4 +185,22 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       await c?.stop()
     }
   }
+}
+
+const MIN_BACKOFF = 250
+const MAX_BACKOFF = 5000
+
+/** Retries `step` (with MIN_BACKOFF…MAX_BACKOFF pauses) until it succeeds; null if the run is stopped first. */
+async function retrying<T> (what: string, signal: AbortSignal, step: () => Promise<T>): Promise<T | null> {
+  let backoff = MIN_BACKOFF
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      return await step()
+    } catch (e) {
+      if (attempt === 1 || attempt % 10 === 0) process.stderr.write(`tilekiln: ${what} failed (attempt ${attempt}, retrying): ${(e as Error).message}\n`)
+      await new Promise(resolve => setTimeout(resolve, backoff))
+      backoff = Math.min(backoff * 2, MAX_BACKOFF)
+    }
+  }
+  return null
 }

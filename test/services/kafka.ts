@@ -141,6 +141,13 @@ function serverProperties (port: number, controllerPort: number, dataDir: string
     'share.coordinator.state.topic.replication.factor': 1,
     'share.coordinator.state.topic.min.isr': 1,
     'group.initial.rebalance.delay.ms': 0,
+    // The consumer group protocol (KIP-848) takes session timeout and heartbeat interval from the broker, with floors of
+    // 45 s and 5 s: the tests' groups run with the 10 s session tilekiln's classic members use, and 1 s heartbeats
+    // (an assignment change reaches a member with its next heartbeat).
+    'group.consumer.min.session.timeout.ms': 6000,
+    'group.consumer.session.timeout.ms': 10_000,
+    'group.consumer.min.heartbeat.interval.ms': 500,
+    'group.consumer.heartbeat.interval.ms': 1000,
     // Two cores shared with the clients under test: fewer threads than the server defaults (3 network, 8 io).
     'num.network.threads': 2,
     'num.io.threads': 4,
