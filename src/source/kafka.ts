@@ -84,6 +84,9 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
 
       let stopped = false
       let progressed = false
+      // The engine refused a record (it threw from push): the run fails with that error. The client must not see it:
+      // it would retry or pause the batch, silently and forever (a 6 MiB record did exactly that).
+      let refused: unknown = null
       let inBatch: Promise<void> = Promise.resolve()
       const gate = o.gate
       const onBatch = async (b: RecordBatch): Promise<void> => {
@@ -139,7 +142,11 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           const fatal = new Promise<TilekilnError>(resolve => { failed = resolve })
           progressed = false
           const c = client.consumer(consumerOptions({
-            onBatch: b => (inBatch = onBatch(b)),
+            onBatch: b => (inBatch = onBatch(b).catch(e => {
+              if (refused === null) refused = e
+              stopped = true
+              failed(new TilekilnError('TK_SOURCE', 'the engine refused a record', { topic: o.topic, partition: b.partition, fatal: 'run' }))
+            })),
             onAssigned: assigned => {
               pusher.assigned(assigned)
               const seeks = new Map<number, number>()
@@ -154,6 +161,11 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           const started = c.start().then(() => { if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
             e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
           const outcome = await Promise.race([started, fatal])
+          if (refused !== null) {
+            consumer = null
+            await c.stop().catch(() => {})
+            throw refused
+          }
           if (outcome === null || stopped) break
           await inBatch.catch(() => {})
           consumer = null

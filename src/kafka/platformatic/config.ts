@@ -56,3 +56,13 @@ export function withKafkaErrors (e: unknown): unknown {
   return new Error(`${e.message} [${names}]`, { cause: e })
 }
 
+
+/**
+ * The topic does not exist (any more). The library's metadata call turns UNKNOWN_TOPIC_OR_PARTITION into a UserError
+ * "Unknown topic T." that carries nothing else; fetches answer UNKNOWN_TOPIC_ID for a deleted topic's id.
+ */
+export function isUnknownTopic (e: unknown): boolean {
+  if (protocolErrors(e).some(x => x.id === 'UNKNOWN_TOPIC_OR_PARTITION' || x.id === 'UNKNOWN_TOPIC_ID')) return true
+  const g = e as { code?: unknown, message?: unknown }
+  return g.code === 'PLT_KFK_USER' && typeof g.message === 'string' && g.message.startsWith('Unknown topic ')
+}

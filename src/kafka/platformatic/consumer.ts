@@ -23,7 +23,7 @@ import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
 import { EMPTY_HEADERS, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
-import { EARLIEST, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
+import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
 import { ClassicGroupMember } from './group-classic.ts'
 import { ConsumerGroupMember } from './group-consumer.ts'
 import { GroupCoordinator, sleep, type Membership, type MemberOptions } from './membership.ts'
@@ -32,7 +32,6 @@ type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>
 type FetchResponse = Awaited<ReturnType<BufferConsumer['fetch']>>
 
 const TIMESTAMP_LOG_APPEND_TIME = 0x08
-const TOPIC_GONE = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID'])
 
 interface Part {
   readonly partition: number
@@ -150,7 +149,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
       const md = await c.metadata({ topics: [this.topic], forceUpdate: true })
       return md.topics.has(this.topic)
     } catch (e) {
-      return protocolErrors(e).some(x => TOPIC_GONE.has(x.id)) ? false : null
+      return isUnknownTopic(e) ? false : null
     }
   }
 
@@ -246,7 +245,8 @@ export class PlatformaticConsumer implements KafkaConsumer {
     try {
       md = await c.metadata({ topics: [this.topic] })
     } catch (e) {
-      this.#report('cannot read topic metadata', e)
+      if (isUnknownTopic(e) && await this.#topicExists() === false) this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, e, 'run')
+      else this.#report('cannot read topic metadata', e)
       await sleep(200)
       return () => []
     }
@@ -279,7 +279,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
     if (c === null || this.#stopped) return
     const ids = protocolErrors(e)
     const at = (path: string): Planned | undefined => parts[Number(/\/partitions\/(\d+)/.exec(path)?.[1] ?? -1)]
-    if (ids.some(x => TOPIC_GONE.has(x.id)) && await this.#topicExists() === false) {
+    if (isUnknownTopic(e) && await this.#topicExists() === false) {
       this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, e, 'run')
       await sleep(1000)
       return
