@@ -20,6 +20,9 @@ export function kafkaError (message: string, context: Record<string, string | nu
   return new TilekilnError('TK_SOURCE', message + detail, context, { cause })
 }
 
+/** See KafkaClientOptions.requestTimeoutMs. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+
 export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
 
 /** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */

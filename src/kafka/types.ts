@@ -38,7 +38,13 @@ export interface KafkaClientOptions {
   /** TLS to the brokers: true for defaults, or node:tls options (ca, cert, key, servername…). */
   ssl?: boolean | TlsConnectionOptions
   sasl?: KafkaSaslOptions
+  /** Default 3 s. */
   connectionTimeoutMs?: number
+  /**
+   * How long a request may go unanswered before the connection is given up and the request retried. Default 10 s: a
+   * request sent while a restarting broker already accepts connections but does not serve yet waits this long, so it
+   * bounds recovery (requests that wait by design — a fetch's maxWait, JoinGroup/SyncGroup — get longer ones).
+   */
   requestTimeoutMs?: number
 }
 

@@ -129,6 +129,9 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
         if (caughtUp()) { stopped = true; finish() }
       }
 
+      // What the consumer recovers from by itself (broker away, coordinator moved, a rebalance) is said on stderr too,
+      // at most once per NOTICE_INTERVAL for each kind: a daemon that waits should say on what.
+      const notices = new Notices()
       const abort = (): void => { stopped = true; finish() }
       signal.addEventListener('abort', abort, { once: true })
       let backoff = MIN_BACKOFF
@@ -154,7 +157,10 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               return seeks
             },
             onRevoked: revoked => { pusher.revoked(revoked) },
-            onError: e => { if (e.context.fatal === 'consumer' || e.context.fatal === 'run') failed(e) }
+            onError: e => {
+              if (e.context.fatal === 'consumer' || e.context.fatal === 'run') failed(e)
+              else notices.say(e.describe())
+            }
           }))
           consumer = c
           // Already at the end (everything was in the checkpoint): no batch will come to notice it.
@@ -215,4 +221,19 @@ async function retrying<T> (what: string, signal: AbortSignal, step: () => Promi
     }
   }
   return null
+}
+
+const NOTICE_INTERVAL = 10_000
+
+/** Rate-limited stderr lines, keyed by the message without its numbers (so one kind of trouble is one line). */
+class Notices {
+  readonly #last = new Map<string, number>()
+
+  say (message: string): void {
+    const kind = message.replace(/\d+/g, '#').slice(0, 200)
+    const now = Date.now()
+    if (now - (this.#last.get(kind) ?? -Infinity) < NOTICE_INTERVAL) return
+    this.#last.set(kind, now)
+    process.stderr.write(`tilekiln: Kafka: ${message}\n`)
+  }
 }

@@ -1,6 +1,7 @@
 // What every @platformatic/kafka client of ours shares: its base options, the offset-query constants, and reading
 // the Kafka error names out of the library's errors.
 
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../shared.ts'
 import type { KafkaClientOptions } from '../types.ts'
 
 /** ListOffsets timestamps: the end of the log, the start of the log. */
@@ -21,7 +22,7 @@ export function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: st
     clientId: `${o.clientId ?? 'tilekiln'}-${suffix}`,
     bootstrapBrokers: brokers,
     connectTimeout: o.connectionTimeoutMs ?? 3000,
-    timeout: o.requestTimeoutMs ?? 30_000
+    timeout: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   }
   if (o.ssl !== undefined && o.ssl !== false) cfg.tls = o.ssl === true ? {} : o.ssl
   if (o.sasl !== undefined) {

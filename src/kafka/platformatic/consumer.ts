@@ -319,7 +319,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
         const { part, offset: requested } = planned
         if (this.#parts.get(p) !== part || !part.live || part.next !== requested || this.#userPaused.has(p)) continue
         const batches = pr.records
-        if (batches === undefined || batches.length === 0) {
+        if (batches === undefined || batches === null || batches.length === 0) {
           // Records there but none came whole: the next batch is larger than the per-partition limit.
           if (Number(pr.lastStableOffset) > requested && !part.alone) part.alone = true
           continue

@@ -149,7 +149,7 @@ export class ClassicGroupMember implements Membership {
     const owned = [...this.#owned].sort((a, b) => a - b)
     const res = await this.#coordinator.call(async c => await join.api.async(c,
       this.#o.groupId, this.#o.sessionTimeoutMs, this.#o.rebalanceTimeoutMs, this.#memberId, this.#o.instanceId, 'consumer',
-      [{ name: COOPERATIVE_PROTOCOL, metadata: encodeSubscription(this.#o.topic, owned, this.#generation) }], null))
+      [{ name: COOPERATIVE_PROTOCOL, metadata: encodeSubscription(this.#o.topic, owned, this.#generation) }], null), true)
     this.#memberId = res.memberId ?? this.#memberId
     let assignments: Array<{ memberId: string, assignment: Buffer }> = []
     if (res.leader === this.#memberId && !res.skipAssignment) {
@@ -161,7 +161,7 @@ export class ClassicGroupMember implements Membership {
     }
     const sync = await this.#coordinator.api(SYNC)
     const synced = await this.#coordinator.call(async c => await sync.api.async(c,
-      this.#o.groupId, res.generationId, this.#memberId, this.#o.instanceId, 'consumer', res.protocolName ?? COOPERATIVE_PROTOCOL, assignments))
+      this.#o.groupId, res.generationId, this.#memberId, this.#o.instanceId, 'consumer', res.protocolName ?? COOPERATIVE_PROTOCOL, assignments), true)
     this.#generation = res.generationId
     this.#rejoin = false
     this.#reconcile(decodeAssignment(this.#o.topic, synced.assignment))

@@ -90,21 +90,26 @@ export class GroupCoordinator {
   readonly groupId: string
   readonly #cluster: ClusterView
   readonly #bootstrap: Broker[]
+  /** Requests answered at once (heartbeats, commits…), with the client's request timeout. */
   readonly #pool: ConnectionPool
+  /** JoinGroup and SyncGroup, which wait for the rebalance. */
+  readonly #rebalancePool: ConnectionPool
   #coordinator: Broker | null = null
   #apis: ApiRange[] | null = null
 
-  /** `rebalanceTimeoutMs`: a JoinGroup is answered only when the rebalance completes, so requests may take that long. */
+  /** `rebalanceTimeoutMs`: JoinGroup and SyncGroup are answered only when the rebalance completes. */
   constructor (groupId: string, cluster: ClusterView, cfg: BaseConfig, rebalanceTimeoutMs: number) {
     this.groupId = groupId
     this.#cluster = cluster
     this.#bootstrap = cfg.bootstrapBrokers.map(b => { const i = b.lastIndexOf(':'); return { host: b.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(b.slice(i + 1)) } })
-    this.#pool = new ConnectionPool(`${cfg.clientId}-group`, {
+    const options = (requestTimeout: number): ConstructorParameters<typeof ConnectionPool>[1] => ({
       connectTimeout: cfg.connectTimeout,
-      requestTimeout: Math.max(cfg.timeout, rebalanceTimeoutMs + 5000),
+      requestTimeout,
       ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
       ...(cfg.sasl === undefined ? {} : { sasl: cfg.sasl })
     } as ConstructorParameters<typeof ConnectionPool>[1])
+    this.#pool = new ConnectionPool(`${cfg.clientId}-group`, options(cfg.timeout))
+    this.#rebalancePool = new ConnectionPool(`${cfg.clientId}-rebalance`, options(Math.max(cfg.timeout, rebalanceTimeoutMs + 5000)))
   }
 
   /** The newest version of an API that both we (the modules given, newest first) and the broker speak. */
@@ -121,7 +126,7 @@ export class GroupCoordinator {
     return m
   }
 
-  async #connection (): Promise<Connection> {
+  async #connection (pool: ConnectionPool): Promise<Connection> {
     if (this.#coordinator === null) {
       let brokers = this.#bootstrap
       try {
@@ -134,13 +139,16 @@ export class GroupCoordinator {
       if (c === undefined || c.nodeId < 0) throw new Error(`no coordinator for group ${this.groupId} yet`)
       this.#coordinator = { host: c.host, port: c.port }
     }
-    return await this.#pool.get(this.#coordinator)
+    return await pool.get(this.#coordinator)
   }
 
-  /** Runs one group request on the coordinator; on trouble with the coordinator, the next call looks it up again. */
-  async call<T> (request: (connection: Connection) => Promise<T>): Promise<T> {
+  /**
+   * Runs one group request on the coordinator (`waitsForRebalance`: JoinGroup, SyncGroup); on trouble with the
+   * coordinator, the next call looks it up again.
+   */
+  async call<T> (request: (connection: Connection) => Promise<T>, waitsForRebalance = false): Promise<T> {
     try {
-      return await request(await this.#connection())
+      return await request(await this.#connection(waitsForRebalance ? this.#rebalancePool : this.#pool))
     } catch (e) {
       if (isCoordinatorTrouble(e)) this.#coordinator = null
       throw e
@@ -168,5 +176,6 @@ export class GroupCoordinator {
 
   async close (): Promise<void> {
     await this.#pool.close().catch(() => {})
+    await this.#rebalancePool.close().catch(() => {})
   }
 }
