@@ -54,6 +54,8 @@ const RUN: OptionSpec[] = [
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject of the record values (default <topic>-value)' },
   { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
   { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000 },
+  { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic' },
+  { name: 'instance-id', type: 'string', arg: 'ID', help: 'static group membership (group.instance.id, platformatic only): a daemon restarted with the same ID gets its partitions back without a rebalance' },
   { name: 'kafka-ssl', type: 'boolean', help: 'TLS to the brokers' },
   { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism' },
   { name: 'kafka-sasl-username', type: 'string', arg: 'USER', help: 'SASL user' },
@@ -223,7 +225,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     saslMechanism: o['kafka-sasl-mechanism'] as string | undefined,
     saslUsername: o['kafka-sasl-username'] as string | undefined,
     saslPassword: o['kafka-sasl-password'] as string | undefined,
-    sessionTimeoutMs: o['kafka-session-timeout'] as number
+    sessionTimeoutMs: o['kafka-session-timeout'] as number,
+    groupProtocol: o['kafka-group-protocol'] as string,
+    instanceId: o['instance-id'] as string | undefined
   }
   const repartition = o.repartition === true
     ? await prepareRepartition(o.source, plan, kafka, o['repartition-replicas'] as number)

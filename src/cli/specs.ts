@@ -11,7 +11,7 @@ import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../source/generator.ts'
 import { openKafkaSource } from '../source/kafka.ts'
-import type { KafkaClientOptions, KafkaLibrary } from '../kafka/types.ts'
+import { GROUP_PROTOCOLS, type GroupProtocol, type KafkaClientOptions, type KafkaLibrary } from '../kafka/types.ts'
 import type { Source } from '../source/source.ts'
 import { parseTopicInfo } from '../source/topic-info.ts'
 import { loadRegistrySchemas, SchemaRegistryClient, valueSubject, type WriterSchemas } from '../source/schema-registry.ts'
@@ -34,6 +34,8 @@ export interface KafkaSpecOptions {
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
+  readonly groupProtocol?: string
+  readonly instanceId?: string
   /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
   readonly schemaRegistry?: string
   /** The subject whose versions are the records' schemas (default `<topic>-value`). */
@@ -118,6 +120,9 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       ? { kind: 'avro', schema: struct, avroSchema: readerSchema, framing: k.framing, ...(writers === undefined ? {} : { writerSchemas: writers.board.buffer }) }
       : { kind: 'json', schema: struct }
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
+    const groupProtocol = (k.groupProtocol ?? 'classic') as GroupProtocol
+    if (!GROUP_PROTOCOLS.includes(groupProtocol)) throw new TilekilnError('TK_USAGE', `--kafka-group-protocol must be ${GROUP_PROTOCOLS.join(' or ')}`)
+    if (k.instanceId !== undefined && !/^\S+$/.test(k.instanceId)) throw new TilekilnError('TK_USAGE', '--instance-id must be a non-empty string without spaces')
     const client = kafkaClientOptions(brokers, k, `tilekiln-${plan.cleanName}`)
     return openKafkaSource({
       client,
@@ -128,6 +133,8 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       startFrom: k.startFrom,
       sessionTimeoutMs: k.sessionTimeoutMs,
       ...(k.repartitioned === true ? { repartitioned: true } : {}),
+      groupProtocol,
+      ...(k.instanceId === undefined ? {} : { instanceId: k.instanceId }),
       ...(writers === undefined ? {} : { gate: writers })
     })
   }

@@ -2,6 +2,10 @@
 // reason, code, source partition and offset in headers, so an operator can inspect and replay them. Records are
 // sent in batches; a checkpoint flushes them before it is written (and skips itself when it cannot), so no dead
 // letter of a record a checkpoint covers can be lost (after a crash some may be sent twice: at-least-once).
+// A value longer than MAX_VALUE_BYTES is cut to that length (headers `tilekiln.truncated` and `tilekiln.value-bytes`
+// say so): the dead-letter topic, created with the broker's default max.message.bytes (1 MiB), would refuse it, and one
+// refused dead letter would block every checkpoint after it. The whole record stays in the source topic at the
+// partition and offset the headers give.
 
 import { describeError } from '../errors.ts'
 
@@ -11,10 +15,11 @@ import { describeError } from '../errors.ts'
  */
 const CHUNK_RECORDS = 500
 const CHUNK_BYTES = 512 << 10
-/** A dead letter's value is cut to this (the original length in a header): it must fit a request on its own. */
-const MAX_VALUE = 256 << 10
 import type { KafkaProducer, ProducerRecord } from '../kafka/types.ts'
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letter.ts'
+
+/** Longest dead-letter value sent whole. */
+export const MAX_VALUE_BYTES = 512 * 1024
 
 export class KafkaDeadLetters implements DeadLetterSink {
   readonly description: string
@@ -34,12 +39,13 @@ export class KafkaDeadLetters implements DeadLetterSink {
   }
 
   write (r: DeadLetterRecord): void {
-    const cut = r.bytes !== null && r.bytes.length > MAX_VALUE
+    const bytes = r.bytes ?? new Uint8Array(0)
+    const cut = bytes.length > MAX_VALUE_BYTES
     this.#pending.push({
       key: null,
-      value: r.bytes === null ? Buffer.alloc(0) : Buffer.from(cut ? r.bytes.subarray(0, MAX_VALUE) : r.bytes),
+      value: Buffer.from(cut ? bytes.subarray(0, MAX_VALUE_BYTES) : bytes),
       headers: {
-        ...(cut ? { 'tilekiln.truncated-from': String(r.bytes!.length) } : {}),
+        ...(cut ? { 'tilekiln.truncated': 'true', 'tilekiln.value-bytes': String(bytes.length) } : {}),
         'tilekiln.reason': r.reason,
         'tilekiln.code': r.code,
         'tilekiln.source': r.source,

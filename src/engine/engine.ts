@@ -33,7 +33,7 @@ import { EventPuts } from '../sink/event-puts.ts'
 import { appendEventsTo, KvWriter, type KvWriterOptions, type PutBatch, type WriteTarget, writeTilesTo } from '../sink/kv-writer.ts'
 import type { TileStore } from '../sink/store.ts'
 import { TilePuts } from '../sink/tile-puts.ts'
-import type { Positions, RecordPusher, Source } from '../source/source.ts'
+import type { Positions, RecordPusher, RevocationReason, Source } from '../source/source.ts'
 import { PartitionClock } from '../window/partition-clock.ts'
 import type { TaskResult } from '../worker/protocol.ts'
 import type { StateSnapshot, Trigger } from '../worker/tile-state.ts'
@@ -372,10 +372,12 @@ export class Engine {
   }
 
   /** Partitions taken away by the source: final checkpoint, then their state is dropped. */
-  #revoke (partitions: readonly number[]): Promise<void> {
+  #revoke (partitions: readonly number[], reason: RevocationReason): Promise<void> {
     const mine = partitions.filter(p => this.#book.get(p) !== undefined)
     if (mine.length === 0 || this.#closing) return Promise.resolve()
-    this.#log(`tilekiln: partition(s) ${mine.join(', ')} revoked by the group (at ${new Date().toISOString()})`)
+    this.#log(reason === 'lost'
+      ? `tilekiln: partition(s) ${mine.join(', ')} lost: the group expelled this daemon (frozen or cut off past its session); their final checkpoint is attempted under the old epoch and refused if another daemon took them over (at ${new Date().toISOString()})`
+      : `tilekiln: partition(s) ${mine.join(', ')} revoked by the group (at ${new Date().toISOString()})`)
     return this.#coordinator.serial(async () => {
       await this.#release(mine, 'revoked')
       this.metrics.set(M.ownedPartitions, this.#book.size)
@@ -575,7 +577,7 @@ export class Engine {
         this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
       },
       assigned: partitions => this.#assign(partitions),
-      revoked: partitions => this.#revoke(partitions),
+      revoked: (partitions, reason) => this.#revoke(partitions, reason ?? 'rebalance'),
       caughtUp: (partition, end) => {
         const p = this.#book.get(partition)
         if (p !== undefined) p.end = end

@@ -1,7 +1,7 @@
 // Helpers both client implementations use, written once: broker lists, wrapping a library's error with what we were
 // doing, promise plumbing, and header/value conversion.
 import { TilekilnError } from '../errors.ts'
-import type { KafkaHeaders } from './types.ts'
+import type { KafkaHeaders, RevokeReason } from './types.ts'
 
 export function parseBrokers (brokers: string | readonly string[]): string[] {
   const list = (typeof brokers === 'string' ? brokers.split(',') : [...brokers]).map(b => b.trim()).filter(b => b.length > 0)
@@ -19,6 +19,9 @@ export function kafkaError (message: string, context: Record<string, string | nu
   const detail = cause instanceof Error ? `: ${cause.message}` : cause !== undefined ? `: ${String(cause)}` : ''
   return new TilekilnError('TK_SOURCE', message + detail, context, { cause })
 }
+
+/** See KafkaClientOptions.requestTimeoutMs. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
 export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
 
@@ -38,4 +41,69 @@ export function isThenable (v: unknown): v is PromiseLike<unknown> {
 
 export function toBuffer (v: Buffer | string): Buffer {
   return typeof v === 'string' ? Buffer.from(v) : v
+}
+
+/** Runs async tasks one at a time, in the order they were queued; a failed task does not stop the ones after it. */
+export class SerialQueue {
+  #tail: Promise<void> = Promise.resolve()
+
+  run (task: () => Promise<void>): Promise<void> {
+    const next = this.#tail.then(task, task)
+    this.#tail = next.catch(() => {})
+    return next
+  }
+
+  /** Resolves when every task queued so far has settled. */
+  async idle (): Promise<void> {
+    await this.#tail
+  }
+}
+
+/**
+ * Calls onRevoked and waits for it, at most `timeoutMs`: a member that takes longer than the rebalance timeout to let
+ * go is expelled by the group, so past it we stop waiting (the callback may still finish) and say so.
+ */
+export async function revokeWithin (
+  onRevoked: ((removed: readonly number[], reason: RevokeReason) => void | Promise<void>) | undefined,
+  removed: readonly number[],
+  reason: RevokeReason,
+  timeoutMs: number,
+  report: (message: string, cause?: unknown) => void
+): Promise<void> {
+  if (onRevoked === undefined || removed.length === 0) return
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const r = onRevoked(removed, reason)
+    if (!isThenable(r)) return
+    const late = new Promise<'late'>(resolve => { timer = setTimeout(() => resolve('late'), timeoutMs) })
+    const outcome = await Promise.race([Promise.resolve(r).then(() => 'done' as const), late])
+    if (outcome === 'late') report(`onRevoked did not finish within the rebalance timeout (${timeoutMs} ms); the partitions are released without it`)
+  } catch (e) {
+    report('onRevoked failed; the partitions are released anyway', e)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Checks every `intervalMs` that the consumed topic still exists, and calls `gone` once when two checks in a row say it
+ * does not (one could be a metadata glitch right after a restart). `exists` answers null when it cannot tell (broker
+ * unreachable): that is not a deletion. Without this, a deleted topic looks like a topic without new records: the
+ * group simply assigns nothing, and lag reads 0. Returns the function that stops the checks.
+ */
+export function watchTopic (exists: () => Promise<boolean | null>, gone: () => void, intervalMs = 2000): () => void {
+  let misses = 0
+  let stopped = false
+  let timer: NodeJS.Timeout | null = null
+  const check = async (): Promise<void> => {
+    const e = await exists().catch(() => null)
+    if (stopped) return
+    misses = e === false ? misses + 1 : e === true ? 0 : misses
+    if (misses >= 2) { stopped = true; gone(); return }
+    timer = setTimeout(() => { void check() }, intervalMs)
+    timer.unref()
+  }
+  timer = setTimeout(() => { void check() }, intervalMs)
+  timer.unref()
+  return () => { stopped = true; if (timer !== null) clearTimeout(timer) }
 }

@@ -9,7 +9,7 @@
 import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
 import { createKafkaClient } from '../kafka/client.ts'
-import type { KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
+import type { ConsumeOptions, GroupProtocol, KafkaClient, KafkaClientOptions, KafkaConsumer, RecordBatch } from '../kafka/types.ts'
 import { ORIGIN, ORIGIN_OFFSET, type OriginHeaders, readOrigin } from './repartition.ts'
 import type { RecordGate } from './schema-registry.ts'
 import type { Positions, RecordPusher, Source } from './source.ts'
@@ -33,24 +33,28 @@ export interface KafkaSourceOptions {
   readonly gate?: RecordGate
   /** The topic is a repartitioned one (--repartition): records carry their origin in headers. */
   readonly repartitioned?: boolean
-}
-
-/** The topic's end offsets, retried while the brokers are unreachable (a broker restart must not end the run). */
-async function endOffsetsWhenReachable (client: KafkaClient, topic: string, signal: AbortSignal): Promise<Map<number, number>> {
-  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
-    try {
-      return await client.endOffsets(topic)
-    } catch (e) {
-      if (signal.aborted) throw e
-      process.stderr.write(`tilekiln: cannot read the end offsets of ${topic} yet (${(e as Error).message}); retrying in ${delay} ms\n`)
-      await new Promise(resolve => setTimeout(resolve, delay))
-    }
-  }
+  /** Static membership (group.instance.id): a restarted daemon gets its partitions back without a rebalance. */
+  readonly instanceId?: string
+  /** Default 'classic'. */
+  readonly groupProtocol?: GroupProtocol
 }
 
 export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
   const client: KafkaClient = await createKafkaClient(o.client)
   let consumer: KafkaConsumer | null = null
+  const consumerOptions = (handlers: Pick<ConsumeOptions, 'onBatch' | 'onAssigned' | 'onRevoked' | 'onError'>): ConsumeOptions => ({
+    groupId: o.groupId,
+    topic: o.topic,
+    startFrom: o.startFrom,
+    sessionTimeoutMs: o.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
+    ...(o.instanceId === undefined ? {} : { instanceId: o.instanceId }),
+    ...(o.groupProtocol === undefined ? {} : { groupProtocol: o.groupProtocol }),
+    ...handlers
+  })
+  // Constructing a consumer checks its options against the library (kafkajs refuses an instance id): fail at start,
+  // not when the first consumer is made.
+  client.consumer(consumerOptions({ onBatch: () => {} }))
   const description = `kafka:${client.brokers.join(',')}/${o.topic}`
   const admin = await client.admin()
   let partitions: number[]
@@ -72,7 +76,8 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     checkpointName: o.topic,
     positionName: 'offset',
     async run (pusher: RecordPusher, signal: AbortSignal): Promise<void> {
-      const ends = o.untilEnd ? await endOffsetsWhenReachable(client, o.topic, signal) : null
+      const ends = o.untilEnd ? await retrying('reading the topic\'s end offsets', signal, async () => await client.endOffsets(o.topic)) : null
+      if (ends === null && o.untilEnd) return
       // Next offset of every partition as far as records were handed over (for --until-end).
       const reached = new Map<number, number>()
       let finish!: () => void
@@ -80,11 +85,16 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       const caughtUp = (): boolean => ends !== null && [...ends].every(([p, end]) => (reached.get(p) ?? 0) >= end)
 
       let stopped = false
+      let progressed = false
+      // The engine refused a record (it threw from push): the run fails with that error. The client must not see it:
+      // it would retry or pause the batch, silently and forever (a 6 MiB record did exactly that).
+      let refused: unknown = null
       let inBatch: Promise<void> = Promise.resolve()
       const gate = o.gate
       const origin: OriginHeaders = { origin: 0, offset: 0, max: NaN, heartbeat: false }
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
+        progressed = true
         for (const r of b.records) {
           // Stopping: leave the rest of the batch unread (positions stop at the last record handed over).
           if (stopped) return
@@ -135,22 +145,27 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
         if (caughtUp()) { stopped = true; finish() }
       }
 
+      // What the consumer recovers from by itself (broker away, coordinator moved, a rebalance) is said on stderr too,
+      // at most once per NOTICE_INTERVAL for each kind: a daemon that waits should say on what.
+      const notices = new Notices()
       const abort = (): void => { stopped = true; finish() }
       signal.addEventListener('abort', abort, { once: true })
-      let backoff = 1000
+      let backoff = MIN_BACKOFF
       try {
         while (!stopped) {
           // A consumer the client gave up on (broker gone too long, coordinator lost) is replaced, resuming at the
-          // offsets already handed over: a broker outage slows the daemon down, it does not stop it.
+          // offsets already handed over: a broker outage slows the daemon down, it does not stop it. A consumer that
+          // made progress is replaced at once; one that keeps failing, after a growing pause (at most MAX_BACKOFF, so
+          // the daemon notices the broker's return within seconds).
           let failed!: (e: TilekilnError) => void
           const fatal = new Promise<TilekilnError>(resolve => { failed = resolve })
-          const c = client.consumer({
-            groupId: o.groupId,
-            topic: o.topic,
-            startFrom: o.startFrom,
-            sessionTimeoutMs: o.sessionTimeoutMs,
-            heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
-            onBatch: b => (inBatch = onBatch(b)),
+          progressed = false
+          const c = client.consumer(consumerOptions({
+            onBatch: b => (inBatch = onBatch(b).catch(e => {
+              if (refused === null) refused = e
+              stopped = true
+              failed(new TilekilnError('TK_SOURCE', 'the engine refused a record', { topic: o.topic, partition: b.partition, fatal: 'run' }))
+            })),
             // The engine takes the partitions over (epoch, checkpoint, restore) before any of their records is
             // fetched; a restored partition resumes at its checkpoint's position, which wins over the group's
             // committed offset.
@@ -159,21 +174,33 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               for (const [p, at] of seeks) reached.set(p, at)
               return seeks
             },
-            onRevoked: revoked => pusher.revoked(revoked),
-            onError: e => { if (e.context.fatal === 1) failed(e) }
-          })
+            // Awaited: the group gives the partitions to their next owner only once their final checkpoint is written.
+            onRevoked: (revoked, reason) => pusher.revoked(revoked, reason),
+            onError: e => {
+              if (e.context.fatal === 'consumer' || e.context.fatal === 'run') failed(e)
+              else notices.say(e.describe())
+            }
+          }))
           consumer = c
           // Already at the end (everything was in the checkpoint): no batch will come to notice it.
           const started = c.start().then(() => { if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
             e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
           const outcome = await Promise.race([started, fatal])
+          if (refused !== null) {
+            consumer = null
+            await c.stop().catch(() => {})
+            throw refused
+          }
           if (outcome === null || stopped) break
+          // Nothing a new consumer could change (the topic is gone, a record cannot be read): the run fails.
+          if (outcome.context.fatal === 'run' || outcome.code === 'TK_USAGE') throw outcome
+          if (progressed) backoff = MIN_BACKOFF
           process.stderr.write(`tilekiln: ${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms\n`)
           await inBatch.catch(() => {})
           consumer = null
           await c.stop().catch(() => {})
           await new Promise(resolve => setTimeout(resolve, backoff))
-          backoff = Math.min(backoff * 2, 30_000)
+          backoff = Math.min(backoff * 2, MAX_BACKOFF)
         }
       } finally {
         signal.removeEventListener('abort', abort)
@@ -199,5 +226,38 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       consumer = null
       await c?.stop()
     }
+  }
+}
+
+const MIN_BACKOFF = 250
+const MAX_BACKOFF = 5000
+
+/** Retries `step` (with MIN_BACKOFF…MAX_BACKOFF pauses) until it succeeds; null if the run is stopped first. */
+async function retrying<T> (what: string, signal: AbortSignal, step: () => Promise<T>): Promise<T | null> {
+  let backoff = MIN_BACKOFF
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      return await step()
+    } catch (e) {
+      if (attempt === 1 || attempt % 10 === 0) process.stderr.write(`tilekiln: ${what} failed (attempt ${attempt}, retrying): ${(e as Error).message}\n`)
+      await new Promise(resolve => setTimeout(resolve, backoff))
+      backoff = Math.min(backoff * 2, MAX_BACKOFF)
+    }
+  }
+  return null
+}
+
+const NOTICE_INTERVAL = 10_000
+
+/** Rate-limited stderr lines, keyed by the message without its numbers (so one kind of trouble is one line). */
+class Notices {
+  readonly #last = new Map<string, number>()
+
+  say (message: string): void {
+    const kind = message.replace(/\d+/g, '#').slice(0, 200)
+    const now = Date.now()
+    if (now - (this.#last.get(kind) ?? -Infinity) < NOTICE_INTERVAL) return
+    this.#last.set(kind, now)
+    process.stderr.write(`tilekiln: Kafka: ${message}\n`)
   }
 }

@@ -27,11 +27,19 @@ export interface RecordPusher {
    * No record of theirs may be pushed before it resolves.
    */
   assigned (partitions: readonly number[]): Promise<Positions>
-  /** The source stops reading these partitions; resolves once their final state is checkpointed and dropped. */
-  revoked (partitions: readonly number[]): Promise<void>
+  /**
+   * The source stops reading these partitions; resolves once their final state is checkpointed and dropped.
+   * `reason` 'lost': the group took them without a handover (this member was expelled, e.g. frozen past its session):
+   * another daemon may own them already, and the final checkpoint is then refused by the store (fenced), which is
+   * counted; it is still attempted, because when nobody took them over yet it saves the next owner a replay.
+   */
+  revoked (partitions: readonly number[], reason?: RevocationReason): Promise<void>
   /** The source's end position of a partition (Kafka's high watermark), for lag. */
   caughtUp (partition: number, end: number): void
 }
+
+/** Why a source stopped reading partitions: handed over in a rebalance, lost without one, or the source stopped. */
+export type RevocationReason = 'rebalance' | 'lost' | 'stop'
 
 /** Next position (Kafka offset, line, sequence) to read, per partition. */
 export type Positions = ReadonlyMap<number, number>

@@ -23,18 +23,32 @@ export function tilekiln (args: readonly string[], env: Record<string, string> =
   })
 }
 
-export interface RunningCli { readonly child: import('node:child_process').ChildProcess, readonly done: Promise<CliResult> }
+export interface RunningCli {
+  readonly child: import('node:child_process').ChildProcess
+  /** Settles when the process exits; a run still going after its timeout is killed and reported (exit code 124). */
+  readonly done: Promise<CliResult>
+}
 
-/** Starts `tilekiln` and returns at once (for tests that kill it). */
-export function startTilekiln (args: readonly string[], env: Record<string, string> = {}): RunningCli {
+/**
+ * Starts `tilekiln` and returns at once (for tests that signal or kill it). It cannot outlive `timeoutMs`: then it is
+ * SIGKILLed and `done` says so, so no test can hang on a daemon that never ends.
+ */
+export function startTilekiln (args: readonly string[], env: Record<string, string> = {}, timeoutMs = 180_000): RunningCli {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
+  let timedOut = false
+  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
   child.stdout!.on('data', d => { stdout += String(d) })
   child.stderr!.on('data', d => { stderr += String(d) })
   const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }))
+    child.on('error', e => { clearTimeout(timer); reject(e) })
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve(timedOut
+        ? { code: 124, stdout, stderr: `${stderr}\n[killed: still running after ${timeoutMs} ms]` }
+        : { code: code ?? (signal !== null ? 128 : 1), stdout, stderr })
+    })
   })
   return { child, done }
 }

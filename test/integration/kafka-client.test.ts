@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test'
 import { createKafkaClient } from '../../src/kafka/client.ts'
 import {
   KAFKA_LIBRARIES,
-  type ConsumeOptions, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaRecord, type ProducerRecord
+  type ConsumeOptions, type GroupProtocol, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaLibrary, type KafkaRecord, type ProducerRecord
 } from '../../src/kafka/types.ts'
 import { startKafka } from '../services/kafka.ts'
 
@@ -62,15 +62,33 @@ async function consume (client: KafkaClient, opts: Partial<ConsumeOptions> & { t
 const byPartition = (rs: readonly KafkaRecord[], p: number): number[] => rs.filter(r => r.partition === p).map(r => r.offset)
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i)
 
-for (const library of KAFKA_LIBRARIES) {
-  describe(`Kafka client on ${library}`, { skip }, () => {
+/** A client whose consumers speak `groupProtocol` unless told otherwise. */
+async function clientFor (library: KafkaLibrary, groupProtocol: GroupProtocol, brokerList: string, clientId: string): Promise<KafkaClient> {
+  const base = await createKafkaClient({ library, brokers: brokerList, clientId })
+  return {
+    library: base.library,
+    brokers: base.brokers,
+    consumer: o => base.consumer({ groupProtocol, ...o }),
+    producer: o => base.producer(o),
+    admin: async () => await base.admin(),
+    endOffsets: async t => await base.endOffsets(t)
+  }
+}
+
+const CONFIGS: Array<{ library: KafkaLibrary, groupProtocol: GroupProtocol }> = [
+  ...KAFKA_LIBRARIES.map(library => ({ library, groupProtocol: 'classic' as const })),
+  { library: 'platformatic', groupProtocol: 'consumer' }
+]
+
+for (const { library, groupProtocol } of CONFIGS) {
+  describe(`Kafka client on ${library} (${groupProtocol} group protocol)`, { skip }, () => {
     let client: KafkaClient
     let admin: KafkaAdmin
     const open: KafkaConsumer[] = []
     const track = <T extends { consumer: KafkaConsumer }>(x: T): T => { open.push(x.consumer); return x }
 
     before(async () => {
-      client = await createKafkaClient({ library, brokers: brokers!, clientId: `tilekiln-test-${library}` })
+      client = await clientFor(library, groupProtocol, brokers!, `tilekiln-test-${library}`)
       admin = await client.admin()
     })
     after(async () => {
@@ -267,7 +285,7 @@ for (const library of KAFKA_LIBRARIES) {
       const port = k.port
       let consumer: KafkaConsumer | null = null
       try {
-        const own = await createKafkaClient({ library, brokers: k.brokers, clientId: 'restart-test' })
+        const own = await clientFor(library, groupProtocol, k.brokers, 'restart-test')
         const a = await own.admin()
         const topic = `restart-${uid()}`
         await a.createTopic(topic, { partitions: 2 })

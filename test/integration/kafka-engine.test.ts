@@ -2,6 +2,7 @@
 // recovery (SIGKILL at random moments and at chosen fault points, restart, compare the store byte for byte with
 // an uninterrupted run), a broker restart, and malformed records to the dead-letter topic.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,11 +12,12 @@ import { compilePlan } from '../../src/config/plan.ts'
 import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { createKafkaClient } from '../../src/kafka/client.ts'
+import type { KafkaRecord, ProducerRecord } from '../../src/kafka/types.ts'
 import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
 import { checkpointScope } from '../../src/checkpoint/storage.ts'
 import { decodeCheckpoint } from '../../src/checkpoint/partition-checkpoint.ts'
 import { startKafka } from '../services/kafka.ts'
-import { freePort, sleep } from '../services/process.ts'
+import { freePort, sleep, waitForExit } from '../services/process.ts'
 import { startTilekiln, tilekiln } from '../helpers/cli.ts'
 import { naiveColumns } from '../helpers/engine.ts'
 import { groupByPath } from '../helpers/reference.ts'
@@ -52,6 +54,34 @@ function runArgs (topic: string, dir: string, workers: number, extra: string[] =
 }
 
 const skip = BROKERS === undefined ? 'needs a Kafka broker: run through `npm test`' : false
+
+async function waitFor (cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`)
+    await sleep(50)
+  }
+}
+
+/** A topic's records (key, value, partition), each partition cut in two halves, in order. */
+async function readHalves (brokers: string, topic: string): Promise<[ProducerRecord[], ProducerRecord[]]> {
+  const client = await createKafkaClient({ brokers, library: 'kafkajs' })
+  const admin = await client.admin()
+  const ends = await admin.endOffsets(topic)
+  await admin.close()
+  const got = new Map<number, KafkaRecord[]>()
+  const total = [...ends.values()].reduce((a, b) => a + b, 0)
+  let n = 0
+  const consumer = client.consumer({ topic, groupId: `copy-${topic}`, onBatch: b => { const l = got.get(b.partition) ?? []; l.push(...b.records); got.set(b.partition, l); n += b.records.length } })
+  await consumer.start()
+  try { await waitFor(() => n >= total, 120_000, () => `${total} records of ${topic} (have ${n})`) } finally { await consumer.stop() }
+  const first: ProducerRecord[] = []
+  const second: ProducerRecord[] = []
+  for (const [partition, recs] of got) {
+    recs.forEach((r, i) => (i < recs.length / 2 ? first : second).push({ partition, key: r.key, value: r.value }))
+  }
+  return [first, second]
+}
 
 describe('Kafka source', { skip }, () => {
   const topic = `returns-${process.pid}`
@@ -165,28 +195,74 @@ describe('Kafka source', { skip }, () => {
     assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
   })
 
-  test('a broker restart mid-run: the daemon reconnects and the final store is again identical', async () => {
-    assert.ok(reference.length > 0, 'the reference run must have succeeded')
-    const port = await freePort()
-    const brokerDir = mkdtempSync(join(work, 'broker-'))
-    let broker = await startKafka({ port, dir: brokerDir, log: () => {} })
-    try {
-      const t = `restart-${process.pid}`
-      await produce({ ...produceOptions(t, 200_000), brokers: broker.brokers })
-      const dir = mkdtempSync(join(work, 'restart-'))
-      const args = runArgs(t, dir, 2, ['--checkpoint-interval', '500']).map(a => a === `kafka:${BROKERS}/${t}` ? `kafka:${broker.brokers}/${t}` : a)
-      const p = startTilekiln(args)
-      await sleep(1200)
-      await broker.stop()
-      await sleep(3000)
-      broker = await startKafka({ port, dir: brokerDir, log: () => {} })
-      const r = await p.done
-      assert.equal(r.code, 0, r.stderr)
-      assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
-    } finally {
-      await broker.stop()
-    }
-  })
+  for (const library of ['kafkajs', 'platformatic'] as const) {
+    test(`${library}: the broker killed and restarted mid-run, two cores saturated by CPU burners: the daemon consumes again within 15 s of the broker's return, and the final store is again identical`, { timeout: 400_000 }, async () => {
+      assert.ok(reference.length > 0, 'the reference run must have succeeded')
+      const port = await freePort()
+      const brokerDir = mkdtempSync(join(work, 'broker-'))
+      let broker = await startKafka({ port, dir: brokerDir, log: () => {} })
+      // Two busy loops on a two-core machine: the broker's restart, its group coordinator and the daemon all run on
+      // what is left, as in a CI run on a busy machine (where this once took 629 s).
+      const burners = [0, 1].map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }))
+      let daemon: ReturnType<typeof startTilekiln> | null = null
+      try {
+        // The reference's 200,000 records, per partition in order: the first half before the outage, the second after
+        // the broker is back — so the daemon can only finish by consuming from the restarted broker (it could
+        // otherwise have fetched the whole topic ahead before the broker went down).
+        const staging = `staging-${library}-${process.pid}`
+        await produce({ ...produceOptions(staging, 200_000), brokers: broker.brokers })
+        const halves = await readHalves(broker.brokers, staging)
+        const t = `restart-${library}-${process.pid}`
+        const client = await createKafkaClient({ brokers: broker.brokers, library: 'kafkajs' })
+        const admin = await client.admin()
+        await admin.createTopic(t, { partitions: 4 })
+        await admin.close()
+        const send = async (recs: ProducerRecord[]): Promise<void> => { const pr = client.producer(); await pr.send(t, recs); await pr.close() }
+        await send(halves[0])
+        const dir = mkdtempSync(join(work, 'restart-'))
+        // --idleness: an outage longer than it makes the watermark skip to the first partition that delivers again and
+        // dead-letters the others' records as late — a watermark matter (per-partition watermarks, issue 8), kept out
+        // of this test of the Kafka layer's recovery.
+        const args = runArgs(t, dir, 2, ['--checkpoint-interval', '500', '--progress', '250', '--idleness', '600000', '--kafka-library', library])
+          .filter(a => a !== '--until-end')
+          .map(a => a === `kafka:${BROKERS}/${t}` ? `kafka:${broker.brokers}/${t}` : a)
+        const p = startTilekiln(args, {}, 360_000)
+        daemon = p
+        // The live line, time-stamped on arrival: when did the event count move?
+        const seen: Array<{ t: number, events: number }> = []
+        const events = (): number => seen.at(-1)?.events ?? 0
+        p.child.stderr!.on('data', d => {
+          for (const m of String(d).matchAll(/events ([\d,]+)/g)) seen.push({ t: Date.now(), events: Number(m[1]!.replace(/,/g, '')) })
+        })
+        const half = halves[0].length
+        await waitFor(() => events() >= half, 120_000, () => `the daemon to consume the first ${half} records (at ${events()})`)
+        // Killed, not stopped: a clean broker shutdown could still serve fetches while it closes.
+        process.kill(broker.pid, 'SIGKILL')
+        await waitForExit(broker.pid, 10_000)
+        await sleep(3000)
+        broker = await startKafka({ port, dir: brokerDir, log: () => {} })
+        const back = Date.now()
+        // A few new records first (quick to write, so what is timed is the daemon, not the producer), then the rest.
+        const head = halves[1].filter((_, i) => i < 400)
+        await send(head)
+        const written = Date.now() - back
+        await send(halves[1].slice(head.length))
+        await waitFor(() => events() > half, 60_000, () => `the daemon to consume again after the broker was back (at ${events()})`)
+        const took = seen.find(x => x.events > half)!.t - back
+        process.stderr.write(`  ${library}: consumed again ${took} ms after the broker was back (the first new records were written ${written} ms after it; CPU burners running)\n`)
+        await waitFor(() => events() >= 200_000, 120_000, () => `all 200,000 records (at ${events()})`)
+        p.child.kill('SIGTERM')
+        const r = await p.done
+        assert.equal(r.code, 0, r.stderr.slice(-4000))
+        assert.ok(took <= 15_000, `consumed again ${took} ms after the broker was back; log:\n${r.stderr.split('\n').filter(l => !l.startsWith('tilekiln ')).slice(-30).join('\n')}`)
+        assert.deepEqual(await dumpLines(join(dir, 'store')), reference)
+      } finally {
+        daemon?.child.kill('SIGKILL')
+        for (const b of burners) b.kill('SIGKILL')
+        await broker.stop()
+      }
+    })
+  }
 
   test('1,000 malformed records go to the dead-letter topic with their reasons; every good event is counted', async () => {
     const t = `malformed-${process.pid}`

@@ -141,6 +141,13 @@ function serverProperties (port: number, controllerPort: number, dataDir: string
     'share.coordinator.state.topic.replication.factor': 1,
     'share.coordinator.state.topic.min.isr': 1,
     'group.initial.rebalance.delay.ms': 0,
+    // The consumer group protocol (KIP-848) takes session timeout and heartbeat interval from the broker, with floors of
+    // 45 s and 5 s: the tests' groups run with the 10 s session tilekiln's classic members use, and 1 s heartbeats
+    // (an assignment change reaches a member with its next heartbeat).
+    'group.consumer.min.session.timeout.ms': 6000,
+    'group.consumer.session.timeout.ms': 10_000,
+    'group.consumer.min.heartbeat.interval.ms': 500,
+    'group.consumer.heartbeat.interval.ms': 1000,
     // Two cores shared with the clients under test: fewer threads than the server defaults (3 network, 8 io).
     'num.network.threads': 2,
     'num.io.threads': 4,
@@ -150,6 +157,18 @@ function serverProperties (port: number, controllerPort: number, dataDir: string
 }
 
 class KafkaStartError extends Error {}
+
+/**
+ * A KRaft cluster id: 16 random bytes in base64url (22 characters), as `kafka-storage random-uuid` prints. The top bit
+ * of the first byte is cleared so the id never starts with '-' (base64url index 62): the storage tool's argument
+ * parser would take such an id for an option (`argument --cluster-id/-t: expected one argument`, once in 64 starts).
+ * Kafka's own Uuid.randomUuid() rejects ids starting with '-' for the same reason.
+ */
+export function kraftClusterId (bytes: Buffer = randomBytes(16)): string {
+  const b = Buffer.from(bytes)
+  b[0] = b[0]! & 0x7f
+  return b.toString('base64url')
+}
 
 /** Starts a broker and resolves once it serves metadata (so topics can be created and clients connect at once). */
 export async function startKafka (opts: StartKafkaOptions = {}): Promise<KafkaService> {
@@ -188,7 +207,7 @@ async function startOnce (version: string, libs: string, dir: string, temp: bool
 
   // A data dir is formatted once (meta.properties present = formatted); a kept .kafka/ dir restarts with its topics.
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url')
+    const clusterId = kraftClusterId()
     // The format step is a short-lived JVM: C1 only and the serial collector start it noticeably faster.
     const f = spawnSync(javaBin(), ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...common,
       'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], { encoding: 'utf8', maxBuffer: 64 << 20 })

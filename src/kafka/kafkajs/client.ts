@@ -2,7 +2,7 @@
 // kafkajs instance per client, and the consumer, producer and admin of this folder on it.
 import kafkajs from 'kafkajs'
 import type { Kafka as KafkaInstance, KafkaConfig, SASLOptions } from 'kafkajs'
-import { kafkaError } from '../shared.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, kafkaError } from '../shared.ts'
 import type { ConsumeOptions, KafkaAdmin, KafkaClient, KafkaClientOptions, KafkaConsumer, KafkaProducer, ProducerOptions } from '../types.ts'
 import { KafkajsAdmin } from './admin.ts'
 import { KafkajsConsumer } from './consumer.ts'
@@ -33,7 +33,10 @@ export class KafkajsClient implements KafkaClient {
       clientId: options.clientId ?? 'tilekiln',
       logLevel: kafkaLogLevel(),
       connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      requestTimeout: options.requestTimeoutMs ?? 30_000
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      // kafkajs's default backs off up to 30 s between attempts: after a broker outage a client could sit that long
+      // before trying again. Attempts ≤ 1 s apart resume within a second of the broker's return.
+      retry: { initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2, multiplier: 2, retries: 10 }
     }
     if (options.ssl !== undefined) config.ssl = options.ssl
     if (options.sasl !== undefined) config.sasl = { ...options.sasl } as SASLOptions

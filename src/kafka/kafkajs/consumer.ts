@@ -10,9 +10,17 @@
 // - After every rejoin kafkajs restarts each partition from the group's *committed* offset: a member that keeps a
 //   partition across a rebalance re-reads what it had not committed. onAssigned's seeks are the cure.
 // - Only the eager round-robin assignor exists: every rebalance revokes every partition.
+// - A rebalance is noticed by a heartbeat (between batches, or in an empty fetch); the runner then emits REBALANCING
+//   synchronously and sends JoinGroup right after. Nothing there awaits a listener, but a listener that throws makes
+//   the runner's retrier try the fetch loop again after `retry` backoff, and so hold the JoinGroup back: that is how
+//   onRevoked is awaited before this member rejoins (and so before anyone else can be assigned its partitions).
+// - The runner's retrier also decides how fast a consumer reconnects after a broker outage, and a consumer that
+//   exhausts it is recreated with a new member id — which then waits for the old member's session to expire before
+//   the group can form. Short, many retries (RETRY below) keep the member id through outages of a minute or more.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance } from 'kafkajs'
-import { deferred, EMPTY_HEADERS, isThenable, kafkaError, toBuffer } from '../shared.ts'
-import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch } from '../types.ts'
+import { TilekilnError } from '../../errors.ts'
+import { deferred, EMPTY_HEADERS, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
+import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { committedOf } from './admin.ts'
 
 function headersOf (h: Record<string, unknown> | undefined): KafkaHeaders {
@@ -28,24 +36,44 @@ function headersOf (h: Record<string, unknown> | undefined): KafkaHeaders {
   return out ?? EMPTY_HEADERS
 }
 
+/** Thrown from the REBALANCING listener while onRevoked runs: kafkajs's runner retries instead of rejoining. */
+class RevocationPending extends Error {
+  readonly retriable = true
+  constructor () { super('onRevoked is still running; rejoining after it') }
+}
+
+/** Reconnect and retry every ≤ 1 s; enough attempts to outlast a rebalance timeout (see the header). */
+function retryFor (rebalanceTimeoutMs: number): { initialRetryTime: number, maxRetryTime: number, factor: number, multiplier: number, retries: number } {
+  return { initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2, multiplier: 2, retries: Math.ceil(rebalanceTimeoutMs / 1000) + 10 }
+}
+
 export class KafkajsConsumer implements KafkaConsumer {
   readonly topic: string
   readonly groupId: string
   readonly #kafka: KafkaInstance
   readonly #brokers: string
   readonly #opts: ConsumeOptions
+  readonly #rebalanceTimeout: number
   #consumer: Consumer | null = null
   #admin: Admin | null = null
+  /** Owned partitions: from the start of their onAssigned to the end of their onRevoked. */
   #assigned: number[] = []
   /** Paused by the engine (backpressure). Survives rebalances for partitions that stay assigned. */
   readonly #userPaused = new Set<number>()
-  /** Paused by us while onAssigned runs. */
-  readonly #assigning = new Set<number>()
+  /** Owned, but not to be delivered: onAssigned has not returned yet, or onRevoked has started. */
+  readonly #held = new Set<number>()
   /** Seeks not yet honoured: a batch is delivered only when it was fetched from this offset. */
   readonly #pendingSeek = new Map<number, string>()
-  #generation = 0
+  /** onAssigned / onRevoked, one at a time and in order. */
+  readonly #membership = new SerialQueue()
+  /** The revocation a rebalance started; the rejoin waits for it (see RevocationPending). */
+  #revoking: { done: boolean } | null = null
+  /** The onBatch being delivered. */
+  #inBatch: Promise<unknown> = Promise.resolve()
   #first = deferred()
   #stopped = false
+  #unwatch: (() => void) | null = null
+  #watchAdmin: Admin | null = null
 
   constructor (kafka: KafkaInstance, brokers: string, options: ConsumeOptions) {
     this.#kafka = kafka
@@ -53,10 +81,21 @@ export class KafkajsConsumer implements KafkaConsumer {
     this.#opts = options
     this.topic = options.topic
     this.groupId = options.groupId
+    this.#rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000
+    if (options.instanceId !== undefined) {
+      throw new TilekilnError('TK_USAGE', `static membership (instance id '${options.instanceId}') needs a client that has it: kafkajs 2.2 does not send group.instance.id; use --kafka-library platformatic`, { topic: options.topic, groupId: options.groupId })
+    }
+    if ((options.groupProtocol ?? 'classic') !== 'classic') {
+      throw new TilekilnError('TK_USAGE', `kafkajs 2.2 speaks only the classic group protocol, not '${String(options.groupProtocol)}': use --kafka-library platformatic for the consumer protocol (KIP-848)`, { topic: options.topic, groupId: options.groupId })
+    }
   }
 
   #ctx (extra: Record<string, string | number | undefined> = {}): Record<string, string | number | undefined> {
     return { topic: this.topic, groupId: this.groupId, broker: this.#brokers, ...extra }
+  }
+
+  #report (message: string, e?: unknown, extra: Record<string, string | number | undefined> = {}): void {
+    if (!this.#stopped) this.#opts.onError?.(kafkaError(message, this.#ctx(extra), e))
   }
 
   async start (): Promise<void> {
@@ -65,21 +104,25 @@ export class KafkajsConsumer implements KafkaConsumer {
     const c = this.#kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: o.rebalanceTimeoutMs ?? 60_000,
+      rebalanceTimeout: this.#rebalanceTimeout,
       heartbeatInterval: o.heartbeatIntervalMs ?? 3000,
       maxWaitTimeInMs: o.maxWaitMs ?? 500,
       minBytes: o.minBytes ?? 1,
       maxBytes: o.maxBytes ?? 16 << 20,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 4 << 20,
-      allowAutoTopicCreation: false
+      allowAutoTopicCreation: false,
+      retry: retryFor(this.#rebalanceTimeout)
     })
     this.#consumer = c
     c.on(c.events.GROUP_JOIN, e => { this.#onJoin(e.payload.memberAssignment[this.topic] ?? []) })
-    c.on(c.events.REBALANCING, () => { this.#revokeAll() })
+    // Synchronous, and may throw: see RevocationPending.
+    c.on(c.events.REBALANCING, () => { this.#onRebalancing() })
     c.on(c.events.CRASH, e => {
-      const err = kafkaError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx({ fatal: e.payload.restart ? 0 : 1 }), e.payload.error)
-      this.#revokeAll()
-      this.#first.reject(err)
+      const err = kafkaError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx(e.payload.restart ? {} : { fatal: 'consumer' }), e.payload.error)
+      // A restarted kafkajs consumer joins as a new member: whatever we owned may already be someone else's.
+      void this.#revokeAll('lost')
+      // A restart (e.g. the group coordinator was still loading) may yet succeed: start() keeps waiting for it.
+      if (!e.payload.restart) this.#first.reject(err)
       this.#opts.onError?.(err)
     })
     try {
@@ -96,51 +139,90 @@ export class KafkajsConsumer implements KafkaConsumer {
       await this.stop().catch(() => {})
       throw kafkaError('cannot start the Kafka consumer', this.#ctx(), e)
     }
+    this.#unwatch = watchTopic(async () => await this.#topicExists(), () => {
+      this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, undefined, { fatal: 'run' })
+    })
+  }
+
+  /** true / false, or null when the broker cannot tell us now. */
+  async #topicExists (): Promise<boolean | null> {
+    try {
+      if (this.#watchAdmin === null) {
+        // No retries: an answer within a request, and a missing topic is an answer, not something to wait out.
+        const admin = this.#kafka.admin({ retry: { retries: 0 } })
+        await admin.connect()
+        this.#watchAdmin = admin
+      }
+      const md = await this.#watchAdmin.fetchTopicMetadata({ topics: [this.topic] })
+      return md.topics.some(t => t.name === this.topic)
+    } catch (e) {
+      const err = e as { type?: string, cause?: { type?: string } }
+      return err.type === 'UNKNOWN_TOPIC_OR_PARTITION' || err.cause?.type === 'UNKNOWN_TOPIC_OR_PARTITION' ? false : null
+    }
+  }
+
+  /** Eager protocol: before rejoining, everything owned is revoked, and the rejoin waits for onRevoked. */
+  #onRebalancing (): void {
+    if (this.#stopped) return
+    if (this.#revoking === null) {
+      if (this.#assigned.length === 0) return
+      const state = { done: false }
+      this.#revoking = state
+      void this.#revokeAll('rebalance').finally(() => { state.done = true })
+    }
+    if (!this.#revoking.done) throw new RevocationPending()
+    this.#revoking = null
+  }
+
+  /**
+   * Takes every owned partition away: nothing more of theirs is delivered from now on; onRevoked is called after the
+   * batch being delivered (and after the membership callbacks queued before it). A partition's pause ends with it.
+   */
+  #revokeAll (reason: RevokeReason): Promise<void> {
+    for (const p of this.#assigned) this.#held.add(p)
+    this.#pendingSeek.clear()
+    return this.#membership.run(async () => {
+      const gone = [...this.#assigned]
+      if (gone.length === 0) return
+      await this.#inBatch.catch(() => {})
+      await revokeWithin(this.#opts.onRevoked, gone, reason, this.#rebalanceTimeout, (m, e) => { this.#report(m, e, { partitions: gone.join(','), reason }) })
+      this.#assigned = []
+      for (const p of gone) { this.#held.delete(p); this.#userPaused.delete(p) }
+    })
   }
 
   #onJoin (partitions: number[]): void {
     const c = this.#consumer
     if (c === null || this.#stopped) return
-    if (this.#assigned.length > 0) this.#revokeAll()
-    const gen = ++this.#generation
-    this.#assigned = [...partitions].sort((a, b) => a - b)
-    for (const p of this.#userPaused) if (!partitions.includes(p)) this.#userPaused.delete(p)
-    if (partitions.length === 0) {
-      this.#first.resolve()
-      return
-    }
-    for (const p of partitions) this.#assigning.add(p)
-    c.pause([{ topic: this.topic, partitions }])
-    void (async () => {
+    // GROUP_JOIN comes before the fetch loop restarts: hold the partitions until onAssigned has chosen their offsets.
+    if (partitions.length > 0) c.pause([{ topic: this.topic, partitions }])
+    // A rejoin without REBALANCING (unknown member id: the group expelled us) lost what we owned.
+    if (this.#assigned.length > 0) void this.#revokeAll('lost')
+    const added = [...partitions].sort((a, b) => a - b)
+    void this.#membership.run(async () => {
+      if (this.#stopped) return
+      this.#assigned = [...added]
+      for (const p of added) this.#held.add(p)
       try {
-        const seeks = await this.#opts.onAssigned?.(this.#assigned)
-        if (gen !== this.#generation || this.#stopped) return
+        const seeks = added.length > 0 ? await this.#opts.onAssigned?.(added) : undefined
+        if (this.#stopped || this.#consumer !== c) return
         if (seeks !== undefined && seeks !== null) for (const [p, off] of seeks) this.seek(p, off)
-        for (const p of partitions) this.#assigning.delete(p)
-        const go = partitions.filter(p => !this.#userPaused.has(p))
+        for (const p of added) this.#held.delete(p)
+        const go = added.filter(p => !this.#userPaused.has(p))
         if (go.length > 0) c.resume([{ topic: this.topic, partitions: go }])
         this.#first.resolve()
       } catch (e) {
-        // Partitions stay paused: consuming them from an offset the engine did not choose would break its state.
-        const err = kafkaError('onAssigned failed; the assigned partitions stay paused', this.#ctx({ partitions: partitions.join(',') }), e)
+        // Partitions stay held: consuming them from an offset the engine did not choose would break its state.
+        const err = kafkaError('onAssigned failed; the assigned partitions stay paused', this.#ctx({ partitions: added.join(',') }), e)
         this.#first.reject(err)
         this.#opts.onError?.(err)
       }
-    })()
-  }
-
-  #revokeAll (): void {
-    const revoked = this.#assigned
-    this.#assigned = []
-    this.#assigning.clear()
-    this.#pendingSeek.clear()
-    this.#generation++
-    if (revoked.length > 0) this.#opts.onRevoked?.(revoked)
+    })
   }
 
   async #eachBatch ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const p = batch.partition
-    if (!isRunning() || isStale() || this.#userPaused.has(p) || this.#assigning.has(p) || !this.#assigned.includes(p)) return
+    if (!isRunning() || isStale() || this.#userPaused.has(p) || this.#held.has(p) || !this.#assigned.includes(p)) return
     const pending = this.#pendingSeek.get(p)
     if (pending !== undefined) {
       // Fetched before the seek took effect: drop it, the next fetch starts at the seek offset.
@@ -171,6 +253,7 @@ export class KafkajsConsumer implements KafkaConsumer {
     }
     const r = this.#opts.onBatch(out)
     if (isThenable(r)) {
+      this.#inBatch = Promise.resolve(r)
       // kafkajs only heartbeats between batches; keep the membership alive while the engine works on this one.
       const timer = setInterval(() => { heartbeat().catch(() => {}) }, Math.max(100, Math.floor((this.#opts.heartbeatIntervalMs ?? 3000) / 2)))
       try { await r } finally { clearInterval(timer) }
@@ -190,7 +273,7 @@ export class KafkajsConsumer implements KafkaConsumer {
   resume (partitions?: readonly number[]): void {
     const ps = partitions ?? [...this.#userPaused]
     for (const p of ps) this.#userPaused.delete(p)
-    const go = ps.filter(p => this.#assigned.includes(p) && !this.#assigning.has(p))
+    const go = ps.filter(p => this.#assigned.includes(p) && !this.#held.has(p))
     if (this.#consumer !== null && go.length > 0) this.#consumer.resume([{ topic: this.topic, partitions: go }])
   }
 
@@ -226,13 +309,15 @@ export class KafkajsConsumer implements KafkaConsumer {
 
   async stop (): Promise<void> {
     if (this.#stopped) return
+    this.#unwatch?.()
+    const c = this.#consumer
+    // Nothing more is delivered; what is being delivered finishes, then onRevoked(…, 'stop'), then we leave.
+    if (c !== null && this.#assigned.length > 0) c.pause([{ topic: this.topic, partitions: this.#assigned }])
+    await this.#revokeAll('stop')
     this.#stopped = true
     this.#first.reject(kafkaError('consumer stopped before its first assignment', this.#ctx()))
-    try {
-      await this.#consumer?.disconnect()
-      await this.#admin?.disconnect()
-    } finally {
-      this.#revokeAll()
-    }
+    await c?.disconnect()
+    await this.#admin?.disconnect()
+    await this.#watchAdmin?.disconnect().catch(() => {})
   }
 }

@@ -40,14 +40,18 @@ export class KafkajsProducer implements KafkaProducer {
 
   async send (topic: string, records: readonly ProducerRecord[]): Promise<void> {
     await this.connect()
-    const messages = records.map(r => ({
-      key: r.key ?? null,
-      value: r.value,
-      ...(r.partition !== undefined ? { partition: r.partition } : {}),
-      ...(r.headers !== undefined ? { headers: r.headers as Record<string, Buffer | string> } : {}),
-      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {})
-    }))
-    await this.#queue.run(async () => await this.#producer.send({ topic, acks: this.#acks, compression: this.#compression, messages }), { topic, broker: this.#brokers, records: records.length })
+    await this.#queue.send(records, async chunk => await this.#producer.send({
+      topic,
+      acks: this.#acks,
+      compression: this.#compression,
+      messages: chunk.map(r => ({
+        key: r.key ?? null,
+        value: r.value,
+        ...(r.partition !== undefined ? { partition: r.partition } : {}),
+        ...(r.headers !== undefined ? { headers: r.headers as Record<string, Buffer | string> } : {}),
+        ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {})
+      }))
+    }), { topic, broker: this.#brokers })
   }
 
   async close (): Promise<void> {

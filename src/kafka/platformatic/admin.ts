@@ -3,7 +3,7 @@ import { FetchIsolationLevels } from '@platformatic/kafka'
 import type { Admin } from '@platformatic/kafka'
 import { kafkaError } from '../shared.ts'
 import type { KafkaAdmin, TopicSpec } from '../types.ts'
-import { EARLIEST, LATEST, protocolErrors } from './config.ts'
+import { EARLIEST, LATEST, protocolErrors, withKafkaErrors } from './config.ts'
 
 export class PlatformaticAdmin implements KafkaAdmin {
   readonly #admin: Admin
@@ -25,7 +25,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
       })
     } catch (e) {
       if (!protocolErrors(e).some(x => x.id === 'TOPIC_ALREADY_EXISTS')) {
-        throw kafkaError('cannot create topic', { topic: name, partitions: spec.partitions, broker: this.#brokers }, e)
+        throw kafkaError('cannot create topic', { topic: name, partitions: spec.partitions, broker: this.#brokers }, withKafkaErrors(e))
       }
       created = false
     }
@@ -46,7 +46,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
     try {
       await this.#admin.deleteTopics({ topics: [name] })
     } catch (e) {
-      throw kafkaError('cannot delete topic', { topic: name, broker: this.#brokers }, e)
+      throw kafkaError('cannot delete topic', { topic: name, broker: this.#brokers }, withKafkaErrors(e))
     }
   }
 
@@ -55,7 +55,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
       const md = await this.#admin.metadata({ topics: [topic], forceUpdate: true })
       return md.topics.get(topic)?.partitionsCount ?? 0
     } catch (e) {
-      throw kafkaError('cannot read topic metadata', { topic, broker: this.#brokers }, e)
+      throw kafkaError('cannot read topic metadata', { topic, broker: this.#brokers }, withKafkaErrors(e))
     }
   }
 
@@ -78,7 +78,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
       for (const t of res) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset))
       return new Map([...out].sort((a, b) => a[0] - b[0]))
     } catch (e) {
-      throw kafkaError('cannot read topic offsets', { topic, broker: this.#brokers }, e)
+      throw kafkaError('cannot read topic offsets', { topic, broker: this.#brokers }, withKafkaErrors(e))
     }
   }
 
@@ -90,7 +90,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
       for (const g of res) for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(p.partitionIndex, Number(p.committedOffset))
       return out
     } catch (e) {
-      throw kafkaError('cannot read committed offsets', { topic, groupId, broker: this.#brokers }, e)
+      throw kafkaError('cannot read committed offsets', { topic, groupId, broker: this.#brokers }, withKafkaErrors(e))
     }
   }
 

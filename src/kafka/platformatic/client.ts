@@ -4,7 +4,7 @@ import { Admin } from '@platformatic/kafka'
 import { kafkaError } from '../shared.ts'
 import type { ConsumeOptions, KafkaAdmin, KafkaClient, KafkaClientOptions, KafkaConsumer, KafkaProducer, ProducerOptions } from '../types.ts'
 import { PlatformaticAdmin } from './admin.ts'
-import { baseConfig } from './config.ts'
+import { baseConfig, withKafkaErrors } from './config.ts'
 import { PlatformaticConsumer } from './consumer.ts'
 import { PlatformaticProducer } from './producer.ts'
 
@@ -33,7 +33,7 @@ export class PlatformaticClient implements KafkaClient {
       await admin.metadata({ topics: [] })
     } catch (e) {
       await admin.close().catch(() => {})
-      throw kafkaError('cannot connect to Kafka', { broker: this.brokers.join(',') }, e)
+      throw kafkaError('cannot connect to Kafka', { broker: this.brokers.join(',') }, withKafkaErrors(e))
     }
     return new PlatformaticAdmin(admin, this.brokers.join(','))
   }

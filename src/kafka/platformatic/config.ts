@@ -1,6 +1,7 @@
 // What every @platformatic/kafka client of ours shares: its base options, the offset-query constants, and reading
 // the Kafka error names out of the library's errors.
 
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../shared.ts'
 import type { KafkaClientOptions } from '../types.ts'
 
 /** ListOffsets timestamps: the end of the log, the start of the log. */
@@ -21,7 +22,7 @@ export function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: st
     clientId: `${o.clientId ?? 'tilekiln'}-${suffix}`,
     bootstrapBrokers: brokers,
     connectTimeout: o.connectionTimeoutMs ?? 3000,
-    timeout: o.requestTimeoutMs ?? 30_000
+    timeout: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   }
   if (o.ssl !== undefined && o.ssl !== false) cfg.tls = o.ssl === true ? {} : o.ssl
   if (o.sasl !== undefined) {
@@ -32,12 +33,12 @@ export function baseConfig (brokers: string[], o: KafkaClientOptions, suffix: st
 }
 
 /** Kafka error names carried by a platformatic error (ResponseError holds one ProtocolError per failed partition). */
-export function protocolErrors (e: unknown): Array<{ id: string, path: string }> {
-  const out: Array<{ id: string, path: string }> = []
+export function protocolErrors (e: unknown): Array<{ id: string, path: string, detail: string | null }> {
+  const out: Array<{ id: string, path: string, detail: string | null }> = []
   const walk = (x: unknown): void => {
     if (typeof x !== 'object' || x === null) return
-    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown }
-    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '' })
+    const r = x as { apiId?: unknown, path?: unknown, errors?: unknown, cause?: unknown, serverErrorMessage?: unknown }
+    if (typeof r.apiId === 'string') out.push({ id: r.apiId, path: typeof r.path === 'string' ? r.path : '', detail: typeof r.serverErrorMessage === 'string' ? r.serverErrorMessage : null })
     if (Array.isArray(r.errors)) for (const y of r.errors) walk(y)
     if (r.cause !== undefined && r.cause !== x) walk(r.cause)
   }
@@ -45,3 +46,24 @@ export function protocolErrors (e: unknown): Array<{ id: string, path: string }>
   return out
 }
 
+/**
+ * The library's error with the Kafka error names and the broker's own words in it ("Received response with error
+ * while executing API …" alone does not say which error), for messages a user can act on.
+ */
+export function withKafkaErrors (e: unknown): unknown {
+  const errs = protocolErrors(e)
+  if (errs.length === 0 || !(e instanceof Error)) return e
+  const names = [...new Set(errs.map(x => x.detail === null ? x.id : `${x.id}: ${x.detail}`))].join('; ')
+  return new Error(`${e.message} [${names}]`, { cause: e })
+}
+
+
+/**
+ * The topic does not exist (any more). The library's metadata call turns UNKNOWN_TOPIC_OR_PARTITION into a UserError
+ * "Unknown topic T." that carries nothing else; fetches answer UNKNOWN_TOPIC_ID for a deleted topic's id.
+ */
+export function isUnknownTopic (e: unknown): boolean {
+  if (protocolErrors(e).some(x => x.id === 'UNKNOWN_TOPIC_OR_PARTITION' || x.id === 'UNKNOWN_TOPIC_ID')) return true
+  const g = e as { code?: unknown, message?: unknown }
+  return g.code === 'PLT_KFK_USER' && typeof g.message === 'string' && g.message.startsWith('Unknown topic ')
+}

@@ -1,52 +1,74 @@
-// The consumer on @platformatic/kafka 1.35.
+// The consumer on @platformatic/kafka 1.35: the library's connections, metadata and low-level Fetch, our fetch loop,
+// and our group membership (membership.ts; group-classic.ts or group-consumer.ts by ConsumeOptions.groupProtocol).
 //
-// Its MessagesStream pushes one object per record into an object-mode Readable (and binds a commit closure per
-// record), which measured slower than kafkajs. So only its group membership (join/sync/heartbeat, which run on their
-// own timers and so never depend on our loop), its connection handling and its low-level Fetch are used here, and the
-// fetch loop is ours: per-partition batches straight from the decoded record batches, per-partition pause, seek.
+// The library's MessagesStream pushes one object per record into an object-mode Readable (and binds a commit closure
+// per record), which measured slower than kafkajs; its group membership rejoins or acknowledges by itself, before the
+// application has let go of what it loses. So the fetch loop here is ours (per-partition batches straight from the
+// decoded record batches, per-partition pause and seek), and so is the membership.
 //
 // Fetch loop invariants:
-// - #next[p] is the offset the engine has not yet seen for partition p (its next fetch position).
+// - Each owned partition has a Part; a partition assigned again gets a new Part, so anything fetched for an older one
+//   is recognised by identity and dropped. part.next is the offset the engine has not seen yet (the next fetch).
+// - A Part is fetched and delivered only while `live`: from the moment onAssigned returned (and its start offset is
+//   known) until its revocation begins.
 // - One fetch per partition leader is in flight; it is issued before the previous response is delivered, so the
-//   broker works while the engine does. A response for p is used only if it was requested at #next[p] and p is
-//   still assigned, unpaused, and of the current generation; otherwise it is dropped and fetched again.
-// - A batch accepted but not yet delivered when its partition is paused or seeked is dropped the same way, and #next
-//   is put back to where that batch started (unless a seek moved it), so nothing is skipped.
+//   broker works while the engine does. A response is used only if it was requested at part.next of a Part still
+//   live and unpaused; otherwise it is dropped and fetched again.
+// - A batch accepted but not yet delivered when its partition is paused or seeked is dropped the same way, and
+//   part.next is put back to where that batch started (unless a seek moved it), so nothing is skipped.
+// - A partition whose next record batch is larger than the per-partition fetch limit gets no data in a shared fetch
+//   (the broker returns part of a batch, which is discarded), forever. Such a partition is fetched alone: the broker
+//   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
-import type { ClusterMetadata, GroupAssignment, RecordsBatch } from '@platformatic/kafka'
-import { deferred, EMPTY_HEADERS, isThenable, kafkaError } from '../shared.ts'
-import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch } from '../types.ts'
-import { EARLIEST, LATEST, protocolErrors, type BaseConfig } from './config.ts'
+import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
+import { EMPTY_HEADERS, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
+import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
+import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
+import { ClassicGroupMember } from './group-classic.ts'
+import { ConsumerGroupMember } from './group-consumer.ts'
+import { GroupCoordinator, sleep, type Membership, type MemberOptions } from './membership.ts'
 
 type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>
 type FetchResponse = Awaited<ReturnType<BufferConsumer['fetch']>>
 
 const TIMESTAMP_LOG_APPEND_TIME = 0x08
 
+interface Part {
+  readonly partition: number
+  /** Next offset to fetch; -1 until known. */
+  next: number
+  live: boolean
+  /** Fetch this partition in a request of its own (see the header). */
+  alone: boolean
+}
+
 interface Pending {
   batch: RecordBatch
-  /** Offset the batch was fetched from: where #next goes back to if the batch is dropped. */
+  /** Offset the batch was fetched from: where part.next goes back to if the batch is dropped. */
   from: number
-  generation: number
+  part: Part
 }
+
+interface Planned { part: Part, offset: number }
 
 export class PlatformaticConsumer implements KafkaConsumer {
   readonly topic: string
   readonly groupId: string
   readonly #cfg: BaseConfig
   readonly #opts: ConsumeOptions
-  #consumer: BufferConsumer | null = null
-  #assigned: number[] = []
-  readonly #assignedSet = new Set<number>()
+  readonly #rebalanceTimeout: number
+  /** The library client: metadata, fetch, list offsets. It never joins the group (the member does). */
+  #client: BufferConsumer | null = null
+  #coordinator: GroupCoordinator | null = null
+  #member: Membership | null = null
+  readonly #parts = new Map<number, Part>()
   readonly #userPaused = new Set<number>()
-  /** True while onAssigned runs for the current generation: nothing is fetched. */
-  #assigning = false
-  readonly #next = new Map<number, number>()
-  #generation = 0
-  #first = deferred()
+  /** The onBatch being delivered. */
+  #delivering: Promise<unknown> = Promise.resolve()
   #stopped = false
   #loop: Promise<void> | null = null
   #wake: (() => void) | null = null
+  #unwatch: (() => void) | null = null
   readonly #maxWait: number
   readonly #maxBytes: number
   readonly #maxBytesPerPartition: number
@@ -57,6 +79,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
     this.#opts = options
     this.topic = options.topic
     this.groupId = options.groupId
+    this.#rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000
     this.#maxWait = options.maxWaitMs ?? 500
     this.#maxBytes = options.maxBytes ?? 16 << 20
     this.#maxBytesPerPartition = options.maxBytesPerPartition ?? 4 << 20
@@ -67,105 +90,115 @@ export class PlatformaticConsumer implements KafkaConsumer {
     return { topic: this.topic, groupId: this.groupId, broker: this.#cfg.bootstrapBrokers.join(','), ...extra }
   }
 
-  #report (message: string, e: unknown, extra: Record<string, string | number | undefined> = {}): void {
+  #report (message: string, e?: unknown, fatal?: 'consumer' | 'run', extra: Record<string, string | number | undefined> = {}): void {
     if (this.#stopped) return
-    this.#opts.onError?.(kafkaError(message, this.#ctx(extra), e))
+    this.#opts.onError?.(kafkaError(message, this.#ctx(fatal === undefined ? extra : { ...extra, fatal }), withKafkaErrors(e)))
   }
 
   async start (): Promise<void> {
-    if (this.#consumer !== null) throw kafkaError('consumer already started', this.#ctx())
+    if (this.#client !== null) throw kafkaError('consumer already started', this.#ctx())
     const o = this.#opts
     const c = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       ...this.#cfg,
       groupId: o.groupId,
       autocommit: false,
-      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: o.rebalanceTimeoutMs ?? 60_000,
-      heartbeatInterval: o.heartbeatIntervalMs ?? 3000,
       maxWaitTime: this.#maxWait,
       minBytes: this.#minBytes,
       maxBytes: this.#maxBytes,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED
     } as ConstructorParameters<typeof Consumer<Buffer, Buffer, Buffer, Buffer>>[0])
-    this.#consumer = c
+    this.#client = c
     // An EventEmitter throws on an 'error' event nobody listens to.
     c.on('error', (e: unknown) => { this.#report('Kafka consumer error', e) })
-    c.on('consumer:heartbeat:error', (p: { error: Error }) => { this.#report('Kafka group heartbeat failed', p.error) })
-    c.on('consumer:group:rebalance', () => { this.#revokeAll() })
-    c.on('consumer:group:join', (p: { assignments?: GroupAssignment[] }) => {
-      this.#onJoin(p.assignments?.find(a => a.topic === this.topic)?.partitions ?? [])
-    })
     c.topics.track(this.topic)
+    const coordinator = new GroupCoordinator(o.groupId, c, this.#cfg, this.#rebalanceTimeout)
+    this.#coordinator = coordinator
+    const member: MemberOptions = {
+      groupId: o.groupId,
+      topic: this.topic,
+      instanceId: o.instanceId ?? null,
+      sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeoutMs: this.#rebalanceTimeout,
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 3000
+    }
+    const events = {
+      revoke: async (removed: readonly number[], reason: RevokeReason) => { await this.#revoke(removed, reason) },
+      assign: async (added: readonly number[]) => { await this.#assign(added) },
+      error: (message: string, cause?: unknown, fatal?: 'consumer' | 'run') => { this.#report(message, cause, fatal) }
+    }
+    this.#member = (o.groupProtocol ?? 'classic') === 'consumer'
+      ? new ConsumerGroupMember(member, coordinator, c, events)
+      : new ClassicGroupMember(member, coordinator, c, events)
+    this.#loop = this.#run()
     try {
-      await c.joinGroup({})
-      await this.#first.promise
+      await this.#member.start()
     } catch (e) {
       await this.stop().catch(() => {})
-      throw kafkaError('cannot start the Kafka consumer', this.#ctx(), e)
+      throw kafkaError('cannot start the Kafka consumer', this.#ctx(), withKafkaErrors(e))
     }
-    this.#loop = this.#run()
+    this.#unwatch = watchTopic(async () => await this.#topicExists(), () => {
+      this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, undefined, 'run')
+    })
   }
 
-  #onJoin (partitions: number[]): void {
-    if (this.#stopped) return
-    if (this.#assigned.length > 0) this.#revokeAll()
-    const gen = ++this.#generation
-    this.#assigned = [...partitions].sort((a, b) => a - b)
-    for (const p of this.#assigned) this.#assignedSet.add(p)
-    for (const p of this.#userPaused) if (!this.#assignedSet.has(p)) this.#userPaused.delete(p)
-    this.#assigning = true
-    void this.#resolveStart(gen, this.#assigned)
+  /** true / false, or null when the broker cannot tell us now. */
+  async #topicExists (): Promise<boolean | null> {
+    const c = this.#client
+    if (c === null || this.#stopped) return null
+    try {
+      const md = await c.metadata({ topics: [this.topic], forceUpdate: true })
+      return md.topics.has(this.topic)
+    } catch (e) {
+      return isUnknownTopic(e) ? false : null
+    }
   }
 
-  /** Starting offsets of newly assigned partitions: onAssigned's seeks, else committed, else startFrom. */
-  async #resolveStart (gen: number, partitions: number[]): Promise<void> {
-    const c = this.#consumer
-    if (c === null) return
+  /** Revocation: stop fetching and delivering them, let the batch in delivery settle, then onRevoked. */
+  async #revoke (removed: readonly number[], reason: RevokeReason): Promise<void> {
+    for (const p of removed) { const part = this.#parts.get(p); if (part !== undefined) part.live = false }
+    await this.#delivering.catch(() => {})
+    await revokeWithin(this.#opts.onRevoked, removed, reason, this.#rebalanceTimeout, (m, e) => { this.#report(m, e, undefined, { partitions: removed.join(','), reason }) })
+    for (const p of removed) { this.#parts.delete(p); this.#userPaused.delete(p) }
+  }
+
+  /** Assignment: onAssigned's offsets, else the group's committed ones, else `startFrom`; then fetching starts. */
+  async #assign (added: readonly number[]): Promise<void> {
+    const parts = added.map(partition => {
+      const part: Part = { partition, next: -1, live: false, alone: false }
+      this.#parts.set(partition, part)
+      return part
+    })
+    const mine = (part: Part): boolean => this.#parts.get(part.partition) === part && !this.#stopped
+    let seeks: void | PartitionOffsets
+    try {
+      seeks = await this.#opts.onAssigned?.(added)
+    } catch (e) {
+      // They stay not live: consuming them from an offset the engine did not choose would break its state.
+      this.#report('onAssigned failed; the assigned partitions stay paused', e, undefined, { partitions: added.join(',') })
+      return
+    }
+    if (seeks !== undefined && seeks !== null) for (const part of parts) { const at = seeks.get(part.partition); if (at !== undefined) part.next = at }
     for (let attempt = 0; ; attempt++) {
+      const missing = parts.filter(part => mine(part) && part.next < 0).map(part => part.partition)
+      if (missing.length === 0) break
       try {
-        const start = new Map<number, number>()
-        if (partitions.length > 0) {
-          const committed = await c.listCommittedOffsets({ topics: [{ topic: this.topic, partitions }] })
-          const list = committed.get(this.topic) ?? []
-          for (const p of partitions) {
-            const off = list[p]
-            if (off !== undefined && off >= 0n) start.set(p, Number(off))
-          }
-          const missing = partitions.filter(p => !start.has(p))
-          if (missing.length > 0) {
-            const offs = await c.listOffsets({ topics: [this.topic], partitions: { [this.topic]: missing }, timestamp: this.#opts.startFrom === 'latest' ? LATEST : EARLIEST })
-            const arr = offs.get(this.topic) ?? []
-            for (const p of missing) start.set(p, Number(arr[p] ?? 0n))
-          }
+        const committed = await this.#coordinator!.committed(this.topic, missing)
+        const rest = missing.filter(p => !committed.has(p))
+        const policy = new Map<number, number>()
+        if (rest.length > 0) {
+          const offs = await this.#client!.listOffsets({ topics: [this.topic], partitions: { [this.topic]: rest }, timestamp: this.#opts.startFrom === 'latest' ? LATEST : EARLIEST })
+          const arr = offs.get(this.topic) ?? []
+          for (const p of rest) policy.set(p, Number(arr[p] ?? 0n))
         }
-        if (gen !== this.#generation || this.#stopped) return
-        const seeks = await this.#opts.onAssigned?.(partitions)
-        if (gen !== this.#generation || this.#stopped) return
-        if (seeks !== undefined && seeks !== null) {
-          for (const [p, off] of seeks) if (this.#assignedSet.has(p)) start.set(p, off)
-        }
-        for (const [p, off] of start) this.#next.set(p, off)
-        this.#assigning = false
-        this.#first.resolve()
-        this.#wakeUp()
-        return
+        for (const part of parts) if (part.next < 0) part.next = committed.get(part.partition) ?? policy.get(part.partition) ?? -1
       } catch (e) {
-        if (gen !== this.#generation || this.#stopped) return
-        const err = kafkaError('cannot set up the assigned partitions', this.#ctx({ partitions: partitions.join(','), attempt }), e)
-        if (attempt === 0) this.#first.reject(err)
-        this.#opts.onError?.(err)
-        await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
+        if (this.#stopped) return
+        this.#report('cannot find where the assigned partitions start; retrying', e, undefined, { partitions: missing.join(','), attempt })
+        await sleep(Math.min(2000, 100 * 2 ** attempt))
       }
     }
-  }
-
-  #revokeAll (): void {
-    const revoked = this.#assigned
-    this.#assigned = []
-    this.#assignedSet.clear()
-    this.#next.clear()
-    this.#generation++
-    if (revoked.length > 0) this.#opts.onRevoked?.(revoked)
+    for (const part of parts) if (mine(part)) part.live = true
+    this.#wakeUp()
   }
 
   #wakeUp (): void {
@@ -181,85 +214,88 @@ export class PlatformaticConsumer implements KafkaConsumer {
     })
   }
 
-  /** Partitions to fetch now, grouped by leader, with the offsets they are fetched from. */
-  #plan (md: ClusterMetadata): Map<number, Array<{ partition: number, offset: number }>> | null {
-    if (this.#assigning) return null
+  /** Requests to make now: one per leader, and one per partition that must be fetched alone. */
+  #plan (md: ClusterMetadata): Array<{ leader: number, parts: Planned[] }> | null {
     const tm = md.topics.get(this.topic)
     if (tm === undefined) return null
-    let plan: Map<number, Array<{ partition: number, offset: number }>> | null = null
-    for (const p of this.#assigned) {
-      if (this.#userPaused.has(p)) continue
-      const offset = this.#next.get(p)
-      if (offset === undefined) continue
-      const leader = tm.partitions[p]?.leader ?? -1
+    const byLeader = new Map<number, Planned[]>()
+    const out: Array<{ leader: number, parts: Planned[] }> = []
+    for (const part of this.#parts.values()) {
+      if (!part.live || part.next < 0 || this.#userPaused.has(part.partition)) continue
+      const leader = tm.partitions[part.partition]?.leader ?? -1
       if (leader < 0) continue
-      plan ??= new Map()
-      let l = plan.get(leader)
-      if (l === undefined) { l = []; plan.set(leader, l) }
-      l.push({ partition: p, offset })
+      if (part.alone) { out.push({ leader, parts: [{ part, offset: part.next }] }); continue }
+      let l = byLeader.get(leader)
+      if (l === undefined) { l = []; byLeader.set(leader, l); out.push({ leader, parts: l }) }
+      l.push({ part, offset: part.next })
     }
-    return plan
+    return out.length === 0 ? null : out
   }
 
   /**
    * Fetches from every leader and returns a function that *accepts* the responses (turns them into batches and
-   * advances #next). The caller accepts only after it delivered the previous batches: accepting a prefetched
-   * response earlier would move #next under batches still waiting to be delivered, and they would be dropped as if
-   * seeked — losing their records.
+   * advances part.next). The caller accepts only after it delivered the previous batches: accepting a prefetched
+   * response earlier would move part.next under batches still waiting to be delivered, and they would be dropped as
+   * if seeked — losing their records.
    */
   async #fetchAll (): Promise<(() => Pending[]) | null> {
-    const c = this.#consumer
+    const c = this.#client
     if (c === null) return null
-    const gen = this.#generation
     let md: ClusterMetadata
     try {
       md = await c.metadata({ topics: [this.topic] })
     } catch (e) {
-      this.#report('cannot read topic metadata', e)
+      if (isUnknownTopic(e) && await this.#topicExists() === false) this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, e, 'run')
+      else this.#report('cannot read topic metadata', e)
+      await sleep(200)
       return () => []
     }
     const plan = this.#plan(md)
     if (plan === null) return null
     const topicId = md.topics.get(this.topic)!.id
-    const results = await Promise.all([...plan].map(async ([leader, parts]) => {
+    const results = await Promise.all(plan.map(async ({ leader, parts }) => {
       try {
         const res = await c.fetch({
           node: leader,
-          topics: [{ topicId, partitions: parts.map(x => ({ partition: x.partition, fetchOffset: BigInt(x.offset), partitionMaxBytes: this.#maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }],
+          topics: [{ topicId, partitions: parts.map(x => ({ partition: x.part.partition, fetchOffset: BigInt(x.offset), partitionMaxBytes: x.part.alone ? this.#maxBytes : this.#maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }],
           maxWaitTime: this.#maxWait,
           minBytes: this.#minBytes,
           maxBytes: this.#maxBytes,
           isolationLevel: FetchIsolationLevels.READ_COMMITTED
         })
-        return () => this.#accept(res, parts, gen)
+        return () => this.#accept(res, parts)
       } catch (e) {
         // A partition-level error fails the whole response; the partitions without one still carry data.
         const res = (e as { response?: FetchResponse }).response
-        await this.#recover(e, parts, gen)
-        return () => (res !== undefined ? this.#accept(res, parts, gen) : [])
+        await this.#recover(e, parts)
+        return () => (res !== undefined ? this.#accept(res, parts) : [])
       }
     }))
     return () => results.flatMap(accept => accept())
   }
 
-  async #recover (e: unknown, parts: Array<{ partition: number, offset: number }>, gen: number): Promise<void> {
-    const c = this.#consumer
+  async #recover (e: unknown, parts: Planned[]): Promise<void> {
+    const c = this.#client
     if (c === null || this.#stopped) return
     const ids = protocolErrors(e)
-    const outOfRange = ids.filter(x => x.id === 'OFFSET_OUT_OF_RANGE').map(x => Number(/\/partitions\/(\d+)/.exec(x.path)?.[1] ?? -1))
+    const at = (path: string): Planned | undefined => parts[Number(/\/partitions\/(\d+)/.exec(path)?.[1] ?? -1)]
+    if (isUnknownTopic(e) && await this.#topicExists() === false) {
+      this.#report(`topic ${this.topic} no longer exists (deleted while consuming it)`, e, 'run')
+      await sleep(1000)
+      return
+    }
+    const outOfRange = ids.filter(x => x.id === 'OFFSET_OUT_OF_RANGE').map(x => at(x.path)).filter((x): x is Planned => x !== undefined)
     if (outOfRange.length > 0) {
       // The log was truncated by retention below our position (or we were handed a bogus seek): restart from the
       // policy's end of the log, as the Java client's auto.offset.reset does, and say so.
-      const ps = outOfRange.map(i => parts[i]?.partition).filter((p): p is number => p !== undefined)
       try {
+        const ps = outOfRange.map(x => x.part.partition)
         const offs = await c.listOffsets({ topics: [this.topic], partitions: { [this.topic]: ps }, timestamp: this.#opts.startFrom === 'latest' ? LATEST : EARLIEST })
         const arr = offs.get(this.topic) ?? []
-        for (const p of ps) {
-          const before = this.#next.get(p)
-          if (gen === this.#generation && before !== undefined) {
-            this.#next.set(p, Number(arr[p] ?? 0n))
-            this.#report('fetch offset out of range; reset', e, { partition: p, offset: before, resetTo: Number(arr[p] ?? 0n) })
-          }
+        for (const { part, offset } of outOfRange) {
+          if (this.#parts.get(part.partition) !== part || part.next !== offset) continue
+          part.next = Number(arr[part.partition] ?? 0n)
+          this.#report('fetch offset out of range; reset', e, undefined, { partition: part.partition, offset, resetTo: part.next })
         }
       } catch (e2) {
         this.#report('cannot reset an out-of-range offset', e2)
@@ -267,31 +303,35 @@ export class PlatformaticConsumer implements KafkaConsumer {
       return
     }
     c.clearMetadata()
-    this.#report('fetch failed; retrying', e, { partitions: parts.map(p => p.partition).join(',') })
-    await new Promise(resolve => setTimeout(resolve, 500))
+    this.#report('fetch failed; retrying', e, undefined, { partitions: parts.map(p => p.part.partition).join(',') })
+    await sleep(200)
   }
 
-  /** Turns a fetch response into batches and advances #next past them. */
-  #accept (res: FetchResponse, parts: Array<{ partition: number, offset: number }>, gen: number): Pending[] {
+  /** Turns a fetch response into batches and advances part.next past them. */
+  #accept (res: FetchResponse, parts: Planned[]): Pending[] {
     const out: Pending[] = []
-    if (gen !== this.#generation) return out
     for (const tr of res.responses) {
       for (const pr of tr.partitions) {
         if (pr.errorCode !== 0) continue
         const p = pr.partitionIndex
-        const requested = parts.find(x => x.partition === p)?.offset
-        if (requested === undefined || this.#next.get(p) !== requested || this.#userPaused.has(p) || !this.#assignedSet.has(p)) continue
+        const planned = parts.find(x => x.part.partition === p)
+        if (planned === undefined) continue
+        const { part, offset: requested } = planned
+        if (this.#parts.get(p) !== part || !part.live || part.next !== requested || this.#userPaused.has(p)) continue
         const batches = pr.records
-        if (batches === undefined || batches.length === 0) continue
+        if (batches === undefined || batches === null || batches.length === 0) {
+          // Records there but none came whole: the next batch is larger than the per-partition limit.
+          if (Number(pr.lastStableOffset) > requested && !part.alone) part.alone = true
+          continue
+        }
         const records: KafkaRecord[] = []
         let next = requested
-        for (const b of batches) {
-          next = this.#decode(b, p, requested, records, next)
-        }
+        for (const b of batches) next = this.#decode(b, p, requested, records, next)
         if (next === requested) continue
-        this.#next.set(p, next)
+        part.next = next
+        part.alone = false
         if (records.length === 0) continue
-        out.push({ batch: { topic: this.topic, partition: p, records, nextOffset: next, highWatermark: Number(pr.highWatermark) }, from: requested, generation: gen })
+        out.push({ batch: { topic: this.topic, partition: p, records, nextOffset: next, highWatermark: Number(pr.highWatermark) }, from: requested, part })
       }
     }
     return out
@@ -334,35 +374,37 @@ export class PlatformaticConsumer implements KafkaConsumer {
       const got = accept()
       // Ask for the next data before handing this to the engine, so the broker and the engine overlap.
       inflight = this.#fetchAll()
-      for (const pend of got) {
-        const { batch, from, generation } = pend
+      for (const { batch, from, part } of got) {
         const p = batch.partition
         if (this.#stopped) break
-        if (generation !== this.#generation || !this.#assignedSet.has(p)) continue
-        if (this.#userPaused.has(p) || this.#next.get(p) !== batch.nextOffset) {
+        if (this.#parts.get(p) !== part || !part.live) continue
+        if (this.#userPaused.has(p) || part.next !== batch.nextOffset) {
           // Paused or seeked after this was fetched: forget it, and fetch it again from where it began.
-          if (this.#next.get(p) === batch.nextOffset) this.#next.set(p, from)
+          if (part.next === batch.nextOffset) part.next = from
           continue
         }
         try {
           const r = this.#opts.onBatch(batch)
-          if (isThenable(r)) await r
+          if (isThenable(r)) {
+            this.#delivering = Promise.resolve(r)
+            await r
+          }
         } catch (e) {
           // The engine failed on this batch: put the position back so it is not skipped, stop fetching the
           // partition, and let the engine decide (resume, seek or stop).
-          if (this.#next.get(p) === batch.nextOffset) this.#next.set(p, from)
+          if (part.next === batch.nextOffset) part.next = from
           this.#userPaused.add(p)
-          this.#report('onBatch failed; partition paused', e, { partition: p, offset: from })
+          this.#report('onBatch failed; partition paused', e, undefined, { partition: p, offset: from })
         }
       }
     }
     if (inflight !== null) await inflight.catch(() => {})
   }
 
-  assignment (): number[] { return [...this.#assigned] }
+  assignment (): number[] { return [...this.#parts.keys()].sort((a, b) => a - b) }
 
   pause (partitions?: readonly number[]): void {
-    for (const p of partitions ?? this.#assigned) this.#userPaused.add(p)
+    for (const p of partitions ?? this.assignment()) this.#userPaused.add(p)
   }
 
   resume (partitions?: readonly number[]): void {
@@ -373,38 +415,31 @@ export class PlatformaticConsumer implements KafkaConsumer {
   isPaused (partition: number): boolean { return this.#userPaused.has(partition) }
 
   seek (partition: number, offset: number): void {
-    if (!this.#assignedSet.has(partition)) throw kafkaError('cannot seek a partition that is not assigned to this consumer', this.#ctx({ partition, offset }))
+    const part = this.#parts.get(partition)
+    if (part === undefined) throw kafkaError('cannot seek a partition that is not assigned to this consumer', this.#ctx({ partition, offset }))
     if (!Number.isSafeInteger(offset) || offset < 0) throw kafkaError('a seek offset must be a non-negative integer', this.#ctx({ partition, offset }))
-    this.#next.set(partition, offset)
+    part.next = offset
     this.#wakeUp()
   }
 
   async commit (offsets: PartitionOffsets): Promise<void> {
-    const c = this.#consumer
-    if (c === null) throw kafkaError('cannot commit before start()', this.#ctx())
+    const m = this.#member
+    if (m === null) throw kafkaError('cannot commit before start()', this.#ctx())
     if (offsets.size === 0) return
     try {
-      await c.commit({ offsets: [...offsets].map(([partition, offset]) => ({ topic: this.topic, partition, offset: BigInt(offset), leaderEpoch: -1 })) })
+      await m.commit(offsets)
     } catch (e) {
-      throw kafkaError('cannot commit offsets', this.#ctx({ offsets: [...offsets].map(([p, o]) => `${p}:${o}`).join(',') }), e)
+      throw kafkaError('cannot commit offsets', this.#ctx({ offsets: [...offsets].map(([p, o]) => `${p}:${o}`).join(',') }), withKafkaErrors(e))
     }
   }
 
   async committed (): Promise<Map<number, number>> {
-    const c = this.#consumer
-    if (c === null) throw kafkaError('cannot read committed offsets before start()', this.#ctx())
+    const c = this.#client
+    if (c === null || this.#coordinator === null) throw kafkaError('cannot read committed offsets before start()', this.#ctx())
     try {
       const md = await c.metadata({ topics: [this.topic] })
       const n = md.topics.get(this.topic)?.partitionsCount ?? 0
-      const partitions = Array.from({ length: n }, (_, i) => i)
-      const res = await c.listCommittedOffsets({ topics: [{ topic: this.topic, partitions }] })
-      const out = new Map<number, number>()
-      const list = res.get(this.topic) ?? []
-      for (const p of partitions) {
-        const off = list[p]
-        if (off !== undefined && off >= 0n) out.set(p, Number(off))
-      }
-      return out
+      return await this.#coordinator.committed(this.topic, Array.from({ length: n }, (_, i) => i))
     } catch (e) {
       throw kafkaError('cannot read committed offsets', this.#ctx(), e)
     }
@@ -412,18 +447,13 @@ export class PlatformaticConsumer implements KafkaConsumer {
 
   async stop (): Promise<void> {
     if (this.#stopped) return
+    this.#unwatch?.()
+    // The member revokes (onRevoked 'stop') after the batch in delivery, then leaves; then the fetch loop ends.
+    await this.#member?.stop().catch(e => { this.#report('leaving the group failed', e) })
     this.#stopped = true
-    this.#first.reject(kafkaError('consumer stopped before its first assignment', this.#ctx()))
     this.#wakeUp()
-    try {
-      await this.#loop
-    } finally {
-      this.#revokeAll()
-      const c = this.#consumer
-      if (c !== null) {
-        await new Promise<void>(resolve => { c.leaveGroup(false, () => { resolve() }) })
-        await new Promise<void>(resolve => { c.close(true, () => { resolve() }) })
-      }
-    }
+    await this.#loop
+    const c = this.#client
+    if (c !== null) await new Promise<void>(resolve => { c.close(true, () => { resolve() }) })
   }
 }

@@ -3,7 +3,7 @@ import { Producer, ProduceAcks } from '@platformatic/kafka'
 import { ProduceQueue } from '../produce-queue.ts'
 import { kafkaError, toBuffer } from '../shared.ts'
 import type { KafkaProducer, ProducerOptions, ProducerRecord } from '../types.ts'
-import type { BaseConfig } from './config.ts'
+import { withKafkaErrors, type BaseConfig } from './config.ts'
 
 export class PlatformaticProducer implements KafkaProducer {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
@@ -23,21 +23,22 @@ export class PlatformaticProducer implements KafkaProducer {
     try {
       await this.#producer.metadata({ topics: [] })
     } catch (e) {
-      throw kafkaError('cannot connect the Kafka producer', { broker: this.#brokers }, e)
+      throw kafkaError('cannot connect the Kafka producer', { broker: this.#brokers }, withKafkaErrors(e))
     }
   }
 
   async send (topic: string, records: readonly ProducerRecord[]): Promise<void> {
-    const messages = records.map(r => {
-      const m: { topic: string, key?: Buffer, value?: Buffer, partition?: number, headers?: Map<Buffer, Buffer>, timestamp?: bigint } = { topic }
-      if (r.key !== undefined && r.key !== null) m.key = toBuffer(r.key)
-      if (r.value !== null) m.value = toBuffer(r.value)
-      if (r.partition !== undefined) m.partition = r.partition
-      if (r.headers !== undefined) m.headers = new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), toBuffer(v)]))
-      if (r.timestamp !== undefined) m.timestamp = BigInt(r.timestamp)
-      return m
-    })
-    await this.#queue.run(async () => await this.#producer.send({ messages }), { topic, broker: this.#brokers, records: records.length })
+    await this.#queue.send(records, async chunk => await this.#producer.send({
+      messages: chunk.map(r => {
+        const m: { topic: string, key?: Buffer, value?: Buffer, partition?: number, headers?: Map<Buffer, Buffer>, timestamp?: bigint } = { topic }
+        if (r.key !== undefined && r.key !== null) m.key = toBuffer(r.key)
+        if (r.value !== null) m.value = toBuffer(r.value)
+        if (r.partition !== undefined) m.partition = r.partition
+        if (r.headers !== undefined) m.headers = new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), toBuffer(v)]))
+        if (r.timestamp !== undefined) m.timestamp = BigInt(r.timestamp)
+        return m
+      })
+    }).catch(e => { throw withKafkaErrors(e) }), { topic, broker: this.#brokers })
   }
 
   async close (): Promise<void> {
