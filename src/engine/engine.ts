@@ -560,21 +560,22 @@ export class Engine {
         if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, -1, -1, NaN, keyValues, eventTime)) }
         return this.#take(bytes, partition, position, -1, -1, NaN, keyValues, eventTime)
       },
+      // Like records, a heartbeat and a refused record wait while a checkpoint holds the gate: the cut must not
+      // see a clock or a position move under it (and a heartbeat that is a partition's last record must still move
+      // its position, or the partition would never count as caught up).
       originTime: (partition, position, origin, max) => {
-        const p = this.#book.active(partition)
-        if (p === undefined) return
-        const before = p.clock.closing
-        p.clock.advance(origin, max)
-        if (p.clock.closing !== before) this.#book.version++
-        // Nothing to fold: the position moves on once every record before it is in a slot (no gate, no wait).
-        if (this.#appending === 0 && this.#gate === null) p.next = position + 1
+        if (this.#gate !== null) return this.#gate.then(() => { this.#originTime(partition, position, origin, max) })
+        this.#originTime(partition, position, origin, max)
+        return undefined
       },
       flush: async () => { this.#flushAll() },
       reject: (bytes, partition, position, reason) => {
-        const p = this.#book.active(partition)
-        if (p === undefined) return
-        p.next = position + 1
-        this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
+        if (this.#gate !== null) {
+          const copy = bytes === null ? null : Uint8Array.from(bytes)
+          return this.#gate.then(() => { this.#reject(copy, partition, position, reason) })
+        }
+        this.#reject(bytes, partition, position, reason)
+        return undefined
       },
       assigned: partitions => this.#assign(partitions),
       revoked: (partitions, reason) => this.#revoke(partitions, reason ?? 'rebalance'),
@@ -583,6 +584,23 @@ export class Engine {
         if (p !== undefined) p.end = end
       }
     }
+  }
+
+  #originTime (partition: number, position: number, origin: number, max: number): void {
+    const p = this.#book.active(partition)
+    if (p === undefined) return
+    const before = p.clock.closing
+    p.clock.advance(origin, max)
+    if (p.clock.closing !== before) this.#book.version++
+    // Nothing to fold; the records before it are in slots (the source awaited them).
+    p.next = position + 1
+  }
+
+  #reject (bytes: Uint8Array | null, partition: number, position: number, reason: string): void {
+    const p = this.#book.active(partition)
+    if (p === undefined) return
+    p.next = position + 1
+    this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
   }
 
   /** One record: probe it, judge it by its partition's clock, copy it to its workers' slots. */

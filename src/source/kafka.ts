@@ -100,18 +100,18 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           if (stopped) return
           if (o.repartitioned === true) {
             if (!readOrigin(r.headers, origin)) {
-              pusher.reject(r.value, b.partition, r.offset, `record in the repartitioned topic ${o.topic} without its origin headers (${ORIGIN}, ${ORIGIN_OFFSET}): only tilekiln's shuffle stage may write this topic`)
+              await pusher.reject(r.value, b.partition, r.offset, `record in the repartitioned topic ${o.topic} without its origin headers (${ORIGIN}, ${ORIGIN_OFFSET}): only tilekiln's shuffle stage may write this topic`)
               reached.set(b.partition, r.offset + 1)
               continue
             }
             if (origin.heartbeat) {
-              pusher.originTime(b.partition, r.offset, origin.origin, origin.max)
+              await pusher.originTime(b.partition, r.offset, origin.origin, origin.max)
               reached.set(b.partition, r.offset + 1)
               continue
             }
           }
           if (r.value === null) {
-            pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
+            await pusher.reject(null, b.partition, r.offset, 'record has no value (a tombstone): nothing to aggregate')
             reached.set(b.partition, r.offset + 1)
             continue
           }
@@ -128,7 +128,7 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
               if (stopped) return
             }
             if (verdict !== null) {
-              pusher.reject(r.value, b.partition, r.offset, verdict)
+              await pusher.reject(r.value, b.partition, r.offset, verdict)
               reached.set(b.partition, r.offset + 1)
               continue
             }

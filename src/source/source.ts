@@ -11,7 +11,7 @@ export interface RecordPusher {
    */
   push (bytes: Uint8Array, partition: number, position: number, origin?: number, originOffset?: number, originMax?: number): Promise<void> | undefined
   /** A repartitioned topic's heartbeat: the origin partition's event time reached `max` (nothing to aggregate). */
-  originTime (partition: number, position: number, origin: number, max: number): void
+  originTime (partition: number, position: number, origin: number, max: number): Promise<void> | undefined
   /**
    * Same, for a source that already knows the record's key values and event time (the generator); NaN for an
    * event time the engine should read from the record.
@@ -20,7 +20,7 @@ export interface RecordPusher {
   /** Nothing more is coming right now: dispatch partially filled slots so they do not wait for the linger time. */
   flush (): Promise<void>
   /** A record the source itself cannot hand over (e.g. a Kafka record without a value): dead-letter it. */
-  reject (bytes: Uint8Array | null, partition: number, position: number, reason: string): void
+  reject (bytes: Uint8Array | null, partition: number, position: number, reason: string): Promise<void> | undefined
   /**
    * The source starts reading these partitions: the engine takes them over (restoring their checkpoints) and
    * resolves with the position each restored partition resumes at; the others start where the source would.

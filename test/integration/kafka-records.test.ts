@@ -130,11 +130,11 @@ describe('Kafka records that attack the daemon', { skip }, () => {
         push: bytes => { if (bytes.length === BIG) throw refusal; pushed++; return undefined },
         pushKeyed: () => undefined,
         flush: async () => {},
-        reject: () => {},
+        reject: () => undefined,
         assigned: async () => new Map(),
         revoked: async () => {},
         caughtUp: () => {},
-        originTime: () => {}
+        originTime: () => undefined
       }
       const abort = new AbortController()
       const timer = setTimeout(() => { abort.abort() }, 45_000)

@@ -82,6 +82,22 @@ async function waitForLog (d: Daemon, re: RegExp, timeoutMs: number): Promise<vo
   }
 }
 
+/**
+ * Waits until the daemon owns partitions right now: its latest lifecycle line is a take-over, not a revocation (with
+ * kafkajs's eager protocol every rebalance revokes everything first, so an old "took over" line proves nothing).
+ */
+async function waitOwning (d: Daemon, timeoutMs: number): Promise<void> {
+  const started = Date.now()
+  for (;;) {
+    const log = d.stderr()
+    const took = log.lastIndexOf(': took over')
+    const gone = Math.max(log.lastIndexOf(' revoked'), log.lastIndexOf(' lost:'), log.lastIndexOf(' fenced:'))
+    if (took > gone) return
+    if (Date.now() - started > timeoutMs) throw new Error(`${d.name} did not own partitions within ${timeoutMs} ms:\n${log.slice(-2000)}`)
+    await sleep(100)
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 const t0 = Date.now()
 /** Phase timings on the test's output (the test is long; this shows where its time goes). */
@@ -186,8 +202,12 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       phase('d1 SIGKILLed, d4 started')
       d.push(daemon(`${id}-d4`, args(`multi${id}`, group)))
       const frozen = d[1]!
-      await waitForLog(frozen, owns, 60_000)
+      // The rebalance d4's arrival causes must be over (d4 owns partitions), and d2 must own some after it: a daemon
+      // frozen mid-rebalance owns nothing and has nothing to be fenced for.
+      await waitForLog(d[3]!, owns, 60_000)
+      await waitOwning(frozen, 60_000)
       await sleep(1500)
+      await waitOwning(frozen, 60_000)
       frozen.child.kill('SIGSTOP')
       phase('d2 frozen')
       await sleep(SESSION_MS + 6000)
