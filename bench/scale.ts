@@ -58,7 +58,11 @@ function daemon (args: string[]): Daemon {
 const rate = positiveArg('rate', 8000)
 const liveSeconds = positiveArg('seconds', 40)
 
-interface Pauses { moves: number, p50: number | string, p99: number | string, max: number | string, restoredMean: number | string }
+interface Pauses {
+  moves: number, p50: number | string, p99: number | string, max: number | string, restoredMean: number | string
+  /** The new owner's part of the pause: its assignment → its first tiles written (restore, first fetch, first write). */
+  ownerP50: number | string, ownerP99: number | string
+}
 
 /** Pauses and restored bytes from the daemons' log lines. */
 function pausesOf (logs: readonly string[]): Pauses {
@@ -74,6 +78,8 @@ function pausesOf (logs: readonly string[]): Pauses {
     if (m !== null) bytes.push(Number(m[1]))
   }
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 })
+  const owner = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 })
+  for (const [, , sinceAssigned] of firsts) owner.recordValue(Math.max(1, sinceAssigned))
   const used = new Set<number>()
   for (const [p, at] of ends) {
     // The first write of this partition after the revocation, by whichever daemon got it next.
@@ -90,7 +96,9 @@ function pausesOf (logs: readonly string[]): Pauses {
     p50: h.totalCount === 0 ? '—' : h.getValueAtPercentile(50),
     p99: h.totalCount === 0 ? '—' : h.getValueAtPercentile(99),
     max: h.totalCount === 0 ? '—' : h.maxValue,
-    restoredMean: bytes.length === 0 ? '—' : Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length)
+    restoredMean: bytes.length === 0 ? '—' : Math.round(bytes.reduce((a, b) => a + b, 0) / bytes.length),
+    ownerP50: owner.totalCount === 0 ? '—' : owner.getValueAtPercentile(50),
+    ownerP99: owner.totalCount === 0 ? '—' : owner.getValueAtPercentile(99)
   }
 }
 
@@ -168,6 +176,8 @@ try {
       'pause p50 ms': p.p50,
       'pause p99 ms': p.p99,
       'pause max ms': p.max,
+      'new owner p50 ms': p.ownerP50,
+      'new owner p99 ms': p.ownerP99,
       'restored bytes/partition': p.restoredMean
     }
     rows.push(row)

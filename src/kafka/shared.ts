@@ -23,6 +23,16 @@ export function kafkaError (message: string, context: Record<string, string | nu
 /** See KafkaClientOptions.requestTimeoutMs. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
+/**
+ * The heartbeat interval for a session timeout: a twentieth of it, between 250 ms and 1 s. A member hears of a
+ * rebalance only at its next heartbeat, and a cooperative hand-over takes two rounds (revoke, then assign), so the
+ * interval is most of the pause a moved partition sees (Kafka's default 3 s would make it seconds); a heartbeat costs
+ * the coordinator next to nothing.
+ */
+export function heartbeatIntervalFor (sessionTimeoutMs: number): number {
+  return Math.min(1000, Math.max(250, Math.floor(sessionTimeoutMs / 20)))
+}
+
 export const EMPTY_HEADERS: KafkaHeaders = Object.freeze({})
 
 /** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */

@@ -133,7 +133,7 @@ export interface ConsumeOptions {
   sessionTimeoutMs?: number
   /** How long the group waits for members to rejoin or revoke; also bounds onRevoked. Default 60 s. */
   rebalanceTimeoutMs?: number
-  /** Classic heartbeat interval; with the consumer protocol the broker's config decides. Default 3 s. */
+  /** Classic heartbeat interval; with the consumer protocol the broker's config decides. Default: heartbeatIntervalFor(session timeout) (shared.ts). */
   heartbeatIntervalMs?: number
   /** How long the broker may hold a fetch when no data is there. Default 500 ms (bounds pause/stop latency). */
   maxWaitMs?: number

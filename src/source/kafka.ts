@@ -47,7 +47,6 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     topic: o.topic,
     startFrom: o.startFrom,
     sessionTimeoutMs: o.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
     ...(o.instanceId === undefined ? {} : { instanceId: o.instanceId }),
     ...(o.groupProtocol === undefined ? {} : { groupProtocol: o.groupProtocol }),
     ...handlers

@@ -132,7 +132,6 @@ export class Shuffle {
         topic: o.input,
         startFrom: o.startFrom,
         sessionTimeoutMs: o.sessionTimeoutMs,
-        heartbeatIntervalMs: Math.max(500, Math.floor(o.sessionTimeoutMs / 6)),
         onBatch: b => this.#onBatch(b),
         onAssigned: added => this.#assign(added),
         onRevoked: removed => this.#revoke(removed),

@@ -19,7 +19,7 @@
 //   the group can form. Short, many retries (RETRY below) keep the member id through outages of a minute or more.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance } from 'kafkajs'
 import { TilekilnError } from '../../errors.ts'
-import { deferred, EMPTY_HEADERS, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
+import { deferred, EMPTY_HEADERS, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { committedOf } from './admin.ts'
 
@@ -105,7 +105,7 @@ export class KafkajsConsumer implements KafkaConsumer {
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: this.#rebalanceTimeout,
-      heartbeatInterval: o.heartbeatIntervalMs ?? 3000,
+      heartbeatInterval: o.heartbeatIntervalMs ?? heartbeatIntervalFor(o.sessionTimeoutMs ?? 30_000),
       maxWaitTimeInMs: o.maxWaitMs ?? 500,
       minBytes: o.minBytes ?? 1,
       maxBytes: o.maxBytes ?? 16 << 20,

@@ -21,7 +21,7 @@
 //   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
-import { EMPTY_HEADERS, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
+import { EMPTY_HEADERS, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
 import { ClassicGroupMember } from './group-classic.ts'
@@ -119,7 +119,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
       instanceId: o.instanceId ?? null,
       sessionTimeoutMs: o.sessionTimeoutMs ?? 30_000,
       rebalanceTimeoutMs: this.#rebalanceTimeout,
-      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 3000
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? heartbeatIntervalFor(o.sessionTimeoutMs ?? 30_000)
     }
     const events = {
       revoke: async (removed: readonly number[], reason: RevokeReason) => { await this.#revoke(removed, reason) },
