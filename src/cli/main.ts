@@ -93,7 +93,7 @@ const PRODUCE: OptionSpec[] = [
 const FETCH: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
-  { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys)' },
+  { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys); COL alone asks for a null value' },
   { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
   { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' }
@@ -332,15 +332,18 @@ async function fetch (o: ParsedOptions): Promise<number> {
   const store = openStore(o.store as string, { readOnly: true })
   try {
     const read = await loadReadSide(plan, store)
-    const given = new Map<string, string>()
+    // --key COL=VALUE, or --key COL alone for a null key value (Chronon tiles null keys)
+    const given = new Map<string, string | null>()
     for (const kv of (o.key as string[] | undefined) ?? []) {
       const eq = kv.indexOf('=')
-      if (eq <= 0) throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE, got '${kv}'`)
-      given.set(kv.slice(0, eq), kv.slice(eq + 1))
+      if (eq === 0 || kv === '') throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE (or COL for a null value), got '${kv}'`)
+      if (eq < 0) given.set(kv, null)
+      else given.set(kv.slice(0, eq), kv.slice(eq + 1))
     }
     const keyValues = plan.keyColumns.map(k => {
       const text = given.get(k)
       if (text === undefined) throw new TilekilnError('TK_USAGE', `missing --key ${k}=VALUE (key columns: ${plan.keyColumns.join(', ')})`)
+      if (text === null) return null
       try {
         return read.keyCodec.parseText(k, text)
       } catch (e) {

@@ -1,6 +1,7 @@
 // The HTTP read API (`tilekiln serve`) and the Prometheus endpoint shared with `tilekiln run --metrics-port`.
 //
 //   GET /v1/features/<groupBy name>?<key column>=<value>[&…][&at=<epoch ms>]   → {"groupBy", "key", "at", "features"}
+//       (a key column given without `=`, `?user_id`, asks for its null value)
 //   GET /v1/group-bys                                                       → the GroupBys served
 //   GET /metrics                                                             → Prometheus text format
 //   GET /healthz                                                             → "ok"
@@ -23,8 +24,21 @@ function send (res: ServerResponse, status: number, body: unknown, type = 'appli
   res.end(text)
 }
 
-/** Parses the key columns of a GroupBy from query parameters, typed by its key schema. */
-export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[] {
+/**
+ * The parameter names of a raw query string given without `=` (`?user_id&at=…`): key columns asked for with a
+ * null value (Chronon tiles null keys). URLSearchParams cannot tell `?user_id` from `?user_id=` (an empty string).
+ */
+export function nullParams (search: string): Set<string> {
+  const out = new Set<string>()
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (part === '' || part.includes('=')) continue
+    try { out.add(decodeURIComponent(part.replace(/\+/g, ' '))) } catch { /* malformed: URLSearchParams reports it as a value */ }
+  }
+  return out
+}
+
+/** Parses the key columns of a GroupBy from query parameters, typed by its key schema; `nulls` are null values. */
+export function keyFromQuery (read: ReadSide, params: URLSearchParams, nulls: ReadonlySet<string> = new Set()): unknown[] {
   const cols = read.plan.keyColumns
   for (const name of params.keys()) {
     if (name !== 'at' && !cols.includes(name)) throw new TilekilnError('TK_USAGE', `'${name}' is not a key column of ${read.plan.name} (key columns: ${cols.join(', ')})`)
@@ -33,6 +47,7 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[
     const text = params.get(c)
     if (text === null) throw new TilekilnError('TK_USAGE', `missing key column '${c}' (key columns: ${cols.join(', ')})`)
     if (params.getAll(c).length > 1) throw new TilekilnError('TK_USAGE', `key column '${c}' is given more than once`)
+    if (nulls.has(c)) return null
     try {
       return read.keyCodec.parseText(c, text)
     } catch (e) {
@@ -71,7 +86,7 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
   if (s === undefined) { send(res, 404, { error: `GroupBy '${name}' is not served (served: ${[...served.keys()].join(', ')})`, code: 'TK_USAGE' }); return }
   const started = performance.now()
   try {
-    const key = keyFromQuery(s.read, url.searchParams)
+    const key = keyFromQuery(s.read, url.searchParams, nullParams(url.search))
     const atText = url.searchParams.get('at')
     // Digits only: Number('') is 0, and ' 1e3', '0x10' are not what anyone means by epoch milliseconds.
     const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN

@@ -253,8 +253,8 @@ export class TileState {
   }
 
   /**
-   * Folds one validated row (key columns non-null, ts a finite number, tile start computed, not late by its own
-   * partition's clock) from `partition`. Throws a TilekilnError (TK_INPUT) when an aggregation refuses the row;
+   * Folds one validated row (ts a finite number, tile start computed, not late by its own partition's clock; a null
+   * key value is a key too) from `partition`. Throws a TilekilnError (TK_INPUT) when an aggregation refuses the row;
    * then nothing was changed. Returns ROW_LATE_AT_HOME (and changes nothing) when the key's state lives in another
    * partition that already closed the tile.
    */
@@ -733,12 +733,14 @@ function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknow
   const types = bound.serving.keyFields.map(f => f.type.kind)
   if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
     const i = idx[0]!
-    return out => out[i]
+    return out => out[i] ?? null // a null key value is a key of its own (and never the string "null")
   }
   return out => {
     let s = ''
     for (let j = 0; j < idx.length; j++) {
       const v = out[idx[j]!]
+      // null is `N|`, which no `length:text|` part can be
+      if (v === null || v === undefined) { s += 'N|'; continue }
       let part: string
       if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
       else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')

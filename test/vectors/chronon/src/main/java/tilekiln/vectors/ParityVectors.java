@@ -30,6 +30,7 @@ import org.apache.avro.io.EncoderFactory;
  *               normalized as MapColumnAggregatorBase.normalize does (new HashMap() + a put per entry), copied as
  *               Row.to does before Avro sees them (new HashMap(map.size()) + a put per entry, nested maps too),
  *               then written by Avro's GenericDatumWriter (entry order = that last HashMap's iteration order).
+ *   nullKeys  - tiles of keys with null values (KeySelector's List(null)): the Key record's bytes and the tile's.
  *   skew      - Skew.finalize and Kurtosis.finalize (SimpleAggregators.scala) over 10,000 random moment IRs, with
  *               Math.pow(m2, 1.5) and StrictMath.pow(m2, 1.5) (fdlibm) on their own; everything as IEEE-754 bit
  *               patterns (hex): [n, m1, m2, m3, m4, Math.pow, skew, kurtosis, StrictMath.pow].
@@ -230,6 +231,81 @@ public final class ParityVectors {
     return cases.toString();
   }
 
+  // ---- null entity keys -------------------------------------------------------------------------------------------
+  // The GroupBy test.null_keys.v1 (test/engine/null-keys.test.ts): SUM(price), AVERAGE(price) and
+  // HISTOGRAM(CAST(price AS STRING)) keyed by listing_id, or by (listing_id, region). KeySelector keys a row with a
+  // null listing_id by List(null), the job tiles it, and AvroCodecFn writes the key with the Key record below.
+  static final String NULL_KEY_TILE_SCHEMA = "{\"type\":\"record\",\"name\":\"test_null_keys_v1_TILE_IR\",\"namespace\":\"ai.chronon.data\",\"doc\":\"\",\"fields\":["
+      + "{\"name\":\"collapsedIr\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"WindowedIr\",\"namespace\":\"ai.chronon.data\",\"doc\":\"\",\"fields\":["
+      + "{\"name\":\"price_sum\",\"type\":[\"null\",\"long\"],\"doc\":\"\",\"default\":null},"
+      + "{\"name\":\"price_average\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"AvgIr\",\"namespace\":\"ai.chronon.data\",\"doc\":\"\",\"fields\":["
+      + "{\"name\":\"sum\",\"type\":[\"null\",\"double\"],\"doc\":\"\",\"default\":null},{\"name\":\"count\",\"type\":[\"null\",\"int\"],\"doc\":\"\",\"default\":null}]}],\"doc\":\"\",\"default\":null},"
+      + "{\"name\":\"price_str_histogram\",\"type\":[\"null\",{\"type\":\"map\",\"values\":\"int\"}],\"doc\":\"\",\"default\":null}]}],\"doc\":\"\",\"default\":null},"
+      + "{\"name\":\"isComplete\",\"type\":[\"null\",\"boolean\"],\"doc\":\"\",\"default\":null}]}";
+  static final String KEY_SCHEMA_1 = "{\"type\":\"record\",\"name\":\"Key\",\"namespace\":\"ai.chronon.data\",\"doc\":\"\",\"fields\":["
+      + "{\"name\":\"listing_id\",\"type\":[\"null\",\"long\"],\"doc\":\"\",\"default\":null}]}";
+  static final String KEY_SCHEMA_2 = "{\"type\":\"record\",\"name\":\"Key\",\"namespace\":\"ai.chronon.data\",\"doc\":\"\",\"fields\":["
+      + "{\"name\":\"listing_id\",\"type\":[\"null\",\"long\"],\"doc\":\"\",\"default\":null},"
+      + "{\"name\":\"region\",\"type\":[\"null\",\"string\"],\"doc\":\"\",\"default\":null}]}";
+
+  static byte[] avro(Schema schema, GenericData.Record record) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    BinaryEncoder enc = EncoderFactory.get().binaryEncoder(bytes, null);
+    new GenericDatumWriter<GenericData.Record>(schema).write(record, enc);
+    enc.flush();
+    return bytes.toByteArray();
+  }
+
+  /** One key's tile: the key record's bytes and the tile's, for the prices of its events (all in one tile). */
+  static String nullKeyTile(String keySchemaJson, Object[] key, long[] prices, boolean isComplete) throws Exception {
+    Schema keySchema = new Schema.Parser().parse(keySchemaJson);
+    GenericData.Record keyRecord = new GenericData.Record(keySchema);
+    for (int i = 0; i < key.length; i++) keyRecord.put(i, key[i]); // Row.to of the key List: null stays null
+    Schema tileSchema = new Schema.Parser().parse(NULL_KEY_TILE_SCHEMA);
+    Schema windowedSchema = tileSchema.getField("collapsedIr").schema().getTypes().get(1);
+    Schema avgSchema = windowedSchema.getField("price_average").schema().getTypes().get(1);
+    // Sum (Long), Average (Array(sum: Double, count: Int)), Histogram (HashMap) as RowAggregator.update builds them
+    long sum = 0;
+    double avgSum = 0;
+    int count = 0;
+    HashMap<String, Integer> hist = null;
+    for (long p : prices) {
+      sum += p;
+      avgSum += p;
+      count++;
+      hist = histogramAdd(hist, Long.toString(p));
+    }
+    GenericData.Record avg = new GenericData.Record(avgSchema);
+    avg.put(0, avgSum);
+    avg.put(1, count);
+    GenericData.Record windowed = new GenericData.Record(windowedSchema);
+    windowed.put(0, sum);
+    windowed.put(1, avg);
+    windowed.put(2, rowTo(hist));
+    GenericData.Record tile = new GenericData.Record(tileSchema);
+    tile.put(0, windowed);
+    tile.put(1, isComplete);
+    StringJoiner k = new StringJoiner(",", "[", "]");
+    for (Object x : key) k.add(x == null ? "null" : x instanceof String ? q((String) x) : x.toString());
+    StringJoiner ps = new StringJoiner(",", "[", "]");
+    for (long p : prices) ps.add(Long.toString(p));
+    return "{\"key\":" + k + ",\"prices\":" + ps + ",\"keyBytes\":\"" + hex(avro(keySchema, keyRecord))
+        + "\",\"tile\":\"" + hex(avro(tileSchema, tile)) + "\"}";
+  }
+
+  static String nullKeys() throws Exception {
+    StringJoiner one = new StringJoiner(",\n", "[\n", "\n]");
+    one.add(nullKeyTile(KEY_SCHEMA_1, new Object[] {null}, new long[] {8}, true)); // the issue's listing
+    one.add(nullKeyTile(KEY_SCHEMA_1, new Object[] {5L}, new long[] {3, 4}, true));
+    StringJoiner two = new StringJoiner(",\n", "[\n", "\n]");
+    two.add(nullKeyTile(KEY_SCHEMA_2, new Object[] {null, "eu"}, new long[] {8}, true));
+    two.add(nullKeyTile(KEY_SCHEMA_2, new Object[] {5L, null}, new long[] {3, 4}, true));
+    two.add(nullKeyTile(KEY_SCHEMA_2, new Object[] {null, null}, new long[] {2}, true));
+    two.add(nullKeyTile(KEY_SCHEMA_2, new Object[] {null, "null"}, new long[] {1}, true));
+    return "{\"tileSchema\":" + NULL_KEY_TILE_SCHEMA + ",\"oneKey\":{\"keySchema\":" + KEY_SCHEMA_1 + ",\"tiles\":" + one + "}"
+        + ",\"twoKeys\":{\"keySchema\":" + KEY_SCHEMA_2 + ",\"tiles\":" + two + "}}";
+  }
+
   // ---- SKEW / KURTOSIS --------------------------------------------------------------------------------------------
   /** Skew.finalize (SimpleAggregators.scala). */
   static double skew(double n, double m2, double m3) {
@@ -279,6 +355,7 @@ public final class ParityVectors {
         + ",\"java\":" + q(System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + " " + System.getProperty("os.arch"))
         + ",\"tileSchema\":" + TILE_SCHEMA
         + ",\n\"mapTiles\":" + mapTiles()
+        + ",\n\"nullKeys\":" + nullKeys()
         + ",\n\"skew\":" + skewCases()
         + "}\n";
     try (Writer w = new OutputStreamWriter(new FileOutputStream(args[0]), StandardCharsets.UTF_8)) {
