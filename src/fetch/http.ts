@@ -14,9 +14,14 @@ import type { ReadSide } from '../config/bind.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
-import { fetchFeatures } from './tiled-read.ts'
+import { fetchFeatures, type HeadTileRule } from './tiled-read.ts'
 
-export interface Served { readonly read: ReadSide, readonly store: TileStore }
+export interface Served {
+  readonly read: ReadSide
+  readonly store: TileStore
+  /** The head-tile rule of reads (fetch/tiled-read.ts); default: the GroupBy's flavour. */
+  readonly headTile?: HeadTileRule | undefined
+}
 
 function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) : String(body)
@@ -91,7 +96,7 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
     // Digits only: Number('') is 0, and ' 1e3', '0x10' are not what anyone means by epoch milliseconds.
     const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN
     if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds (an integer), got '${atText}'`)
-    const r = await fetchFeatures(s.read, s.store, key, at)
+    const r = await fetchFeatures(s.read, s.store, key, at, { headTile: s.headTile })
     metrics.inc('fetch_requests')
     metrics.record('fetch_latency_us', (performance.now() - started) * 1000)
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })

@@ -170,7 +170,7 @@ export default function run (task: Task): unknown {
   if (task.kind === 'snapshot') {
     const snap: WorkerSnapshot = tiles !== null
       ? tiles.snapshot(task.partitions)
-      : { entries: new ArrayBuffer(4), partitions: new Int32Array(0), timers: new Uint8Array(0) }
+      : { entries: new ArrayBuffer(4), partitions: new Int32Array(0), timers: new Uint8Array(0), latest: new Float64Array(0) }
     return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: snap } as never)
   }
   if (task.kind === 'restore') {
@@ -205,9 +205,11 @@ export default function run (task: Task): unknown {
   const putCount = puts.count
   const batch = putCount > 0 ? puts.finish() : null
   const putPartitions = batch !== null && tiles !== null ? tiles.putPartitions() : null
+  const putLatest = batch !== null && tiles !== null ? tiles.putLatest() : null
   const result: TaskResult = {
     puts: batch,
     putPartitions,
+    putLatest,
     putCount,
     records,
     rows,
@@ -228,5 +230,6 @@ export default function run (task: Task): unknown {
   if (batch === null) return result
   const transfer: ArrayBuffer[] = [batch]
   if (putPartitions !== null) transfer.push(putPartitions.buffer as ArrayBuffer)
+  if (putLatest !== null) transfer.push(putLatest.buffer as ArrayBuffer)
   return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: result } as never)
 }
