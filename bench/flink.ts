@@ -202,7 +202,8 @@ function flinkTiles (cp: string, dir: string): Tiles {
     const keyBytes = k.subarray(zero + 3, zero + 3 + len)
     const tileSizeMillis = Number(k.readBigUInt64BE(zero + 3 + len))
     const tileStartMillis = Number(BigInt.asIntN(64, k.readBigUInt64BE(zero + 11 + len) ^ (1n << 63n)))
-    addTile(out, encodeTileKey({ dataset: k.subarray(0, zero).toString('utf8'), keyBytes, tileSizeMillis, tileStartMillis }), Buffer.from(vh, 'hex'))
+    // The value is 8-byte latest event time ‖ tile record, as in the embedded store; entries() reports the record.
+    addTile(out, encodeTileKey({ dataset: k.subarray(0, zero).toString('utf8'), keyBytes, tileSizeMillis, tileStartMillis }), Buffer.from(vh, 'hex').subarray(8))
   }
   return out
 }

@@ -8,7 +8,7 @@ export type ErrorCode =
   | 'TK_EXPR_TYPE' // an expression that does not type-check against the input schema
   | 'TK_EXPR_EVAL' // a runtime failure evaluating an expression on one event (→ dead letter)
   | 'TK_DECODE' // an input record that cannot be decoded (→ dead letter)
-  | 'TK_INPUT' // a decoded record that violates the contract: null key, missing/bad timestamp, wrong type
+  | 'TK_INPUT' // a decoded record that violates the contract: missing/bad timestamp, wrong type
   | 'TK_SOURCE' // a source that cannot be read
   | 'TK_STORE' // a KV store failure
   | 'TK_STORE_FULL' // the store has no space left (disk or LMDB map full): fatal, context.store says where

@@ -184,15 +184,18 @@ abstract class KeyedColumn implements ColumnAggregator {
     return ir === null ? null : (ir as Keyed).copyByPuts(v => this.agg.clone(v))
   }
 
-  /** A JS Map in Java's iteration order, which is the order the Avro encoder writes the entries in. */
+  /**
+   * A JS Map in the order the Avro encoder writes the entries: Chronon's normalize copies the IR map into a
+   * `new HashMap()` (a put per entry, values normalized), then Row.to copies that into a `new HashMap(size)` before
+   * encoding. Both copies can reorder keys; the second one's iteration order is what is written.
+   */
   normalize (ir: unknown): unknown {
     if (ir === null) return null
-    const out = new Map<string, unknown>()
-    ;(ir as Keyed).forEach((v, k) => {
+    const normalized = (ir as Keyed).copyByPuts((v, k) => {
       if (k === null) throw new TilekilnError('TK_INPUT', 'a map IR has a null key, which Avro cannot encode (map keys are strings)')
-      out.set(k, this.agg.normalize(v))
+      return this.agg.normalize(v)
     })
-    return out
+    return new Map(normalized.copyPresizedByPuts().entries())
   }
 
   dispose (ir: unknown): void {

@@ -6,7 +6,8 @@
 // A count that reaches 0 (deletes, or merging negative counts) removes its key.
 //
 // Every step copies maps the way Chronon does (clone = new HashMap + putAll, finalize = new HashMap + puts, tile
-// decode = Avro's HashMap(n) of Utf8 keys then Row.from's new HashMap) since each copy can reorder a HashMap.
+// encode = Row.to's new HashMap(n), tile decode = Avro's HashMap(n) of Utf8 keys then Row.from's new HashMap) since
+// each copy can reorder a HashMap.
 
 import { T } from '../api/data-type.ts'
 import type { SimpleAggregator } from './aggregator.ts'
@@ -52,8 +53,11 @@ export class Histogram implements SimpleAggregator<string, Counts, Map<string | 
 
   clone (ir: Counts): Counts { return new JavaHashMap<string | null, number>(STRING_KEYS).putAll(ir, ir.size) }
 
-  /** A JS Map in Java iteration order: what the Avro encoder writes. */
-  normalize (ir: Counts): unknown { return new Map(ir.entries()) }
+  /**
+   * A JS Map in the order the Avro encoder writes it: Chronon's normalize keeps the IR map itself, then Row.to
+   * copies it into a `new HashMap(size)` before encoding, and that copy's iteration order is the one written.
+   */
+  normalize (ir: Counts): unknown { return new Map(ir.copyPresizedByPuts().entries()) }
 
   denormalize (v: unknown): Counts {
     const entries = v instanceof Map ? [...(v as Map<string, unknown>)] : Object.entries(v as Record<string, unknown>)

@@ -169,6 +169,17 @@ export class JavaHashMap<K, V> {
     return out
   }
 
+  /**
+   * `new HashMap(size())` followed by one put per entry, in iteration order: the copy Chronon's Row.to makes of every
+   * map just before Avro encodes it, so its order is the entry order of a map in tile bytes. The smaller table it
+   * starts from (tableSizeFor(size), growing past 0.75 of it) can order keys unlike the map it copies.
+   */
+  copyPresizedByPuts (): JavaHashMap<K, V> {
+    const out = new JavaHashMap<K, V>(this.kind, this.size)
+    this.forEach((v, k) => { out.set(k, v) })
+    return out
+  }
+
   #insert (id: unknown, key: K, value: V): void {
     if (this.#table === null) this.#resize()
     const h = spread(this.kind.hash(key))

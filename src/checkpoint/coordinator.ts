@@ -137,7 +137,8 @@ export class CheckpointCoordinator {
             entries: state?.count ?? 0
           },
           entries: state?.entries ?? emptyEntries(),
-          timers: state?.timers ?? new Uint8Array(0)
+          timers: state?.timers ?? new Uint8Array(0),
+          latest: state?.latest ?? new Float64Array(0)
         })
         let ok: boolean
         faultPoint('checkpoint-before-write')

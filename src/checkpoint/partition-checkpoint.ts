@@ -3,7 +3,8 @@
 // self-contained byte string, stored under (scope, partition) in the shared store (checkpoint/storage.ts).
 //
 //   "TKPC" | u32 version | u32 header length | header (JSON) | u32 n | entries (a tile put batch) |
-//   u32 n | timers (a byte per entry) | u32 crc32 of everything before
+//   u32 n | timers (a byte per entry) | u32 n | latest (an f64 LE per entry: the time of the last event folded into
+//   the tile) | u32 crc32 of everything before
 //
 // The entries are the open tiles exactly as they would be written (isComplete = false), so restoring one is
 // decoding a tile; the CRC rejects bytes damaged after they were written.
@@ -12,7 +13,7 @@ import { crc32 } from 'node:zlib'
 import { TilekilnError } from '../errors.ts'
 import type { ClockState } from '../window/partition-clock.ts'
 
-export const CHECKPOINT_FORMAT = 2
+export const CHECKPOINT_FORMAT = 3
 const MAGIC = Buffer.from('TKPC')
 
 export interface PartitionCheckpointHeader {
@@ -38,11 +39,13 @@ export interface PartitionCheckpoint {
   /** A tile put batch (sink/tile-puts.ts), every entry of this partition. */
   readonly entries: ArrayBuffer
   readonly timers: Uint8Array
+  /** Per entry, the latest event time of its tile. */
+  readonly latest: Float64Array
 }
 
 export function encodeCheckpoint (cp: PartitionCheckpoint): Uint8Array {
   const json = Buffer.from(JSON.stringify(cp.header, (_k, v) => (v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v)))
-  const body = Buffer.concat([MAGIC, u32(CHECKPOINT_FORMAT), u32(json.length), json, u32(cp.entries.byteLength), Buffer.from(cp.entries), u32(cp.timers.length), Buffer.from(cp.timers)])
+  const body = Buffer.concat([MAGIC, u32(CHECKPOINT_FORMAT), u32(json.length), json, u32(cp.entries.byteLength), Buffer.from(cp.entries), u32(cp.timers.length), Buffer.from(cp.timers), u32(cp.latest.length), Buffer.from(cp.latest.buffer, cp.latest.byteOffset, cp.latest.byteLength)])
   return Buffer.concat([body, u32(crc32(body))])
 }
 
@@ -62,8 +65,11 @@ export function decodeCheckpoint (bytes: Uint8Array, where: string): PartitionCh
   const entries = new Uint8Array(n)
   entries.set(b.subarray(at, at + n)); at += n
   const t = b.readUInt32LE(at); at += 4
-  const timers = Uint8Array.from(b.subarray(at, at + t))
-  return { header, entries: entries.buffer, timers }
+  const timers = Uint8Array.from(b.subarray(at, at + t)); at += t
+  const l = b.readUInt32LE(at); at += 4
+  const latest = new Float64Array(l)
+  for (let i = 0; i < l; i++) latest[i] = b.readDoubleLE(at + 8 * i)
+  return { header, entries: entries.buffer, timers, latest }
 }
 
 function u32 (n: number): Buffer {

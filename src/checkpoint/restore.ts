@@ -29,16 +29,16 @@ export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
 }
 
 /** One partition's checkpointed entries, split into one snapshot per worker by key owner. */
-export function splitByOwner (partition: number, entries: ArrayBuffer, timers: Uint8Array, bound: BoundGroupBy, workers: number): StateSnapshot[] {
+export function splitByOwner (partition: number, entries: ArrayBuffer, timers: Uint8Array, latest: Float64Array, bound: BoundGroupBy, workers: number): StateSnapshot[] {
   if (workers === 1) {
     const n = new TilePuts(entries).count
     // A copy: the worker takes its snapshot by transfer, and the caller still writes these tiles.
-    return [{ entries: entries.slice(0), partitions: new Int32Array(n).fill(partition), timers }]
+    return [{ entries: entries.slice(0), partitions: new Int32Array(n).fill(partition), timers, latest }]
   }
   const out = Array.from({ length: workers }, () => {
     const w = new TilePutsWriter()
     w.begin()
-    return { writer: w, timers: [] as number[] }
+    return { writer: w, timers: [] as number[], latest: [] as number[] }
   })
   const puts = new TilePuts(entries)
   for (let i = 0; i < puts.count; i++) {
@@ -48,13 +48,14 @@ export function splitByOwner (partition: number, entries: ArrayBuffer, timers: U
     w.raw(puts.value(i))
     target.writer.endValue()
     target.timers.push(timers[i] ?? 0)
+    target.latest.push(latest[i] ?? puts.tileStart(i))
   }
-  return out.map(o => ({ entries: o.writer.finish(), partitions: new Int32Array(o.writer.count).fill(partition), timers: Uint8Array.from(o.timers) }))
+  return out.map(o => ({ entries: o.writer.finish(), partitions: new Int32Array(o.writer.count).fill(partition), timers: Uint8Array.from(o.timers), latest: Float64Array.from(o.latest) }))
 }
 
 /** Workers' snapshots of several partitions, regrouped as one entry batch (and timer bytes) per partition. */
-export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number, { entries: ArrayBuffer, timers: Uint8Array, count: number }> {
-  const acc = new Map<number, { entries: TilePutsWriter, timers: number[] }>()
+export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number, { entries: ArrayBuffer, timers: Uint8Array, latest: Float64Array, count: number }> {
+  const acc = new Map<number, { entries: TilePutsWriter, timers: number[], latest: number[] }>()
   for (const snap of snaps) {
     const puts = new TilePuts(snap.entries)
     for (let i = 0; i < puts.count; i++) {
@@ -63,16 +64,17 @@ export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number
       if (o === undefined) {
         const w = new TilePutsWriter()
         w.begin()
-        o = { entries: w, timers: [] }
+        o = { entries: w, timers: [], latest: [] }
         acc.set(p, o)
       }
       const w = o.entries.beginPut(puts.key(i), puts.tileStart(i))
       w.raw(puts.value(i))
       o.entries.endValue()
       o.timers.push(snap.timers[i] ?? 0)
+      o.latest.push(snap.latest[i] ?? puts.tileStart(i))
     }
   }
-  const out = new Map<number, { entries: ArrayBuffer, timers: Uint8Array, count: number }>()
-  for (const [p, o] of acc) out.set(p, { entries: o.entries.finish(), timers: Uint8Array.from(o.timers), count: o.timers.length })
+  const out = new Map<number, { entries: ArrayBuffer, timers: Uint8Array, latest: Float64Array, count: number }>()
+  for (const [p, o] of acc) out.set(p, { entries: o.entries.finish(), timers: Uint8Array.from(o.timers), latest: Float64Array.from(o.latest), count: o.timers.length })
   return out
 }

@@ -10,7 +10,7 @@ import { Engine, type Progress } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
-import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
+import { fetchFeatures, type HeadTileRule, loadReadSide } from '../fetch/tiled-read.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
@@ -93,9 +93,10 @@ const PRODUCE: OptionSpec[] = [
 const FETCH: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
-  { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys)' },
+  { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys); COL alone asks for a null value' },
   { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
+  { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
   { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' }
 ]
 
@@ -103,7 +104,8 @@ const SERVE: OptionSpec[] = [
   { name: 'group-by', type: 'list', arg: 'FILE', help: 'a GroupBy to serve (repeat for several)' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
   { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080 },
-  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' }
+  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
+  { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
 ]
 
 const DUMP: OptionSpec[] = [
@@ -332,15 +334,18 @@ async function fetch (o: ParsedOptions): Promise<number> {
   const store = openStore(o.store as string, { readOnly: true })
   try {
     const read = await loadReadSide(plan, store)
-    const given = new Map<string, string>()
+    // --key COL=VALUE, or --key COL alone for a null key value (Chronon tiles null keys)
+    const given = new Map<string, string | null>()
     for (const kv of (o.key as string[] | undefined) ?? []) {
       const eq = kv.indexOf('=')
-      if (eq <= 0) throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE, got '${kv}'`)
-      given.set(kv.slice(0, eq), kv.slice(eq + 1))
+      if (eq === 0 || kv === '') throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE (or COL for a null value), got '${kv}'`)
+      if (eq < 0) given.set(kv, null)
+      else given.set(kv.slice(0, eq), kv.slice(eq + 1))
     }
     const keyValues = plan.keyColumns.map(k => {
       const text = given.get(k)
       if (text === undefined) throw new TilekilnError('TK_USAGE', `missing --key ${k}=VALUE (key columns: ${plan.keyColumns.join(', ')})`)
+      if (text === null) return null
       try {
         return read.keyCodec.parseText(k, text)
       } catch (e) {
@@ -350,7 +355,7 @@ async function fetch (o: ParsedOptions): Promise<number> {
     for (const k of given.keys()) if (!plan.keyColumns.includes(k)) throw new TilekilnError('TK_USAGE', `'${k}' is not a key column (key columns: ${plan.keyColumns.join(', ')})`)
     const at = (o.at as number | undefined) ?? Date.now()
     if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `--at must be epoch milliseconds (an integer), got ${at}`)
-    const result = await fetchFeatures(read, store, keyValues, at)
+    const result = await fetchFeatures(read, store, keyValues, at, { headTile: headTileOption(o) })
     if (o.json === true) {
       process.stdout.write(JSON.stringify(result.features) + '\n')
     } else {
@@ -403,6 +408,14 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
 
 const fmt0 = (n: number): string => Math.round(n).toLocaleString('en-US')
 
+/** --head-tile start|latest, or undefined (the GroupBy's flavour decides). */
+function headTileOption (o: ParsedOptions): HeadTileRule | undefined {
+  const v = o['head-tile']
+  if (v === undefined) return undefined
+  if (v !== 'start' && v !== 'latest') throw new TilekilnError('TK_USAGE', `--head-tile must be start or latest, got '${String(v)}'`)
+  return v
+}
+
 async function serve (o: ParsedOptions): Promise<number> {
   const files = (o['group-by'] as string[] | undefined) ?? []
   if (files.length === 0) throw new TilekilnError('TK_USAGE', '--group-by FILE is required (repeat it to serve several)')
@@ -410,7 +423,7 @@ async function serve (o: ParsedOptions): Promise<number> {
   const served = new Map<string, Served>()
   for (const f of files) {
     const plan = loadPlan(f, undefined)
-    served.set(plan.name, { read: await loadReadSide(plan, store), store })
+    served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: headTileOption(o) })
   }
   const metrics = new Metrics('serve')
   const server = featureServer(served, metrics)

@@ -1,5 +1,5 @@
-// The dead-letter output: every record the engine cannot aggregate (undecodable, wrong type, null key, missing
-// timestamp, failed expression, late) is written here with its source position, the reason and the original
+// The dead-letter output: every record the engine cannot aggregate (undecodable, wrong type, missing timestamp,
+// failed expression, late) is written here with its source position, the reason and the original
 // bytes, counted, and logged (rate-limited, so a flood of bad input cannot flood the log).
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'

@@ -349,13 +349,13 @@ export class Engine {
         owned.checkpointed = h.next
         owned.restoredBytes = stored.bytes.length
         if (h.entries > 0) {
-          const shards = splitByOwner(partition, cp.entries, cp.timers, this.bound, this.#workers)
+          const shards = splitByOwner(partition, cp.entries, cp.timers, cp.latest, this.bound, this.#workers)
           const closes = [partition, clock.closing]
           const now = Date.now()
           await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now }, [s.entries])))
           // Rewrite the open tiles under the new epoch: whatever a previous owner still writes to these keys is
           // refused from now on (the store fences per partition, or per key with the partition's epoch).
-          this.#writer.enqueue(new TilePuts(cp.entries, new Int32Array(h.entries).fill(partition)), { records: 0, firstAt: now }, this.#fence([partition], epoch))
+          this.#writer.enqueue(new TilePuts(cp.entries, new Int32Array(h.entries).fill(partition), cp.latest), { records: 0, firstAt: now }, this.#fence([partition], epoch))
         }
         this.#restored++
         this.metrics.inc(M.restoredBytes, stored.bytes.length)
@@ -790,7 +790,7 @@ export class Engine {
             if (owned !== undefined && owned.firstWrite === 'pending') { owned.firstWrite = 'queued'; (first ??= []).push(p) }
           }
         }
-        this.#writer.enqueue(new TilePuts(r.puts, parts), first === undefined ? meta : { ...meta, first }, this.#fence(ps))
+        this.#writer.enqueue(new TilePuts(r.puts, parts, r.putLatest ?? undefined), first === undefined ? meta : { ...meta, first }, this.#fence(ps))
       }
     } else {
       this.#durable(meta, 0)

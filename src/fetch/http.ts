@@ -1,6 +1,7 @@
 // The HTTP read API (`tilekiln serve`) and the Prometheus endpoint shared with `tilekiln run --metrics-port`.
 //
 //   GET /v1/features/<groupBy name>?<key column>=<value>[&…][&at=<epoch ms>]   → {"groupBy", "key", "at", "features"}
+//       (a key column given without `=`, `?user_id`, asks for its null value)
 //   GET /v1/group-bys                                                       → the GroupBys served
 //   GET /metrics                                                             → Prometheus text format
 //   GET /healthz                                                             → "ok"
@@ -13,9 +14,14 @@ import type { ReadSide } from '../config/bind.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
-import { fetchFeatures } from './tiled-read.ts'
+import { fetchFeatures, type HeadTileRule } from './tiled-read.ts'
 
-export interface Served { readonly read: ReadSide, readonly store: TileStore }
+export interface Served {
+  readonly read: ReadSide
+  readonly store: TileStore
+  /** The head-tile rule of reads (fetch/tiled-read.ts); default: the GroupBy's flavour. */
+  readonly headTile?: HeadTileRule | undefined
+}
 
 function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) : String(body)
@@ -23,8 +29,21 @@ function send (res: ServerResponse, status: number, body: unknown, type = 'appli
   res.end(text)
 }
 
-/** Parses the key columns of a GroupBy from query parameters, typed by its key schema. */
-export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[] {
+/**
+ * The parameter names of a raw query string given without `=` (`?user_id&at=…`): key columns asked for with a
+ * null value (Chronon tiles null keys). URLSearchParams cannot tell `?user_id` from `?user_id=` (an empty string).
+ */
+export function nullParams (search: string): Set<string> {
+  const out = new Set<string>()
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (part === '' || part.includes('=')) continue
+    try { out.add(decodeURIComponent(part.replace(/\+/g, ' '))) } catch { /* malformed: URLSearchParams reports it as a value */ }
+  }
+  return out
+}
+
+/** Parses the key columns of a GroupBy from query parameters, typed by its key schema; `nulls` are null values. */
+export function keyFromQuery (read: ReadSide, params: URLSearchParams, nulls: ReadonlySet<string> = new Set()): unknown[] {
   const cols = read.plan.keyColumns
   for (const name of params.keys()) {
     if (name !== 'at' && !cols.includes(name)) throw new TilekilnError('TK_USAGE', `'${name}' is not a key column of ${read.plan.name} (key columns: ${cols.join(', ')})`)
@@ -33,6 +52,7 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[
     const text = params.get(c)
     if (text === null) throw new TilekilnError('TK_USAGE', `missing key column '${c}' (key columns: ${cols.join(', ')})`)
     if (params.getAll(c).length > 1) throw new TilekilnError('TK_USAGE', `key column '${c}' is given more than once`)
+    if (nulls.has(c)) return null
     try {
       return read.keyCodec.parseText(c, text)
     } catch (e) {
@@ -71,12 +91,12 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
   if (s === undefined) { send(res, 404, { error: `GroupBy '${name}' is not served (served: ${[...served.keys()].join(', ')})`, code: 'TK_USAGE' }); return }
   const started = performance.now()
   try {
-    const key = keyFromQuery(s.read, url.searchParams)
+    const key = keyFromQuery(s.read, url.searchParams, nullParams(url.search))
     const atText = url.searchParams.get('at')
     // Digits only: Number('') is 0, and ' 1e3', '0x10' are not what anyone means by epoch milliseconds.
     const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN
     if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds (an integer), got '${atText}'`)
-    const r = await fetchFeatures(s.read, s.store, key, at)
+    const r = await fetchFeatures(s.read, s.store, key, at, { headTile: s.headTile })
     metrics.inc('fetch_requests')
     metrics.record('fetch_latency_us', (performance.now() - started) * 1000)
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })

@@ -1,6 +1,16 @@
-// The tiled read (§3.4) for streaming tiles: for query time Q, read the key's tiles with start < Q, merge each
-// tile part's IR into every window that covers the tile (start ≥ round(Q − W, hop), or always when unbounded),
-// then finalize per output column (NaN/∞ → null). The tile that holds Q is taken whole, as in Chronon.
+// The tiled read (§3.4) for streaming tiles: for query time Q, read the key's tiles, merge each tile part's IR
+// into every window that takes the tile, then finalize per output column (NaN/∞ → null). Which tiles a window takes
+// is decided by one timestamp t per tile, as Chronon's fetcher does (t < Q and, windowed, t ≥ round(Q − W, hop));
+// the head-tile rule says which timestamp that is:
+//
+//   start   t = the tile start (Zipline's fetcher: its stores return the tile start). The tile that holds Q is
+//           taken whole, events after Q included.
+//   latest  t = the time of the last event folded into the tile (airbnb's fetcher: its job writes each tile with
+//           PutRequest.tsMillis = TimestampedIR.latestTsMillis). The tile that holds Q is taken only when its last
+//           event came before Q, and then whole.
+//
+// The two agree for every tile that does not hold Q; they differ for a query made inside a tile (a historical
+// point-in-time read). Default: the GroupBy's flavour (airbnb → latest, zipline → start).
 // A GroupBy the engine ran untiled (ServingInfo.untiled) is read from its events instead (untiled-read.ts).
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
@@ -20,19 +30,38 @@ export async function loadReadSide (plan: Plan, store: TileStore): Promise<ReadS
   return bindReadSide(plan, JSON.parse(raw) as ServingInfo)
 }
 
-export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number): Promise<FetchResult> {
+/** Which timestamp of a tile decides whether a window takes it (see the header). */
+export type HeadTileRule = 'start' | 'latest'
+
+export interface FetchOptions {
+  /** Default: the GroupBy's flavour's rule (airbnb → latest, zipline → start). */
+  readonly headTile?: HeadTileRule | undefined
+}
+
+/** The rule of a GroupBy's flavour: what its own JVM fetcher does. */
+export function defaultHeadTile (plan: Plan): HeadTileRule {
+  return plan.flavour === 'airbnb' ? 'latest' : 'start'
+}
+
+export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number, options: FetchOptions = {}): Promise<FetchResult> {
   const keyBytes = readKey(read, store, keyValues)
   if (read.serving.untiled === true) return await fetchUntiled(read, store, keyValues, atMillis)
   const plan = read.plan
+  const byLatest = (options.headTile ?? defaultHeadTile(plan)) === 'latest'
+  // Either rule needs only tiles starting before Q: a tile's events, its last one included, are at or after its start.
   const tiles = await store.readTiles(plan.streamingDataset, keyBytes, plan.tileSizeMillis, readStart(plan, atMillis), atMillis)
   const outputs = plan.outputs
   const cutoffs = outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
   const accs: unknown[] = outputs.map(() => null)
+  let tilesRead = 0
   for (const tile of tiles) {
+    const t = byLatest ? tile.latestMillis : tile.tileStartMillis
+    if (t >= atMillis) continue
+    tilesRead++
     const { irs } = read.tileCodec.decode(tile.value)
     const parts = irs.map((v, p) => (v === null ? null : read.aggregators[p]!.denormalize(v)))
     for (let i = 0; i < outputs.length; i++) {
-      if (tile.tileStartMillis < cutoffs[i]!) continue
+      if (t < cutoffs[i]!) continue
       const p = outputs[i]!.part.index
       const ir = parts[p]
       if (ir === null || ir === undefined) continue
@@ -47,7 +76,7 @@ export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues
     features[outputs[i]!.name] = toJsonValue(agg.finalize(accs[i] ?? null))
     agg.dispose(accs[i] ?? null)
   }
-  return { features, tilesRead: tiles.length, atMillis }
+  return { features, tilesRead, atMillis }
 }
 
 /**

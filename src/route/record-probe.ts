@@ -78,11 +78,9 @@ export function createRecordProbe (bound: BoundGroupBy, format: InputFormat, wor
   let parts: number[] = []
   let nParts = 0
   let partsOf = 0
+  // A null key value is a key like any other (Chronon's KeySelector makes it List(null) and tiles it): it is
+  // hashed as null wherever it is routed.
   const emitRow = (): void => {
-    for (let k = 0; k < nKeys; k++) {
-      const v = out[bound.keyIndices[k]!]
-      if (v === null || v === undefined) { mask |= 1; return }
-    }
     if (partsOf > 0) {
       const p = partitionOfKey(out, partsOf, 0, nKeys)
       if (!parts.slice(0, nParts).includes(p)) parts[nParts++] = p
@@ -90,14 +88,10 @@ export function createRecordProbe (bound: BoundGroupBy, format: InputFormat, wor
     }
     mask |= maskOfKey(out, workers, 0, nKeys)
   }
-  /** Fast path: the key values into `values[0, nKeys)`, the time set; false when a key is missing or unreadable. */
+  /** Fast path: the key values into `values[0, nKeys)` (null when absent), the time set; false when unreadable. */
   const readKeys = (bytes: Uint8Array, probe: { ts: number }): boolean => {
     if (!extractor!.extract(bytes, values)) { probe.ts = NaN; return false }
     probe.ts = timeFromValue(values[nKeys])
-    for (let k = 0; k < nKeys; k++) {
-      const v = values[k]
-      if (v === null || v === undefined) return false
-    }
     return true
   }
   const partitionsOf = (bytes: Uint8Array, n: number, into: number[], probe: { ts: number }): number => {

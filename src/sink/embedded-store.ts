@@ -8,7 +8,10 @@
 //   head  = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes
 // and differ in the tail:
 //   database `tiles`:  head | u64 BE tile size | i64 BE tile start (sign bit flipped, so negative starts sort first)
-//                      → the Avro tile record. entries() turns these keys back into Zipline TileKey bytes.
+//                      → i64 BE latest event time (the time of the last event folded into the tile, plain two's
+//                      complement) ‖ the Avro tile record. entries() turns these keys back into Zipline TileKey bytes
+//                      and reports the tile record alone. (Stores written before the latest time was kept, with the
+//                      bare tile record as value, are not readable by this version.)
 //   database `events`: head | i64 BE event time (sign bit flipped) | 16-byte row identity (partition, position, row
 //                      index) → the Avro `{cleanName}_INPUT_COLS` record. This is the event key of
 //                      codec/event-key.ts, also what entries() reports. The identity makes an append idempotent: a
@@ -179,7 +182,7 @@ export class EmbeddedStore implements TileStore {
    * `transaction()`/`batch()` forms). Values are views into the batch buffer, which the writer keeps alive until
    * this resolves. With a fence, each fenced partition's puts form one `ifVersion` block (same transaction).
    */
-  async #write (db: Database<Buffer, Buffer>, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string): Promise<WriteOutcome> {
+  async #write (db: Database<Buffer, Buffer>, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string, values?: (i: number) => Buffer): Promise<WriteOutcome> {
     const head = this.#head(dataset)
     const longest = batch.maxKeyLength()
     if (longest > this.maxKeyBytes) {
@@ -196,7 +199,7 @@ export class EmbeddedStore implements TileStore {
       const n = tail(this.#scratch, end, i)
       // lmdb-js copies the key during put(), so one scratch buffer serves every put. Puts of one transaction share
       // one promise; keep each distinct one, so that a failed commit rejects nothing nobody waits for.
-      const p = db.put(this.#scratch.subarray(0, n), Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
+      const p = db.put(this.#scratch.subarray(0, n), values !== undefined ? values(i) : Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
       if (!inBlock && p !== last) { plain.push(p); last = p }
     }
     if (fence === undefined || fence.epochs.size === 0) {
@@ -274,7 +277,16 @@ export class EmbeddedStore implements TileStore {
   async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome> {
     if (this.#readOnly) throw this.#readOnlyError('write tiles', dataset)
     const tail: Tail = (buf, at, i) => writeI64BE(buf, writeI64BE(buf, at, tileSizeMillis, false), puts.tileStart(i), true)
-    return await this.#write(this.#tiles, dataset, puts, tail, fence, 'tile')
+    // Values are 8-byte latest event time ‖ tile record: packed once per batch into one buffer (one allocation, one
+    // copy of the values), viewed per put; the writer keeps the batch, and so this buffer, alive until it resolves.
+    const at = new Uint32Array(puts.count + 1)
+    for (let i = 0; i < puts.count; i++) at[i + 1] = at[i]! + 8 + puts.valueLength(i)
+    const packed = Buffer.allocUnsafe(at[puts.count]!)
+    for (let i = 0; i < puts.count; i++) {
+      writeI64BE(packed, at[i]!, puts.latest(i), false)
+      packed.set(puts.value(i), at[i]! + 8)
+    }
+    return await this.#write(this.#tiles, dataset, puts, tail, fence, 'tile', i => packed.subarray(at[i]!, at[i + 1]!))
   }
 
   async appendEvents (dataset: string, events: EventPuts): Promise<void> {
@@ -304,7 +316,7 @@ export class EmbeddedStore implements TileStore {
     const end = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, hi)
     const out: StoredTile[] = []
     for (const { key, value } of this.#tiles.getRange({ start, end })) {
-      out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), value: new Uint8Array(value) })
+      out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), latestMillis: readI64BE(value, 0, false), value: new Uint8Array(value.subarray(8)) })
     }
     return out
   }
@@ -422,7 +434,7 @@ export class EmbeddedStore implements TileStore {
       const keyBytes = key.subarray(zero + 3, zero + 3 + len)
       const tileSizeMillis = readI64BE(key, zero + 3 + len, false)
       const tileStartMillis = readI64BE(key, zero + 3 + len + 8, true)
-      yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value)]
+      yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value.subarray(8))]
     }
     const events = this.#events()
     if (events === undefined) return

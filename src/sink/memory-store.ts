@@ -45,8 +45,8 @@ const utf8 = new TextEncoder()
 export class MemoryStore implements TileStore {
   readonly description = 'memory'
   readonly maxKeyBytes: number
-  /** `dataset \0 hex(key) \0 tileSize` → tile start → value */
-  readonly #tiles = new Map<string, Map<number, Uint8Array>>()
+  /** `dataset \0 hex(key) \0 tileSize` → tile start → latest event time and value */
+  readonly #tiles = new Map<string, Map<number, { latest: number, value: Uint8Array }>>()
   /** `dataset \0 hex(key)` → `ts \0 hex(identity)` → event */
   readonly #events = new Map<string, Map<string, StoredEvent>>()
   readonly #meta = new Map<string, string>()
@@ -73,10 +73,12 @@ export class MemoryStore implements TileStore {
     this.#checkKeys(puts, dataset, 'tile')
     // Copied at the call: a request applied later (faults) must not depend on the caller keeping the batch.
     const entries = this.#copy(puts, i => puts.tileStart(i))
+    const latest = entries.map((_, i) => puts.latest(i))
     return await this.#request(() => {
       const fenced = new Set<number>()
       const verdicts = new Map<string, boolean>()
-      for (const e of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!
         const entity = `${dataset}\0${e.key}`
         const epoch = fence?.epochs.get(e.partition)
         if (epoch !== undefined) {
@@ -95,7 +97,7 @@ export class MemoryStore implements TileStore {
         const id = `${entity}\0${tileSizeMillis}`
         let m = this.#tiles.get(id)
         if (m === undefined) this.#tiles.set(id, m = new Map())
-        m.set(e.time, e.value)
+        m.set(e.time, { latest: latest[i]!, value: e.value })
       }
       return { fenced: [...fenced].sort((a, b) => a - b) }
     })
@@ -184,7 +186,7 @@ export class MemoryStore implements TileStore {
   async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
     const m = this.#tiles.get(`${dataset}\0${toHex(keyBytes)}\0${tileSizeMillis}`)
     if (m === undefined) return []
-    return [...m].filter(([s]) => s >= fromMillis && s < toMillis).sort((a, b) => a[0] - b[0]).map(([tileStartMillis, v]) => ({ tileStartMillis, value: v.slice() }))
+    return [...m].filter(([s]) => s >= fromMillis && s < toMillis).sort((a, b) => a[0] - b[0]).map(([tileStartMillis, v]) => ({ tileStartMillis, latestMillis: v.latest, value: v.value.slice() }))
   }
 
   async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
@@ -239,7 +241,7 @@ export class MemoryStore implements TileStore {
     for (const [id, m] of this.#tiles) {
       const [dataset, key, size] = id.split('\0') as [string, string, string]
       const keyBytes = new Uint8Array(Buffer.from(key, 'hex'))
-      for (const [tileStartMillis, value] of m) yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis: Number(size), tileStartMillis }), value.slice()]
+      for (const [tileStartMillis, v] of m) yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis: Number(size), tileStartMillis }), v.value.slice()]
     }
     for (const [id, m] of this.#events) {
       const [dataset, key] = id.split('\0') as [string, string]

@@ -6,7 +6,9 @@
 //
 //   P{DATASET:b64}:DAY:TILESIZE     sorted set, one per (key, day, tile size) — Zipline's tiled key
 //       score  = tile start (ms; exact, |t| < 2^53)
-//       member = tile start as 8-byte big-endian signed integer ‖ the Avro tile record
+//       member = the tile's latest event time (the last event folded in: Chronon's latestTsMillis, the put's
+//                timestamp in Chronon's PutRequest) as 8-byte big-endian signed integer ‖ the Avro tile record
+//                (tilekiln before the head-tile rule wrote the tile start there; such tiles read as latest = start)
 //   P{DATASET:b64}:days:TILESIZE    sorted set, ours: the index of the DAYs above that exist (score = member = DAY,
 //                                   member as a decimal string); lets a read with no lower bound find every bucket
 //   P{DATASET:b64}:fence            hash, ours: per `PARTITION@SCOPE` the highest epoch that wrote this entity
@@ -458,7 +460,7 @@ export class RedisStore implements TileStore {
   async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome> {
     const bytes = puts.bytes
     const fenced = await this.#writeBatch(puts, dataset, 'tile', i => puts.tileStart(i), (buf, at, i) => {
-      writeI64BE(buf, puts.tileStart(i), at)
+      writeI64BE(buf, puts.latest(i), at)
       const len = puts.valueLength(i)
       buf.set(bytes.subarray(puts.valueOffset(i), puts.valueOffset(i) + len), at + 8)
       return at + 8 + len
@@ -534,7 +536,7 @@ export class RedisStore implements TileStore {
   async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
     const out: StoredTile[] = []
     await this.#readRanges(dataset, keyBytes, `:${tileSizeMillis}`, fromMillis, toMillis, (m, tileStartMillis) => {
-      const tile = { tileStartMillis, value: m.subarray(8) }
+      const tile = { tileStartMillis, latestMillis: readI64(m), value: m.subarray(8) }
       // Only a foreign, non-atomic writer (Zipline's ZREMRANGEBYSCORE then ZADD) can leave two members at one
       // score; a tile must not count twice, so keep one.
       if (out.length > 0 && out[out.length - 1]!.tileStartMillis === tileStartMillis) out[out.length - 1] = tile
@@ -748,4 +750,10 @@ export class RedisStore implements TileStore {
 /** A score bound for ZRANGEBYSCORE: a whole number (exact up to 2^53), or ±inf. */
 function bound (n: number): string {
   return n === -Infinity ? '-inf' : n === Infinity ? '+inf' : String(n)
+}
+
+/** The signed big-endian 64-bit integer at the start of a tile member (its latest event time). */
+function readI64 (m: Uint8Array): number {
+  const dv = new DataView(m.buffer, m.byteOffset, 8)
+  return dv.getInt32(0) * 4294967296 + dv.getUint32(4)
 }

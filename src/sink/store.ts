@@ -24,6 +24,11 @@ import type { TilePuts } from './tile-puts.ts'
 
 export interface StoredTile {
   readonly tileStartMillis: number
+  /**
+   * The time of the last event folded into the tile as last written (Chronon's latestTsMillis, what airbnb's job
+   * stores as the put's timestamp); the tile start when the writer did not say.
+   */
+  readonly latestMillis: number
   readonly value: Uint8Array
 }
 

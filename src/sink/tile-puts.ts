@@ -5,9 +5,12 @@
 //
 // little-endian. The entity key is the Avro key record; the tile value is the Avro tile record. Dataset and tile
 // size are the same for the whole batch and travel beside it, as may the source partition of each put (for fenced
-// writes: `new TilePuts(buffer, partitions)`).
+// writes) and the tile's latest event time (`new TilePuts(buffer, partitions, latest)`): the time of the last event
+// folded into the tile, Chronon's TimestampedIR.latestTsMillis, which the store keeps with the tile so that a read
+// can follow airbnb's head-tile rule (fetch/tiled-read.ts).
 
 import { ByteWriter } from '../codec/bytes.ts'
+import { TilekilnError } from '../errors.ts'
 import { PutBatch, PutBatchWriter } from './put-batch.ts'
 
 export class TilePutsWriter extends PutBatchWriter {
@@ -28,10 +31,20 @@ export class TilePutsWriter extends PutBatchWriter {
 
 /** Read side of a tile put batch. */
 export class TilePuts extends PutBatch {
-  /** `partitions`: the source partition of each put (fenced writes), absent = all of partition 0. */
-  constructor (buffer: ArrayBuffer, partitions?: Int32Array) {
+  /** Each put's latest event time, or null (unknown: the tile start stands for it). */
+  readonly latestTimes: Float64Array | null
+
+  /**
+   * `partitions`: the source partition of each put (fenced writes), absent = all of partition 0; `latest`: the
+   * latest event time of each put's tile, absent = unknown.
+   */
+  constructor (buffer: ArrayBuffer, partitions?: Int32Array, latest?: Float64Array) {
     super(buffer, 0, 'tile', partitions)
+    if (latest !== undefined && latest.length !== this.count) throw new TilekilnError('TK_INTERNAL', `a tile put batch of ${this.count} put(s) came with ${latest.length} latest event time(s)`)
+    this.latestTimes = latest ?? null
   }
 
   tileStart (i: number): number { return this.time(i) }
+  /** The time of the last event folded into put i's tile (its tile start when the batch does not say). */
+  latest (i: number): number { return this.latestTimes === null ? this.time(i) : this.latestTimes[i]! }
 }

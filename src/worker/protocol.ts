@@ -101,6 +101,8 @@ export interface TaskResult {
   readonly puts: ArrayBuffer | null
   /** The source partition of each put (tiled). */
   readonly putPartitions: Int32Array | null
+  /** The latest event time of each put's tile (tiled runs), beside `puts`. */
+  readonly putLatest: Float64Array | null
   readonly putCount: number
   readonly records: number
   readonly rows: number

@@ -5,7 +5,8 @@
 //            keyBytes[keyId] = Avro key record (made once per key); keyHome[keyId] = its partition
 //   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
 //            partition's tile walks it)
-//   entries  typed arrays indexed by entry: keyId, partition, tileStart, flags, generation; a free list recycles them
+//   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
+//            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
 //
@@ -67,6 +68,8 @@ export interface StateSnapshot {
   readonly partitions: Int32Array
   /** Per entry, 1 when a buffered-trigger timer is pending. */
   readonly timers: Uint8Array
+  /** Per entry, the time of the last event folded into its tile. */
+  readonly latest: Float64Array
 }
 export class TileState {
   readonly #bound: BoundGroupBy
@@ -116,6 +119,7 @@ export class TileState {
   #entryKey = new Int32Array(0)
   #entryPart = new Int32Array(0)
   #entryTile = new Float64Array(0)
+  #entryLatest = new Float64Array(0)
   #flags = new Uint8Array(0)
   #gen = new Uint32Array(0)
   #dirty = new Int32Array(0)
@@ -153,6 +157,7 @@ export class TileState {
   /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
   #putParts = new Int32Array(1024)
   #nPutParts = 0
+  #putLatest = new Float64Array(1024)
 
   constructor (bound: BoundGroupBy, memory: WebAssembly.Memory, options: TileStateOptions) {
     this.#bound = bound
@@ -244,6 +249,11 @@ export class TileState {
     return this.#putParts.slice(0, this.#nPutParts)
   }
 
+  /** The latest event time of every put's tile since `begin`, in put order. */
+  putLatest (): Float64Array {
+    return this.#putLatest.slice(0, this.#nPutParts)
+  }
+
   /** Rows folded into another partition's key since the last call, with one example (for a log line). */
   takeCrossings (): { count: number, sample: string | null } {
     const r = { count: this.#crossings, sample: this.#crossingSample }
@@ -253,8 +263,8 @@ export class TileState {
   }
 
   /**
-   * Folds one validated row (key columns non-null, ts a finite number, tile start computed, not late by its own
-   * partition's clock) from `partition`. Throws a TilekilnError (TK_INPUT) when an aggregation refuses the row;
+   * Folds one validated row (ts a finite number, tile start computed, not late by its own partition's clock; a null
+   * key value is a key too) from `partition`. Throws a TilekilnError (TK_INPUT) when an aggregation refuses the row;
    * then nothing was changed. Returns ROW_LATE_AT_HOME (and changes nothing) when the key's state lives in another
    * partition that already closed the tile.
    */
@@ -282,6 +292,8 @@ export class TileState {
       const irs = this.#oirs[j]!
       irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
     }
+    // Chronon's add(): latestTsMillis = the time of the element just added (not a max: an out-of-order event lowers it)
+    this.#entryLatest[e] = ts
     if (this.#kparts.length > 0) {
       const r = this.#nRows++
       this.#rowEntries[r] = e
@@ -428,6 +440,7 @@ export class TileState {
     w.begin()
     const timers: number[] = []
     const parts: number[] = []
+    const latest: number[] = []
     for (const [p, part] of this.#parts) {
       if (partitions !== null && !partitions.includes(p)) continue
       for (const tile of part.tiles.values()) {
@@ -436,10 +449,11 @@ export class TileState {
           this.#emit(e, false, w)
           timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
           parts.push(p)
+          latest.push(this.#entryLatest[e]!)
         }
       }
     }
-    return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers) }
+    return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
   }
 
   /**
@@ -458,6 +472,7 @@ export class TileState {
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
       const keyId = this.#keyIdFor(keyRow, partition)
       const e = this.#entryFor(keyId, this.#keyHome[keyId]!, puts.tileStart(i))
+      this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
       const { irs } = codec.decode(puts.value(i))
       const base = this.#stateBase + e * this.#stride
       for (let p = 0; p < this.#steps.length; p++) {
@@ -563,6 +578,7 @@ export class TileState {
     this.#entryKey[e] = keyId
     this.#entryPart[e] = partition
     this.#entryTile[e] = tileStart
+    this.#entryLatest[e] = tileStart
     this.#flags[e] = 0
     this.#keyRefs[keyId]!++
     this.#live++
@@ -609,6 +625,7 @@ export class TileState {
     this.#entryKey = growI32(this.#entryKey, cap)
     this.#entryPart = growI32(this.#entryPart, cap)
     this.#entryTile = growF64(this.#entryTile, cap)
+    this.#entryLatest = growF64(this.#entryLatest, cap)
     const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
     const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
     this.#dirty = growI32(this.#dirty, cap)
@@ -682,7 +699,7 @@ export class TileState {
     const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
     if (bytes >= 0) {
       this.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
-      for (let i = 0; i < n; i++) this.#tagPut(this.#entryPart[this.#list[from + i]!]!)
+      for (let i = 0; i < n; i++) this.#tagPut(this.#list[from + i]!)
       return
     }
     if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
@@ -691,13 +708,18 @@ export class TileState {
     this.#encodeChunk(from + half, n - half, complete)
   }
 
-  #tagPut (partition: number): void {
-    if (this.#nPutParts === this.#putParts.length) this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
-    this.#putParts[this.#nPutParts++] = partition
+  /** Records the partition and latest event time of the put just made for entry e. */
+  #tagPut (e: number): void {
+    if (this.#nPutParts === this.#putParts.length) {
+      this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
+      this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
+    }
+    this.#putLatest[this.#nPutParts] = this.#entryLatest[e]!
+    this.#putParts[this.#nPutParts++] = this.#entryPart[e]!
   }
 
   #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
-    if (out === this.puts) this.#tagPut(this.#entryPart[e]!)
+    if (out === this.puts) this.#tagPut(e)
     const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
@@ -733,12 +755,14 @@ function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknow
   const types = bound.serving.keyFields.map(f => f.type.kind)
   if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
     const i = idx[0]!
-    return out => out[i]
+    return out => out[i] ?? null // a null key value is a key of its own (and never the string "null")
   }
   return out => {
     let s = ''
     for (let j = 0; j < idx.length; j++) {
       const v = out[idx[j]!]
+      // null is `N|`, which no `length:text|` part can be
+      if (v === null || v === undefined) { s += 'N|'; continue }
       let part: string
       if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
       else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')

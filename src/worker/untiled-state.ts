@@ -57,8 +57,8 @@ export class UntiledState {
   }
 
   /**
-   * Appends one validated row (key columns non-null, ts a finite integer). Throws a TilekilnError (TK_INPUT) when
-   * the row cannot be stored; then nothing was added to the batch.
+   * Appends one validated row (ts a finite integer; a null key value is a key too). Throws a TilekilnError (TK_INPUT)
+   * when the row cannot be stored; then nothing was added to the batch.
    */
   append (row: readonly unknown[], ts: number, partition: number, position: number, rowIndex: number): void {
     const checks = this.#checks

@@ -70,21 +70,11 @@ function deadLetter (code: string, reason: string, isLate = false): void {
 
 /** Validates and folds one evaluated row (in `row`), the `rowIndex`-th the current record made. */
 function fold (row: readonly unknown[], rowIndex: number): void {
-  // A record fanned out to several workers is evaluated by each: a worker judges only the rows it owns, a row
-  // without a key belonging to worker 0 (where the router sends it), so that it is dead-lettered once.
-  if (init.ownershipCheck) {
-    let owner = -1
-    for (let k = 0; k < nKeys; k++) {
-      const v = row[keyIndices[k]!]
-      if (v === null || v === undefined) { owner = 0; break }
-    }
-    if (owner < 0) owner = workerOfKey(row, init.workers, 0, nKeys)
-    if (owner !== init.index) return
-  }
+  // A record fanned out to several workers is evaluated by each: a worker judges only the rows it owns (null key
+  // values included: a null is a key value, hashed as null, as Chronon tiles it).
+  if (init.ownershipCheck && workerOfKey(row, init.workers, 0, nKeys) !== init.index) return
   if (keyedPartitions > 1 && curSlot !== null && curIndex >= 0) {
-    let keyed = true
-    for (let k = 0; k < nKeys; k++) { const v = row[keyIndices[k]!]; if (v === null || v === undefined) keyed = false }
-    if (keyed && partitionOfKey(row, keyedPartitions, 0, nKeys) !== curSlot.partitions[curIndex]) return
+    if (partitionOfKey(row, keyedPartitions, 0, nKeys) !== curSlot.partitions[curIndex]) return
   }
   const tsv = row[tsIndex]
   let ts: number
@@ -98,10 +88,6 @@ function fold (row: readonly unknown[], rowIndex: number): void {
   ts = Math.trunc(ts)
   // Event times are exact longs of milliseconds: beyond ±(2^53 − 1) they are rounded and would wrap in tile keys.
   if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`); return }
-  for (let k = 0; k < nKeys; k++) {
-    const v = row[keyIndices[k]!]
-    if (v === null || v === undefined) { deadLetter('TK_INPUT', `null key: key column '${plan.keyColumns[k]}' is null`); return }
-  }
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
   // The watermark this record is judged by: its partition's clock just before it (fixed by the main thread).
   const watermark = curSlot !== null && curIndex >= 0 ? curSlot.watermarks[curIndex]! : -Infinity
@@ -184,7 +170,7 @@ export default function run (task: Task): unknown {
   if (task.kind === 'snapshot') {
     const snap: WorkerSnapshot = tiles !== null
       ? tiles.snapshot(task.partitions)
-      : { entries: new ArrayBuffer(4), partitions: new Int32Array(0), timers: new Uint8Array(0) }
+      : { entries: new ArrayBuffer(4), partitions: new Int32Array(0), timers: new Uint8Array(0), latest: new Float64Array(0) }
     return Piscina.move({ [Piscina.transferableSymbol]: [snap.entries], [Piscina.valueSymbol]: snap } as never)
   }
   if (task.kind === 'restore') {
@@ -219,9 +205,11 @@ export default function run (task: Task): unknown {
   const putCount = puts.count
   const batch = putCount > 0 ? puts.finish() : null
   const putPartitions = batch !== null && tiles !== null ? tiles.putPartitions() : null
+  const putLatest = batch !== null && tiles !== null ? tiles.putLatest() : null
   const result: TaskResult = {
     puts: batch,
     putPartitions,
+    putLatest,
     putCount,
     records,
     rows,
@@ -242,5 +230,6 @@ export default function run (task: Task): unknown {
   if (batch === null) return result
   const transfer: ArrayBuffer[] = [batch]
   if (putPartitions !== null) transfer.push(putPartitions.buffer as ArrayBuffer)
+  if (putLatest !== null) transfer.push(putLatest.buffer as ArrayBuffer)
   return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: result } as never)
 }

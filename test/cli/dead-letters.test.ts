@@ -10,7 +10,7 @@ import { groupByPath } from '../helpers/reference.ts'
 
 const GB = groupByPath('derived-from-scala-tests/flink_e2e_sum_1d.json')
 
-test('unparseable lines, null keys, missing/non-numeric timestamps and wrong types go to the dead-letter file', async () => {
+test('unparseable lines, missing/non-numeric timestamps and wrong types go to the dead-letter file; null keys are tiled', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-dlq-'))
   try {
     const input = join(dir, 'events.jsonl')
@@ -19,8 +19,8 @@ test('unparseable lines, null keys, missing/non-numeric timestamps and wrong typ
     const lines = [
       '{"id":"a","int_val":1,"double_val":1.5,"created":1000}', // 1 good
       '{"id":"a","double_val":2.5,', // 2 unparseable
-      '{"id":null,"double_val":3.0,"created":1000}', // 3 null key
-      '{"double_val":3.0,"created":1000}', // 4 missing key
+      '{"id":null,"double_val":3.0,"created":1000}', // 3 null key: tiled, as Chronon does
+      '{"double_val":3.0,"created":1000}', // 4 missing key: a null key too
       '{"id":"a","double_val":4.0}', // 5 missing timestamp
       '{"id":"a","double_val":4.0,"created":"yesterday"}', // 6 non-numeric timestamp
       '{"id":"a","double_val":"lots","created":1000}', // 7 wrong type
@@ -33,14 +33,12 @@ test('unparseable lines, null keys, missing/non-numeric timestamps and wrong typ
     const r = await tilekiln(['run', '--group-by', GB, '--source', `file:${input}`, '--schema', schema, '--store', store, '--dead-letter', dlq, '--progress', '0', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const summary = JSON.parse(r.stdout)
-    assert.equal(summary.deadLetters, 7)
-    assert.equal(summary.metrics.dead_letters, 7)
+    assert.equal(summary.deadLetters, 5)
+    assert.equal(summary.metrics.dead_letters, 5)
     const dead = readFileSync(dlq, 'utf8').trim().split('\n').map(l => JSON.parse(l))
-    assert.deepEqual(dead.map(d => d.line).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8])
+    assert.deepEqual(dead.map(d => d.line).sort((a, b) => a - b), [2, 5, 6, 7, 8])
     const reason = (line: number): string => dead.find(d => d.line === line)!.reason
     assert.match(reason(2), /invalid JSON/)
-    assert.match(reason(3), /null key: key column 'id'/)
-    assert.match(reason(4), /null key: key column 'id'/)
     assert.match(reason(5), /missing timestamp/)
     assert.match(reason(6), /should be long|not a number/)
     assert.match(reason(7), /double_val' should be double/)
@@ -52,6 +50,11 @@ test('unparseable lines, null keys, missing/non-numeric timestamps and wrong typ
     assert.deepEqual(JSON.parse(a.stdout), { double_val_sum_1d: 1.5 })
     const b = await tilekiln(['fetch', '--group-by', GB, '--store', store, '--key', 'id=b', '--at', '3600000', '--json'])
     assert.deepEqual(JSON.parse(b.stdout), { double_val_sum_1d: 2.0 })
+    // `--key id` alone asks for the null key value; `--key id=` is the empty string, another key
+    const n = await tilekiln(['fetch', '--group-by', GB, '--store', store, '--key', 'id', '--at', '3600000', '--json'])
+    assert.deepEqual(JSON.parse(n.stdout), { double_val_sum_1d: 6.0 })
+    const empty = await tilekiln(['fetch', '--group-by', GB, '--store', store, '--key', 'id=', '--at', '3600000', '--json'])
+    assert.deepEqual(JSON.parse(empty.stdout), { double_val_sum_1d: null })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -13,7 +13,7 @@ import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import { tilekiln } from '../helpers/cli.ts'
 import { naiveColumns } from '../helpers/engine.ts'
 import { groupByPath, referencePath } from '../helpers/reference.ts'
-import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
+import { naiveFeatures, type NaiveEvent, tiledMode } from '../reference/naive.ts'
 import { matchesNaive } from '../reference/naive-ops.ts'
 
 const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
@@ -54,25 +54,34 @@ test('tilekiln run + fetch on the quickstart returns.v1 GroupBy equals the oracl
     let compared = 0
     for (const [user, events] of byUser) {
       for (const q of times) {
-        const { features } = await fetchFeatures(read, store, [user], q)
-        const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis)
-        for (const c of columns) {
-          assert.ok(matchesNaive(features[c.name], expected[c.name]), `user ${user} at ${q}: ${c.name} = ${JSON.stringify(features[c.name])}, oracle ${JSON.stringify(expected[c.name])}`)
-          compared++
+        // the GroupBy's default rule (airbnb: latest) and both rules given, each against its oracle
+        for (const rule of [undefined, 'start', 'latest'] as const) {
+          const { features } = await fetchFeatures(read, store, [user], q, { headTile: rule })
+          const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis, tiledMode(rule ?? 'latest'))
+          for (const c of columns) {
+            assert.ok(matchesNaive(features[c.name], expected[c.name]), `user ${user} at ${q} (head tile ${rule ?? 'default'}): ${c.name} = ${JSON.stringify(features[c.name])}, oracle ${JSON.stringify(expected[c.name])}`)
+            compared++
+          }
         }
       }
     }
     await store.close()
-    assert.ok(compared >= 100 * times.length * 9)
+    assert.equal(plan.flavour, 'airbnb')
+    assert.ok(compared >= 3 * 100 * times.length * 9)
 
-    // The command-line fetch prints the same object.
+    // The command-line fetch prints the same object, by either rule (--head-tile).
     for (const user of [91, 5, 46]) {
-      const f = await tilekiln(['fetch', '--group-by', GB, '--store', `embedded:${join(dir, 'store')}`, '--key', `user_id=${user}`, '--at', '1701475200000', '--json'])
-      assert.equal(f.code, 0, f.stderr)
-      const expected = naiveFeatures(byUser.get(user)!, columns, 1701475200000, plan.tileSizeMillis)
-      const got = JSON.parse(f.stdout)
-      for (const c of columns) assert.ok(matchesNaive(got[c.name], expected[c.name]), `${c.name}: ${got[c.name]} vs ${expected[c.name]}`)
+      for (const rule of ['start', 'latest'] as const) {
+        const f = await tilekiln(['fetch', '--group-by', GB, '--store', `embedded:${join(dir, 'store')}`, '--key', `user_id=${user}`, '--at', '1701475200000', '--head-tile', rule, '--json'])
+        assert.equal(f.code, 0, f.stderr)
+        const expected = naiveFeatures(byUser.get(user)!, columns, 1701475200000, plan.tileSizeMillis, tiledMode(rule))
+        const got = JSON.parse(f.stdout)
+        for (const c of columns) assert.ok(matchesNaive(got[c.name], expected[c.name]), `${rule}: ${c.name}: ${got[c.name]} vs ${expected[c.name]}`)
+      }
     }
+    const bad = await tilekiln(['fetch', '--group-by', GB, '--store', `embedded:${join(dir, 'store')}`, '--key', 'user_id=91', '--head-tile', 'end'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--head-tile must be start or latest, got 'end'/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

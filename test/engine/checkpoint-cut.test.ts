@@ -33,7 +33,10 @@ const GROUP_BY = {
 const SCHEMA = { type: 'record', name: 'Event', fields: [{ name: 'user_id', type: 'long' }, { name: 'ts', type: 'long' }, { name: 'amount', type: 'double' }] }
 const START = 1_700_000_000_000
 
-/** Tiles in a Map; every write lands `delayMillis` after it was asked for (a slow store), in order. */
+/**
+ * Tiles in a Map (value: tile hex @ the tile's latest event time, which a restore must carry over too); every write
+ * lands `delayMillis` after it was asked for (a slow store), in order.
+ */
 class SlowMemoryStore implements TileStore {
   readonly description = 'slow memory'
   readonly tiles: Map<string, string>
@@ -46,7 +49,7 @@ class SlowMemoryStore implements TileStore {
 
   async writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, _fence?: Fence): Promise<void> {
     const batch: [string, string][] = []
-    for (let i = 0; i < puts.count; i++) batch.push([`${dataset}/${toHex(puts.key(i))}/${tileSizeMillis}/${puts.tileStart(i)}`, toHex(puts.value(i))])
+    for (let i = 0; i < puts.count; i++) batch.push([`${dataset}/${toHex(puts.key(i))}/${tileSizeMillis}/${puts.tileStart(i)}`, `${toHex(puts.value(i))}@${puts.latest(i)}`])
     await new Promise(resolve => setTimeout(resolve, this.#delay))
     for (const [k, v] of batch) this.tiles.set(k, v)
   }
@@ -112,7 +115,7 @@ test('resuming from any checkpoint, with the store as it was when the checkpoint
     writeInput(input)
     const reference = new SlowMemoryStore(0)
     await run(input, reference, new MemoryCheckpoints(), 60_000)
-    const closed = [...reference.tiles.values()].filter(v => v.endsWith('0201')).length
+    const closed = [...reference.tiles.values()].filter(v => v.split('@')[0]!.endsWith('0201')).length
     assert.ok(closed > 1000, `tiles written complete: ${closed}`)
 
     // Back to back (1 ms) and spaced (10, 30 ms): the spaced ones are the likelier to start while the input's end is

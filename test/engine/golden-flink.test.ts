@@ -47,8 +47,14 @@ for (const workers of [1, 2]) {
       assert.equal(tileKey('id1'), '1813' + Buffer.from('E2E_COUNT_STREAMING').toString('hex') + '1953' + '0206696431' + '1680bab703' + '1600' + '00')
       assert.deepEqual(await run.fetch(['id1'], 3_600_000), { double_val_sum_1d: 4.0 })
       assert.deepEqual(await run.fetch(['id2'], 3_600_000), { double_val_sum_1d: 10.0 })
-      // The tile holding the query time is read whole (§3.4): at Q = 2 ms both id1 events are in.
-      assert.deepEqual(await run.fetch(['id1'], 2), { double_val_sum_1d: 4.0 })
+      // Each tile keeps the time of its last event: the airbnb job's PutRequest.tsMillis of its last put (putTsMillis).
+      const latestOf = async (id: string): Promise<number[]> => (await run.store.readTiles('E2E_COUNT_STREAMING', new KeyCodec([{ name: 'id', type: T.string }]).encode([id]), 3_600_000, 0, 3_600_000)).map(t => t.latestMillis)
+      assert.deepEqual([await latestOf('id1'), await latestOf('id2')], [[g.expected.putTsMillis[1]], [g.expected.putTsMillis[2]]])
+      // The tile holding the query time is read whole (§3.4) under Zipline's rule: at Q = 2 ms both id1 events are
+      // in. Under airbnb's (this GroupBy's default), only once its last event (at 2 ms) is before Q.
+      assert.deepEqual(await run.fetch(['id1'], 2, 'start'), { double_val_sum_1d: 4.0 })
+      assert.deepEqual(await run.fetch(['id1'], 2), { double_val_sum_1d: null })
+      assert.deepEqual(await run.fetch(['id1'], 3), { double_val_sum_1d: 4.0 })
     } finally {
       await run.cleanup()
     }

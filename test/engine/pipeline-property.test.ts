@@ -6,9 +6,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { avroSchemaOf } from '../../src/codec/avro.ts'
 import { compilePlan } from '../../src/config/plan.ts'
+import { defaultHeadTile } from '../../src/fetch/tiled-read.ts'
 import { generateEvents, generatorSchema, openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 import { naiveColumns, runEngine } from '../helpers/engine.ts'
-import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
+import { naiveFeatures, type NaiveEvent, tiledMode } from '../reference/naive.ts'
 import { matchesNaive } from '../reference/naive-ops.ts'
 import { GEN, PROPERTY_GROUP_BY, SCHEMA, START } from './fixtures/property-group-by.ts'
 
@@ -55,19 +56,31 @@ for (const workers of [1, 3]) {
       const times = [START + 3_600_000, START + 7 * 3_600_000 + 1, START + 13 * 3_600_000 + 150_000, START + 20 * 3_600_000 + 299_999, end - 60_000, end + 3_600_000, end + 26 * 3_600_000]
       const allKeys = [...byKey.keys()].sort((a, b) => a - b)
       let compared = 0
+      let rulesDiffer = 0
       for (const key of allKeys) {
-        // Every key at the end of time; a third of them at every query time.
+        // Every key at the end of time; a third of them at every query time. Each read by both head-tile rules,
+        // each against the oracle of its rule (test/reference/naive.ts).
         for (const q of allKeys.indexOf(key) % 3 === 0 ? times : [end + 3_600_000]) {
-          const actual = await run.fetch([key], q)
-          const expected = naiveFeatures(byKey.get(key)!, columns, q, plan.tileSizeMillis)
-          for (const c of columns) {
-            assert.ok(matchesNaive(actual[c.name], expected[c.name]),
-              `key ${key} at ${q}: ${c.name} = ${JSON.stringify(actual[c.name])}, oracle ${JSON.stringify(expected[c.name], (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v))}`)
-            compared++
+          const byRule: Record<string, Record<string, unknown>> = {}
+          for (const rule of ['start', 'latest'] as const) {
+            const actual = await run.fetch([key], q, rule)
+            const expected = naiveFeatures(byKey.get(key)!, columns, q, plan.tileSizeMillis, tiledMode(rule))
+            byRule[rule] = expected
+            for (const c of columns) {
+              assert.ok(matchesNaive(actual[c.name], expected[c.name]),
+                `key ${key} at ${q}, head tile by ${rule}: ${c.name} = ${JSON.stringify(actual[c.name])}, oracle ${JSON.stringify(expected[c.name], (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v))}`)
+              compared++
+            }
           }
+          if (JSON.stringify(byRule.start, (_k, v) => (v instanceof Map ? [...v] : v)) !== JSON.stringify(byRule.latest, (_k, v) => (v instanceof Map ? [...v] : v))) rulesDiffer++
         }
       }
-      assert.ok(compared > 5000)
+      assert.ok(compared > 10000)
+      // the query times inside tiles must make the rules disagree, or this test could not tell them apart
+      assert.ok(rulesDiffer > 20, `the two head-tile rules differ on only ${rulesDiffer} reads`)
+      // the default is the flavour's rule
+      const k0 = allKeys[0]!
+      assert.deepEqual(await run.fetch([k0], times[2]!), await run.fetch([k0], times[2]!, defaultHeadTile(plan)))
     } finally {
       await run.cleanup()
     }

@@ -11,7 +11,7 @@ import { compilePlan, type Plan } from '../../src/config/plan.ts'
 import { MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine, type EngineOptions, type RunSummary } from '../../src/engine/engine.ts'
 import type { Metrics } from '../../src/metrics/metrics.ts'
-import { fetchFeatures, loadReadSide } from '../../src/fetch/tiled-read.ts'
+import { fetchFeatures, type HeadTileRule, loadReadSide } from '../../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
 import type { TileStore } from '../../src/sink/store.ts'
 import type { Source } from '../../src/source/source.ts'
@@ -25,7 +25,8 @@ export interface EngineRun {
   readonly deadLetters: MemoryDeadLetters
   readonly store: TileStore
   readonly dir: string
-  fetch (keyValues: readonly unknown[], at: number): Promise<Record<string, unknown>>
+  /** Features at `at`, by the head-tile rule given (default: the GroupBy's flavour's). */
+  fetch (keyValues: readonly unknown[], at: number, headTile?: HeadTileRule): Promise<Record<string, unknown>>
   cleanup (): Promise<void>
 }
 
@@ -44,7 +45,7 @@ export async function runEngine (groupBy: unknown, source: Source, options: Part
     deadLetters,
     store,
     dir,
-    fetch: async (keyValues, at) => (await fetchFeatures(read, store, keyValues, at)).features,
+    fetch: async (keyValues, at, headTile) => (await fetchFeatures(read, store, keyValues, at, { headTile })).features,
     cleanup: async () => { if (own) await store.close(); rmSync(dir, { recursive: true, force: true }) }
   }
 }

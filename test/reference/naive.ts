@@ -3,6 +3,12 @@
 // (Java's truncating division) and whose tile starts before Q (the tile holding Q is read whole). Unwindowed
 // features take every event whose tile starts before Q.
 //
+// That is the head-tile rule `start` (Zipline's fetcher). Under the rule `latest` (airbnb's fetcher, mode
+// 'tiled-latest') a tile is read whole or not at all by the time of its *last-folded* event — the event of the tile
+// that came last in arrival order (Chronon's latestTsMillis, not the largest time): the tile's events are taken when
+// that time is before Q, and by a window when it is at least round(Q − W, H). So the head tile (the one holding Q)
+// is left out until its last event so far is before Q.
+//
 // Untiled (the engine stored raw events, §3.4 last bullet, §4.1): the same, but the head is the event itself:
 // ts < Q exactly, no whole tile. The events are aggregated in the order given, which for an untiled read is the
 // store's order: by event time, then by row identity (source partition, position, row index).
@@ -40,20 +46,37 @@ export interface NaiveEvent {
 const truncRound = (x: number, h: number): number => Math.trunc(x / h) * h
 const floorTile = (ts: number, size: number): number => Math.floor(ts / size) * size
 
-export type NaiveMode = 'tiled' | 'untiled'
+export type NaiveMode = 'tiled' | 'tiled-latest' | 'untiled'
 
-export function inWindow (ts: number, q: number, w: NaiveWindow, tileSize: number, mode: NaiveMode = 'tiled'): boolean {
-  if (mode === 'untiled' ? ts >= q : floorTile(ts, tileSize) >= q) return false
+/** The tiled mode of a head-tile rule. */
+export function tiledMode (headTile: 'start' | 'latest'): NaiveMode {
+  return headTile === 'latest' ? 'tiled-latest' : 'tiled'
+}
+
+/**
+ * Whether an event at ts is in window w at query time q. `lastOfTile` (mode 'tiled-latest' only): the time of the
+ * last event that arrived in the event's tile.
+ */
+export function inWindow (ts: number, q: number, w: NaiveWindow, tileSize: number, mode: NaiveMode = 'tiled', lastOfTile = ts): boolean {
+  if (mode === 'untiled' ? ts >= q : mode === 'tiled-latest' ? lastOfTile >= q : floorTile(ts, tileSize) >= q) return false
   return w.millis === null || ts >= truncRound(q - w.millis, w.hopMillis)
+}
+
+/** For 'tiled-latest': per tile start, the time of the tile's event that arrived last. */
+export function lastArrivals (events: readonly NaiveEvent[], tileSize: number): Map<number, number> {
+  const last = new Map<number, number>()
+  for (const e of events) last.set(floorTile(e.ts, tileSize), e.ts)
+  return last
 }
 
 /** Finalized value of every column for one key's events (in arrival order, or store order untiled) at query time q. */
 export function naiveFeatures (events: readonly NaiveEvent[], columns: readonly NaiveColumn[], q: number, tileSize: number, mode: NaiveMode = 'tiled'): Record<string, unknown> {
   const out: Record<string, unknown> = {}
+  const last = mode === 'tiled-latest' ? lastArrivals(events, tileSize) : null
   for (const c of columns) {
     const op = NAIVE_OPS[c.op]
     if (op === undefined) throw new Error(`the oracle has no naive ${c.op}`)
-    const selected = events.filter(e => inWindow(e.ts, q, c.window, tileSize, mode))
+    const selected = events.filter(e => inWindow(e.ts, q, c.window, tileSize, mode, last?.get(floorTile(e.ts, tileSize))))
     if (c.bucket === null) {
       out[c.name] = shaped(values(selected, c.inputColumn), c, op)
     } else {

@@ -114,6 +114,22 @@ export function storeConformance (name: string, o: ConformanceOptions): void {
       assert.equal(await tileText(store, A, starts[0]!), 'v0')
     }))
 
+    test('tiles keep their latest event time (negative and far ones too); a batch without one stores the tile start', () => withStore(async store => {
+      const w = new TilePutsWriter()
+      w.begin()
+      const starts = [T0, T0 + TILE, -TILE]
+      const latest = [T0 + 17, T0 + TILE + TILE - 1, -TILE + 5]
+      for (const s of starts) { w.beginPut(A, s).raw(Buffer.from(`x${s}`)); w.endValue() }
+      await store.writeTiles(DS, TILE, new TilePuts(w.finish(), undefined, Float64Array.from(latest)))
+      const read = await store.readTiles(DS, A, TILE, -Infinity, Infinity)
+      assert.deepEqual(read.map(t => [t.tileStartMillis, t.latestMillis, text(t.value)]), [[-TILE, -TILE + 5, `x${-TILE}`], [T0, T0 + 17, `x${T0}`], [T0 + TILE, T0 + 2 * TILE - 1, `x${T0 + TILE}`]])
+      // a rewrite replaces the time with the value
+      await store.writeTiles(DS, TILE, tiles([[A, T0, 'y']]))
+      assert.deepEqual((await store.readTiles(DS, A, TILE, T0, T0 + 1)).map(t => [t.latestMillis, text(t.value)]), [[T0, 'y']])
+      // entries() reports the tile record alone
+      for await (const [, v] of store.entries()) assert.ok(!text(v).includes('\u0000'), 'no time prefix in entries()')
+    }))
+
     test('events: appended once per identity, read by (ts, identity) within [from, to), other keys apart', () => withStore(async store => {
       const t = T0
       await store.appendEvents(DS, events([[A, t + 5, 0, 10, 'x'], [A, t, 1, 3, 'y'], [A, t, 0, 7, 'z'], [B, t, 0, 1, 'other key'], [A, t + DAY, 0, 11, 'next day']]))

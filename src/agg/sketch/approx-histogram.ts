@@ -1,8 +1,8 @@
 // APPROX_HISTOGRAM_K (airbnb Chronon, operation 18 there): an exact histogram while it has at most k distinct items,
 // a frequent items sketch (NO_FALSE_POSITIVES, airbnb sizing nextPow2(k)) beyond.
 //
-// Chronon's IR is a Scala case class written with Java object serialization, which is not portable; we match its
-// semantics and results instead, with our own IR encoding (below). Results depend on orders that Chronon takes from
+// Chronon's IR is a Scala case class written with Java object serialization; we write and read the same bytes
+// (java-serialization.ts), so a JVM fetcher reads our tiles and we read its. Results depend on orders that Chronon takes from
 // java.util.HashMap (the exact map is converted into the sketch, or merged into one, by iterating it, and the
 // iteration order decides which items a purge drops), so the exact map is a JavaCountMap that reproduces that order,
 // including how Chronon's clone (new HashMap(map)) and a trip through Java serialization (readObject) rebuild it.
@@ -11,6 +11,7 @@ import { type DataType, T } from '../../api/data-type.ts'
 import type { SimpleAggregator } from '../aggregator.ts'
 import { airbnbSketchSize, chrononTopK, FrequentFormatError, FrequentItemsSketch } from './frequent.ts'
 import { type Item, type ItemType, JavaCountMap, javaValueOf } from './java-compat.ts'
+import { isJavaSerialization, JavaSerializationError, readChrononApproxHistogramIr, writeChrononApproxHistogramIr } from './java-serialization.ts'
 
 /** Exactly one of hist / sketch is set. */
 export class ApproxHistogramIr {
@@ -106,8 +107,47 @@ export class ApproxHistogram implements SimpleAggregator<Item, ApproxHistogramIr
     return new ApproxHistogramIr(null, ir.sketch!.cloneViaBytes())
   }
 
+  /**
+   * Chronon's normalized IR: ObjectOutputStream of ApproxHistogramIrSerializable(isApprox, sketch = item type id ‖
+   * ItemsSketch bytes, histogram = the HashMap as it is), byte for byte what the JVM writes (java-serialization.ts).
+   */
+  normalize (ir: ApproxHistogramIr): Uint8Array {
+    if (ir.sketch !== null) {
+      const b = ir.sketch.toBytes()
+      const sketch = new Uint8Array(b.length + 1)
+      sketch[0] = TYPE_CODE[this.itemType]
+      sketch.set(b, 1)
+      return writeChrononApproxHistogramIr({ isApprox: true, hist: null, sketch }, this.itemType)
+    }
+    const h = ir.hist!
+    return writeChrononApproxHistogramIr({ isApprox: false, hist: { capacity: h.capacity, threshold: h.threshold, entries: h.entries() }, sketch: null }, this.itemType)
+  }
+
+  /**
+   * Chronon's IR as ObjectInputStream reads it: the HashMap rebuilt from its entries in stream order (readObject),
+   * the sketch with ItemsSketch.getInstance. Also reads tilekiln's earlier encoding (below) of stores written before.
+   */
+  denormalize (normalized: unknown): ApproxHistogramIr {
+    const b = normalized as Uint8Array
+    if (!isJavaSerialization(b)) return this.#denormalizeLegacy(b)
+    let ir
+    try {
+      ir = readChrononApproxHistogramIr(b, this.itemType)
+    } catch (e) {
+      if (e instanceof JavaSerializationError) throw new FrequentFormatError(e.message, { cause: e })
+      throw e
+    }
+    if (ir.sketch !== null) {
+      if (TYPE_OF_CODE[ir.sketch[0]!] !== this.itemType) {
+        throw new FrequentFormatError(`APPROX_HISTOGRAM_K IR holds ${TYPE_OF_CODE[ir.sketch[0]!] ?? 'unknown'} items, expected ${this.itemType}`)
+      }
+      return new ApproxHistogramIr(null, FrequentItemsSketch.fromBytes(ir.sketch.subarray(1), this.itemType, 'airbnb'))
+    }
+    return new ApproxHistogramIr(JavaCountMap.deserialized(this.itemType, ir.hist!.entries), null)
+  }
+
   /*
-   * Normalized IR (tilekiln's own, portable; Chronon's is Java serialization), little endian:
+   * tilekiln's earlier encoding of this IR (read only), little endian:
    *
    *   byte 0   1 = exact histogram, 2 = sketch
    *   byte 1   item type: 0 String, 1 Long, 2 Double
@@ -121,7 +161,7 @@ export class ApproxHistogram implements SimpleAggregator<Item, ApproxHistogramIr
    * Decoding rebuilds the map the way ObjectInputStream rebuilds a HashMap (capacity from the size, entries inserted
    * in the stored order) and the sketch with ItemsSketch.getInstance, so a round trip behaves as Chronon's.
    */
-  normalize (ir: ApproxHistogramIr): Uint8Array {
+  normalizeLegacy (ir: ApproxHistogramIr): Uint8Array {
     const type = TYPE_CODE[this.itemType]
     if (ir.sketch !== null) {
       const b = ir.sketch.toBytes()
@@ -156,8 +196,7 @@ export class ApproxHistogram implements SimpleAggregator<Item, ApproxHistogramIr
     return out
   }
 
-  denormalize (normalized: unknown): ApproxHistogramIr {
-    const b = normalized as Uint8Array
+  #denormalizeLegacy (b: Uint8Array): ApproxHistogramIr {
     if (b.length < 2 || (b[0] !== TAG_EXACT && b[0] !== TAG_SKETCH)) throw new FrequentFormatError('not an APPROX_HISTOGRAM_K IR')
     if (TYPE_OF_CODE[b[1]!] !== this.itemType) {
       throw new FrequentFormatError(`APPROX_HISTOGRAM_K IR holds ${TYPE_OF_CODE[b[1]!] ?? 'unknown'} items, expected ${this.itemType}`)

@@ -135,6 +135,10 @@ export class JavaCountMap {
   }
 
   get size (): number { return this.#entries.size }
+  /** What HashMap.writeObject writes as its capacity: the table length (before the table exists: the parked initial capacity, or 16). */
+  get capacity (): number { return this.#capacity > 0 ? this.#capacity : this.#threshold > 0 ? this.#threshold : 16 }
+  /** HashMap's threshold field (the parked initial capacity before the table exists). */
+  get threshold (): number { return this.#threshold }
 
   get (item: Item): number | undefined { return this.#entries.get(itemKey(this.type, item))?.count }
 

@@ -20,7 +20,7 @@ import org.lmdbjava.Txn;
 /**
  * The Flink side's KV store: LMDB, with the same physical layout as tilekiln's embedded store
  * (src/sink/embedded-store.ts) — database `tiles`, key = dataset | 0x00 | u16 BE key length | Avro key bytes |
- * u64 BE tile size | i64 BE tile start with the sign bit flipped, value = the Avro tile record — so
+ * u64 BE tile size | i64 BE tile start with the sign bit flipped, value = i64 BE latest event time ‖ the Avro tile record — so
  * bench/flink.ts can compare the two stores entry by entry (through `dump`: lmdb-js bundles a patched LMDB that
  * cannot open files written by the stock LMDB lmdbjava ships, so the runner reads this store through Java).
  *
@@ -149,8 +149,9 @@ public final class LmdbStore implements AutoCloseable {
             key.putLong(tileSizeMillis);
             key.putLong(p.tileStart ^ Long.MIN_VALUE);
             key.flip();
-            if (value.capacity() < p.valueBytes.length) value = ByteBuffer.allocateDirect(p.valueBytes.length * 2);
+            if (value.capacity() < 8 + p.valueBytes.length) value = ByteBuffer.allocateDirect((8 + p.valueBytes.length) * 2);
             value.clear();
+            value.putLong(p.eventTs); // the tile's latest event time, as tilekiln's embedded store keeps it
             value.put(p.valueBytes);
             value.flip();
             tiles.put(txn, key, value);
