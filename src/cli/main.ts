@@ -11,6 +11,7 @@ import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
+import { configureLogging, getLogger, LOG_LEVELS, type LogLevel } from '../log/logger.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
@@ -19,6 +20,12 @@ import { repartitionTopic, Shuffle } from '../source/repartition.ts'
 import { writeSortedDump } from '../sink/dump.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
+
+/** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
+const LOGGING: OptionSpec[] = [
+  { name: 'log-level', type: 'string', arg: LOG_LEVELS.join('|'), help: 'least level of the lines logged on stderr', default: 'info' },
+  { name: 'log-format', type: 'string', arg: 'auto|json|pretty', help: 'JSON lines, or readable lines; auto = readable on a terminal', default: 'auto' }
+]
 
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
@@ -62,7 +69,9 @@ const RUN: OptionSpec[] = [
   { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' },
   { name: 'repartition', type: 'boolean', help: 'the topic is not keyed by the GroupBy\'s entity: shuffle it through <topic>.tilekiln-by-<groupBy> (created with the topic\'s partition count) and aggregate that' },
   { name: 'repartition-replicas', type: 'number', arg: 'N', help: 'replication factor of the repartitioned topic when it is created', default: 1 },
-  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve Prometheus /metrics of the running engine on 127.0.0.1:PORT (0 = off)', default: 0 }
+  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve the status page, Prometheus /metrics, /healthz and /readyz of the running engine on this port (0 = off)', default: 0 },
+  { name: 'metrics-host', type: 'string', arg: 'HOST', help: 'address the --metrics-port server listens on (0.0.0.0 for every interface)', default: '127.0.0.1' },
+  ...LOGGING
 ]
 
 const PRODUCE: OptionSpec[] = [
@@ -87,7 +96,8 @@ const PRODUCE: OptionSpec[] = [
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'register the records\' schema in this Confluent-compatible registry and write the Confluent wire format (magic byte 0 + schema id)' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject to register under (default <topic>-value)' },
   { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000 },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' }
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
+  ...LOGGING
 ]
 
 const FETCH: OptionSpec[] = [
@@ -96,18 +106,21 @@ const FETCH: OptionSpec[] = [
   { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys)' },
   { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
-  { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' }
+  { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' },
+  ...LOGGING
 ]
 
 const SERVE: OptionSpec[] = [
   { name: 'group-by', type: 'list', arg: 'FILE', help: 'a GroupBy to serve (repeat for several)' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
   { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080 },
-  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' }
+  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
+  ...LOGGING
 ]
 
 const DUMP: OptionSpec[] = [
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' }
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
+  ...LOGGING
 ]
 
 const USAGE = `tilekiln — Chronon GroupBy tiles from event streams, on Node.js
@@ -259,7 +272,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
     evaluator: o.evaluator as 'spark' | 'column-refs',
     progressMillis: progressMs,
-    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
+    onProgress: progressMs > 0 ? p => getLogger().info(statusLine(p, untiled)) : undefined,
     untiled,
     ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {}),
     ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
@@ -274,29 +287,31 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
       partitions: repartition.partitions,
       probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
-      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: line => process.stderr.write(line + '\n') }),
+      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: getLogger() }),
       metrics: engine.metrics,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
       checkpointIntervalMillis: o['checkpoint-interval'] as number,
       startFrom: kafka.startFrom as 'earliest',
-      log: line => process.stderr.write(line + '\n'),
+      log: getLogger(),
       onFailure: e => {
-        process.stderr.write(`tilekiln: the shuffle stage failed, stopping: ${describeError(e)}\n`)
+        getLogger().error(`the shuffle stage failed, stopping: ${describeError(e)}`)
         engine.stop()
       }
     })
   const metricsPort = o['metrics-port'] as number
-  const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics) : null
+  engine.metrics.includeProcessMetrics()
+  const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics, engine) : null
   if (metricsHttp !== null) {
-    const port = await listen(metricsHttp, metricsPort, '127.0.0.1')
-    process.stderr.write(`tilekiln: metrics on http://127.0.0.1:${port}/metrics\n`)
+    const host = o['metrics-host'] as string
+    const port = await listen(metricsHttp, metricsPort, host)
+    getLogger().info({ port, host }, `metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`)
   }
-  process.stderr.write(`tilekiln: running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}\n`)
+  getLogger().info({ groupBy: plan.name, source: source.description, store: store.description, workers: o.workers }, `running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}`)
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
     stopping = true
-    process.stderr.write('tilekiln: stopping (flushing what is in flight; press Ctrl-C again to abort)…\n')
+    getLogger().info('stopping (flushing what is in flight; press Ctrl-C again to abort)…')
     engine.stop()
   }
   process.on('SIGINT', onSignal)
@@ -304,7 +319,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   try {
     if (shuffle !== null) {
       await shuffle.start()
-      process.stderr.write(`tilekiln: shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key\n`)
+      getLogger().info(`shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key`)
     }
     const summary = await engine.run()
     await shuffle?.stop()
@@ -312,9 +327,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
-      process.stderr.write(statusLine(summary, untiled) + '\n')
-      if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
-      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
+      getLogger().info(statusLine(summary, untiled))
+      if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) getLogger().info(`${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)`)
+      getLogger().info(`done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms`)
     }
     return 0
   } finally {
@@ -397,7 +412,7 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
     batch: o.batch as number
   })
   process.stdout.write(JSON.stringify(r) + '\n')
-  process.stderr.write(`tilekiln: produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed)${r.schemaId === undefined ? '' : ` with schema id ${r.schemaId}`} to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)\n`)
+  getLogger().info(`produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed)${r.schemaId === undefined ? '' : ` with schema id ${r.schemaId}`} to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)`)
   return 0
 }
 
@@ -413,9 +428,10 @@ async function serve (o: ParsedOptions): Promise<number> {
     served.set(plan.name, { read: await loadReadSide(plan, store), store })
   }
   const metrics = new Metrics('serve')
+  metrics.includeProcessMetrics()
   const server = featureServer(served, metrics)
   const port = await listen(server, o.port as number, o.host as string)
-  process.stderr.write(`tilekiln: serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)\n`)
+  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
   await new Promise<void>(resolve => {
     const stop = (): void => { server.close(() => resolve()) }
     process.once('SIGINT', stop)
@@ -462,15 +478,26 @@ export async function main (argv: readonly string[]): Promise<number> {
     return 0
   }
   const command = commandNamed(cmd)
-  if (command === undefined) { process.stderr.write(`tilekiln: unknown command '${cmd}'\n\n${USAGE}\n`); return 2 }
+  if (command === undefined) { getLogger().error(`unknown command '${cmd}' (the commands: ${Object.keys(COMMANDS).join(', ')}; tilekiln help)`); return 2 }
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {
     const { options, given } = parseOptions(rest, command.specs, cmd)
+    configureLogging({ level: logLevel(options['log-level']), format: logFormat(options['log-format']) })
     return await command.fn(options, given)
   } catch (e) {
     const tag = isTilekilnError(e) ? ` [${e.code}]` : ''
-    process.stderr.write(`tilekiln ${cmd}: ${describeError(e)}${tag}\n`)
-    if (!isTilekilnError(e) && process.env.TILEKILN_DEBUG !== undefined) process.stderr.write(`${(e as Error).stack}\n`)
+    const debug = !isTilekilnError(e) && process.env.TILEKILN_DEBUG !== undefined
+    getLogger().error({ code: isTilekilnError(e) ? e.code : undefined, ...(debug ? { err: e } : {}) }, `tilekiln ${cmd}: ${describeError(e)}${tag}`)
     return isTilekilnError(e) && e.code === 'TK_USAGE' ? 2 : 1
   }
+}
+
+function logLevel (v: unknown): LogLevel {
+  if (typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel
+  throw new TilekilnError('TK_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${String(v)}'`)
+}
+
+function logFormat (v: unknown): 'auto' | 'json' | 'pretty' {
+  if (v === 'auto' || v === 'json' || v === 'pretty') return v
+  throw new TilekilnError('TK_USAGE', `--log-format must be auto, json or pretty, not '${String(v)}'`)
 }
