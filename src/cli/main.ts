@@ -6,12 +6,14 @@ import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
 import { produce } from './produce.ts'
-import { Engine, type Progress } from '../engine/engine.ts'
+import { Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
-import { configureLogging, getLogger, LOG_LEVELS, type LogLevel } from '../log/logger.ts'
+import { configureLogging, getLogger, LOG_LEVELS, type LogLevel, terminalLogs } from '../log/logger.ts'
+import { LiveStats } from '../engine/live-stats.ts'
+import { LiveScreen, statusLine } from './live-view.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
@@ -49,7 +51,7 @@ const RUN: OptionSpec[] = [
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
-  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
+  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off' },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
   { name: 'checkpoints', type: 'string', arg: 'on|off', help: 'per-partition checkpoints in the store (restored when a partition is assigned); default on for Kafka sources, off for others' },
   { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000 },
@@ -163,26 +165,6 @@ function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', mill
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-function statusLine (p: Progress, untiled = false): string {
-  const wm = Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString().replace('.000Z', 'Z') : p.watermark > 0 ? 'end' : '—'
-  const lag = Number.isFinite(p.eventTimeLagMillis) ? ` (${(p.eventTimeLagMillis / 1000).toFixed(1)} s event time)` : ''
-  const kafkaLag = p.partitions.reduce((a, x) => a + (Number.isNaN(x.lag) ? 0 : x.lag), 0)
-  const owned = p.partitions.length === 0 ? 'none' : ranges(p.partitions.map(x => x.partition))
-  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | partitions ${owned}, source lag ${fmt(kafkaLag)} | in flight ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} |${untiled ? '' : ` keys ${fmt(p.liveKeys)} |`} ${untiled ? 'events' : 'tiles'} written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})${p.fencedWrites > 0 ? ` | fenced ${fmt(p.fencedWrites)}` : ''}`
-}
-
-/** 0-3,5,7-8 */
-function ranges (ns: readonly number[]): string {
-  const out: string[] = []
-  for (let i = 0; i < ns.length;) {
-    let j = i
-    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++
-    out.push(j > i ? `${ns[i]}-${ns[j]}` : String(ns[i]))
-    i = j + 1
-  }
-  return out.join(',')
-}
-
 async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
   const src = o.source as string
   if (!src.startsWith('kafka:') || explicitFile) return new FileDeadLetters(o['dead-letter'] as string)
@@ -256,7 +238,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   const cpFlag = o.checkpoints as string | undefined
   if (cpFlag !== undefined && cpFlag !== 'on' && cpFlag !== 'off') throw new TilekilnError('TK_USAGE', `--checkpoints must be on or off, not '${cpFlag}'`)
   const checkpoints = cpFlag === undefined ? isKafka : cpFlag === 'on'
-  const progressMs = o.progress as number
   const engine = new Engine({
     groupBy: plan.json,
     planOptions: { flavour: plan.flavour, sourceIndex: o['source-index'] as number | undefined, fallbackName: plan.name },
@@ -271,8 +252,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     lingerMillis: o.linger as number,
     ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
     evaluator: o.evaluator as 'spark' | 'column-refs',
-    progressMillis: progressMs,
-    onProgress: progressMs > 0 ? p => getLogger().info(statusLine(p, untiled)) : undefined,
     untiled,
     ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {}),
     ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
@@ -307,6 +286,20 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     getLogger().info({ port, host }, `metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`)
   }
   getLogger().info({ groupBy: plan.name, source: source.description, store: store.description, workers: o.workers }, `running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}`)
+  // On a terminal one screen redrawn in place; otherwise a status line now and then (the status page samples too).
+  const screenOut = terminalLogs() ? process.stderr : null
+  const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
+  if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
+  const stats = new LiveStats(engine)
+  const screen = screenOut !== null && progressMs > 0 ? new LiveScreen(screenOut, `${plan.name} from ${source.description}`, untiled) : null
+  let lastLine = Date.now()
+  const sampler = progressMs > 0 || metricsHttp !== null
+    ? setInterval(() => {
+      const s = stats.sample()
+      if (screen !== null) screen.draw(s)
+      else if (progressMs > 0 && s.at - lastLine >= progressMs - 5) { lastLine = s.at; getLogger().info({ progress: s }, statusLine(s, untiled)) }
+    }, Math.min(1000, progressMs > 0 ? progressMs : 1000))
+    : undefined
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
@@ -322,17 +315,21 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       getLogger().info(`shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key`)
     }
     const summary = await engine.run()
+    clearInterval(sampler)
+    screen?.close()
     await shuffle?.stop()
     shuffle?.check()
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
-      getLogger().info(statusLine(summary, untiled))
+      getLogger().info(statusLine(new LiveStats(engine).sample(), untiled))
       if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) getLogger().info(`${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)`)
       getLogger().info(`done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms`)
     }
     return 0
   } finally {
+    clearInterval(sampler)
+    screen?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await shuffle?.stop().catch(() => {})

@@ -94,6 +94,15 @@ export interface PartitionProgress {
   readonly records: number
 }
 
+export interface WorkerProgress {
+  readonly worker: number
+  /** Fraction of the last second the worker had work. */
+  readonly load: number
+  readonly liveKeys: number
+  readonly openTiles: number
+  readonly stateBytes: number
+}
+
 export interface Progress {
   readonly elapsedMillis: number
   readonly records: number
@@ -156,6 +165,7 @@ export class Engine {
   /** Since when the store fails or is slow (0: it is fine); its recovery is logged once. */
   #storeTroubleSince = 0
   #storeConnected = false
+  #startedAt = Date.now()
   #sourceConnected = false
   #sourceTrouble: { why: string, at: number } | null = null
   /** Worker load: busy time at the previous gauge update, and the resulting fraction per worker. */
@@ -226,6 +236,7 @@ export class Engine {
   async run (): Promise<RunSummary> {
     const o = this.#o
     const started = Date.now()
+    this.#startedAt = started
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
     this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
@@ -814,8 +825,15 @@ export class Engine {
     return this.#failure === null ? null : `the run failed: ${describeError(this.#failure)}`
   }
 
-  /** Load of each worker over the last second (fraction of time it had work). */
-  get workerLoad (): readonly number[] { return this.#load }
+  /** Each worker's load over the last second (fraction of time it had work) and state, as of its last batch. */
+  workers (): WorkerProgress[] {
+    return this.#workerStats.map((s, w) => ({ worker: w, load: this.#load[w] ?? 0, liveKeys: s.liveKeys, openTiles: s.liveEntries, stateBytes: s.stateBytes }))
+  }
+
+  /** A snapshot of the run so far (what `onProgress` gets). */
+  progress (): Progress {
+    return this.#progress(this.#startedAt)
+  }
 
   // ---- results -----------------------------------------------------------------------------------------------
 

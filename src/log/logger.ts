@@ -30,8 +30,8 @@ export interface LoggingOptions {
   readonly stream?: NodeJS.WritableStream & { isTTY?: boolean, fd?: number }
 }
 
+let terminalSink: { sink: LineSink, tty: boolean } | null = null
 let root: Logger = createLogger({})
-let terminalSink: { sink: LineSink } | null = null
 
 /** The process's logger (configured by the CLI with `configureLogging`; JSON at info on stderr otherwise). */
 export function getLogger (): Logger {
@@ -43,6 +43,11 @@ export function configureLogging (o: LoggingOptions): Logger {
   root.flush?.()
   root = createLogger(o)
   return root
+}
+
+/** Whether the process's log lines are readable ones on a terminal (where the live view can draw). */
+export function terminalLogs (): boolean {
+  return terminalSink !== null && terminalSink.tty
 }
 
 /**
@@ -68,11 +73,12 @@ export function createLogger (o: LoggingOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime
   }
   if (!pretty) {
+    terminalSink = null
     // Synchronous: lifecycle lines are rare, and a line written just before process.exit must not be lost.
     const dest: DestinationStream = stream === process.stderr ? pino.destination({ dest: 2, sync: true }) : { write: s => { stream.write(s) } }
     return pino(options, dest)
   }
-  const holder: { sink: LineSink } = { sink: { write: line => { stream.write(line) } } }
+  const holder = { sink: { write: (line: string) => { stream.write(line) } } as LineSink, tty: stream.isTTY === true }
   terminalSink = holder
   const colors = stream.isTTY === true && process.env.NO_COLOR === undefined
   return pino(options, { write: (json: string) => { holder.sink.write(formatLine(json, colors)) } })
