@@ -9,7 +9,8 @@ import { produce } from './produce.ts'
 import { Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
-import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
+import { featureServer, listen, type Served } from '../fetch/http.ts'
+import { FetchStats } from '../fetch/status-page.ts'
 import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
 import { configureLogging, getLogger, LOG_LEVELS, type LogLevel, terminalLogs } from '../log/logger.ts'
 import { LiveStats } from '../engine/live-stats.ts'
@@ -279,23 +280,33 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     })
   const metricsPort = o['metrics-port'] as number
   engine.metrics.includeProcessMetrics()
-  const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics, engine) : null
+  const stats = new LiveStats(engine)
+  // The status page looks keys up in the store being written: its read side is loaded once the engine wrote the
+  // serving info (the sampler below checks).
+  const served = new Map<string, Served>()
+  let readSide: Promise<void> | null = null
+  const loadServed = (): void => {
+    if (readSide !== null || !engine.storeConnected) return
+    readSide = loadReadSide(plan, store).then(r => { served.set(plan.name, { read: r, store }) }, e => { getLogger().warn(`the status page cannot look keys up: ${describeError(e)}`) })
+  }
+  const metricsHttp = metricsPort > 0 ? featureServer(served, engine.metrics, { health: engine, status: { mode: 'run', title: `${plan.name} from ${source.description}`, samples: () => stats.history } }) : null
   if (metricsHttp !== null) {
     const host = o['metrics-host'] as string
     const port = await listen(metricsHttp, metricsPort, host)
-    getLogger().info({ port, host }, `metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`)
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    getLogger().info({ port, host }, `status page on ${base}/ (metrics ${base}/metrics, health ${base}/healthz and ${base}/readyz)`)
   }
   getLogger().info({ groupBy: plan.name, source: source.description, store: store.description, workers: o.workers }, `running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}`)
   // On a terminal one screen redrawn in place; otherwise a status line now and then (the status page samples too).
   const screenOut = terminalLogs() ? process.stderr : null
   const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
   if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
-  const stats = new LiveStats(engine)
   const screen = screenOut !== null && progressMs > 0 ? new LiveScreen(screenOut, `${plan.name} from ${source.description}`, untiled) : null
   let lastLine = Date.now()
   const sampler = progressMs > 0 || metricsHttp !== null
     ? setInterval(() => {
       const s = stats.sample()
+      if (metricsHttp !== null) loadServed()
       if (screen !== null) screen.draw(s)
       else if (progressMs > 0 && s.at - lastLine >= progressMs - 5) { lastLine = s.at; getLogger().info({ progress: s }, statusLine(s, untiled)) }
     }, Math.min(1000, progressMs > 0 ? progressMs : 1000))
@@ -426,14 +437,16 @@ async function serve (o: ParsedOptions): Promise<number> {
   }
   const metrics = new Metrics('serve')
   metrics.includeProcessMetrics()
-  const server = featureServer(served, metrics)
+  const feed = new FetchStats(metrics, `${[...served.keys()].join(', ')} from ${store.description}`)
+  const server = featureServer(served, metrics, { status: feed })
   const port = await listen(server, o.port as number, o.host as string)
-  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
+  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (status page at /, GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
   await new Promise<void>(resolve => {
     const stop = (): void => { server.close(() => resolve()) }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  feed.close()
   await store.close()
   return 0
 }

@@ -830,6 +830,9 @@ export class Engine {
     return this.#workerStats.map((s, w) => ({ worker: w, load: this.#load[w] ?? 0, liveKeys: s.liveKeys, openTiles: s.liveEntries, stateBytes: s.stateBytes }))
   }
 
+  /** The store took the run's serving info: the store is reachable, and readers can bind to it. */
+  get storeConnected (): boolean { return this.#storeConnected }
+
   /** A snapshot of the run so far (what `onProgress` gets). */
   progress (): Progress {
     return this.#progress(this.#startedAt)

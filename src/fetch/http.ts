@@ -2,6 +2,8 @@
 //
 //   GET /v1/features/<groupBy name>?<key column>=<value>[&…][&at=<epoch ms>]   → {"groupBy", "key", "at", "features"}
 //   GET /v1/group-bys                                                       → the GroupBys served
+//   GET /  (and /assets/…)                                                   → the status page (fetch/status-page.ts)
+//   GET /v1/status[?since=<epoch ms>]                                        → its data: samples after `since`
 //   GET /metrics                                                             → Prometheus text format
 //   GET /healthz     → 200 "ok" while the process can make progress; 503 and the reason once it cannot (a failed run)
 //   GET /readyz      → 200 "ready" once the store and the source are connected; 503 and the reason before, and while
@@ -15,6 +17,7 @@ import type { ReadSide } from '../config/bind.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
+import { type StatusFeed, statusAssets } from './status-page.ts'
 import { fetchFeatures } from './tiled-read.ts'
 
 export interface Served { readonly read: ReadSide, readonly store: TileStore }
@@ -51,18 +54,38 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[
   })
 }
 
-export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics, health: Health = ALWAYS): Server {
+export interface ServerExtras {
+  /** What /healthz and /readyz report (default: always fine). */
+  readonly health?: Health
+  /** The status page's data (without it, /v1/status is 404 and the page has no charts). */
+  readonly status?: StatusFeed
+}
+
+export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras = {}): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res, served, metrics, health).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
+    handle(req, res, served, metrics, extras).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
   })
 }
 
-async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics, health: Health): Promise<void> {
+async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras): Promise<void> {
+  const health = extras.health ?? ALWAYS
   const url = new URL(req.url ?? '/', 'http://localhost')
   if (req.method !== 'GET') { send(res, 405, { error: 'only GET is supported', code: 'TK_USAGE' }); return }
   if (url.pathname === '/healthz') { const why = health.notLive(); send(res, why === null ? 200 : 503, why === null ? 'ok\n' : `${why}\n`, 'text/plain; charset=utf-8'); return }
   if (url.pathname === '/readyz') { const why = health.notReady(); send(res, why === null ? 200 : 503, why === null ? 'ready\n' : `not ready: ${why}\n`, 'text/plain; charset=utf-8'); return }
   if (url.pathname === '/metrics') { send(res, 200, await metrics.prometheus(), Metrics.contentType); return }
+  const asset = url.pathname === '/' || url.pathname.startsWith('/assets/') ? statusAssets().get(url.pathname) : undefined
+  if (asset !== undefined) {
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache' })
+    res.end(asset.body)
+    return
+  }
+  if (url.pathname === '/v1/status' && extras.status !== undefined) {
+    const since = Number(url.searchParams.get('since') ?? 0)
+    const feed = extras.status
+    send(res, 200, { mode: feed.mode, title: feed.title, ready: health.notReady(), samples: feed.samples().filter(p => p.at > since) })
+    return
+  }
   if (url.pathname === '/v1/group-bys') {
     send(res, 200, [...served.values()].map(s => ({ name: s.read.plan.name, keyColumns: s.read.plan.keyColumns, features: s.read.plan.outputs.map(o => o.name) })))
     return
@@ -97,7 +120,7 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
 
 /** Just `/metrics`, `/healthz` and `/readyz`, for a running engine. */
 export function metricsServer (metrics: Metrics, health?: Health): Server {
-  return featureServer(new Map(), metrics, health)
+  return featureServer(new Map(), metrics, health === undefined ? {} : { health })
 }
 
 export function listen (server: Server, port: number, host: string): Promise<number> {
