@@ -97,7 +97,7 @@ const series = [
 const data = { at: [], values: series.map(() => []) }
 let draws = 0
 const charts = series.map(c => new uPlot({
-  width: 420, height: 180, legend: { show: false },
+  width: Math.max(300, $('c-' + c.key).clientWidth), height: 180, legend: { show: false },
   scales: { x: { time: true } },
   series: [{}, { stroke: c.color, width: 2, spanGaps: false }],
   axes: [{}, { size: 60 }],
@@ -119,6 +119,7 @@ async function poll () {
     }
     while (data.at.length > 600) { data.at.shift(); data.values.forEach(v => v.shift()) }
     charts.forEach((ch, i) => ch.setData([data.at, data.values[i]]))
+    document.body.dataset.points = String(data.at.length)
     const last = s.samples[s.samples.length - 1]
     if (last !== undefined) series.forEach(c => { $('now-' + c.key).textContent = fmt(c.value(last)) })
   } catch (e) {
