@@ -333,7 +333,8 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
-      getLogger().info(statusLine(new LiveStats(engine).sample(), untiled))
+      // The whole run: rates and p99 since the start.
+      getLogger().info(statusLine({ ...new LiveStats(engine).sample(), p99LatencyMillis: summary.latency.count === 0 ? Number.NaN : summary.latency.p99 }, untiled))
       if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) getLogger().info(`${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)`)
       getLogger().info(`done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms`)
     }
