@@ -239,6 +239,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   const cpFlag = o.checkpoints as string | undefined
   if (cpFlag !== undefined && cpFlag !== 'on' && cpFlag !== 'off') throw new TilekilnError('TK_USAGE', `--checkpoints must be on or off, not '${cpFlag}'`)
   const checkpoints = cpFlag === undefined ? isKafka : cpFlag === 'on'
+  const screenOut = terminalLogs() ? process.stderr : null
+  const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
+  if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
   const engine = new Engine({
     groupBy: plan.json,
     planOptions: { flavour: plan.flavour, sourceIndex: o['source-index'] as number | undefined, fallbackName: plan.name },
@@ -298,9 +301,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   }
   getLogger().info({ groupBy: plan.name, source: source.description, store: store.description, workers: o.workers }, `running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}`)
   // On a terminal one screen redrawn in place; otherwise a status line now and then (the status page samples too).
-  const screenOut = terminalLogs() ? process.stderr : null
-  const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
-  if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
   const screen = screenOut !== null && progressMs > 0 ? new LiveScreen(screenOut, `${plan.name} from ${source.description}`, untiled) : null
   let lastLine = Date.now()
   const sampler = progressMs > 0 || metricsHttp !== null
