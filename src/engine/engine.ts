@@ -901,7 +901,8 @@ export class Engine {
   }
 
   #durable (meta: BatchMeta, puts: number): void {
-    if (this.#storeTroubleSince !== 0) {
+    // Only an acknowledged write says the store is back (a batch without puts never reached it).
+    if (this.#storeTroubleSince !== 0 && puts > 0) {
       this.#log.info({ store: this.#o.store.description }, `the store acknowledges writes again, ${((Date.now() - this.#storeTroubleSince) / 1000).toFixed(1)} s after its trouble began [store=${this.#o.store.description}]`)
       this.#storeTroubleSince = 0
     }
