@@ -613,6 +613,8 @@ export class Engine {
       caughtUp: (partition, end) => {
         const p = this.#book.get(partition)
         if (p !== undefined) p.end = end
+        // A batch came (the source calls this once per batch): whatever trouble it reported is over.
+        this.#sourceTrouble = null
       },
       sourceTrouble: why => {
         if (why === null) {

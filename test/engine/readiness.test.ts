@@ -57,3 +57,42 @@ test('readyz: 503 until the store is connected, 503 with the reason while the wr
     await store.close()
   }
 })
+
+test('readyz follows the source: connecting until it reports in, its trouble (a broker outage) with the reason, ready once it reads', { timeout: 30_000 }, async () => {
+  const store = new MemoryStore()
+  const gen = openGeneratorSource(compilePlan(GB), parseGeneratorOptions('keys=5,rate=2000,seed=2'))
+  let step: (what: 'trouble' | 'read') => void = () => {}
+  const steps: ('trouble' | 'read')[] = []
+  let wake: (() => void) | null = null
+  step = what => { steps.push(what); wake?.() }
+  const next = async (): Promise<'trouble' | 'read'> => {
+    while (steps.length === 0) await new Promise<void>(resolve => { wake = resolve })
+    return steps.shift()!
+  }
+  // The generator, behind a source that first cannot reach its broker (as the Kafka source reports it).
+  const source = Object.create(gen, {
+    run: {
+      value: async (pusher: Parameters<typeof gen.run>[0], signal: AbortSignal) => {
+        assert.equal(await next(), 'trouble')
+        pusher.sourceTrouble?.('Kafka: the broker 127.0.0.1:9 is not reachable')
+        assert.equal(await next(), 'read')
+        pusher.sourceTrouble?.(null)
+        return await gen.run(pusher, signal)
+      }
+    }
+  }) as typeof gen
+  const engine = new Engine({ groupBy: GB, source, store, deadLetters: new MemoryDeadLetters(), log: () => {} })
+  const run = engine.run()
+  try {
+    await waitFor('the store connected', 5000, () => engine.notReady() !== 'connecting to the store memory')
+    assert.match(engine.notReady() ?? '', /^connecting to the source generator/)
+    step('trouble')
+    await waitFor('the trouble reported', 5000, () => /^the source is not reading: Kafka: the broker 127\.0\.0\.1:9 is not reachable$/.test(engine.notReady() ?? ''))
+    step('read')
+    await waitFor('ready', 5000, () => engine.notReady() === null)
+  } finally {
+    engine.stop()
+    await run
+    await store.close()
+  }
+})
