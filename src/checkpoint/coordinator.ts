@@ -17,6 +17,7 @@
 
 import { describeError, TilekilnError } from '../errors.ts'
 import { faultPoint } from '../faults.ts'
+import type { Logger } from '../log/logger.ts'
 import { M, type Metrics } from '../metrics/metrics.ts'
 import type { OwnedPartition, PartitionBook } from '../engine/partition-book.ts'
 import type { StateSnapshot } from '../worker/tile-state.ts'
@@ -32,7 +33,7 @@ export interface CutHost {
   readonly book: PartitionBook
   readonly storage: CheckpointStorage
   readonly metrics: Metrics
-  log (line: string): void
+  readonly log: Logger
   /** Stops new records at the gate and waits for records half-way into slots; returns the release. */
   hold (): Promise<() => void>
   /** Everything handed to workers folded in, passed tiles closed, every write acknowledged and flushed. */
@@ -103,6 +104,7 @@ export class CheckpointCoordinator {
   async cutNow (opts: CutOptions): Promise<number[]> {
     const h = this.#host
     const final = opts.final === true
+    const started = Date.now()
     const release = await h.hold()
     this.#busy = true
     try {
@@ -121,6 +123,8 @@ export class CheckpointCoordinator {
       const byPartition = collectByPartition(snaps)
       const written: number[] = []
       const fenced: number[] = []
+      let bytesWritten = 0
+      let tiles = 0
       for (const p of wanted) {
         const state = byPartition.get(p.partition)
         const bytes = encodeCheckpoint({
@@ -151,10 +155,14 @@ export class CheckpointCoordinator {
         p.checkpointed = p.next
         written.push(p.partition)
         h.metrics.inc(M.checkpointBytes, bytes.length)
+        bytesWritten += bytes.length
+        tiles += state?.count ?? 0
       }
       if (written.length > 0) {
         this.taken++
-        h.metrics.inc(M.checkpoints)
+        const millis = Date.now() - started
+        h.metrics.checkpointed(millis, bytesWritten)
+        h.log.info({ partitions: written, bytes: bytesWritten, openTiles: tiles, millis, final }, `checkpoint of partition(s) ${written.join(', ')} written: ${bytesWritten} bytes, ${tiles} open tile(s), ${millis} ms${final ? ' (final)' : ''}`)
       }
       if (fenced.length > 0) h.fenced(fenced, `its checkpoint was refused: another daemon took the partition over (epoch newer than ${fenced.map(p => h.book.get(p)?.epoch).join(', ')})`)
       faultPoint('checkpoint-before-commit')

@@ -3,6 +3,7 @@
 // daemon of the group reads and writes the same ones and a daemon that lost a partition cannot overwrite what its
 // successor wrote.
 
+import { getLogger, Limiter, type Logger } from '../log/logger.ts'
 import { describeError } from '../errors.ts'
 import { isFatalStoreError } from '../sink/kv-writer.ts'
 import type { StoredCheckpoint, TileStore } from '../sink/store.ts'
@@ -23,8 +24,9 @@ export interface CheckpointStorage {
  * writer reset) is retried with backoff for up to `patienceMillis`: an outage slows hand-overs and cuts down, it
  * does not end the run. A fatal store error (no space left, a read-only store) is not retried.
  */
-export function storeCheckpoints (store: TileStore, scope: string, opts: { patienceMillis?: number, log?: (line: string) => void } = {}): CheckpointStorage {
+export function storeCheckpoints (store: TileStore, scope: string, opts: { patienceMillis?: number, log?: Logger } = {}): CheckpointStorage {
   const patience = opts.patienceMillis ?? 60_000
+  const limiter = new Limiter()
   const retried = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
     const started = Date.now()
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
@@ -32,7 +34,7 @@ export function storeCheckpoints (store: TileStore, scope: string, opts: { patie
         return await op()
       } catch (e) {
         if (isFatalStoreError(e) || Date.now() - started + delay > patience) throw e
-        opts.log?.(`tilekiln: ${what} failed, retrying in ${delay} ms: ${describeError(e)} [store=${store.description}]`)
+        limiter.log(opts.log ?? getLogger(), 'warn', `${what} failed, retrying in ${delay} ms: ${describeError(e)} [store=${store.description}]`)
         await new Promise(resolve => setTimeout(resolve, delay))
       }
     }

@@ -6,11 +6,15 @@ import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
 import { produce } from './produce.ts'
-import { Engine, type Progress } from '../engine/engine.ts'
+import { Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
-import { featureServer, listen, metricsServer, type Served } from '../fetch/http.ts'
+import { featureServer, listen, type Served } from '../fetch/http.ts'
+import { FetchStats } from '../fetch/status-page.ts'
 import { fetchFeatures, type HeadTileRule, loadReadSide } from '../fetch/tiled-read.ts'
+import { configureLogging, getLogger, LOG_LEVELS, type LogLevel, terminalLogs } from '../log/logger.ts'
+import { LiveStats } from '../engine/live-stats.ts'
+import { LiveScreen, statusLine } from './live-view.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
@@ -19,6 +23,12 @@ import { repartitionTopic, Shuffle } from '../source/repartition.ts'
 import { writeSortedDump } from '../sink/dump.ts'
 import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
+
+/** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
+const LOGGING: OptionSpec[] = [
+  { name: 'log-level', type: 'string', arg: LOG_LEVELS.join('|'), help: 'least level of the lines logged on stderr', default: 'info' },
+  { name: 'log-format', type: 'string', arg: 'auto|json|pretty', help: 'JSON lines, or readable lines; auto = readable on a terminal', default: 'auto' }
+]
 
 const RUN: OptionSpec[] = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
@@ -42,7 +52,7 @@ const RUN: OptionSpec[] = [
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
-  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live status line (0 = off)', default: 1000 },
+  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off' },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
   { name: 'checkpoints', type: 'string', arg: 'on|off', help: 'per-partition checkpoints in the store (restored when a partition is assigned); default on for Kafka sources, off for others' },
   { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000 },
@@ -62,7 +72,9 @@ const RUN: OptionSpec[] = [
   { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' },
   { name: 'repartition', type: 'boolean', help: 'the topic is not keyed by the GroupBy\'s entity: shuffle it through <topic>.tilekiln-by-<groupBy> (created with the topic\'s partition count) and aggregate that' },
   { name: 'repartition-replicas', type: 'number', arg: 'N', help: 'replication factor of the repartitioned topic when it is created', default: 1 },
-  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve Prometheus /metrics of the running engine on 127.0.0.1:PORT (0 = off)', default: 0 }
+  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve the status page, Prometheus /metrics, /healthz and /readyz of the running engine on this port (0 = off)', default: 0 },
+  { name: 'metrics-host', type: 'string', arg: 'HOST', help: 'address the --metrics-port server listens on (0.0.0.0 for every interface)', default: '127.0.0.1' },
+  ...LOGGING
 ]
 
 const PRODUCE: OptionSpec[] = [
@@ -87,7 +99,8 @@ const PRODUCE: OptionSpec[] = [
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'register the records\' schema in this Confluent-compatible registry and write the Confluent wire format (magic byte 0 + schema id)' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject to register under (default <topic>-value)' },
   { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000 },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' }
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
+  ...LOGGING
 ]
 
 const FETCH: OptionSpec[] = [
@@ -97,7 +110,8 @@ const FETCH: OptionSpec[] = [
   { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
   { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
-  { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' }
+  { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' },
+  ...LOGGING
 ]
 
 const SERVE: OptionSpec[] = [
@@ -106,10 +120,12 @@ const SERVE: OptionSpec[] = [
   { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080 },
   { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
   { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
+  ...LOGGING
 ]
 
 const DUMP: OptionSpec[] = [
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' }
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
+  ...LOGGING
 ]
 
 const USAGE = `tilekiln — Chronon GroupBy tiles from event streams, on Node.js
@@ -151,26 +167,6 @@ function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', mill
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
-
-function statusLine (p: Progress, untiled = false): string {
-  const wm = Number.isFinite(p.watermark) ? new Date(p.watermark).toISOString().replace('.000Z', 'Z') : p.watermark > 0 ? 'end' : '—'
-  const lag = Number.isFinite(p.eventTimeLagMillis) ? ` (${(p.eventTimeLagMillis / 1000).toFixed(1)} s event time)` : ''
-  const kafkaLag = p.partitions.reduce((a, x) => a + (Number.isNaN(x.lag) ? 0 : x.lag), 0)
-  const owned = p.partitions.length === 0 ? 'none' : ranges(p.partitions.map(x => x.partition))
-  return `tilekiln ${(p.elapsedMillis / 1000).toFixed(1).padStart(6)}s | ${fmt(p.eventsPerSecond).padStart(9)} ev/s | events ${fmt(p.records)} | partitions ${owned}, source lag ${fmt(kafkaLag)} | in flight ${fmt(p.lagRecords)} rec${lag} | watermark ${wm} |${untiled ? '' : ` keys ${fmt(p.liveKeys)} |`} ${untiled ? 'events' : 'tiles'} written ${fmt(p.tilesWritten)} | dead letters ${fmt(p.deadLetters)} (late ${fmt(p.lateEvents)})${p.fencedWrites > 0 ? ` | fenced ${fmt(p.fencedWrites)}` : ''}`
-}
-
-/** 0-3,5,7-8 */
-function ranges (ns: readonly number[]): string {
-  const out: string[] = []
-  for (let i = 0; i < ns.length;) {
-    let j = i
-    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++
-    out.push(j > i ? `${ns[i]}-${ns[j]}` : String(ns[i]))
-    i = j + 1
-  }
-  return out.join(',')
-}
 
 async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
   const src = o.source as string
@@ -245,7 +241,9 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   const cpFlag = o.checkpoints as string | undefined
   if (cpFlag !== undefined && cpFlag !== 'on' && cpFlag !== 'off') throw new TilekilnError('TK_USAGE', `--checkpoints must be on or off, not '${cpFlag}'`)
   const checkpoints = cpFlag === undefined ? isKafka : cpFlag === 'on'
-  const progressMs = o.progress as number
+  const screenOut = terminalLogs() ? process.stderr : null
+  const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
+  if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
   const engine = new Engine({
     groupBy: plan.json,
     planOptions: { flavour: plan.flavour, sourceIndex: o['source-index'] as number | undefined, fallbackName: plan.name },
@@ -260,8 +258,6 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     lingerMillis: o.linger as number,
     ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
     evaluator: o.evaluator as 'spark' | 'column-refs',
-    progressMillis: progressMs,
-    onProgress: progressMs > 0 ? p => process.stderr.write(statusLine(p, untiled) + '\n') : undefined,
     untiled,
     ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {}),
     ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
@@ -276,29 +272,52 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
       partitions: repartition.partitions,
       probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
-      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: line => process.stderr.write(line + '\n') }),
+      storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: getLogger() }),
       metrics: engine.metrics,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
       checkpointIntervalMillis: o['checkpoint-interval'] as number,
       startFrom: kafka.startFrom as 'earliest',
-      log: line => process.stderr.write(line + '\n'),
+      log: getLogger(),
       onFailure: e => {
-        process.stderr.write(`tilekiln: the shuffle stage failed, stopping: ${describeError(e)}\n`)
+        getLogger().error(`the shuffle stage failed, stopping: ${describeError(e)}`)
         engine.stop()
       }
     })
   const metricsPort = o['metrics-port'] as number
-  const metricsHttp = metricsPort > 0 ? metricsServer(engine.metrics) : null
-  if (metricsHttp !== null) {
-    const port = await listen(metricsHttp, metricsPort, '127.0.0.1')
-    process.stderr.write(`tilekiln: metrics on http://127.0.0.1:${port}/metrics\n`)
+  engine.metrics.includeProcessMetrics()
+  const stats = new LiveStats(engine)
+  // The status page looks keys up in the store being written: its read side is loaded once the engine wrote the
+  // serving info (the sampler below checks).
+  const served = new Map<string, Served>()
+  let readSide: Promise<void> | null = null
+  const loadServed = (): void => {
+    if (readSide !== null || !engine.storeConnected) return
+    readSide = loadReadSide(plan, store).then(r => { served.set(plan.name, { read: r, store }) }, e => { getLogger().warn(`the status page cannot look keys up: ${describeError(e)}`) })
   }
-  process.stderr.write(`tilekiln: running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}\n`)
+  const metricsHttp = metricsPort > 0 ? featureServer(served, engine.metrics, { health: engine, status: { mode: 'run', title: `${plan.name} from ${source.description}`, samples: () => stats.history } }) : null
+  if (metricsHttp !== null) {
+    const host = o['metrics-host'] as string
+    const port = await listen(metricsHttp, metricsPort, host)
+    const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    getLogger().info({ port, host }, `status page on ${base}/ (metrics ${base}/metrics, health ${base}/healthz and ${base}/readyz)`)
+  }
+  getLogger().info({ groupBy: plan.name, source: source.description, store: store.description, workers: o.workers }, `running ${plan.name} (${untiled ? `untiled: one stored event per row, ${plan.aggregationInputs.length} input column(s)` : `${plan.tileParts.length} tile part(s), ${plan.tileSizeMillis / 60000}-minute tiles`}) from ${source.description} into ${store.description} with ${o.workers} worker(s)${checkpoints ? ', checkpoints in the store' : ''}`)
+  // On a terminal one screen redrawn in place; otherwise a status line now and then (the status page samples too).
+  const screen = screenOut !== null && progressMs > 0 ? new LiveScreen(screenOut, `${plan.name} from ${source.description}`, untiled) : null
+  let lastLine = Date.now()
+  const sampler = progressMs > 0 || metricsHttp !== null
+    ? setInterval(() => {
+      const s = stats.sample()
+      if (metricsHttp !== null) loadServed()
+      if (screen !== null) screen.draw(s)
+      else if (progressMs > 0 && s.at - lastLine >= progressMs - 5) { lastLine = s.at; getLogger().info({ progress: s }, statusLine(s, untiled)) }
+    }, Math.min(1000, progressMs > 0 ? progressMs : 1000))
+    : undefined
   let stopping = false
   const onSignal = (): void => {
     if (stopping) process.exit(130)
     stopping = true
-    process.stderr.write('tilekiln: stopping (flushing what is in flight; press Ctrl-C again to abort)…\n')
+    getLogger().info('stopping (flushing what is in flight; press Ctrl-C again to abort)…')
     engine.stop()
   }
   process.on('SIGINT', onSignal)
@@ -306,20 +325,25 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   try {
     if (shuffle !== null) {
       await shuffle.start()
-      process.stderr.write(`tilekiln: shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key\n`)
+      getLogger().info(`shuffling ${repartition!.input} (${repartition!.partitions} partitions) into ${repartition!.output} by the entity key`)
     }
     const summary = await engine.run()
+    clearInterval(sampler)
+    screen?.close()
     await shuffle?.stop()
     shuffle?.check()
     if (o.json === true) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
-      process.stderr.write(statusLine(summary, untiled) + '\n')
-      if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) process.stderr.write(`tilekiln: ${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)\n`)
-      process.stderr.write(`tilekiln: done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms\n`)
+      // The whole run: rates and p99 since the start.
+      getLogger().info(statusLine({ ...new LiveStats(engine).sample(), p99LatencyMillis: summary.latency.count === 0 ? Number.NaN : summary.latency.p99 }, untiled))
+      if (summary.restoredPartitions > 0 || summary.checkpointsTaken > 0) getLogger().info(`${summary.restoredPartitions === 0 ? 'started fresh' : `restored ${summary.restoredPartitions} partition(s) from their checkpoints`}, took ${summary.checkpointsTaken} checkpoint(s)`)
+      getLogger().info(`done. ${fmt(summary.records)} events in ${(summary.elapsedMillis / 1000).toFixed(1)} s (${fmt(summary.eventsPerSecond)} ev/s), ${fmt(summary.tilesWritten)} ${untiled ? 'event' : 'tile'} writes, ${fmt(summary.deadLetters)} dead letter(s)${summary.deadLetters > 0 ? ` in ${deadLetters.description}` : ''}; event-to-store latency p50 ${summary.latency.p50} ms, p99 ${summary.latency.p99} ms`)
     }
     return 0
   } finally {
+    clearInterval(sampler)
+    screen?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await shuffle?.stop().catch(() => {})
@@ -402,7 +426,7 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
     batch: o.batch as number
   })
   process.stdout.write(JSON.stringify(r) + '\n')
-  process.stderr.write(`tilekiln: produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed)${r.schemaId === undefined ? '' : ` with schema id ${r.schemaId}`} to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)\n`)
+  getLogger().info(`produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed)${r.schemaId === undefined ? '' : ` with schema id ${r.schemaId}`} to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)`)
   return 0
 }
 
@@ -426,14 +450,17 @@ async function serve (o: ParsedOptions): Promise<number> {
     served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: headTileOption(o) })
   }
   const metrics = new Metrics('serve')
-  const server = featureServer(served, metrics)
+  metrics.includeProcessMetrics()
+  const feed = new FetchStats(metrics, `${[...served.keys()].join(', ')} from ${store.description}`)
+  const server = featureServer(served, metrics, { status: feed })
   const port = await listen(server, o.port as number, o.host as string)
-  process.stderr.write(`tilekiln: serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)\n`)
+  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (status page at /, GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
   await new Promise<void>(resolve => {
     const stop = (): void => { server.close(() => resolve()) }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  feed.close()
   await store.close()
   return 0
 }
@@ -475,15 +502,26 @@ export async function main (argv: readonly string[]): Promise<number> {
     return 0
   }
   const command = commandNamed(cmd)
-  if (command === undefined) { process.stderr.write(`tilekiln: unknown command '${cmd}'\n\n${USAGE}\n`); return 2 }
+  if (command === undefined) { getLogger().error(`unknown command '${cmd}' (the commands: ${Object.keys(COMMANDS).join(', ')}; tilekiln help)`); return 2 }
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {
     const { options, given } = parseOptions(rest, command.specs, cmd)
+    configureLogging({ level: logLevel(options['log-level']), format: logFormat(options['log-format']) })
     return await command.fn(options, given)
   } catch (e) {
     const tag = isTilekilnError(e) ? ` [${e.code}]` : ''
-    process.stderr.write(`tilekiln ${cmd}: ${describeError(e)}${tag}\n`)
-    if (!isTilekilnError(e) && process.env.TILEKILN_DEBUG !== undefined) process.stderr.write(`${(e as Error).stack}\n`)
+    const debug = !isTilekilnError(e) && process.env.TILEKILN_DEBUG !== undefined
+    getLogger().error({ code: isTilekilnError(e) ? e.code : undefined, ...(debug ? { err: e } : {}) }, `tilekiln ${cmd}: ${describeError(e)}${tag}`)
     return isTilekilnError(e) && e.code === 'TK_USAGE' ? 2 : 1
   }
+}
+
+function logLevel (v: unknown): LogLevel {
+  if (typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel
+  throw new TilekilnError('TK_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${String(v)}'`)
+}
+
+function logFormat (v: unknown): 'auto' | 'json' | 'pretty' {
+  if (v === 'auto' || v === 'json' || v === 'pretty') return v
+  throw new TilekilnError('TK_USAGE', `--log-format must be auto, json or pretty, not '${String(v)}'`)
 }

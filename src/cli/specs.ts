@@ -1,5 +1,6 @@
 // Turning the CLI's source and store specifications into objects.
 
+import { getLogger } from '../log/logger.ts'
 import { readFileSync } from 'node:fs'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
@@ -107,7 +108,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       const r = await loadRegistrySchemas(client, subject, schema === undefined ? undefined : { schema, name: `--schema ${o.schema!}` })
       readerSchema = r.reader
       writers = r.writers
-      process.stderr.write(`tilekiln: schema registry ${client.url}: reader schema ${r.readerName}; writer schema id(s) ${writers.known.join(', ') || 'none yet'} of subject ${subject}, others fetched when first seen\n`)
+      getLogger().info({ registry: client.url, subject }, `schema registry ${client.url}: reader schema ${r.readerName}; writer schema id(s) ${writers.known.join(', ') || 'none yet'} of subject ${subject}, others fetched when first seen`)
     }
     if (readerSchema === undefined) throw new TilekilnError('TK_USAGE', 'a Kafka source needs the records\' Avro schema: --schema FILE or --schema-registry URL (for JSON records too: it types the fields)')
     let struct

@@ -7,6 +7,7 @@
 // refused dead letter would block every checkpoint after it. The whole record stays in the source topic at the
 // partition and offset the headers give.
 
+import { getLogger, Limiter } from '../log/logger.ts'
 import { describeError } from '../errors.ts'
 
 /**
@@ -25,6 +26,7 @@ export class KafkaDeadLetters implements DeadLetterSink {
   readonly description: string
   readonly #producer: KafkaProducer
   readonly #topic: string
+  readonly #limiter = new Limiter()
   readonly #groupBy: string
   #pending: ProducerRecord[] = []
   #sending: Promise<void> = Promise.resolve()
@@ -79,7 +81,7 @@ export class KafkaDeadLetters implements DeadLetterSink {
           // Keep the unsent ones for the next flush; a checkpoint will not commit past them.
           this.#pending.unshift(...batch.slice(sent))
           this.#error = e
-          process.stderr.write(`tilekiln: cannot write ${batch.length - sent} dead letter(s) to ${this.#topic}: ${describeError(e)}\n`)
+          this.#limiter.log(getLogger(), 'warn', `cannot write ${batch.length - sent} dead letter(s) to ${this.#topic}: ${describeError(e)}`, { topic: this.#topic }, 'dead letters not written')
         }
       })
     }

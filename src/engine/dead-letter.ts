@@ -4,6 +4,7 @@
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
 import { dirname } from 'node:path'
+import type { Logger } from '../log/logger.ts'
 
 export interface DeadLetterRecord {
   readonly source: string
@@ -67,12 +68,12 @@ export class FileDeadLetters implements DeadLetterSink {
 export class RateLimitedLog {
   readonly #burst: number
   readonly #window: number
-  readonly #log: (line: string) => void
+  readonly #log: Logger
   #windowStart = 0
   #shown = 0
   #suppressed = 0
 
-  constructor (log: (line: string) => void, burst = 20, windowMillis = 10_000) {
+  constructor (log: Logger, burst = 20, windowMillis = 10_000) {
     this.#log = log
     this.#burst = burst
     this.#window = windowMillis
@@ -80,16 +81,16 @@ export class RateLimitedLog {
 
   line (text: string, now = Date.now()): void {
     if (now - this.#windowStart >= this.#window) {
-      if (this.#suppressed > 0) this.#log(`… ${this.#suppressed} more dead letter(s) not shown in the last ${this.#window / 1000} s`)
+      if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more dead letter(s) not shown in the last ${this.#window / 1000} s`)
       this.#windowStart = now
       this.#shown = 0
       this.#suppressed = 0
     }
-    if (this.#shown < this.#burst) { this.#shown++; this.#log(text) } else this.#suppressed++
+    if (this.#shown < this.#burst) { this.#shown++; this.#log.warn(text) } else this.#suppressed++
   }
 
   flush (): void {
-    if (this.#suppressed > 0) this.#log(`… ${this.#suppressed} more dead letter(s) not shown`)
+    if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more dead letter(s) not shown`)
     this.#suppressed = 0
   }
 }

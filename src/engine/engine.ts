@@ -25,7 +25,8 @@ import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
 import { describeError, TilekilnError } from '../errors.ts'
 import { queryCompiler } from '../expr/index.ts'
 import { faultPoint } from '../faults.ts'
-import { M, Metrics } from '../metrics/metrics.ts'
+import { asLogger, Limiter, type Logger } from '../log/logger.ts'
+import { M, type MetricName, Metrics } from '../metrics/metrics.ts'
 import { MAX_WORKERS, maskOfKey } from '../route/ownership.ts'
 import { createRecordProbe, type RecordProbe } from '../route/record-probe.ts'
 import { DEFAULT_RING, type RingGeometry } from '../route/ring.ts'
@@ -60,7 +61,8 @@ export interface EngineOptions {
   /** Called about every `progressMillis` with a snapshot (the CLI prints it). */
   readonly onProgress?: (p: Progress) => void
   readonly progressMillis?: number
-  readonly log?: (line: string) => void
+  /** The engine's logger (default: the process's, log/logger.ts), or a function that takes each line's message. */
+  readonly log?: Logger | ((line: string) => void)
   /**
    * Per-partition checkpoints every `intervalMillis`, restored when a partition is assigned. Stored in the store
    * (next to the tiles) unless `storage` says otherwise.
@@ -90,6 +92,15 @@ export interface PartitionProgress {
   readonly watermark: number
   readonly maxEventTime: number
   readonly records: number
+}
+
+export interface WorkerProgress {
+  readonly worker: number
+  /** Fraction of the last second the worker had work. */
+  readonly load: number
+  readonly liveKeys: number
+  readonly openTiles: number
+  readonly stateBytes: number
 }
 
 export interface Progress {
@@ -133,6 +144,11 @@ interface BatchMeta {
 /** How much of a record too large for a ring slot its dead letter keeps (a dead-letter topic takes ~1 MB messages). */
 const OVERSIZED_KEPT_BYTES = 64 * 1024
 
+/** A source's trouble report counts for readiness this long (the Kafka source repeats it while it lasts). */
+const SOURCE_TROUBLE_MILLIS = 30_000
+/** A store failing or slow for this long makes the engine not ready (shorter trouble is a retry that works). */
+const STALL_MILLIS = 5_000
+
 /** Least time between two watermark-only ticks to an idle worker (each costs a task round trip). */
 const TICK_MILLIS = 50
 
@@ -143,7 +159,19 @@ export class Engine {
   readonly #o: EngineOptions
   readonly #source: Source
   readonly #workers: number
-  readonly #log: (line: string) => void
+  readonly #log: Logger
+  /** Rate limit of error lines, per class of trouble. */
+  readonly #limiter = new Limiter()
+  /** Since when the store fails or is slow (0: it is fine); its recovery is logged once. */
+  #storeTroubleSince = 0
+  #storeConnected = false
+  #startedAt = Date.now()
+  #sourceConnected = false
+  #sourceTrouble: { why: string, at: number } | null = null
+  /** Worker load: busy time at the previous gauge update, and the resulting fraction per worker. */
+  #busyAt = performance.now()
+  readonly #busyBefore: number[] = []
+  readonly #load: number[] = []
   readonly #dlqLog: RateLimitedLog
   readonly #probe: RecordProbe
   readonly #book = new PartitionBook()
@@ -183,9 +211,9 @@ export class Engine {
   constructor (o: EngineOptions) {
     this.#o = o
     this.#source = o.source
-    this.#log = o.log ?? (line => process.stderr.write(line + '\n'))
-    this.#dlqLog = new RateLimitedLog(this.#log)
     this.plan = compilePlan(o.groupBy, o.planOptions)
+    this.#log = asLogger(o.log).child({ groupBy: this.plan.name })
+    this.#dlqLog = new RateLimitedLog(this.#log)
     const compile = queryCompiler(o.evaluator ?? 'spark')
     this.bound = bindGroupBy(this.plan, o.source.format.schema, compile)
     this.metrics = new Metrics(this.plan.name)
@@ -195,7 +223,7 @@ export class Engine {
     this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
     this.#storage = o.checkpoints === undefined
       ? null
-      : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName), { log: line => this.#log(line) })
+      : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName), { log: this.#log })
     this.#fencing = o.checkpoints !== undefined && o.checkpoints.storage === undefined
     this.#coordinator = new CheckpointCoordinator(this.#cutHost())
   }
@@ -208,21 +236,25 @@ export class Engine {
   async run (): Promise<RunSummary> {
     const o = this.#o
     const started = Date.now()
+    this.#startedAt = started
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
     this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
     await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
+    this.#storeConnected = true
     const dataset = this.plan.streamingDataset
     const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as WriteTarget<PutBatch>
     this.#writer = new KvWriter<BatchMeta, PutBatch>(target, {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {
         this.metrics.inc(M.kvErrors)
-        this.#log(`tilekiln: store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`)
+        this.metrics.inc(M.kvRetries)
+        if (this.#storeTroubleSince === 0) this.#storeTroubleSince = Date.now()
+        this.#limiter.log(this.#log, 'warn', `store write failed (attempt ${attempt}, retrying in ${delay} ms): ${describeError(e)} [groupBy=${this.plan.name}, store=${o.store.description}]`, { attempt, store: o.store.description }, 'store write failed')
       },
       onFenced: partitions => this.#fenced(partitions, 'the store refused its tile writes as stale: another daemon took the partition over'),
       // Rate-limited by the writer; a slow request is waited for, never issued twice.
-      onSlow: r => this.#log(`tilekiln: the store is slow: ${r.slowSinceLastReport} request(s) outlived their deadline since the last report (${r.timeouts} in all); the oldest (${r.oldestPuts} puts) has waited ${(r.oldestWaitingMillis / 1000).toFixed(1)} s (deadline ${(r.deadlineMillis / 1000).toFixed(1)} s); ${r.liveRequests} request(s) live, ${r.queuedPuts} puts unacknowledged${r.reset ? '; asked the store to reset its connection' : ''}; not re-issuing, the source waits [groupBy=${this.plan.name}, store=${o.store.description}]`),
+      onSlow: r => (this.#storeTroubleSince ||= Date.now(), this.#log.warn({ store: o.store.description }, `the store is slow: ${r.slowSinceLastReport} request(s) outlived their deadline since the last report (${r.timeouts} in all); the oldest (${r.oldestPuts} puts) has waited ${(r.oldestWaitingMillis / 1000).toFixed(1)} s (deadline ${(r.deadlineMillis / 1000).toFixed(1)} s); ${r.liveRequests} request(s) live, ${r.queuedPuts} puts unacknowledged${r.reset ? '; asked the store to reset its connection' : ''}; not re-issuing, the source waits [groupBy=${this.plan.name}, store=${o.store.description}]`)),
       onFatal: e => this.#fail(e)
     }, { ...o.writer, stopSignal: this.#abort.signal })
     this.#pool = new WorkerPool({
@@ -316,10 +348,10 @@ export class Engine {
       const epoch = await this.#storage.acquireEpoch(partition)
       if (epoch === held.epoch + 1) {
         held.epoch = epoch
-        this.#log(`tilekiln: partition ${partition}: assigned again, kept (epoch ${epoch}, ${this.#source.positionName} ${held.next})`)
+        this.#log.info({ partition, epoch }, `partition ${partition}: assigned again, kept (epoch ${epoch}, ${this.#source.positionName} ${held.next})`)
         return held.checkpointed >= 0 || held.records > 0 ? held.next : null
       }
-      this.#log(`tilekiln: partition ${partition}: another daemon owned it in between (epoch ${held.epoch} → ${epoch}); restoring from the store`)
+      this.#log.warn({ partition, epoch }, `partition ${partition}: another daemon owned it in between (epoch ${held.epoch} → ${epoch}); restoring from the store`)
       await this.#drop([partition])
       this.#book.remove(partition)
     } else if (held !== undefined) {
@@ -359,9 +391,9 @@ export class Engine {
         }
         this.#restored++
         this.metrics.inc(M.restoredBytes, stored.bytes.length)
-        this.#log(`tilekiln: partition ${partition}: took over at ${this.#source.positionName} ${h.next} under epoch ${epoch} (checkpoint of ${new Date(h.takenAt).toISOString()} by epoch ${h.epoch}, ${h.entries} open tile(s), ${stored.bytes.length} bytes; restored in ${Date.now() - t0} ms, at ${new Date().toISOString()})`)
+        this.#log.info({ partition, epoch, restoredBytes: stored.bytes.length }, `partition ${partition}: took over at ${this.#source.positionName} ${h.next} under epoch ${epoch} (checkpoint of ${new Date(h.takenAt).toISOString()} by epoch ${h.epoch}, ${h.entries} open tile(s), ${stored.bytes.length} bytes; restored in ${Date.now() - t0} ms, at ${new Date().toISOString()})`)
       } else {
-        this.#log(`tilekiln: partition ${partition}: took over under epoch ${epoch} (no checkpoint: from the source's start position; at ${new Date().toISOString()})`)
+        this.#log.info({ partition, epoch }, `partition ${partition}: took over under epoch ${epoch} (no checkpoint: from the source's start position; at ${new Date().toISOString()})`)
       }
     }
     owned.restoreMillis = Date.now() - t0
@@ -375,9 +407,9 @@ export class Engine {
   #revoke (partitions: readonly number[], reason: RevocationReason): Promise<void> {
     const mine = partitions.filter(p => this.#book.get(p) !== undefined)
     if (mine.length === 0 || this.#closing) return Promise.resolve()
-    this.#log(reason === 'lost'
-      ? `tilekiln: partition(s) ${mine.join(', ')} lost: the group expelled this daemon (frozen or cut off past its session); their final checkpoint is attempted under the old epoch and refused if another daemon took them over (at ${new Date().toISOString()})`
-      : `tilekiln: partition(s) ${mine.join(', ')} revoked by the group (at ${new Date().toISOString()})`)
+    this.#log[reason === 'lost' ? 'warn' : 'info']({ partitions: mine, reason }, reason === 'lost'
+      ? `partition(s) ${mine.join(', ')} lost: the group expelled this daemon (frozen or cut off past its session); their final checkpoint is attempted under the old epoch and refused if another daemon took them over (at ${new Date().toISOString()})`
+      : `partition(s) ${mine.join(', ')} revoked by the group (at ${new Date().toISOString()})`)
     return this.#coordinator.serial(async () => {
       await this.#release(mine, 'revoked')
       this.metrics.set(M.ownedPartitions, this.#book.size)
@@ -397,7 +429,7 @@ export class Engine {
       this.metrics.dropPartition(p)
     }
     this.metrics.inc(M.revocations, partitions.length)
-    this.#log(`tilekiln: partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped (at ${new Date().toISOString()})`)
+    this.#log.info({ partitions }, `partition(s) ${partitions.join(', ')} ${why === 'revoked' ? 'revoked' : 'assigned again'}: final checkpoint written, state dropped (at ${new Date().toISOString()})`)
   }
 
   async #drop (partitions: readonly number[]): Promise<void> {
@@ -415,7 +447,7 @@ export class Engine {
     if (hit.length === 0) return
     for (const p of hit) this.#book.get(p)!.status = 'fenced'
     this.#book.version++
-    this.#log(`tilekiln: partition(s) ${hit.join(', ')} fenced: ${why}; dropping them (another daemon of the group owns them now) [groupBy=${this.plan.name}]`)
+    this.#log.warn({ partitions: hit }, `partition(s) ${hit.join(', ')} fenced: ${why}; dropping them (another daemon of the group owns them now) [groupBy=${this.plan.name}]`)
     void this.#coordinator.serial(async () => {
       await this.#pool.idle()
       await this.#drop(hit)
@@ -449,7 +481,7 @@ export class Engine {
       book: this.#book,
       storage: this.#storage!,
       metrics: this.metrics,
-      log: line => this.#log(line),
+      log: this.#log,
       hold: () => this.#hold(),
       settle: () => this.#settle(),
       snapshot: partitions => Promise.all(Array.from({ length: this.#workers }, (_, w) => this.#pool.call<StateSnapshot>(w, { kind: 'snapshot', partitions }))),
@@ -511,7 +543,7 @@ export class Engine {
     if (final) {
       throw new TilekilnError('TK_DEAD_LETTER', `cannot write dead letters to ${sink.description}: ${describeError(failed.error)}; the last checkpoint does not cover them, so a restart reprocesses those records`, { groupBy: this.plan.name }, { cause: failed.error })
     }
-    this.#log(`tilekiln: dead letters not written to ${sink.description} (checkpoint skipped; the next one retries): ${describeError(failed.error)} [group-by ${this.plan.name}]`)
+    this.#log.warn(`dead letters not written to ${sink.description} (checkpoint skipped; the next one retries): ${describeError(failed.error)} [group-by ${this.plan.name}]`)
     return false
   }
 
@@ -524,7 +556,7 @@ export class Engine {
   async #commit (positions: ReadonlyMap<number, number>, final: boolean): Promise<boolean> {
     const failed = await this.#attempt(final, M.commitFailures, `committing the checkpoint's positions to ${this.#source.description}`, async () => { await this.#source.commit?.(positions) })
     if (failed === null) return true
-    this.#log(`tilekiln: could not commit the checkpoint's positions to ${this.#source.description} (${final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones'}): ${describeError(failed.error)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
+    this.#log.warn(`could not commit the checkpoint's positions to ${this.#source.description} (${final ? 'giving up; the checkpoint still holds them' : 'the next checkpoint commits newer ones'}): ${describeError(failed.error)} [group-by ${this.plan.name}, positions ${[...positions].map(([p, n]) => `${p}:${n}`).join(',')}]`)
     return false
   }
 
@@ -533,7 +565,7 @@ export class Engine {
    * it — up to 5 times with backoff (1, 2, 4, 8 s). Every failure is counted in `metric`. Returns null on success,
    * else the last failure.
    */
-  async #attempt (final: boolean, metric: string, what: string, step: () => Promise<unknown>): Promise<{ error: unknown } | null> {
+  async #attempt (final: boolean, metric: MetricName, what: string, step: () => Promise<unknown>): Promise<{ error: unknown } | null> {
     const attempts = final ? 5 : 1
     for (let attempt = 1; ; attempt++) {
       try {
@@ -542,7 +574,7 @@ export class Engine {
       } catch (e) {
         this.metrics.inc(metric)
         if (attempt >= attempts) return { error: e }
-        this.#log(`tilekiln: ${what} failed (attempt ${attempt} of ${attempts}, retrying): ${describeError(e)} [group-by ${this.plan.name}]`)
+        this.#log.warn(`${what} failed (attempt ${attempt} of ${attempts}, retrying): ${describeError(e)} [group-by ${this.plan.name}]`)
         await new Promise(resolve => setTimeout(resolve, 1000 * 2 ** (attempt - 1)))
       }
     }
@@ -577,11 +609,21 @@ export class Engine {
         this.#reject(bytes, partition, position, reason)
         return undefined
       },
-      assigned: partitions => this.#assign(partitions),
+      assigned: partitions => { this.#sourceConnected = true; return this.#assign(partitions) },
       revoked: (partitions, reason) => this.#revoke(partitions, reason ?? 'rebalance'),
       caughtUp: (partition, end) => {
         const p = this.#book.get(partition)
         if (p !== undefined) p.end = end
+        // A batch came (the source calls this once per batch): whatever trouble it reported is over.
+        this.#sourceTrouble = null
+      },
+      sourceTrouble: why => {
+        if (why === null) {
+          this.#sourceConnected = true
+          this.#sourceTrouble = null
+        } else {
+          this.#sourceTrouble = { why, at: Date.now() }
+        }
       }
     }
   }
@@ -748,7 +790,10 @@ export class Engine {
     this.metrics.set(M.queuedPuts, this.#writer.queuedPuts)
   }
 
-  /** Per-partition gauges for /metrics: lag, watermark, epoch, records; a partition gone is forgotten. */
+  /**
+   * Gauges for /metrics, every second: per partition lag, watermark, epoch, records (a partition gone is
+   * forgotten); per worker state and load; the writer's queue, requests in flight and slow requests.
+   */
   #partitionGauges (): void {
     const m = this.metrics
     for (const p of this.#book.all()) {
@@ -758,6 +803,59 @@ export class Engine {
       m.setPartition(M.partitionRecords, p.partition, p.records)
     }
     m.set(M.ownedPartitions, this.#book.size)
+    const now = performance.now()
+    const span = now - this.#busyAt
+    for (let w = 0; w < this.#workerStats.length; w++) {
+      const s = this.#workerStats[w]!
+      m.setLabelled(M.liveKeys, w, s.liveKeys)
+      m.setLabelled(M.liveEntries, w, s.liveEntries)
+      m.setLabelled(M.stateBytes, w, s.stateBytes)
+      if (this.#pool === undefined) continue
+      const busy = this.#pool.busyMillis(w, now)
+      if (span > 0) this.#load[w] = Math.min(1, (busy - (this.#busyBefore[w] ?? 0)) / span)
+      this.#busyBefore[w] = busy
+      m.setLabelled(M.workerBusy, w, this.#load[w] ?? 0)
+    }
+    this.#busyAt = now
+    if (this.#writer !== undefined) {
+      m.set(M.queuedPuts, this.#writer.queuedPuts)
+      m.set(M.inflightRequests, this.#writer.inFlight)
+      m.set(M.kvTimeouts, this.#writer.timeouts)
+    }
+  }
+
+  /**
+   * Readiness (`/readyz`): null when the engine is running with its store and source connected and neither is
+   * stalled; otherwise why not.
+   */
+  notReady (now = Date.now()): string | null {
+    if (this.#failure !== null) return `the run failed: ${describeError(this.#failure)}`
+    if (this.#abort.signal.aborted) return 'stopping'
+    if (!this.#storeConnected) return `connecting to the store ${this.#o.store.description}`
+    if (this.#sourceTrouble !== null && now - this.#sourceTrouble.at < SOURCE_TROUBLE_MILLIS) return `the source is not reading: ${this.#sourceTrouble.why}`
+    if (!this.#sourceConnected) return `connecting to the source ${this.#source.description}`
+    if (this.#storeTroubleSince !== 0 && now - this.#storeTroubleSince >= STALL_MILLIS) {
+      return `the store writer is stalled: the store has failed or been slow for ${((now - this.#storeTroubleSince) / 1000).toFixed(0)} s (${this.#writer?.queuedPuts ?? 0} writes waiting)`
+    }
+    return null
+  }
+
+  /** Liveness (`/healthz`): null while the engine can still make progress; otherwise why it cannot. */
+  notLive (): string | null {
+    return this.#failure === null ? null : `the run failed: ${describeError(this.#failure)}`
+  }
+
+  /** Each worker's load over the last second (fraction of time it had work) and state, as of its last batch. */
+  workers (): WorkerProgress[] {
+    return this.#workerStats.map((s, w) => ({ worker: w, load: this.#load[w] ?? 0, liveKeys: s.liveKeys, openTiles: s.liveEntries, stateBytes: s.stateBytes }))
+  }
+
+  /** The store took the run's serving info: the store is reachable, and readers can bind to it. */
+  get storeConnected (): boolean { return this.#storeConnected }
+
+  /** A snapshot of the run so far (what `onProgress` gets). */
+  progress (): Progress {
+    return this.#progress(this.#startedAt)
   }
 
   // ---- results -----------------------------------------------------------------------------------------------
@@ -801,7 +899,7 @@ export class Engine {
     this.metrics.inc(M.crossPartitionRows, rows)
     if (this.#crossLogged) return
     this.#crossLogged = true
-    this.#log(`tilekiln: an entity key arrives from more than one partition (${sample ?? 'example unavailable'}): the topic is not keyed by the entity, so partitions cannot be owned independently. Each key's state stays with the partition it came from first; with several daemons, run with --repartition. Counted in ${M.crossPartitionRows}; logged once. [groupBy=${this.plan.name}]`)
+    this.#log.warn(`an entity key arrives from more than one partition (${sample ?? 'example unavailable'}): the topic is not keyed by the entity, so partitions cannot be owned independently. Each key's state stays with the partition it came from first; with several daemons, run with --repartition. Counted in ${M.crossPartitionRows}; logged once. [groupBy=${this.plan.name}]`)
   }
 
   #deadLetter (dl: TaskResult['deadLetters'][number]): void {
@@ -819,10 +917,15 @@ export class Engine {
       bytes: dl.bytes,
       late: dl.late
     })
-    this.#dlqLog.line(`tilekiln: dead letter (${this.#source.positionName} ${dl.position}${dl.partition > 0 ? `, partition ${dl.partition}` : ''}): ${dl.reason} [groupBy=${this.plan.name}, code=${dl.code}] → ${this.#o.deadLetters.description}`)
+    this.#dlqLog.line(`dead letter (${this.#source.positionName} ${dl.position}${dl.partition > 0 ? `, partition ${dl.partition}` : ''}): ${dl.reason} [groupBy=${this.plan.name}, code=${dl.code}] → ${this.#o.deadLetters.description}`)
   }
 
   #durable (meta: BatchMeta, puts: number): void {
+    // Only an acknowledged write says the store is back (a batch without puts never reached it).
+    if (this.#storeTroubleSince !== 0 && puts > 0) {
+      this.#log.info({ store: this.#o.store.description }, `the store acknowledges writes again, ${((Date.now() - this.#storeTroubleSince) / 1000).toFixed(1)} s after its trouble began [store=${this.#o.store.description}]`)
+      this.#storeTroubleSince = 0
+    }
     this.#acked += meta.records
     if (puts > 0) this.metrics.inc(M.kvSuccesses, puts)
     if (meta.records > 0) this.metrics.record(M.latency, Date.now() - meta.firstAt, meta.records)
@@ -833,7 +936,7 @@ export class Engine {
         if (owned === undefined || owned.firstWrite !== 'queued') continue
         owned.firstWrite = 'done'
         this.metrics.record(M.firstWrite, now - owned.assignedAt)
-        this.#log(`tilekiln: partition ${p}: tiles of its first records written ${now - owned.assignedAt} ms after it was assigned (at ${new Date(now).toISOString()})`)
+        this.#log.info({ partition: p }, `partition ${p}: tiles of its first records written ${now - owned.assignedAt} ms after it was assigned (at ${new Date(now).toISOString()})`)
       }
     }
   }

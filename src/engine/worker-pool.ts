@@ -25,6 +25,9 @@ export class WorkerPool {
   readonly #free: SlotWriter[][] = []
   readonly #filling: (SlotWriter | null)[] = []
   readonly #inFlight: number[] = []
+  /** Time each worker had a task (running or queued behind one): its load, for metrics and the live view. */
+  readonly #busyMillis: number[] = []
+  readonly #busySince: number[] = []
   readonly #slotWaiters: (() => void)[][] = []
   readonly #idleWaiters: (() => void)[] = []
   readonly #onResult: (d: Dispatched, r: TaskResult) => void
@@ -57,6 +60,8 @@ export class WorkerPool {
       this.#free.push([...slots])
       this.#filling.push(null)
       this.#inFlight.push(0)
+      this.#busyMillis.push(0)
+      this.#busySince.push(0)
       this.#slotWaiters.push([])
     }
   }
@@ -89,6 +94,19 @@ export class WorkerPool {
 
   inFlight (w: number): number { return this.#inFlight[w]! }
 
+  /** Milliseconds worker w has had work since it started (a clock that only runs while it is busy). */
+  busyMillis (w: number, now = performance.now()): number {
+    return this.#busyMillis[w]! + (this.#inFlight[w]! > 0 ? now - this.#busySince[w]! : 0)
+  }
+
+  #started (w: number): void {
+    if (this.#inFlight[w]!++ === 0) this.#busySince[w] = performance.now()
+  }
+
+  #ended (w: number): void {
+    if (--this.#inFlight[w]! === 0) this.#busyMillis[w]! += performance.now() - this.#busySince[w]!
+  }
+
   get totalInFlight (): number { return this.#inFlight.reduce((a, b) => a + b, 0) }
 
   /** Hands worker w's filling slot to it; after its records it closes what `closes` says. */
@@ -105,22 +123,22 @@ export class WorkerPool {
 
   /** A control task (snapshot, restore) in worker w's queue, after everything already submitted to it. */
   async call<R> (w: number, task: Task, transfer: ArrayBuffer[] = []): Promise<R> {
-    this.#inFlight[w]!++
+    this.#started(w)
     try {
       return await this.#pools[w]!.run(task, { transferList: transfer }) as R
     } catch (e) {
       throw new TilekilnError('TK_WORKER', `worker ${w} failed a ${task.kind} task: ${describeError(e)}`, { worker: w }, { cause: e })
     } finally {
-      this.#inFlight[w]!--
+      this.#ended(w)
       this.#wakeIdle()
     }
   }
 
   #run (w: number, slot: SlotWriter | null, task: Task): void {
-    this.#inFlight[w]!++
+    this.#started(w)
     this.#pools[w]!.run(task).then(
       (result: TaskResult) => {
-        this.#inFlight[w]!--
+        this.#ended(w)
         if (slot !== null) this.#free[w]!.push(slot)
         try {
           this.#onResult({ worker: w, slot, task }, result)
@@ -136,7 +154,7 @@ export class WorkerPool {
         }
       },
       (e: unknown) => {
-        this.#inFlight[w]!--
+        this.#ended(w)
         const err = new TilekilnError('TK_WORKER', `worker ${w} failed: ${describeError(e)}`, { worker: w }, { cause: e })
         this.#failed ??= err
         this.#onFailure(err)

@@ -3,8 +3,12 @@
 //   GET /v1/features/<groupBy name>?<key column>=<value>[&…][&at=<epoch ms>]   → {"groupBy", "key", "at", "features"}
 //       (a key column given without `=`, `?user_id`, asks for its null value)
 //   GET /v1/group-bys                                                       → the GroupBys served
+//   GET /  (and /assets/…)                                                   → the status page (fetch/status-page.ts)
+//   GET /v1/status[?since=<epoch ms>]                                        → its data: samples after `since`
 //   GET /metrics                                                             → Prometheus text format
-//   GET /healthz                                                             → "ok"
+//   GET /healthz     → 200 "ok" while the process can make progress; 503 and the reason once it cannot (a failed run)
+//   GET /readyz      → 200 "ready" once the store and the source are connected; 503 and the reason before, and while
+//                      the store writer or the source is stalled
 //
 // Key values are typed with the GroupBy's stored key schema, exactly as `tilekiln fetch --key` does. Errors are JSON
 // {"error", "code"} with 400 (bad request), 404 (unknown GroupBy or path) or 500.
@@ -12,8 +16,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ReadSide } from '../config/bind.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
-import type { Metrics } from '../metrics/metrics.ts'
+import { M, Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
+import { type StatusFeed, statusAssets } from './status-page.ts'
 import { fetchFeatures, type HeadTileRule } from './tiled-read.ts'
 
 export interface Served {
@@ -22,6 +27,14 @@ export interface Served {
   /** The head-tile rule of reads (fetch/tiled-read.ts); default: the GroupBy's flavour. */
   readonly headTile?: HeadTileRule | undefined
 }
+
+/** What /healthz and /readyz ask (the running engine); each returns null when fine, else the reason. */
+export interface Health {
+  notLive (): string | null
+  notReady (): string | null
+}
+
+const ALWAYS: Health = { notLive: () => null, notReady: () => null }
 
 function send (res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body) : String(body)
@@ -61,20 +74,38 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams, nulls: Re
   })
 }
 
-export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics): Server {
-  metrics.describe('fetch_requests', 'feature requests served')
-  metrics.describe('fetch_errors', 'feature requests that failed')
-  metrics.describe('fetch_latency_us', 'time to read and finalize one feature request (µs)')
+export interface ServerExtras {
+  /** What /healthz and /readyz report (default: always fine). */
+  readonly health?: Health
+  /** The status page's data (without it, /v1/status is 404 and the page has no charts). */
+  readonly status?: StatusFeed
+}
+
+export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras = {}): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res, served, metrics).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
+    handle(req, res, served, metrics, extras).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
   })
 }
 
-async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics): Promise<void> {
+async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras): Promise<void> {
+  const health = extras.health ?? ALWAYS
   const url = new URL(req.url ?? '/', 'http://localhost')
   if (req.method !== 'GET') { send(res, 405, { error: 'only GET is supported', code: 'TK_USAGE' }); return }
-  if (url.pathname === '/healthz') { send(res, 200, 'ok\n', 'text/plain'); return }
-  if (url.pathname === '/metrics') { send(res, 200, metrics.prometheus(), 'text/plain; version=0.0.4'); return }
+  if (url.pathname === '/healthz') { const why = health.notLive(); send(res, why === null ? 200 : 503, why === null ? 'ok\n' : `${why}\n`, 'text/plain; charset=utf-8'); return }
+  if (url.pathname === '/readyz') { const why = health.notReady(); send(res, why === null ? 200 : 503, why === null ? 'ready\n' : `not ready: ${why}\n`, 'text/plain; charset=utf-8'); return }
+  if (url.pathname === '/metrics') { send(res, 200, await metrics.prometheus(), Metrics.contentType); return }
+  const asset = url.pathname === '/' || url.pathname.startsWith('/assets/') ? statusAssets().get(url.pathname) : undefined
+  if (asset !== undefined) {
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache' })
+    res.end(asset.body)
+    return
+  }
+  if (url.pathname === '/v1/status' && extras.status !== undefined) {
+    const since = Number(url.searchParams.get('since') ?? 0)
+    const feed = extras.status
+    send(res, 200, { mode: feed.mode, title: feed.title, ready: health.notReady(), samples: feed.samples().filter(p => p.at > since) })
+    return
+  }
   if (url.pathname === '/v1/group-bys') {
     send(res, 200, [...served.values()].map(s => ({ name: s.read.plan.name, keyColumns: s.read.plan.keyColumns, features: s.read.plan.outputs.map(o => o.name) })))
     return
@@ -97,19 +128,19 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
     const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN
     if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds (an integer), got '${atText}'`)
     const r = await fetchFeatures(s.read, s.store, key, at, { headTile: s.headTile })
-    metrics.inc('fetch_requests')
-    metrics.record('fetch_latency_us', (performance.now() - started) * 1000)
+    metrics.inc(M.fetchRequests)
+    metrics.record(M.fetchLatency, (performance.now() - started) * 1000)
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })
   } catch (e) {
-    metrics.inc('fetch_errors')
+    metrics.inc(M.fetchErrors)
     const usage = isTilekilnError(e) && (e.code === 'TK_USAGE')
     send(res, usage ? 400 : 500, { error: describeError(e), code: isTilekilnError(e) ? e.code : 'TK_INTERNAL' })
   }
 }
 
-/** Just `/metrics` (and `/healthz`), for a running engine. */
-export function metricsServer (metrics: Metrics): Server {
-  return featureServer(new Map(), metrics)
+/** Just `/metrics`, `/healthz` and `/readyz`, for a running engine. */
+export function metricsServer (metrics: Metrics, health?: Health): Server {
+  return featureServer(new Map(), metrics, health === undefined ? {} : { health })
 }
 
 export function listen (server: Server, port: number, host: string): Promise<number> {

@@ -6,6 +6,7 @@
 // previous one settled, while heartbeats continue. `untilEnd` stops once every partition reached the end offset it
 // had when the source started.
 
+import { getLogger, Limiter } from '../log/logger.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { TilekilnError } from '../errors.ts'
 import { createKafkaClient } from '../kafka/client.ts'
@@ -94,6 +95,11 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
       const onBatch = async (b: RecordBatch): Promise<void> => {
         if (signal.aborted || stopped) return
         progressed = true
+        if (trouble !== null) {
+          getLogger().info({ topic: o.topic }, `Kafka: consuming ${o.topic} again (recovered from: ${trouble})`)
+          trouble = null
+          pusher.sourceTrouble?.(null)
+        }
         for (const r of b.records) {
           // Stopping: leave the rest of the batch unread (positions stop at the last record handed over).
           if (stopped) return
@@ -144,9 +150,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
         if (caughtUp()) { stopped = true; finish() }
       }
 
-      // What the consumer recovers from by itself (broker away, coordinator moved, a rebalance) is said on stderr too,
+      // What the consumer recovers from by itself (broker away, coordinator moved, a rebalance) is logged too,
       // at most once per NOTICE_INTERVAL for each kind: a daemon that waits should say on what.
       const notices = new Notices()
+      // Set while the consumer recovers from something; cleared (and said) when records flow again.
+      let trouble: string | null = null
+      const troubled = (why: string): void => { trouble = why; pusher.sourceTrouble?.(why) }
       const abort = (): void => { stopped = true; finish() }
       signal.addEventListener('abort', abort, { once: true })
       let backoff = MIN_BACKOFF
@@ -177,12 +186,12 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
             onRevoked: (revoked, reason) => pusher.revoked(revoked, reason),
             onError: e => {
               if (e.context.fatal === 'consumer' || e.context.fatal === 'run') failed(e)
-              else notices.say(e.describe())
+              else { notices.say(e.describe()); troubled(e.describe()) }
             }
           }))
           consumer = c
           // Already at the end (everything was in the checkpoint): no batch will come to notice it.
-          const started = c.start().then(() => { if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
+          const started = c.start().then(() => { if (trouble === null) pusher.sourceTrouble?.(null); if (caughtUp()) { stopped = true; finish() } }).then(() => Promise.race([done.then(() => null), fatal]), (e: unknown) => (
             e instanceof TilekilnError ? e : new TilekilnError('TK_SOURCE', `cannot start the Kafka consumer: ${(e as Error).message}`, { topic: o.topic, groupId: o.groupId }, { cause: e })))
           const outcome = await Promise.race([started, fatal])
           if (refused !== null) {
@@ -194,7 +203,8 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           // Nothing a new consumer could change (the topic is gone, a record cannot be read): the run fails.
           if (outcome.context.fatal === 'run' || outcome.code === 'TK_USAGE') throw outcome
           if (progressed) backoff = MIN_BACKOFF
-          process.stderr.write(`tilekiln: ${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms\n`)
+          getLogger().warn({ topic: o.topic }, `${outcome.describe()}; replacing the Kafka consumer in ${backoff} ms`)
+          troubled(outcome.describe())
           await inBatch.catch(() => {})
           consumer = null
           await c.stop().catch(() => {})
@@ -238,7 +248,7 @@ async function retrying<T> (what: string, signal: AbortSignal, step: () => Promi
     try {
       return await step()
     } catch (e) {
-      if (attempt === 1 || attempt % 10 === 0) process.stderr.write(`tilekiln: ${what} failed (attempt ${attempt}, retrying): ${(e as Error).message}\n`)
+      if (attempt === 1 || attempt % 10 === 0) getLogger().warn(`${what} failed (attempt ${attempt}, retrying): ${(e as Error).message}`)
       await new Promise(resolve => setTimeout(resolve, backoff))
       backoff = Math.min(backoff * 2, MAX_BACKOFF)
     }
@@ -248,15 +258,11 @@ async function retrying<T> (what: string, signal: AbortSignal, step: () => Promi
 
 const NOTICE_INTERVAL = 10_000
 
-/** Rate-limited stderr lines, keyed by the message without its numbers (so one kind of trouble is one line). */
+/** Rate-limited lines, one per kind of trouble (the message without its numbers) per NOTICE_INTERVAL. */
 class Notices {
-  readonly #last = new Map<string, number>()
+  readonly #limiter = new Limiter(NOTICE_INTERVAL)
 
   say (message: string): void {
-    const kind = message.replace(/\d+/g, '#').slice(0, 200)
-    const now = Date.now()
-    if (now - (this.#last.get(kind) ?? -Infinity) < NOTICE_INTERVAL) return
-    this.#last.set(kind, now)
-    process.stderr.write(`tilekiln: Kafka: ${message}\n`)
+    this.#limiter.log(getLogger(), 'warn', `Kafka: ${message}`)
   }
 }

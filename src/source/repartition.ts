@@ -28,6 +28,7 @@
 
 import { TilekilnError, describeError } from '../errors.ts'
 import type { KafkaClient, KafkaConsumer, KafkaHeaders, KafkaProducer, ProducerRecord, RecordBatch } from '../kafka/types.ts'
+import type { Logger } from '../log/logger.ts'
 import { M, type Metrics } from '../metrics/metrics.ts'
 import type { RecordProbe } from '../route/record-probe.ts'
 import type { CheckpointStorage } from '../checkpoint/storage.ts'
@@ -69,7 +70,7 @@ export interface ShuffleOptions {
   readonly metrics: Metrics
   readonly sessionTimeoutMs: number
   readonly checkpointIntervalMillis: number
-  readonly log: (line: string) => void
+  readonly log: Logger
   readonly startFrom: 'earliest' | 'latest'
   /** How often each input partition's event time is sent to the partitions that have not heard it (default 500 ms). */
   readonly heartbeatMillis?: number
@@ -144,10 +145,10 @@ export class Shuffle {
         this.#membershipFailed = failed
         const why = await fatal
         if (this.#stopped) return
-        o.log(`tilekiln: shuffle: the group member failed (${describeError(why)}); replacing it in ${backoff} ms`)
+        o.log.warn(`shuffle: the group member failed (${describeError(why)}); replacing it in ${backoff} ms`)
       } catch (e) {
         if (this.#stopped) return
-        o.log(`tilekiln: shuffle: cannot start the group member (${describeError(e)}); retrying in ${backoff} ms`)
+        o.log.warn(`shuffle: cannot start the group member (${describeError(e)}); retrying in ${backoff} ms`)
       }
       this.#consumer = null
       await c.stop().catch(() => {})
@@ -163,7 +164,7 @@ export class Shuffle {
     if (this.#heartbeats !== null) clearInterval(this.#heartbeats)
     this.#consumer?.pause()
     await this.#chain
-    await this.#checkpointAll().catch(e => this.#o.log(`tilekiln: shuffle: final checkpoint failed: ${describeError(e)}`))
+    await this.#checkpointAll().catch(e => this.#o.log.error(`shuffle: final checkpoint failed: ${describeError(e)}`))
     this.#membershipFailed?.(null)
     await this.#consumer?.stop()
     await this.#membership
@@ -196,7 +197,7 @@ export class Shuffle {
         seeks.set(s, saved.next)
       }
       this.#inputs.set(s, st)
-      this.#o.log(`tilekiln: shuffle: input partition ${s} taken over under epoch ${epoch}${cp === null ? '' : ` at offset ${st.next}`}`)
+      this.#o.log.info({ partition: s }, `shuffle: input partition ${s} taken over under epoch ${epoch}${cp === null ? '' : ` at offset ${st.next}`}`)
     }
     return seeks
   }
@@ -206,7 +207,7 @@ export class Shuffle {
     for (const s of removed) {
       const st = this.#inputs.get(s)
       if (st === undefined) continue
-      await this.#checkpoint(st).catch(e => this.#o.log(`tilekiln: shuffle: checkpoint of input partition ${s} on revocation failed: ${describeError(e)}`))
+      await this.#checkpoint(st).catch(e => this.#o.log.warn(`shuffle: checkpoint of input partition ${s} on revocation failed: ${describeError(e)}`))
       this.#inputs.delete(s)
     }
   }
@@ -258,7 +259,7 @@ export class Shuffle {
           return
         } catch (e) {
           if (this.#stopped) throw e
-          this.#o.log(`tilekiln: shuffle: publishing ${records.length} record(s) to ${this.#o.output} failed (retrying in ${delay} ms): ${describeError(e)}`)
+          this.#o.log.warn(`shuffle: publishing ${records.length} record(s) to ${this.#o.output} failed (retrying in ${delay} ms): ${describeError(e)}`)
           await new Promise(resolve => setTimeout(resolve, delay))
         }
       }
@@ -308,7 +309,7 @@ export class Shuffle {
     if (!ok) {
       st.fenced = true
       this.#o.metrics.inc(M.fencedWrites)
-      this.#o.log(`tilekiln: shuffle: input partition ${st.partition} fenced (another daemon took it over); no longer publishing it`)
+      this.#o.log.warn({ partition: st.partition }, `shuffle: input partition ${st.partition} fenced (another daemon took it over); no longer publishing it`)
       return
     }
     st.checkpointed = st.next

@@ -18,6 +18,7 @@
 //     records back meanwhile (as the store writer does): dead-lettering good records because the registry had a
 //     hiccup would lose them in all but name. Stopping the engine ends the wait.
 
+import { asLogger, type Logger } from '../log/logger.ts'
 import type avro from 'avsc'
 import { avroReaderType, confluentSchemaId, writerResolver } from '../codec/record.ts'
 import { SchemaBoard } from '../codec/schema-board.ts'
@@ -197,7 +198,8 @@ export interface WriterSchemasOptions {
   /** Where the reader schema came from, for messages ('subject returns-value version 2', 'file x.avsc'). */
   readonly readerName: string
   readonly board?: SchemaBoard
-  readonly log?: (line: string) => void
+  /** Default: the process's logger; a function takes each line's message. */
+  readonly log?: Logger | ((line: string) => void)
   /** Unknown-id verdicts are re-asked after this long (default 60 s). */
   readonly unknownTtlMs?: number
   /** Backoff of a failing registry: first and largest delay (default 200 ms, 5 s). */
@@ -284,7 +286,7 @@ export class WriterSchemas implements RecordGate {
   }
 
   async #learn (id: number, signal: AbortSignal, where: string): Promise<Verdict> {
-    const log = this.#o.log ?? (line => process.stderr.write(line + '\n'))
+    const log = asLogger(this.#o.log)
     let delay = this.#o.retryMinMs ?? 200
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted()
@@ -292,20 +294,20 @@ export class WriterSchemas implements RecordGate {
         this.#fetches++
         const s = await this.#o.client.schemaById(id)
         const verdict = this.add({ ...s, id })
-        log(verdict === null
-          ? `tilekiln: writer schema id ${id} fetched from the schema registry ${this.#o.client.url} (first seen at ${where})`
-          : `tilekiln: records with ${verdict} go to the dead letters (first seen at ${where})`)
+        log.info(verdict === null
+          ? `writer schema id ${id} fetched from the schema registry ${this.#o.client.url} (first seen at ${where})`
+          : `records with ${verdict} go to the dead letters (first seen at ${where})`)
         return verdict
       } catch (e) {
         if (e instanceof RegistryError && e.notFound) {
           const verdict = `writer schema id ${id} is unknown to the schema registry ${this.#o.client.url}: ${e.message.replace(/^schema registry GET \S+: /, '')}`
           this.#verdicts.set(id, verdict)
           this.#unknownUntil.set(id, Date.now() + (this.#o.unknownTtlMs ?? 60_000))
-          log(`tilekiln: records with ${verdict} go to the dead letters (first seen at ${where})`)
+          log.warn(`records with ${verdict} go to the dead letters (first seen at ${where})`)
           return verdict
         }
         if (signal.aborted) throw signal.reason
-        log(`tilekiln: cannot fetch writer schema id ${id} (attempt ${attempt}, retrying in ${delay} ms; records of ${where.replace(/ offset.*$/, '')} wait): ${(e as Error).message}`)
+        log.warn(`cannot fetch writer schema id ${id} (attempt ${attempt}, retrying in ${delay} ms; records of ${where.replace(/ offset.*$/, '')} wait): ${(e as Error).message}`)
         await abortableSleep(delay, signal)
         delay = Math.min(delay * 2, this.#o.retryMaxMs ?? 5000)
       }
@@ -333,7 +335,7 @@ export interface RegistryFormat {
  * writer schemas. Fails (TK_USAGE / TK_SOURCE) when the registry cannot be reached or the subject is missing and no
  * reader schema was given.
  */
-export async function loadRegistrySchemas (client: SchemaRegistryClient, subject: string, given: { schema: unknown, name: string } | undefined, log?: (line: string) => void): Promise<RegistryFormat> {
+export async function loadRegistrySchemas (client: SchemaRegistryClient, subject: string, given: { schema: unknown, name: string } | undefined, log?: Logger | ((line: string) => void)): Promise<RegistryFormat> {
   let reader: unknown
   let readerName: string
   let versions: number[] = []
@@ -359,7 +361,7 @@ export async function loadRegistrySchemas (client: SchemaRegistryClient, subject
   const writers = new WriterSchemas({ client, reader, readerName, log })
   for (const r of registered) {
     const verdict = writers.add(r)
-    if (verdict !== null) (log ?? (line => process.stderr.write(line + '\n')))(`tilekiln: records with ${verdict} will go to the dead letters`)
+    if (verdict !== null) asLogger(log).warn(`records with ${verdict} will go to the dead letters`)
   }
   return { reader, readerName, writers }
 }

@@ -36,6 +36,12 @@ export interface RecordPusher {
   revoked (partitions: readonly number[], reason?: RevocationReason): Promise<void>
   /** The source's end position of a partition (Kafka's high watermark), for lag. */
   caughtUp (partition: number, end: number): void
+  /**
+   * The source's connection (for /readyz and the logs): `null` = connected and reading, a text = why it is not
+   * reading (a broker outage the client is recovering from, a consumer being replaced). Optional for sources that
+   * cannot be disconnected (files, the generator).
+   */
+  sourceTrouble? (trouble: string | null): void
 }
 
 /** Why a source stopped reading partitions: handed over in a rebalance, lost without one, or the source stopped. */

@@ -43,8 +43,8 @@ test('serve answers feature requests like fetch, with clear errors and metrics',
       const list = await (await fetch(`${base}/v1/group-bys`)).json() as { name: string }[]
       assert.equal(list[0]!.name, 'quickstart.returns.v1')
       const metrics = await (await fetch(`${base}/metrics`)).text()
-      assert.match(metrics, /tilekiln_fetch_requests\{feature_group="serve"\} 1/)
-      assert.match(metrics, /tilekiln_fetch_errors\{feature_group="serve"\} 2/)
+      assert.match(metrics, /tilekiln_fetch_requests_total\{feature_group="serve"\} 1/)
+      assert.match(metrics, /tilekiln_fetch_errors_total\{feature_group="serve"\} 2/)
     } finally {
       server.child.kill('SIGTERM')
       await server.done

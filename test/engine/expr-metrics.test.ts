@@ -53,7 +53,7 @@ test('spark_expr_eval_time samples one record in 1024 per worker', async () => {
       if (workers === 1) assert.equal(h.count, 19)
       else assert.ok(h.count >= 18 && h.count <= 19, `${h.count} samples`)
       assert.ok(h.p50 >= 1 && h.max < 1_000_000, `p50 ${h.p50} µs, max ${h.max} µs`)
-      assert.match(run.metrics.prometheus(), /tilekiln_spark_expr_eval_time_count\{feature_group="aws.user_activities.kafka_v1__1"\} 1[89]/)
+      assert.match(await run.metrics.prometheus(), /tilekiln_spark_expr_eval_time_seconds_count\{feature_group="aws.user_activities.kafka_v1__1"\} 1[89]/)
     } finally {
       await run.cleanup()
     }

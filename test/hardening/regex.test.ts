@@ -128,7 +128,7 @@ test('the CLI answers one SIGTERM while every record is an attack on its where',
     // Signal once it runs (its handler is installed then) and has had a second of records.
     await new Promise<void>((resolve, reject) => {
       let err = ''
-      cli.child.stderr!.on('data', d => { err += String(d); if (err.includes('tilekiln: running')) resolve() })
+      cli.child.stderr!.on('data', d => { err += String(d); if (/\brunning test\.regex_term/.test(err)) resolve() })
       cli.child.once('exit', code => reject(new Error(`exited ${code} before running: ${err}`)))
     })
     await new Promise(resolve => setTimeout(resolve, 1000))
