@@ -41,13 +41,18 @@ export function keyFromQuery (read: ReadSide, params: URLSearchParams): unknown[
   })
 }
 
-export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics): Server {
+/** The read API as a request handler, for a service that has its own HTTP server (node:http, Express, …). */
+export function featureHandler (served: ReadonlyMap<string, Served>, metrics: Metrics): (req: IncomingMessage, res: ServerResponse) => void {
   metrics.describe('fetch_requests', 'feature requests served')
   metrics.describe('fetch_errors', 'feature requests that failed')
   metrics.describe('fetch_latency_us', 'time to read and finalize one feature request (µs)')
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     handle(req, res, served, metrics).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
-  })
+  }
+}
+
+export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics): Server {
+  return createServer(featureHandler(served, metrics))
 }
 
 async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics): Promise<void> {
