@@ -1,12 +1,38 @@
-// Build step: compile every AssemblyScript entry to build/<name>.wasm, then type-check and emit TypeScript to dist/.
-// Nothing generated is committed; `npm install` runs this through the `prepare` script.
+// Build step: compile every AssemblyScript entry to build/<name>.wasm, then type-check and emit TypeScript to dist/,
+// and mark dist/ built (dist/.built). Nothing generated is committed.
+//   node scripts/build.mjs              build (npm run build)
+//   node scripts/build.mjs --if-stale   build only when a source is newer than the mark: the `prepare` script, which
+//                                       npm runs on `npm ci` and again when `npx tilekiln` first links this directory
+//                                       into its cache; scripts/bootstrap.mjs too. A built tree is never rebuilt.
 import { spawnSync } from 'node:child_process'
-import { readFileSync, mkdirSync, readdirSync, statSync, existsSync } from 'node:fs'
+import { readFileSync, mkdirSync, readdirSync, statSync, existsSync, writeFileSync } from 'node:fs'
 import { basename, join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (name) => join(root, 'node_modules', '.bin', name)
+const builtMarker = join(root, 'dist', '.built')
+
+/** Newest modification time under p (0 when missing). */
+function newest (p) {
+  if (!existsSync(p)) return 0
+  const s = statSync(p)
+  if (!s.isDirectory()) return s.mtimeMs
+  let t = 0
+  for (const f of readdirSync(p)) t = Math.max(t, newest(join(p, f)))
+  return t
+}
+
+/** Every input of the build; dist/.built must be newer than all of them. */
+function isStale () {
+  const sources = Math.max(...['src', 'test', 'bench', 'assembly', 'tsconfig.json', 'asconfig.json', 'package-lock.json'].map(p => newest(join(root, p))))
+  return !existsSync(builtMarker) || statSync(builtMarker).mtimeMs < sources
+}
+
+if (process.argv.includes('--if-stale')) {
+  if (!isStale()) process.exit(0)
+  console.error('tilekiln: building (AssemblyScript → build/*.wasm, TypeScript → dist/)…')
+}
 
 function run (cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
@@ -37,3 +63,4 @@ for (const entry of asconfig.modules) {
   run(bin('asc'), [entry, '--config', 'asconfig.json', '--target', 'release', '--outFile', out])
 }
 run(bin('tsc'), ['-p', 'tsconfig.json'])
+writeFileSync(builtMarker, new Date().toISOString() + '\n')
