@@ -450,11 +450,13 @@ async function dump (o: DumpOptions): Promise<number> {
   const store = openStore(o.store, { readOnly: true })
   try {
     const read = plan === undefined ? undefined : await loadReadSide(plan, store)
-    await dumpStore(store, process.stdout, {
+    const lines = await dumpStore(store, process.stdout, {
       ...(read === undefined ? {} : { read }),
       ...(read === undefined || o.key.length === 0 ? {} : { keyValues: parseKeyFlags(o.key, read) }),
       json: o.json
     })
+    // Every run leaves at least its serving info: nothing at all means the wrong server, database or prefix.
+    if (lines === 0 && read === undefined) throw new TilekilnError('TK_STORE', `${store.description} holds nothing: check the store spec (a Redis store's database and prefix); a run writes its GroupBy's serving info there first`, { store: store.description })
     return 0
   } finally {
     await store.close()
