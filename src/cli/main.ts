@@ -143,7 +143,7 @@ type FetchOptions = Options<typeof FETCH>
 type ServeOptions = Options<typeof SERVE>
 type DumpOptions = Options<typeof DUMP>
 
-export function loadPlan (path: string | undefined, flavour?: 'airbnb' | 'zipline', sourceIndex?: number): Plan {
+function loadPlan (path: string | undefined, flavour?: 'airbnb' | 'zipline', sourceIndex?: number): Plan {
   if (path === undefined) throw new TilekilnError('TK_USAGE', '--group-by FILE is required')
   const json = readJsonFile(path, 'the GroupBy')
   return compilePlan(json, { flavour, sourceIndex, fallbackName: basename(path).replace(/\.json$/, '') })
