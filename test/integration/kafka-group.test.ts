@@ -298,7 +298,7 @@ describe('consumer group: several members on a 12-partition topic', { skip }, ()
       brokers: BROKERS!, topic: t, plan: compilePlan(JSON.parse(readFileSync(gb, 'utf8'))), count: 0, seed: 1, partitions: 1, format: 'avro', malformedFraction: 0,
       keys: 1, zipf: 0, spanMillis: 1000, disorderMillis: 0, lateFraction: 0, schemaOut: schema, library: 'kafkajs', batch: 10, keyType: 'long'
     })
-    const r = await tilekiln(['run', '--group-by', gb, '--source', `kafka:${BROKERS!}/${t}`, '--kafka-library', 'kafkajs', '--instance-id', 'x', '--schema', schema, '--checkpoint-dir', join(dir, 'cp'), '--store', `embedded:${join(dir, 'store')}`], {}, 60_000)
+    const r = await tilekiln(['run', '--group-by', gb, '--source', `kafka:${BROKERS!}/${t}`, '--kafka-library', 'kafkajs', '--instance-id', 'x', '--schema', schema, '--store', `embedded:${join(dir, 'store')}`], {}, 60_000)
     rmSync(dir, { recursive: true, force: true })
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /--kafka-library platformatic/)

@@ -166,7 +166,7 @@ describe('Kafka records that attack the daemon', { skip }, () => {
     for (const library of ['kafkajs', 'platformatic']) {
       const dir = mkdtempSync(join(work, 'run-'))
       const r = await tilekiln(['run', '--group-by', GB, '--source', `kafka:${BROKERS!}/${topic}`, '--schema', schema, '--store', `embedded:${join(dir, 'store')}`,
-        '--checkpoint-dir', join(dir, 'cp'), '--group-id', `g-${uid()}`, '--until-end', '--progress', '0', '--json', '--kafka-library', library], {}, 90_000)
+        '--group-id', `g-${uid()}`, '--until-end', '--progress', '0', '--json', '--kafka-library', library], {}, 90_000)
       assert.notEqual(r.code, 124, `${library}: the daemon sat on the big record until killed:\n${r.stderr.slice(-2000)}`)
       assert.equal(r.code, 0, r.stderr)
       const summary = JSON.parse(r.stdout)
@@ -192,7 +192,7 @@ describe('Kafka records that attack the daemon', { skip }, () => {
       await produce(produceOptions(topic, 20_000))
       const dir = mkdtempSync(join(work, 'deleted-'))
       const p = startTilekiln(['run', '--group-by', GB, '--source', `kafka:${BROKERS!}/${topic}`, '--schema', schema, '--store', `embedded:${join(dir, 'store')}`,
-        '--checkpoint-dir', join(dir, 'cp'), '--group-id', `g-${uid()}`, '--progress', '200', '--kafka-library', library, '--kafka-group-protocol', groupProtocol,
+        '--group-id', `g-${uid()}`, '--progress', '200', '--kafka-library', library, '--kafka-group-protocol', groupProtocol,
         '--dead-letter', join(dir, 'dlq.jsonl')], {}, 90_000)
       let stderr = ''
       p.child.stderr!.on('data', d => { stderr += String(d) })
