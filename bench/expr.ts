@@ -37,7 +37,7 @@ interface Scenario {
 }
 
 function referenceFile (...parts: string[]): string | null {
-  const base = process.env.TILEKILN_REFERENCE ?? join(root, '..', 'shared', 'reference')
+  const base = process.env.TILEKILN_REFERENCE ?? join(root, 'test', 'fixtures')
   const p = join(base, ...parts)
   return existsSync(p) ? p : null
 }
@@ -67,7 +67,7 @@ function passThrough (): Scenario {
 
 function canary (): Scenario {
   const file = referenceFile('chronon', 'group_bys', 'zipline-chronon', 'python', 'test', 'canary', 'compiled', 'group_bys', 'gcp', 'item_event_canary.actions_v1__0')
-  if (file === null) throw new Error('the Zipline canary GroupBy is missing: set TILEKILN_REFERENCE to the shared reference directory')
+  if (file === null) throw new Error('the Zipline canary GroupBy is missing from test/fixtures/chronon/group_bys (or TILEKILN_REFERENCE)')
   const gb = JSON.parse(readFileSync(file, 'utf8'))
   const query = gb.sources[0].events.query
   // Zipline's FlinkKafkaItemEventDriver Avro schema

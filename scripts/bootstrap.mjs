@@ -1,21 +1,13 @@
 // Makes a fresh clone runnable with nothing installed by hand: installs the npm dependencies when they are
-// missing or older than package-lock.json, then rebuilds (WASM + TypeScript) when any source is newer than dist/.
+// missing or older than package-lock.json, then rebuilds (WASM + TypeScript) when any source is newer than the
+// mark dist/.built (scripts/build.mjs --if-stale; `npm ci` already built through `prepare`, so nothing is rebuilt).
 // Used by `npm start`, `npm test` and the bench scripts; safe to run repeatedly.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-function newest (p) {
-  if (!existsSync(p)) return 0
-  const s = statSync(p)
-  if (!s.isDirectory()) return s.mtimeMs
-  let t = 0
-  for (const f of readdirSync(p)) t = Math.max(t, newest(join(p, f)))
-  return t
-}
 
 function sh (cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
@@ -28,10 +20,6 @@ if (!existsSync(installedMarker) || statSync(installedMarker).mtimeMs < statSync
   sh('npm', ['ci', '--no-audit', '--no-fund'])
 }
 
-const builtMarker = join(root, 'dist', '.built')
-const sources = Math.max(...['src', 'test', 'bench', 'assembly', 'tsconfig.json', 'asconfig.json', 'package-lock.json'].map(p => newest(join(root, p))))
-if (!existsSync(builtMarker) || statSync(builtMarker).mtimeMs < sources) {
-  console.error('tilekiln: building…')
-  sh(process.execPath, [join(root, 'scripts', 'build.mjs')])
-  writeFileSync(builtMarker, new Date().toISOString() + '\n')
-}
+// build.mjs decides (dist/.built against every source) and writes the mark.
+const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--if-stale'], { cwd: root, stdio: 'inherit' })
+if (r.status !== 0) process.exit(r.status ?? 1)

@@ -9,6 +9,7 @@ import type { DataType } from '../api/data-type.ts'
 import { Operation } from '../api/group-by.ts'
 import type { ByteWriter } from '../codec/bytes.ts'
 import type { TilePart } from '../config/plan.ts'
+import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export interface KernelExports {
   count (n: number, entries: number, valid: number, state: number, stride: number, off: number): void
@@ -49,7 +50,7 @@ export function encodeValueKind (p: KernelPart): number {
 let kernelModule: WebAssembly.Module | undefined
 
 /** Compiled once per thread; instances share the caller's (shared) memory. */
-export function instantiateKernels (memory: WebAssembly.Memory): KernelExports {
+export function instantiateKernels (memory: WasmMemory): KernelExports {
   kernelModule ??= new WebAssembly.Module(readFileSync(new URL('../../../build/kernels.wasm', import.meta.url)))
   const instance = new WebAssembly.Instance(kernelModule, {
     env: {

@@ -1,5 +1,7 @@
-// The `tilekiln` command: run | fetch | dump | help.
+// The `tilekiln` command: run | produce | fetch | serve | dump | help.
 
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { compilePlan, type Plan } from '../config/plan.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
@@ -10,8 +12,9 @@ import { Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, type Served } from '../fetch/http.ts'
+import type { ReadSide } from '../config/bind.ts'
 import { FetchStats } from '../fetch/status-page.ts'
-import { fetchFeatures, type HeadTileRule, loadReadSide } from '../fetch/tiled-read.ts'
+import { fetchFeatures, loadReadSide } from '../fetch/tiled-read.ts'
 import { configureLogging, getLogger, LOG_LEVELS, type LogLevel, terminalLogs } from '../log/logger.ts'
 import { LiveStats } from '../engine/live-stats.ts'
 import { LiveScreen, statusLine } from './live-view.ts'
@@ -20,140 +23,151 @@ import { checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import { queryCompiler } from '../expr/index.ts'
 import { createRecordProbe } from '../route/record-probe.ts'
 import { repartitionTopic, Shuffle } from '../source/repartition.ts'
-import { writeSortedDump } from '../sink/dump.ts'
-import { helpText, type OptionSpec, parseNumberWithUnit, parseOptions, type ParsedOptions } from './options.ts'
+import { MAX_WORKERS } from '../route/ownership.ts'
+import { didYouMean, helpText, type OptionSpec, type Options, parseNumberWithUnit, parseOptions } from './options.ts'
+import { parseInstant } from './instant.ts'
+import { dumpStore } from './dump.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
-/** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
-const LOGGING: OptionSpec[] = [
-  { name: 'log-level', type: 'string', arg: LOG_LEVELS.join('|'), help: 'least level of the lines logged on stderr', default: 'info' },
-  { name: 'log-format', type: 'string', arg: 'auto|json|pretty', help: 'JSON lines, or readable lines; auto = readable on a terminal', default: 'auto' }
-]
+/** `--workers` bound: cores × 4 (more threads than that only contend), and no more than the engine's key routing takes. */
+const MAX_CLI_WORKERS = Math.min(MAX_WORKERS, availableParallelism() * 4)
 
-const RUN: OptionSpec[] = [
+/** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
+const LOGGING = [
+  { name: 'log-level', type: 'string', arg: LOG_LEVELS.join('|'), help: 'least level of the lines logged on stderr', default: 'info', choices: LOG_LEVELS },
+  { name: 'log-format', type: 'string', arg: 'auto|json|pretty', help: 'JSON lines, or readable lines; auto = readable on a terminal', default: 'auto', choices: ['auto', 'json', 'pretty'] }
+] as const satisfies readonly OptionSpec[]
+
+/** --head-tile, for the readers (fetch/tiled-read.ts: which time of a tile decides whether a window takes it). */
+const HEAD_TILE = { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour', choices: ['start', 'latest'] } as const satisfies OptionSpec
+
+const RUN = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
   { name: 'source', type: 'string', arg: 'SPEC', help: 'file:PATH (.jsonl/.csv/.avro) | generator[:k=v,…] | kafka:HOST:PORT/TOPIC' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server), redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N] or redis+cluster://HOST:PORT,HOST:PORT…[?…]', default: 'embedded:.tilekiln/store' },
-  { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1 },
+  { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1, integer: true, min: 1, max: MAX_CLI_WORKERS },
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
   { name: 'untiled', type: 'boolean', help: 'store every evaluated row (one put per event, aggregated at fetch time) instead of tiles' },
-  { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0 },
-  { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'a partition\'s watermark = its max event time − this', default: 300_000 },
+  { name: 'replace-key-schema', type: 'boolean', help: 'run even though the key schema (or tiled/untiled) differs from what the store holds for this GroupBy; entries written under the old one can no longer be fetched' },
+  { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0, min: 0, duration: true },
+  { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'a partition\'s watermark = its max event time − this', default: 300_000, min: 0, duration: true },
   { name: 'dead-letter', type: 'string', arg: 'FILE', help: 'JSON-lines file for records that cannot be aggregated', default: '.tilekiln/dead-letter.jsonl' },
   { name: 'schema', type: 'string', arg: 'FILE', help: 'Avro record schema (JSON) of the input; inferred from JSON/CSV files when absent (give it in production: an inferred type is a guess from the data)' },
-  { name: 'format', type: 'string', arg: 'json|csv|avro', help: 'input format of a file source (default: from the extension)' },
-  { name: 'file-watermarks', type: 'string', arg: 'end|event', help: "a file's event time ends when the file does (end), or advances while reading (event)", default: 'end' },
-  { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy (operations 18–20 differ); detected when absent' },
-  { name: 'source-index', type: 'number', arg: 'N', help: 'which of the GroupBy\'s sources to run (default: the first with a topic)' },
-  { name: 'kv-inflight', type: 'number', arg: 'N', help: 'store write requests in flight', default: 10 },
-  { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000 },
-  { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000 },
-  { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5 },
-  { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes },
-  { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark' },
-  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off' },
+  { name: 'format', type: 'string', arg: 'json|csv|avro', help: 'input format of a file source (default: from the extension)', choices: ['json', 'csv', 'avro'] },
+  { name: 'file-watermarks', type: 'string', arg: 'end|event', help: "a file's event time ends when the file does (end), or advances while reading (event)", default: 'end', choices: ['end', 'event'] },
+  { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy (operations 18–20 differ); detected when absent', choices: ['airbnb', 'zipline'] },
+  { name: 'source-index', type: 'number', arg: 'N', help: 'which of the GroupBy\'s sources to run (default: the first with a topic)', integer: true, min: 0 },
+  { name: 'kv-inflight', type: 'number', arg: 'N', help: 'store write requests in flight', default: 10, integer: true, min: 1, max: 10_000 },
+  { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000, min: 1, duration: true },
+  { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000, integer: true, min: 1 },
+  { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5, min: 0, max: 60_000, duration: true },
+  // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
+  { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
+  { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark', choices: ['spark', 'column-refs'] },
+  { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off', min: 0, duration: true },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
-  { name: 'checkpoints', type: 'string', arg: 'on|off', help: 'per-partition checkpoints in the store (restored when a partition is assigned); default on for Kafka sources, off for others' },
-  { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000 },
+  { name: 'checkpoints', type: 'string', arg: 'on|off', help: 'per-partition checkpoints in the store (restored when a partition is assigned); default on for Kafka sources, off for others', choices: ['on', 'off'] },
+  { name: 'checkpoint-interval', type: 'number', arg: 'MS', help: 'time between checkpoints (units allowed: 10s)', default: 10_000, min: 1, duration: true },
   { name: 'group-id', type: 'string', arg: 'ID', help: 'Kafka consumer group (default tilekiln-<groupBy>)' },
   { name: 'dead-letter-topic', type: 'string', arg: 'TOPIC', help: 'Kafka topic for dead letters of a Kafka source (default <topic>.tilekiln-dlq); --dead-letter FILE writes to a file instead' },
-  { name: 'start-from', type: 'string', arg: 'earliest|latest', help: 'where a partition without committed offset or checkpoint starts', default: 'earliest' },
-  { name: 'framing', type: 'string', arg: 'raw|confluent', help: 'Avro records as plain binary, or in the Confluent wire format (magic byte + schema id); confluent with --schema-registry', default: 'raw' },
+  { name: 'start-from', type: 'string', arg: 'earliest|latest', help: 'where a partition without committed offset or checkpoint starts', default: 'earliest', choices: ['earliest', 'latest'] },
+  { name: 'framing', type: 'string', arg: 'raw|confluent', help: 'Avro records as plain binary, or in the Confluent wire format (magic byte + schema id); confluent with --schema-registry', default: 'raw', choices: ['raw', 'confluent'] },
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'Confluent-compatible schema registry (http[s]://[USER:PASS@]HOST:PORT[/PATH]): reader schema = the subject\'s latest (or --schema), each record decoded with its writer schema by id' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject of the record values (default <topic>-value)' },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
-  { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000 },
-  { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic' },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs', choices: ['kafkajs', 'platformatic'] },
+  { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000, min: 1, max: 3_600_000, duration: true },
+  { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic', choices: ['classic', 'consumer'] },
   { name: 'instance-id', type: 'string', arg: 'ID', help: 'static group membership (group.instance.id, platformatic only): a daemon restarted with the same ID gets its partitions back without a rebalance' },
   { name: 'kafka-ssl', type: 'boolean', help: 'TLS to the brokers' },
-  { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism' },
+  { name: 'kafka-sasl-mechanism', type: 'string', arg: 'plain|scram-sha-256|scram-sha-512', help: 'SASL mechanism', choices: ['plain', 'scram-sha-256', 'scram-sha-512'] },
   { name: 'kafka-sasl-username', type: 'string', arg: 'USER', help: 'SASL user' },
   { name: 'kafka-sasl-password', type: 'string', arg: 'PASSWORD', help: 'SASL password (prefer the environment variable)' },
   { name: 'repartition', type: 'boolean', help: 'the topic is not keyed by the GroupBy\'s entity: shuffle it through <topic>.tilekiln-by-<groupBy> (created with the topic\'s partition count) and aggregate that' },
-  { name: 'repartition-replicas', type: 'number', arg: 'N', help: 'replication factor of the repartitioned topic when it is created', default: 1 },
-  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve the status page, Prometheus /metrics, /healthz and /readyz of the running engine on this port (0 = off)', default: 0 },
+  { name: 'repartition-replicas', type: 'number', arg: 'N', help: 'replication factor of the repartitioned topic when it is created', default: 1, integer: true, min: 1, max: 32_767 },
+  { name: 'metrics-port', type: 'number', arg: 'PORT', help: 'serve the status page, Prometheus /metrics, /healthz and /readyz of the running engine on this port (0 = off)', default: 0, integer: true, min: 0, max: 65_535 },
   { name: 'metrics-host', type: 'string', arg: 'HOST', help: 'address the --metrics-port server listens on (0.0.0.0 for every interface)', default: '127.0.0.1' },
   ...LOGGING
-]
+] as const satisfies readonly OptionSpec[]
 
-const PRODUCE: OptionSpec[] = [
+const PRODUCE = [
   { name: 'brokers', type: 'string', arg: 'HOST:PORT', help: 'bootstrap brokers (comma-separated)', default: '127.0.0.1:9092' },
   { name: 'topic', type: 'string', arg: 'TOPIC', help: 'topic to write (created with --partitions if missing)' },
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'the GroupBy whose input to generate' },
-  { name: 'count', type: 'number', arg: 'N', help: 'number of events', default: 100_000 },
-  { name: 'seed', type: 'number', arg: 'S', help: 'random seed', default: 1 },
-  { name: 'partitions', type: 'number', arg: 'P', help: 'topic partitions', default: 4 },
-  { name: 'rate', type: 'number', arg: 'R', help: 'records per second at most (0 = as fast as possible)', default: 0 },
+  { name: 'count', type: 'number', arg: 'N', help: 'number of events', default: 100_000, integer: true, min: 0 },
+  { name: 'seed', type: 'number', arg: 'S', help: 'random seed', default: 1, integer: true },
+  { name: 'partitions', type: 'number', arg: 'P', help: 'topic partitions', default: 4, integer: true, min: 1, max: 100_000 },
+  { name: 'rate', type: 'number', arg: 'R', help: 'records per second at most (0 = as fast as possible)', default: 0, min: 0 },
   { name: 'spread', type: 'boolean', help: 'spread records over partitions round-robin instead of keying them by entity (a topic that needs run --repartition)' },
-  { name: 'format', type: 'string', arg: 'avro|json', help: 'record encoding', default: 'avro' },
-  { name: 'malformed-fraction', type: 'number', arg: 'F', help: 'fraction of records replaced by garbage bytes', default: 0 },
-  { name: 'keys', type: 'number', arg: 'N', help: 'distinct entity keys', default: 1000 },
-  { name: 'key-type', type: 'string', arg: 'long|string', help: 'type of generated key values', default: 'long' },
-  { name: 'zipf', type: 'number', arg: 'S', help: 'key skew (0 = uniform)', default: 0 },
-  { name: 'span', type: 'number', arg: 'MS', help: 'event times span this far back from now (units allowed: 30d)', default: 30 * 86_400_000 },
-  { name: 'disorder', type: 'number', arg: 'MS', help: 'event times jitter back by up to this much', default: 60_000 },
-  { name: 'late', type: 'number', arg: 'F', help: 'fraction of very late events', default: 0 },
+  { name: 'format', type: 'string', arg: 'avro|json', help: 'record encoding', default: 'avro', choices: ['avro', 'json'] },
+  { name: 'malformed-fraction', type: 'number', arg: 'F', help: 'fraction of records replaced by garbage bytes', default: 0, min: 0, max: 1 },
+  { name: 'keys', type: 'number', arg: 'N', help: 'distinct entity keys', default: 1000, integer: true, min: 1 },
+  { name: 'key-type', type: 'string', arg: 'long|string', help: 'type of generated key values', default: 'long', choices: ['long', 'string'] },
+  { name: 'zipf', type: 'number', arg: 'S', help: 'key skew (0 = uniform)', default: 0, min: 0 },
+  { name: 'span', type: 'number', arg: 'MS', help: 'event times span this far back from now (units allowed: 30d)', default: 30 * 86_400_000, min: 0, duration: true },
+  { name: 'disorder', type: 'number', arg: 'MS', help: 'event times jitter back by up to this much', default: 60_000, min: 0, duration: true },
+  { name: 'late', type: 'number', arg: 'F', help: 'fraction of very late events', default: 0, min: 0, max: 1 },
   { name: 'schema', type: 'string', arg: 'FILE', help: 'input Avro schema (default: derived from the GroupBy\'s selects)' },
   { name: 'schema-out', type: 'string', arg: 'FILE', help: 'write the Avro schema of the produced records here (give it to run --schema)' },
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'register the records\' schema in this Confluent-compatible registry and write the Confluent wire format (magic byte 0 + schema id)' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject to register under (default <topic>-value)' },
-  { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000 },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs' },
+  { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000, integer: true, min: 1, max: 1_000_000 },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs', choices: ['kafkajs', 'platformatic'] },
   ...LOGGING
-]
+] as const satisfies readonly OptionSpec[]
 
-const FETCH: OptionSpec[] = [
+const FETCH = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
   { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'a key column value (repeat for composite keys); COL alone asks for a null value' },
-  { name: 'at', type: 'number', arg: 'MILLIS', help: 'query time (epoch ms); default now' },
-  { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy' },
-  { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
+  { name: 'at', type: 'string', arg: 'TIME', help: 'query time: ISO-8601 (2023-12-02, 2023-12-02T10:00:00Z; UTC unless it has an offset) or epoch milliseconds; default now' },
+  { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy', choices: ['airbnb', 'zipline'] },
+  HEAD_TILE,
   { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' },
   ...LOGGING
-]
+] as const satisfies readonly OptionSpec[]
 
-const SERVE: OptionSpec[] = [
+const SERVE = [
   { name: 'group-by', type: 'list', arg: 'FILE', help: 'a GroupBy to serve (repeat for several)' },
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
-  { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080 },
+  { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080, integer: true, min: 0, max: 65_535 },
   { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
-  { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour' },
+  HEAD_TILE,
   ...LOGGING
-]
+] as const satisfies readonly OptionSpec[]
 
-const DUMP: OptionSpec[] = [
+const DUMP = [
   { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR or redis://HOST:PORT[/DB][?prefix=P]', default: 'embedded:.tilekiln/store' },
+  { name: 'group-by', type: 'string', arg: 'FILE', help: 'only the entries of this GroupBy (its dataset), and decode them with it' },
+  { name: 'key', type: 'list', arg: 'COL=VALUE', help: 'only the entries of this entity key (repeat for composite keys; needs --group-by)' },
+  { name: 'json', type: 'boolean', help: 'one JSON object per entry, decoded: the key, the tile (start, size, complete) and its IRs by tile part, or an untiled event\'s input columns (needs --group-by)' },
+  { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy', choices: ['airbnb', 'zipline'] },
   ...LOGGING
-]
+] as const satisfies readonly OptionSpec[]
 
 const USAGE = `tilekiln — Chronon GroupBy tiles from event streams, on Node.js
 
 Commands:
   tilekiln run   --group-by FILE --source SPEC [--store SPEC] [--workers N] [--trigger always|buffered:MS] [--until-end] …
-  tilekiln fetch --group-by FILE --key COL=VALUE [--key …] [--store SPEC] [--at MILLIS] [--json]
+  tilekiln fetch --group-by FILE --key COL=VALUE [--key …] [--store SPEC] [--at TIME] [--json]
   tilekiln produce --brokers HOST:PORT --topic T --group-by FILE --count N [--partitions P] [--format avro|json] …
   tilekiln serve --group-by FILE [--group-by …] [--store SPEC] [--port 8080]   HTTP read API + /metrics
-  tilekiln dump  [--store SPEC]          every key and value in the store, as sorted hex lines
+  tilekiln dump  [--store SPEC] [--group-by FILE [--key COL=VALUE] [--json]]   the store's entries in key order
   tilekiln help [COMMAND]                full option lists
+  tilekiln --version
 
 Run 'tilekiln COMMAND --help' for every flag of a command.`
 
-function loadPlan (path: unknown, flavour: unknown, sourceIndex?: unknown): Plan {
-  if (typeof path !== 'string') throw new TilekilnError('TK_USAGE', '--group-by FILE is required')
-  const json = readJsonFile(path, 'the GroupBy')
-  return compilePlan(json, {
-    flavour: flavour as 'airbnb' | 'zipline' | undefined,
-    sourceIndex: sourceIndex as number | undefined,
-    fallbackName: basename(path).replace(/\.json$/, '')
-  })
-}
+type RunOptions = Options<typeof RUN>
+type ProduceOptions = Options<typeof PRODUCE>
+type FetchOptions = Options<typeof FETCH>
+type ServeOptions = Options<typeof SERVE>
+type DumpOptions = Options<typeof DUMP>
 
-/** A slot must hold one record and stay addressable by the u32 offsets of the ring (at most 1 GiB here). */
-function ringSlotBytes (n: number): number {
-  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 30) throw new TilekilnError('TK_USAGE', `--ring-slot-bytes must be an integer from 1024 to ${1 << 30}, got ${n}`)
-  return n
+function loadPlan (path: string | undefined, flavour?: 'airbnb' | 'zipline', sourceIndex?: number): Plan {
+  if (path === undefined) throw new TilekilnError('TK_USAGE', '--group-by FILE is required')
+  const json = readJsonFile(path, 'the GroupBy')
+  return compilePlan(json, { flavour, sourceIndex, fallbackName: basename(path).replace(/\.json$/, '') })
 }
 
 function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', millis: number } {
@@ -168,12 +182,11 @@ function parseTrigger (s: string): { kind: 'always' } | { kind: 'buffered', mill
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-async function deadLetterSink (o: ParsedOptions, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
-  const src = o.source as string
-  if (!src.startsWith('kafka:') || explicitFile) return new FileDeadLetters(o['dead-letter'] as string)
+async function deadLetterSink (o: RunOptions, src: string, plan: Plan, explicitFile: boolean): Promise<DeadLetterSink> {
+  if (!src.startsWith('kafka:') || explicitFile) return new FileDeadLetters(o.deadLetter)
   const { brokers, topic } = parseKafkaSpec(src, plan)
-  const dlqTopic = (o['dead-letter-topic'] as string | undefined) ?? `${topic}.tilekiln-dlq`
-  const client = await createKafkaClient({ library: o['kafka-library'] as 'kafkajs', brokers, clientId: `tilekiln-${plan.cleanName}-dlq` })
+  const dlqTopic = o.deadLetterTopic ?? `${topic}.tilekiln-dlq`
+  const client = await createKafkaClient({ library: o.kafkaLibrary, brokers, clientId: `tilekiln-${plan.cleanName}-dlq` })
   const admin = await client.admin()
   try { await admin.createTopic(dlqTopic, { partitions: 1 }) } finally { await admin.close() }
   const producer = client.producer({ acks: 'all', idempotent: true })
@@ -204,62 +217,60 @@ async function prepareRepartition (spec: string, plan: Plan, k: KafkaSpecOptions
   }
 }
 
-async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<number> {
-  const plan = loadPlan(o['group-by'], o.flavour, o['source-index'])
-  const untiled = o.untiled === true
+async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> {
+  const plan = loadPlan(o.groupBy, o.flavour, o.sourceIndex)
+  const untiled = o.untiled
   if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
-  if (typeof o.source !== 'string') throw new TilekilnError('TK_USAGE', '--source SPEC is required')
+  if (o.source === undefined) throw new TilekilnError('TK_USAGE', '--source SPEC is required')
   const isKafka = o.source.startsWith('kafka:')
   const kafka: KafkaSpecOptions = {
-    groupId: o['group-id'] as string | undefined,
-    library: o['kafka-library'] as string,
-    startFrom: o['start-from'] as string,
+    groupId: o.groupId,
+    library: o.kafkaLibrary,
+    startFrom: o.startFrom,
     // A registry means the Confluent wire format; an explicit --framing raw with it is refused in openSource.
-    framing: o['schema-registry'] !== undefined && !given.has('framing') ? 'confluent' : o.framing as string,
-    schemaRegistry: o['schema-registry'] as string | undefined,
-    schemaSubject: o['schema-subject'] as string | undefined,
-    untilEnd: o['until-end'] === true,
-    ssl: o['kafka-ssl'] === true,
-    saslMechanism: o['kafka-sasl-mechanism'] as string | undefined,
-    saslUsername: o['kafka-sasl-username'] as string | undefined,
-    saslPassword: o['kafka-sasl-password'] as string | undefined,
-    sessionTimeoutMs: o['kafka-session-timeout'] as number,
-    groupProtocol: o['kafka-group-protocol'] as string,
-    instanceId: o['instance-id'] as string | undefined
+    framing: o.schemaRegistry !== undefined && !given.has('framing') ? 'confluent' : o.framing,
+    schemaRegistry: o.schemaRegistry,
+    schemaSubject: o.schemaSubject,
+    untilEnd: o.untilEnd,
+    ssl: o.kafkaSsl,
+    saslMechanism: o.kafkaSaslMechanism,
+    saslUsername: o.kafkaSaslUsername,
+    saslPassword: o.kafkaSaslPassword,
+    sessionTimeoutMs: o.kafkaSessionTimeout,
+    groupProtocol: o.kafkaGroupProtocol,
+    instanceId: o.instanceId
   }
-  const repartition = o.repartition === true
-    ? await prepareRepartition(o.source, plan, kafka, o['repartition-replicas'] as number)
+  const repartition = o.repartition
+    ? await prepareRepartition(o.source, plan, kafka, o.repartitionReplicas)
     : null
   const source = await openSource(repartition === null ? o.source : `kafka:${repartition.brokers.join(',')}/${repartition.output}`, plan, {
-    schema: o.schema as string | undefined,
-    format: o.format as string | undefined,
-    fileWatermarks: o['file-watermarks'] as string | undefined,
+    schema: o.schema,
+    format: o.format,
+    fileWatermarks: o.fileWatermarks,
     kafka: repartition === null ? kafka : { ...kafka, repartitioned: true, schemaSubject: kafka.schemaSubject ?? `${repartition.input}-value` }
   })
-  const store = openStore(o.store as string)
-  const deadLetters = await deadLetterSink(o, plan, given.has('dead-letter'))
-  const cpFlag = o.checkpoints as string | undefined
-  if (cpFlag !== undefined && cpFlag !== 'on' && cpFlag !== 'off') throw new TilekilnError('TK_USAGE', `--checkpoints must be on or off, not '${cpFlag}'`)
-  const checkpoints = cpFlag === undefined ? isKafka : cpFlag === 'on'
+  const store = openStore(o.store)
+  const deadLetters = await deadLetterSink(o, o.source, plan, given.has('dead-letter'))
+  const checkpoints = o.checkpoints === undefined ? isKafka : o.checkpoints === 'on'
   const screenOut = terminalLogs() ? process.stderr : null
-  const progressMs = given.has('progress') ? o.progress as number : screenOut !== null ? 1000 : 30_000
-  if (!Number.isFinite(progressMs) || progressMs < 0) throw new TilekilnError('TK_USAGE', `--progress must be 0 (off) or an interval in ms, not ${progressMs}`)
+  const progressMs = o.progress ?? (screenOut !== null ? 1000 : 30_000)
   const engine = new Engine({
     groupBy: plan.json,
-    planOptions: { flavour: plan.flavour, sourceIndex: o['source-index'] as number | undefined, fallbackName: plan.name },
+    planOptions: { flavour: plan.flavour, sourceIndex: o.sourceIndex, fallbackName: plan.name },
     source,
     store,
     deadLetters,
-    workers: o.workers as number,
-    trigger: parseTrigger(o.trigger as string),
-    allowedLatenessMillis: o['allowed-lateness'] as number,
-    outOfOrdernessMillis: o['out-of-orderness'] as number,
-    writer: { maxInFlight: o['kv-inflight'] as number, timeoutMillis: o['kv-timeout'] as number, maxQueuedPuts: o['kv-queue'] as number },
-    lingerMillis: o.linger as number,
-    ring: { dataBytes: ringSlotBytes(o['ring-slot-bytes'] as number) },
-    evaluator: o.evaluator as 'spark' | 'column-refs',
+    workers: o.workers,
+    trigger: parseTrigger(o.trigger),
+    allowedLatenessMillis: o.allowedLateness,
+    outOfOrdernessMillis: o.outOfOrderness,
+    writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue },
+    lingerMillis: o.linger,
+    ring: { dataBytes: o.ringSlotBytes },
+    evaluator: o.evaluator,
+    servingInfo: o.replaceKeySchema ? 'replace' : 'check',
     untiled,
-    ...(checkpoints ? { checkpoints: { intervalMillis: o['checkpoint-interval'] as number } } : {}),
+    ...(checkpoints ? { checkpoints: { intervalMillis: o.checkpointInterval } } : {}),
     ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
   })
   if (repartition !== null && !checkpoints) throw new TilekilnError('TK_USAGE', '--repartition needs checkpoints (its exactly-once rests on them): drop --checkpoints off')
@@ -271,19 +282,19 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
       output: repartition.output,
       groupId: `${kafka.groupId ?? `tilekiln-${plan.cleanName}`}.shuffle`,
       partitions: repartition.partitions,
-      probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator as 'spark')),
+      probe: createRecordProbe(engine.bound, source.format, 2, queryCompiler(o.evaluator)),
       storage: storeCheckpoints(store, checkpointScope(plan.streamingDataset, `shuffle:${repartition.input}`), { log: getLogger() }),
       metrics: engine.metrics,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
-      checkpointIntervalMillis: o['checkpoint-interval'] as number,
-      startFrom: kafka.startFrom as 'earliest',
+      checkpointIntervalMillis: o.checkpointInterval,
+      startFrom: o.startFrom,
       log: getLogger(),
       onFailure: e => {
         getLogger().error(`the shuffle stage failed, stopping: ${describeError(e)}`)
         engine.stop()
       }
     })
-  const metricsPort = o['metrics-port'] as number
+  const metricsPort = o.metricsPort
   engine.metrics.includeProcessMetrics()
   const stats = new LiveStats(engine)
   // The status page looks keys up in the store being written: its read side is loaded once the engine wrote the
@@ -296,7 +307,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   }
   const metricsHttp = metricsPort > 0 ? featureServer(served, engine.metrics, { health: engine, status: { mode: 'run', title: `${plan.name} from ${source.description}`, samples: () => stats.history } }) : null
   if (metricsHttp !== null) {
-    const host = o['metrics-host'] as string
+    const host = o.metricsHost
     const port = await listen(metricsHttp, metricsPort, host)
     const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
     getLogger().info({ port, host }, `status page on ${base}/ (metrics ${base}/metrics, health ${base}/healthz and ${base}/readyz)`)
@@ -332,7 +343,7 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
     screen?.close()
     await shuffle?.stop()
     shuffle?.check()
-    if (o.json === true) {
+    if (o.json) {
       process.stdout.write(JSON.stringify({ ...summary, metrics: Object.fromEntries(Object.values(M).map(n => [n, engine.metrics.counter(n)])) }) + '\n')
     } else {
       // The whole run: rates and p99 since the start.
@@ -353,34 +364,15 @@ async function run (o: ParsedOptions, given: ReadonlySet<string>): Promise<numbe
   }
 }
 
-async function fetch (o: ParsedOptions): Promise<number> {
-  const plan = loadPlan(o['group-by'], o.flavour)
-  const store = openStore(o.store as string, { readOnly: true })
+async function fetch (o: FetchOptions): Promise<number> {
+  const plan = loadPlan(o.groupBy, o.flavour)
+  const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at')
+  const store = openStore(o.store, { readOnly: true })
   try {
     const read = await loadReadSide(plan, store)
-    // --key COL=VALUE, or --key COL alone for a null key value (Chronon tiles null keys)
-    const given = new Map<string, string | null>()
-    for (const kv of (o.key as string[] | undefined) ?? []) {
-      const eq = kv.indexOf('=')
-      if (eq === 0 || kv === '') throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE (or COL for a null value), got '${kv}'`)
-      if (eq < 0) given.set(kv, null)
-      else given.set(kv.slice(0, eq), kv.slice(eq + 1))
-    }
-    const keyValues = plan.keyColumns.map(k => {
-      const text = given.get(k)
-      if (text === undefined) throw new TilekilnError('TK_USAGE', `missing --key ${k}=VALUE (key columns: ${plan.keyColumns.join(', ')})`)
-      if (text === null) return null
-      try {
-        return read.keyCodec.parseText(k, text)
-      } catch (e) {
-        throw new TilekilnError('TK_USAGE', (e as Error).message)
-      }
-    })
-    for (const k of given.keys()) if (!plan.keyColumns.includes(k)) throw new TilekilnError('TK_USAGE', `'${k}' is not a key column (key columns: ${plan.keyColumns.join(', ')})`)
-    const at = (o.at as number | undefined) ?? Date.now()
-    if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `--at must be epoch milliseconds (an integer), got ${at}`)
-    const result = await fetchFeatures(read, store, keyValues, at, { headTile: headTileOption(o) })
-    if (o.json === true) {
+    const keyValues = parseKeyFlags(o.key, read)
+    const result = await fetchFeatures(read, store, keyValues, at, { headTile: o.headTile })
+    if (o.json) {
       process.stdout.write(JSON.stringify(result.features) + '\n')
     } else {
       const what = result.eventsRead === undefined
@@ -396,34 +388,60 @@ async function fetch (o: ParsedOptions): Promise<number> {
   }
 }
 
-async function produceCommand (o: ParsedOptions): Promise<number> {
-  const plan = loadPlan(o['group-by'], undefined)
-  if (typeof o.topic !== 'string') throw new TilekilnError('TK_USAGE', '--topic is required')
-  const fmt = o.format as string
-  if (fmt !== 'avro' && fmt !== 'json') throw new TilekilnError('TK_USAGE', '--format must be avro or json')
+/** `--key COL=VALUE` flags → the key values in key-column order, typed by the stored key schema. */
+function parseKeyFlags (flags: readonly string[], read: ReadSide): unknown[] {
+  const plan = read.plan
+  // --key COL=VALUE, or --key COL alone for a null key value (Chronon tiles null keys)
+  const given = new Map<string, string | null>()
+  for (const kv of flags) {
+    const eq = kv.indexOf('=')
+    if (eq === 0 || kv === '') throw new TilekilnError('TK_USAGE', `--key must be COL=VALUE (or COL for a null value), got '${kv}'`)
+    if (eq < 0) given.set(kv, null)
+    else given.set(kv.slice(0, eq), kv.slice(eq + 1))
+  }
+  for (const k of given.keys()) {
+    if (plan.keyColumns.includes(k)) continue
+    const guess = didYouMean(k, plan.keyColumns)
+    throw new TilekilnError('TK_USAGE', `'${k}' is not a key column of ${plan.name}${guess === undefined ? '' : `; did you mean ${guess}?`} (key columns: ${plan.keyColumns.join(', ')})`)
+  }
+  return plan.keyColumns.map(k => {
+    const text = given.get(k)
+    if (text === undefined) throw new TilekilnError('TK_USAGE', `missing --key ${k}=VALUE (key columns: ${plan.keyColumns.join(', ')})`)
+    if (text === null) return null
+    try {
+      return read.keyCodec.parseText(k, text)
+    } catch (e) {
+      throw new TilekilnError('TK_USAGE', (e as Error).message)
+    }
+  })
+}
+
+async function produceCommand (o: ProduceOptions): Promise<number> {
+  const plan = loadPlan(o.groupBy)
+  if (o.topic === undefined) throw new TilekilnError('TK_USAGE', '--topic is required')
   const r = await produce({
-    brokers: o.brokers as string,
+    brokers: o.brokers,
     topic: o.topic,
     plan,
-    count: o.count as number,
-    seed: o.seed as number,
-    partitions: o.partitions as number,
-    format: fmt,
-    malformedFraction: o['malformed-fraction'] as number,
-    keys: o.keys as number,
-    keyType: o['key-type'] === 'string' ? 'string' : 'long',
-    keyed: o.spread !== true,
-    rate: o.rate as number,
-    zipf: o.zipf as number,
-    spanMillis: o.span as number,
-    disorderMillis: o.disorder as number,
-    lateFraction: o.late as number,
-    schema: o.schema === undefined ? undefined : readJsonFile(o.schema as string, 'the schema file'),
-    schemaOut: o['schema-out'] as string | undefined,
-    schemaRegistry: o['schema-registry'] as string | undefined,
-    schemaSubject: o['schema-subject'] as string | undefined,
-    library: o['kafka-library'] as 'kafkajs',
-    batch: o.batch as number
+    count: o.count,
+    seed: o.seed,
+    partitions: o.partitions,
+    format: o.format,
+    malformedFraction: o.malformedFraction,
+    keys: o.keys,
+    keyType: o.keyType,
+    keyed: !o.spread,
+    rate: o.rate,
+    zipf: o.zipf,
+    spanMillis: o.span,
+    disorderMillis: o.disorder,
+    lateFraction: o.late,
+    schema: o.schema === undefined ? undefined : readJsonFile(o.schema, 'the schema file'),
+    schemaOut: o.schemaOut,
+    schemaRegistry: o.schemaRegistry,
+    schemaSubject: o.schemaSubject,
+    library: o.kafkaLibrary,
+    batch: o.batch
   })
   process.stdout.write(JSON.stringify(r) + '\n')
   getLogger().info(`produced ${fmt0(r.records)} records (${fmt0(r.malformed)} malformed)${r.schemaId === undefined ? '' : ` with schema id ${r.schemaId}`} to ${o.topic} in ${r.seconds.toFixed(1)} s (${fmt0(r.recordsPerSecond)} rec/s)`)
@@ -432,29 +450,24 @@ async function produceCommand (o: ParsedOptions): Promise<number> {
 
 const fmt0 = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-/** --head-tile start|latest, or undefined (the GroupBy's flavour decides). */
-function headTileOption (o: ParsedOptions): HeadTileRule | undefined {
-  const v = o['head-tile']
-  if (v === undefined) return undefined
-  if (v !== 'start' && v !== 'latest') throw new TilekilnError('TK_USAGE', `--head-tile must be start or latest, got '${String(v)}'`)
-  return v
-}
-
-async function serve (o: ParsedOptions): Promise<number> {
-  const files = (o['group-by'] as string[] | undefined) ?? []
+async function serve (o: ServeOptions): Promise<number> {
+  const files = o.groupBy
   if (files.length === 0) throw new TilekilnError('TK_USAGE', '--group-by FILE is required (repeat it to serve several)')
-  const store = openStore(o.store as string, { readOnly: true })
+  const plans = files.map(f => loadPlan(f))
+  const store = openStore(o.store, { readOnly: true })
   const served = new Map<string, Served>()
-  for (const f of files) {
-    const plan = loadPlan(f, undefined)
-    served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: headTileOption(o) })
+  try {
+    for (const plan of plans) served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: o.headTile })
+  } catch (e) {
+    await store.close()
+    throw e
   }
   const metrics = new Metrics('serve')
   metrics.includeProcessMetrics()
   const feed = new FetchStats(metrics, `${[...served.keys()].join(', ')} from ${store.description}`)
   const server = featureServer(served, metrics, { status: feed })
-  const port = await listen(server, o.port as number, o.host as string)
-  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host as string}:${port} (status page at /, GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
+  const port = await listen(server, o.port, o.host)
+  getLogger().info({ port }, `serving ${[...served.keys()].join(', ')} from ${store.description} on http://${o.host}:${port} (status page at /, GET /v1/features/<groupBy>?<key>=<value>[&at=<ms>], /metrics)`)
   await new Promise<void>(resolve => {
     const stop = (): void => { server.close(() => resolve()) }
     process.once('SIGINT', stop)
@@ -465,49 +478,90 @@ async function serve (o: ParsedOptions): Promise<number> {
   return 0
 }
 
-async function dump (o: ParsedOptions): Promise<number> {
-  const store = openStore(o.store as string, { readOnly: true })
+async function dump (o: DumpOptions): Promise<number> {
+  if (o.groupBy === undefined && (o.key.length > 0 || o.json)) throw new TilekilnError('TK_USAGE', `--${o.json ? 'json' : 'key'} decodes with the GroupBy: give --group-by FILE`)
+  const plan = o.groupBy === undefined ? undefined : loadPlan(o.groupBy, o.flavour)
+  const store = openStore(o.store, { readOnly: true })
   try {
-    // Sorted in bounded memory (an external merge sort through temp files for large stores).
-    await writeSortedDump(store, process.stdout)
+    const read = plan === undefined ? undefined : await loadReadSide(plan, store)
+    const lines = await dumpStore(store, process.stdout, {
+      ...(read === undefined ? {} : { read }),
+      ...(read === undefined || o.key.length === 0 ? {} : { keyValues: parseKeyFlags(o.key, read) }),
+      json: o.json
+    })
+    // Every run leaves at least its serving info: nothing at all means the wrong server, database or prefix.
+    if (lines === 0 && read === undefined) throw new TilekilnError('TK_STORE', `${store.description} holds nothing: check the store spec (a Redis store's database and prefix); a run writes its GroupBy's serving info there first`, { store: store.description })
     return 0
   } finally {
     await store.close()
   }
 }
 
-const COMMANDS: Record<string, { summary: string, specs: OptionSpec[], fn: (o: ParsedOptions, given: ReadonlySet<string>) => Promise<number> }> = {
-  run: { summary: 'consume a source and keep the GroupBy\'s tiles fresh in the store', specs: RUN, fn: run },
-  produce: { summary: 'write generated GroupBy-shaped events to a Kafka topic (a load generator)', specs: PRODUCE, fn: produceCommand },
-  fetch: { summary: 'read a key\'s windowed feature values from the tiles', specs: FETCH, fn: fetch },
-  serve: { summary: 'HTTP read API for feature values, and Prometheus metrics', specs: SERVE, fn: serve },
-  dump: { summary: 'print every key and value in the store as sorted hex lines', specs: DUMP, fn: dump }
+interface Command {
+  readonly summary: string
+  readonly specs: readonly OptionSpec[]
+  /** Parses the arguments against the command's own specs and runs it with the typed options. */
+  readonly exec: (argv: readonly string[], otherNames: ReadonlySet<string>) => Promise<number>
+}
+
+function command<const T extends readonly OptionSpec[]> (name: string, summary: string, specs: T, fn: (o: Options<T>, given: ReadonlySet<string>) => Promise<number>): Command {
+  return {
+    summary,
+    specs,
+    exec: async (argv, otherNames) => {
+      const { options, given } = parseOptions(argv, specs, name, otherNames)
+      // Every command's table spreads LOGGING, so both are there (checked against their choices by the parser).
+      const logging = options as unknown as { logLevel: LogLevel, logFormat: 'auto' | 'json' | 'pretty' }
+      configureLogging({ level: logging.logLevel, format: logging.logFormat })
+      return await fn(options, given)
+    }
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: command('run', 'consume a source and keep the GroupBy\'s tiles fresh in the store', RUN, run),
+  produce: command('produce', 'write generated GroupBy-shaped events to a Kafka topic (a load generator)', PRODUCE, produceCommand),
+  fetch: command('fetch', 'read a key\'s windowed feature values from the tiles', FETCH, fetch),
+  serve: command('serve', 'HTTP read API for feature values, and Prometheus metrics', SERVE, serve),
+  dump: command('dump', 'print the store\'s entries in key order: hex lines (key, value), or decoded JSON with --group-by … --json', DUMP, dump)
 }
 
 /** Own entries only: `tilekiln constructor` is not Object.prototype.constructor. */
-function commandNamed (name: string): (typeof COMMANDS)[string] | undefined {
+function commandNamed (name: string): Command | undefined {
   return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+}
+
+/** The package's version, from package.json (two levels above dist/src/cli, or above src/cli). */
+function version (): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'tilekiln' && typeof pkg.version === 'string') return pkg.version
+    } catch {}
+  }
+  return 'unknown'
 }
 
 export async function main (argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv
   if (cmd === undefined || cmd === '--help' || cmd === '-h') { process.stdout.write(USAGE + '\n'); return cmd === undefined ? 1 : 0 }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') { process.stdout.write(`tilekiln ${version()} (Node.js ${process.versions.node})\n`); return 0 }
   if (cmd === 'help') {
     const c = rest[0] === undefined ? undefined : commandNamed(rest[0])
-    if (c === undefined) {
+    if (rest[0] === undefined) {
       process.stdout.write(USAGE + '\n\n' + Object.entries(COMMANDS).map(([n, x]) => helpText(n, x.summary, x.specs)).join('\n\n') + '\n')
-    } else {
-      process.stdout.write(helpText(rest[0]!, c.summary, c.specs) + '\n')
+      return 0
     }
+    if (c === undefined) return unknownCommand(rest[0])
+    process.stdout.write(helpText(rest[0], c.summary, c.specs) + '\n')
     return 0
   }
   const command = commandNamed(cmd)
-  if (command === undefined) { getLogger().error(`unknown command '${cmd}' (the commands: ${Object.keys(COMMANDS).join(', ')}; tilekiln help)`); return 2 }
+  if (command === undefined) return unknownCommand(cmd)
   if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(helpText(cmd, command.summary, command.specs) + '\n'); return 0 }
   try {
-    const { options, given } = parseOptions(rest, command.specs, cmd)
-    configureLogging({ level: logLevel(options['log-level']), format: logFormat(options['log-format']) })
-    return await command.fn(options, given)
+    const otherNames = new Set(Object.entries(COMMANDS).filter(([n]) => n !== cmd).flatMap(([, c]) => c.specs.map(s => s.name)))
+    return await command.exec(rest, otherNames)
   } catch (e) {
     const tag = isTilekilnError(e) ? ` [${e.code}]` : ''
     const debug = !isTilekilnError(e) && process.env.TILEKILN_DEBUG !== undefined
@@ -516,12 +570,8 @@ export async function main (argv: readonly string[]): Promise<number> {
   }
 }
 
-function logLevel (v: unknown): LogLevel {
-  if (typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel
-  throw new TilekilnError('TK_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not '${String(v)}'`)
-}
-
-function logFormat (v: unknown): 'auto' | 'json' | 'pretty' {
-  if (v === 'auto' || v === 'json' || v === 'pretty') return v
-  throw new TilekilnError('TK_USAGE', `--log-format must be auto, json or pretty, not '${String(v)}'`)
+function unknownCommand (name: string): number {
+  const guess = didYouMean(name, Object.keys(COMMANDS))
+  getLogger().error(`unknown command '${name}'${guess === undefined ? '' : `; did you mean '${guess}'?`} (the commands: ${Object.keys(COMMANDS).join(', ')}; tilekiln help)`)
+  return 2
 }

@@ -12,30 +12,30 @@ import { asStruct, fromAvroSchema } from '../codec/input-schema.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../source/generator.ts'
 import { openKafkaSource } from '../source/kafka.ts'
-import { GROUP_PROTOCOLS, type GroupProtocol, type KafkaClientOptions, type KafkaLibrary } from '../kafka/types.ts'
+import { GROUP_PROTOCOLS, type GroupProtocol, type KafkaClientOptions, type KafkaLibrary, type KafkaSaslOptions } from '../kafka/types.ts'
 import type { Source } from '../source/source.ts'
 import { parseTopicInfo } from '../source/topic-info.ts'
 import { loadRegistrySchemas, SchemaRegistryClient, valueSubject, type WriterSchemas } from '../source/schema-registry.ts'
 
 export interface SourceSpecOptions {
   readonly schema?: string
-  readonly format?: string
-  readonly fileWatermarks?: string
+  readonly format?: 'json' | 'csv' | 'avro'
+  readonly fileWatermarks?: 'end' | 'event'
   readonly kafka?: KafkaSpecOptions
 }
 
 export interface KafkaSpecOptions {
   readonly groupId?: string
-  readonly library: string
-  readonly startFrom: string
-  readonly framing: string
+  readonly library: KafkaLibrary
+  readonly startFrom: 'earliest' | 'latest'
+  readonly framing: 'raw' | 'confluent'
   readonly untilEnd: boolean
   readonly ssl: boolean
-  readonly saslMechanism?: string
+  readonly saslMechanism?: KafkaSaslOptions['mechanism']
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
-  readonly groupProtocol?: string
+  readonly groupProtocol?: GroupProtocol
   readonly instanceId?: string
   /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
   readonly schemaRegistry?: string
@@ -63,11 +63,11 @@ export function parseKafkaSpec (spec: string, plan: Plan): { brokers: string[], 
 export function kafkaClientOptions (brokers: readonly string[], k: KafkaSpecOptions, clientId: string): KafkaClientOptions {
   if (k.library !== 'kafkajs' && k.library !== 'platformatic') throw new TilekilnError('TK_USAGE', '--kafka-library must be kafkajs or platformatic')
   return {
-    library: k.library as KafkaLibrary,
+    library: k.library,
     brokers,
     clientId,
     ssl: k.ssl,
-    ...(k.saslMechanism === undefined ? {} : { sasl: { mechanism: k.saslMechanism as 'plain', username: k.saslUsername ?? '', password: k.saslPassword ?? '' } })
+    ...(k.saslMechanism === undefined ? {} : { sasl: { mechanism: k.saslMechanism, username: k.saslUsername ?? '', password: k.saslPassword ?? '' } })
   }
 }
 
@@ -82,9 +82,9 @@ export function readJsonFile (path: string, what: string): unknown {
 export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions): Promise<Source> {
   const schema = o.schema === undefined ? undefined : readJsonFile(o.schema, 'the schema file')
   if (spec.startsWith('file:')) {
-    const format = o.format as 'json' | 'csv' | 'avro' | undefined
+    const format = o.format
     if (format !== undefined && !['json', 'csv', 'avro'].includes(format)) throw new TilekilnError('TK_USAGE', '--format must be json, csv or avro')
-    const wm = o.fileWatermarks as 'end' | 'event' | undefined
+    const wm = o.fileWatermarks
     if (wm !== undefined && wm !== 'end' && wm !== 'event') throw new TilekilnError('TK_USAGE', '--file-watermarks must be end or event')
     return openFileSource({ path: spec.slice(5), format, schema, watermarks: wm })
   }
@@ -121,7 +121,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       ? { kind: 'avro', schema: struct, avroSchema: readerSchema, framing: k.framing, ...(writers === undefined ? {} : { writerSchemas: writers.board.buffer }) }
       : { kind: 'json', schema: struct }
     if (k.startFrom !== 'earliest' && k.startFrom !== 'latest') throw new TilekilnError('TK_USAGE', '--start-from must be earliest or latest')
-    const groupProtocol = (k.groupProtocol ?? 'classic') as GroupProtocol
+    const groupProtocol = k.groupProtocol ?? 'classic'
     if (!GROUP_PROTOCOLS.includes(groupProtocol)) throw new TilekilnError('TK_USAGE', `--kafka-group-protocol must be ${GROUP_PROTOCOLS.join(' or ')}`)
     if (k.instanceId !== undefined && !/^\S+$/.test(k.instanceId)) throw new TilekilnError('TK_USAGE', '--instance-id must be a non-empty string without spaces')
     const client = kafkaClientOptions(brokers, k, `tilekiln-${plan.cleanName}`)

@@ -20,7 +20,8 @@ import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
 import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
 import { type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import type { InputFormat } from '../codec/record.ts'
-import { bindGroupBy, type BoundGroupBy } from '../config/bind.ts'
+import { bindGroupBy, type BoundGroupBy, type ServingInfo } from '../config/bind.ts'
+import { servingInfoConflict } from '../config/serving-check.ts'
 import { compilePlan, type Plan, type PlanOptions } from '../config/plan.ts'
 import { describeError, TilekilnError } from '../errors.ts'
 import { queryCompiler } from '../expr/index.ts'
@@ -79,6 +80,11 @@ export interface EngineOptions {
    * Longest entity key to write (default and at most: the store's `maxKeyBytes`); longer keys are dead letters.
    */
   readonly maxKeyBytes?: number
+  /**
+   * 'check' (default): refuse to run when the store's serving info for this GroupBy has another key schema or the
+   * other tiled/untiled mode (config/serving-check.ts); 'replace': overwrite it.
+   */
+  readonly servingInfo?: 'check' | 'replace'
 }
 
 export interface PartitionProgress {
@@ -240,7 +246,13 @@ export class Engine {
     const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
     this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
-    await o.store.putMetadata(this.plan.name, JSON.stringify(untiled ? { ...this.bound.serving, untiled } : this.bound.serving))
+    const serving: ServingInfo = untiled ? { ...this.bound.serving, untiled } : this.bound.serving
+    if (o.servingInfo !== 'replace') {
+      const stored = await o.store.getMetadata(this.plan.name)
+      const conflict = stored === undefined ? null : servingInfoConflict(JSON.parse(stored) as ServingInfo, serving)
+      if (conflict !== null) throw new TilekilnError('TK_CONFIG', conflict, { groupBy: this.plan.name, store: o.store.description })
+    }
+    await o.store.putMetadata(this.plan.name, JSON.stringify(serving))
     this.#storeConnected = true
     const dataset = this.plan.streamingDataset
     const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as WriteTarget<PutBatch>

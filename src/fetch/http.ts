@@ -81,10 +81,15 @@ export interface ServerExtras {
   readonly status?: StatusFeed
 }
 
-export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras = {}): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+/** The read API as a request handler, for a service that has its own HTTP server (node:http, Express, …). */
+export function featureHandler (served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     handle(req, res, served, metrics, extras).catch(e => send(res, 500, { error: describeError(e), code: 'TK_INTERNAL' }))
-  })
+  }
+}
+
+export function featureServer (served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras = {}): Server {
+  return createServer(featureHandler(served, metrics, extras))
 }
 
 async function handle (req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, Served>, metrics: Metrics, extras: ServerExtras): Promise<void> {

@@ -17,6 +17,13 @@ export interface DumpOptions {
   readonly runChars?: number
   /** Where runs go (default: the OS temp dir). */
   readonly tmpDir?: string
+  /**
+   * The line of an entry, or null to leave it out (default: `KEYHEX VALUEHEX`). Lines are sorted as strings; a line
+   * may start with a sort key ended by a tab, which is dropped when the line is printed (see `sortKeyed`).
+   */
+  readonly line?: (key: Uint8Array, value: Uint8Array) => string | null
+  /** Lines carry a tab-terminated sort key to drop on output. */
+  readonly sortKeyed?: boolean
 }
 
 /** Writes the sorted dump to `out` (honouring its backpressure); returns the number of lines written. */
@@ -27,8 +34,10 @@ export async function writeSortedDump (store: TileStore, out: NodeJS.WritableStr
   let dir: string | null = null
   const runs: string[] = []
   try {
+    const lineOf = options.line ?? ((k: Uint8Array, v: Uint8Array) => `${hex(k)} ${hex(v)}`)
     for await (const [k, v] of store.entries()) {
-      const line = `${hex(k)} ${hex(v)}`
+      const line = lineOf(k, v)
+      if (line === null) continue
       lines.push(line)
       chars += line.length
       if (chars >= budget) {
@@ -42,8 +51,9 @@ export async function writeSortedDump (store: TileStore, out: NodeJS.WritableStr
     }
     const last = sortUnique(lines)
     lines = []
-    if (runs.length === 0) return await writeLines(last, out, false)
-    return await writeLines(merge([...runs.map(readLines), arrayLines(last)]), out, false)
+    const print = options.sortKeyed === true ? dropSortKeys : (x: AsyncIterable<string>) => x
+    if (runs.length === 0) return await writeLines(print(arrayLines(last)), out, false)
+    return await writeLines(print(merge([...runs.map(readLines), arrayLines(last)])), out, false)
   } finally {
     if (dir !== null) rmSync(dir, { recursive: true, force: true })
   }
@@ -53,7 +63,7 @@ export async function writeSortedDump (store: TileStore, out: NodeJS.WritableStr
  * Lowercase hex, as codec/bytes.ts's toHex, but one flat string: toHex appends two characters at a time, which leaves
  * a rope of ~100 small strings per tile value (≈7 KB of heap per line: 2 GB for 300,000 tiles).
  */
-function hex (b: Uint8Array): string {
+export function hex (b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }
 
@@ -72,6 +82,10 @@ async function * readLines (path: string): AsyncGenerator<string> {
   } finally {
     rl.close()
   }
+}
+
+async function * dropSortKeys (lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const l of lines) yield l.slice(l.indexOf('\t') + 1)
 }
 
 async function * arrayLines (lines: string[]): AsyncGenerator<string> {

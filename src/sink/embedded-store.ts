@@ -35,8 +35,8 @@
 // with less than a megabyte left) is a fatal TK_STORE_FULL naming the directory; any other commit failure is a
 // fatal TK_STORE. LMDB commits a transaction whole or not at all, so everything acknowledged before stays.
 
-import { statfsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, statfsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
 import { IDENTITY_BYTES, readI64BE, writeI64BE } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
@@ -107,8 +107,14 @@ export class EmbeddedStore implements TileStore {
     this.#path = path
     silenceLmdbCommitPrints()
     this.#readOnly = options.readOnly === true
+    // Readers (fetch, serve, dump) must find a store: opening a missing one read-only would make an empty directory
+    // and answer "no tiles", which hides a wrong path.
+    if (this.#readOnly && !existsSync(join(path, 'data.mdb'))) {
+      throw new TilekilnError('TK_STORE', `there is no embedded store at ${path}${existsSync(path) ? ' (the directory has no data.mdb)' : ' (no such directory)'}: check the path, or run the engine into it first (tilekiln run --store embedded:${path})`, { store: path })
+    }
     try {
-      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30 })
+      // noSubdir: false — lmdb-js takes a path with an extension (`mktemp -d` makes `tmp.Xy12ab`) for a file name.
+      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30, noSubdir: false })
     } catch (e) {
       throw new TilekilnError('TK_STORE', `cannot open the embedded store at ${path}: ${(e as Error).message}`, { store: path }, { cause: e })
     }

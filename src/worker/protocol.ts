@@ -5,6 +5,7 @@ import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
 import type { StateSnapshot, Trigger } from './tile-state.ts'
+import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export interface WorkerInit {
   readonly index: number
@@ -14,7 +15,7 @@ export interface WorkerInit {
   readonly format: InputFormat
   readonly ring: SharedArrayBuffer
   readonly geometry: RingGeometry
-  readonly memory: WebAssembly.Memory
+  readonly memory: WasmMemory
   readonly allowedLatenessMillis: number
   readonly trigger: Trigger
   /** 'spark' (full evaluator) or 'column-refs' (plain references only). */

@@ -22,6 +22,7 @@ import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 import { NumberTable, PairTable } from './hash-tables.ts'
+import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
 
@@ -77,7 +78,7 @@ export class TileState {
   readonly #lateness: number
   readonly #trigger: Trigger
   readonly #maxKeyBytes: number
-  readonly #memory: WebAssembly.Memory
+  readonly #memory: WasmMemory
   readonly #k: KernelExports
   #dv!: DataView
 
@@ -159,7 +160,7 @@ export class TileState {
   #nPutParts = 0
   #putLatest = new Float64Array(1024)
 
-  constructor (bound: BoundGroupBy, memory: WebAssembly.Memory, options: TileStateOptions) {
+  constructor (bound: BoundGroupBy, memory: WasmMemory, options: TileStateOptions) {
     this.#bound = bound
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis

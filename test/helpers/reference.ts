@@ -1,5 +1,5 @@
-// Locates the shared Chronon reference material (../shared/reference next to the repository), which holds the
-// golden vectors, compiled GroupBys and quickstart events the tests check against.
+// Locates the Chronon reference material in test/fixtures/ (golden vectors, compiled GroupBys, quickstart events the
+// tests check against; test/fixtures/README.md says where each file comes from).
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url'
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 export function referencePath (...parts: string[]): string {
-  const base = process.env.TILEKILN_REFERENCE ?? join(repoRoot, '..', 'shared', 'reference')
+  const base = process.env.TILEKILN_REFERENCE ?? join(repoRoot, 'test', 'fixtures')
   const p = join(base, ...parts)
-  if (!existsSync(p)) throw new Error(`reference file ${p} is missing: the tests expect ../shared/reference beside the repository (or set TILEKILN_REFERENCE)`)
+  if (!existsSync(p)) throw new Error(`reference file ${p} is missing (test/fixtures/ holds the reference material; TILEKILN_REFERENCE overrides it)`)
   return p
 }
 
