@@ -20,7 +20,14 @@ function tempDir (): { dir: string, [Symbol.dispose]: () => void } {
 async function usageError (args: string[], pattern: RegExp): Promise<void> {
   const r = await tilekiln(args, {}, 30_000)
   assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`)
-  assert.match(r.stderr, pattern)
+  assert.match(messages(r.stderr), pattern)
+}
+
+/** The messages of the log lines on stderr (JSON lines, since stderr is a pipe here). */
+function messages (stderr: string): string {
+  return stderr.split('\n').filter(l => l !== '').map(l => {
+    try { return String((JSON.parse(l) as { msg?: unknown }).msg) } catch { return l }
+  }).join('\n')
 }
 
 test('unknown flags, short flags and stray arguments are refused with a did-you-mean', async () => {
