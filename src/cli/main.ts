@@ -7,6 +7,7 @@ import { compilePlan, type Plan } from '../config/plan.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
+import type { KafkaAdmin } from '../kafka/types.ts'
 import { produce } from './produce.ts'
 import { Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
@@ -207,13 +208,30 @@ async function prepareRepartition (spec: string, plan: Plan, k: KafkaSpecOptions
     const partitions = await admin.partitionCount(topic)
     if (partitions < 1) throw new TilekilnError('TK_SOURCE', `topic ${topic} does not exist or has no partitions`, { topic })
     await admin.createTopic(output, { partitions, replicationFactor: replicas })
-    const have = await admin.partitionCount(output)
+    const have = await partitionCountOfNewTopic(admin, output)
     if (have !== partitions) {
       throw new TilekilnError('TK_SOURCE', `the repartitioned topic ${output} has ${have} partition(s) but ${topic} has ${partitions}: partition counts changed (that remaps keys); delete ${output} and the checkpoints to start over`, { topic: output })
     }
     return { input: topic, output, partitions, brokers }
   } finally {
     await admin.close()
+  }
+}
+
+/**
+ * A topic just created (here, or by another daemon starting beside this one) may not be in every broker's metadata
+ * yet (UNKNOWN_TOPIC_OR_PARTITION for a moment): asked again for up to 15 s before that is an error.
+ */
+async function partitionCountOfNewTopic (admin: KafkaAdmin, topic: string): Promise<number> {
+  const until = Date.now() + 15_000
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      const n = await admin.partitionCount(topic)
+      if (n > 0 || Date.now() > until) return n
+    } catch (e) {
+      if (Date.now() > until) throw e
+    }
+    await new Promise(resolve => setTimeout(resolve, delay))
   }
 }
 
