@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { tilekiln } from '../helpers/cli.ts'
+import { logMessages, tilekiln } from '../helpers/cli.ts'
 import { repoRoot } from '../helpers/reference.ts'
 
 const GB = join(repoRoot, 'examples', 'group_bys', 'clicks.v1.json')
@@ -20,14 +20,7 @@ function tempDir (): { dir: string, [Symbol.dispose]: () => void } {
 async function usageError (args: string[], pattern: RegExp): Promise<void> {
   const r = await tilekiln(args, {}, 30_000)
   assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`)
-  assert.match(messages(r.stderr), pattern)
-}
-
-/** The messages of the log lines on stderr (JSON lines, since stderr is a pipe here). */
-function messages (stderr: string): string {
-  return stderr.split('\n').filter(l => l !== '').map(l => {
-    try { return String((JSON.parse(l) as { msg?: unknown }).msg) } catch { return l }
-  }).join('\n')
+  assert.match(logMessages(r.stderr), pattern)
 }
 
 test('unknown flags, short flags and stray arguments are refused with a did-you-mean', async () => {

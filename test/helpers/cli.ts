@@ -5,6 +5,14 @@ import { repoRoot } from './reference.ts'
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
+/** stderr with each JSON log line replaced by its message (off a terminal the logger writes JSON lines). */
+export function logMessages (stderr: string): string {
+  return stderr.split('\n').map(l => {
+    if (!l.startsWith('{')) return l
+    try { return String((JSON.parse(l) as { msg?: unknown }).msg) } catch { return l }
+  }).join('\n')
+}
+
 /** Runs `tilekiln` to completion; a run still going after `timeoutMs` is killed and reported (exit code 124). */
 export function tilekiln (args: readonly string[], env: Record<string, string> = {}, timeoutMs = 180_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {

@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { logMessages } from '../helpers/cli.ts'
 import { repoRoot } from '../helpers/reference.ts'
 import { freePort } from '../services/process.ts'
 import { startSchemaRegistry, type SchemaRegistryService } from '../services/schema-registry.ts'
@@ -86,14 +87,6 @@ function start (command: string, cwd: string, timeoutMs: number, onStderr?: (chu
   return { child, done }
 }
 
-/** stderr with each JSON log line replaced by its message (stderr is a pipe here, so the logger writes JSON). */
-function messages (stderr: string): string {
-  return stderr.split('\n').map(l => {
-    if (!l.startsWith('{')) return l
-    try { return String((JSON.parse(l) as { msg?: unknown }).msg) } catch { return l }
-  }).join('\n')
-}
-
 function signalGroup (child: ChildProcess, signal: NodeJS.Signals): void {
   try { process.kill(-child.pid!, signal) } catch {}
 }
@@ -157,13 +150,13 @@ test('every command of the README runs as pasted', { skip, timeout: 900_000 }, a
             // Not a terminal: status lines instead of the live view, every second as the view would redraw (a pipe's
             // default is every 30 s).
             let seen = ''
-            const job = start(cmd, cwd, COMMAND_TIMEOUT_MS, chunk => { seen += chunk; if (/^tilekiln\s+[\d.]+s \|/m.test(messages(seen))) live() }, { TILEKILN_PROGRESS: '1000' })
+            const job = start(cmd, cwd, COMMAND_TIMEOUT_MS, chunk => { seen += chunk; if (/^tilekiln\s+[\d.]+s \|/m.test(logMessages(seen))) live() }, { TILEKILN_PROGRESS: '1000' })
             await Promise.race([firstLive, job.done])
             t.diagnostic(`npm start: first live line after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
             await new Promise(resolve => setTimeout(resolve, 2000))
             signalGroup(job.child, 'SIGINT')
             const r = await job.done
-            const said = messages(r.stderr)
+            const said = logMessages(r.stderr)
             assert.match(said, /^tilekiln\s+[\d.]+s \|/m, `${where}: no live line\n${r.stderr}`)
             // Ctrl-C reaches npm and sh too, which die of it; the engine must have drained and said so.
             assert.ok(r.code === 0 || r.signal === 'SIGINT', `${where}: exit ${r.code} ${r.signal} after Ctrl-C\n${r.stderr.slice(-2000)}`)
