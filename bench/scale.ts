@@ -34,7 +34,7 @@ const GROUP_BY = join(ROOT, 'examples', 'group_bys', 'clicks.v1.json')
 const arg = (name: string, dflt: string): string => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : dflt }
 const events = positiveArg('events', 600_000)
 const keys = positiveArg('keys', 20_000)
-const library = arg('kafka-library', 'kafkajs') as KafkaLibrary
+const library = arg('kafka-library', 'platformatic') as KafkaLibrary
 const PARTITIONS = 12
 const plan = compilePlan(JSON.parse(readFileSync(GROUP_BY, 'utf8')))
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-bench-scale-'))

@@ -5,12 +5,45 @@
 //   npm test                   everything
 //   npm test -- --unit         only tests that need no external service (skips test/integration/)
 //   npm test -- <substring>…   only test files whose path contains one of the substrings
+//   npm test -- --node 24      the same on another Node major, installed from the npm registry's `node` package into
+//                              .tilekiln/runtimes/ on first use (CI runs the suite on the machine's Node and on 24)
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+// --node MAJOR: run this very script again on that Node, with its bin first on PATH, so that everything the tests
+// spawn (process.execPath, `node`, `npm start` in the README test) runs on it too.
+const nodeFlag = process.argv.indexOf('--node')
+if (nodeFlag !== -1) {
+  const major = process.argv[nodeFlag + 1] ?? ''
+  if (!/^[0-9]+$/.test(major)) {
+    console.error(`--node takes a Node major version (e.g. --node 24), got "${major}"`)
+    process.exit(2)
+  }
+  const rest = process.argv.slice(2).filter((_, i) => i !== nodeFlag - 2 && i !== nodeFlag - 1)
+  const runtime = join(root, '.tilekiln', 'runtimes', `node${major}`)
+  const bin = join(runtime, 'node_modules', 'node', 'bin')
+  if (!existsSync(join(bin, 'node'))) {
+    console.error(`tilekiln: installing Node ${major} from the npm registry (node@${major}) into ${relative(root, runtime)}…`)
+    const r = spawnSync('npm', ['install', '--prefix', runtime, '--no-audit', '--no-fund', '--no-save', `node@${major}`], { cwd: root, stdio: 'inherit', timeout: 600_000 })
+    if (r.status !== 0 || !existsSync(join(bin, 'node'))) {
+      console.error(`tilekiln: could not install node@${major} (npm exit ${r.status ?? r.signal})`)
+      process.exit(1)
+    }
+  }
+  const version = spawnSync(join(bin, 'node'), ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout.trim()
+  console.error(`tilekiln: running the tests on Node ${version} (${relative(root, join(bin, 'node'))})`)
+  const child = spawn(join(bin, 'node'), [fileURLToPath(import.meta.url), ...rest], {
+    cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` }
+  })
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
+  child.on('exit', (c, sig) => process.exit(c ?? (sig ? 1 : 0)))
+  await new Promise(() => {}) // the child's exit ends this process
+}
+
 const boot = spawnSync(process.execPath, [join(root, 'scripts', 'bootstrap.mjs')], { cwd: root, stdio: 'inherit' })
 if (boot.status !== 0) process.exit(boot.status ?? 1)
 

@@ -76,7 +76,7 @@ const RUN = [
   { name: 'framing', type: 'string', arg: 'raw|confluent', help: 'Avro records as plain binary, or in the Confluent wire format (magic byte + schema id); confluent with --schema-registry', default: 'raw', choices: ['raw', 'confluent'] },
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'Confluent-compatible schema registry (http[s]://[USER:PASS@]HOST:PORT[/PATH]): reader schema = the subject\'s latest (or --schema), each record decoded with its writer schema by id' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject of the record values (default <topic>-value)' },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs', choices: ['kafkajs', 'platformatic'] },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'platformatic', choices: ['kafkajs', 'platformatic'] },
   { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000, min: 1, max: 3_600_000, duration: true },
   { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic', choices: ['classic', 'consumer'] },
   { name: 'instance-id', type: 'string', arg: 'ID', help: 'static group membership (group.instance.id, platformatic only): a daemon restarted with the same ID gets its partitions back without a rebalance' },
@@ -113,7 +113,7 @@ const PRODUCE = [
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'register the records\' schema in this Confluent-compatible registry and write the Confluent wire format (magic byte 0 + schema id)' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject to register under (default <topic>-value)' },
   { name: 'batch', type: 'number', arg: 'N', help: 'records per produce request', default: 5000, integer: true, min: 1, max: 1_000_000 },
-  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs', choices: ['kafkajs', 'platformatic'] },
+  { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'platformatic', choices: ['kafkajs', 'platformatic'] },
   ...LOGGING
 ] as const satisfies readonly OptionSpec[]
 

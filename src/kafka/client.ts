@@ -6,7 +6,7 @@ import { parseBrokers } from './shared.ts'
 import { KAFKA_LIBRARIES, type KafkaClient, type KafkaClientOptions } from './types.ts'
 
 export async function createKafkaClient (options: KafkaClientOptions): Promise<KafkaClient> {
-  const library = options.library ?? 'kafkajs'
+  const library = options.library ?? 'platformatic'
   const brokers = parseBrokers(options.brokers)
   switch (library) {
     case 'kafkajs': {

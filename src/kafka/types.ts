@@ -30,7 +30,7 @@ export interface KafkaSaslOptions {
 }
 
 export interface KafkaClientOptions {
-  /** Which implementation. Default: 'kafkajs'. */
+  /** Which implementation. Default: 'platformatic' (chosen by measurement: see README, Kafka). */
   library?: KafkaLibrary
   /** Bootstrap brokers, `host:port`, as an array or comma-separated. */
   brokers: string | readonly string[]
