@@ -5,6 +5,7 @@
 //   npm test                   everything
 //   npm test -- --unit         only tests that need no external service (skips test/integration/)
 //   npm test -- <substring>…   only test files whose path contains one of the substrings
+//   npm test -- --serial       one file at a time (by default integration and unit files run as two streams)
 //   npm test -- --node 24      the same on another Node major, installed from the npm registry's `node` package into
 //                              .tilekiln/runtimes/ on first use (CI runs the suite on the machine's Node and on 24)
 import { spawn, spawnSync } from 'node:child_process'
@@ -69,15 +70,19 @@ if (files.length === 0) {
   process.exit(1)
 }
 
-const needsServices = files.some(f => relative(root, f).includes(join('test', 'integration')))
+// Two streams side by side: the integration files (Kafka, Redis: mostly waiting on sessions, restarts and timeouts)
+// and the unit files (mostly CPU). Each stream runs its files one at a time, so two Kafka-heavy files never overlap;
+// overlapping the streams cuts the suite's wall time by the unit files' share. The integration stream prints live,
+// the unit stream's report is printed whole when it ends (interleaved spec output would be unreadable).
+// `--serial` runs everything in one stream.
+const isIntegration = f => relative(root, f).includes(join('test', 'integration'))
+const integrationFiles = files.filter(isIntegration)
+const unitFiles = files.filter(f => !isIntegration(f))
+const serial = args.includes('--serial') || integrationFiles.length === 0 || unitFiles.length === 0
+
 let services = null
 const env = { ...process.env }
-if (needsServices) {
-  const mod = await import(pathToFileURL(join(root, 'dist', 'test', 'services', 'index.js')).href)
-  services = await mod.startServices()
-  Object.assign(env, services.env)
-}
-
+const children = new Set()
 const stopServices = async () => {
   if (services !== null) {
     const s = services
@@ -85,13 +90,51 @@ const stopServices = async () => {
     await s.stop()
   }
 }
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopServices().finally(() => process.exit(130)) })
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const c of children) c.kill(sig)
+    stopServices().finally(() => process.exit(130))
+  })
+}
+
+function runStream (streamFiles, streamEnv, buffered) {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...streamFiles], { cwd: root, env: streamEnv, stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit' })
+    children.add(child)
+    const out = []
+    if (buffered) {
+      child.stdout.on('data', d => out.push(d))
+      child.stderr.on('data', d => out.push(d))
+    }
+    child.on('exit', (c, sig) => {
+      children.delete(child)
+      resolve({ code: c ?? (sig ? 1 : 0), output: Buffer.concat(out) })
+    })
+  })
+}
 
 const started = Date.now()
-const code = await new Promise(resolve => {
-  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { cwd: root, env, stdio: 'inherit' })
-  child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)))
-})
+const unitRun = serial ? null : runStream(unitFiles, { ...process.env }, true)
+if (integrationFiles.length > 0) {
+  try {
+    const mod = await import(pathToFileURL(join(root, 'dist', 'test', 'services', 'index.js')).href)
+    services = await mod.startServices()
+    Object.assign(env, services.env)
+  } catch (e) {
+    console.error('tilekiln: the test services did not start:', e)
+    for (const c of children) c.kill('SIGTERM')
+    await stopServices()
+    process.exit(1)
+  }
+}
+const mainRun = await runStream(serial ? files : integrationFiles, env, false)
 await stopServices()
+let code = mainRun.code
+if (unitRun !== null) {
+  const u = await unitRun
+  process.stdout.write(`\n── unit tests (${unitFiles.length} files, run beside the integration tests above) ──\n`)
+  process.stdout.write(u.output)
+  code = code || u.code
+}
 console.error(`tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s with exit code ${code}`)
 process.exit(code)

@@ -17,6 +17,8 @@
 //                      codec/event-key.ts, also what entries() reports. The identity makes an append idempotent: a
 //                      replayed event rewrites its own entry with the same bytes.
 //   database `meta`:   name → the serving info (JSON).
+//   database `format`: `layout` → the layout version of this file (LAYOUT_VERSION), checked on every open, so a store
+//                      of another layout is refused with a message instead of being read wrongly.
 // Scale-out bookkeeping (never in entries()), keyed by P = u16 BE scope length | scope UTF-8 | u32 BE partition:
 //   database `epochs` (lmdb-js versions): P → empty value whose *version* is the current epoch of (scope, partition).
 //                      acquireEpoch raises it inside a write transaction, which LMDB serialises across processes.
@@ -84,6 +86,17 @@ function silenceLmdbCommitPrints (): void {
 /** Writes the physical key's tail after the head for put i; returns the key's end. */
 type Tail = (buf: Buffer, at: number, i: number) => number
 
+/** The layout of this file's databases (see the header): 1 = bare tile records as values, 2 = latest event time ‖ record. */
+export const LAYOUT_VERSION = 2
+
+/** Event times a version-2 value may start with: 1900 to 2300 (a bare Avro tile record practically never does). */
+const PLAUSIBLE_MILLIS = [-2_208_988_800_000, 10_413_792_000_000] as const
+function startsWithEventTime (value: Buffer): boolean {
+  if (value.length < 9) return false
+  const t = Number(value.readBigInt64BE(0))
+  return t >= PLAUSIBLE_MILLIS[0] && t <= PLAUSIBLE_MILLIS[1]
+}
+
 export class EmbeddedStore implements TileStore {
   readonly description: string
   readonly maxKeyBytes = EMBEDDED_MAX_KEY_BYTES
@@ -114,7 +127,7 @@ export class EmbeddedStore implements TileStore {
     }
     try {
       // noSubdir: false — lmdb-js takes a path with an extension (`mktemp -d` makes `tmp.Xy12ab`) for a file name.
-      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30, noSubdir: false })
+      this.#env = open({ path, maxDbs: 16, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30, noSubdir: false })
     } catch (e) {
       throw new TilekilnError('TK_STORE', `cannot open the embedded store at ${path}: ${(e as Error).message}`, { store: path }, { cause: e })
     }
@@ -123,6 +136,32 @@ export class EmbeddedStore implements TileStore {
     this.#eventsDb = this.#open('events', false)
     this.#epochsDb = this.#open('epochs', true)
     this.#checkpointsDb = this.#open('checkpoints', false)
+    this.#checkLayout()
+  }
+
+  /**
+   * Refuses a store whose tile values are laid out otherwise than this version reads them. The mark is written when
+   * a writer opens a store that has none: an empty store, or one whose tile values already have this layout (stores
+   * made between the layout change and the mark: their first value starts with a plausible i64 event time).
+   */
+  #checkLayout (): void {
+    let format: Database<string, string> | undefined
+    try {
+      format = this.#env.openDB<string, string>({ name: 'format', encoding: 'string' }) ?? undefined
+    } catch {
+      format = undefined // read-only, and no writer made it yet
+    }
+    const marked = format?.get('layout')
+    if (marked === String(LAYOUT_VERSION)) return
+    if (marked !== undefined) {
+      throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has layout ${marked}, this tilekiln reads layout ${LAYOUT_VERSION}: use the tilekiln version that wrote it, or run into a new directory and replay the source`, { store: this.#path, fatal: true })
+    }
+    let firstValue: Buffer | undefined
+    for (const { value } of this.#tiles.getRange({ limit: 1 })) firstValue = value
+    if (firstValue !== undefined && !startsWithEventTime(firstValue)) {
+      throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} was written by an earlier tilekiln (its tile values are bare tile records, without the latest event time this version keeps before each): run into a new directory and replay the source`, { store: this.#path, fatal: true })
+    }
+    if (!this.#readOnly && format !== undefined) format.putSync('layout', String(LAYOUT_VERSION))
   }
 
   #open (name: string, useVersions: boolean): Database<Buffer, Buffer> | undefined {

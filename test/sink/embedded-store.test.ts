@@ -114,6 +114,41 @@ describe('embedded store', { timeout: 120_000 }, () => {
     }
   })
 
+  test('the layout mark: a store of bare tile records or of another layout is refused; an unmarked store of this layout is marked', async () => {
+    const tileKey = Buffer.concat([Buffer.from(`${DS}\u0000`), Buffer.from([0, 2]), Buffer.from(K), Buffer.alloc(16)])
+    const make = async (value: Buffer, mark?: string): Promise<string> => {
+      const dir = join(tempDir('layout'), 'store')
+      const env = open({ path: dir, maxDbs: 8, compression: false })
+      await env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' }).put(tileKey, value)
+      if (mark !== undefined) await env.openDB({ name: 'format', encoding: 'string' }).put('layout', mark)
+      await env.close()
+      return dir
+    }
+    const refused = (re: RegExp) => (e: unknown) => isTilekilnError(e) && e.code === 'TK_STORE' && re.test(e.message)
+    // An earlier version's value: the Avro tile record alone (IR bytes of length 3, isComplete true).
+    const bare = Buffer.from([0x06, 0x02, 0x04, 0x06, 0x01])
+    for (const readOnly of [false, true]) {
+      const old = await make(bare)
+      assert.throws(() => new EmbeddedStore(old, { readOnly }), refused(/written by an earlier tilekiln .*new directory/))
+      const other = await make(Buffer.concat([Buffer.alloc(8), bare]), '1')
+      assert.throws(() => new EmbeddedStore(other, { readOnly }), refused(/has layout 1, this tilekiln reads layout 2/))
+    }
+    // A store made by this layout before the mark existed: its values start with an event time; a writer marks it.
+    const latest = Buffer.alloc(8)
+    latest.writeBigInt64BE(1_701_475_200_000n)
+    const dir = await make(Buffer.concat([latest, bare]))
+    await new EmbeddedStore(dir).close()
+    const env = open({ path: dir, maxDbs: 8, compression: false })
+    assert.equal(env.openDB({ name: 'format', encoding: 'string' }).get('layout'), '2')
+    await env.close()
+    // A new store is marked at once, so a reader in another process checks it too.
+    const fresh = join(tempDir('layout'), 'store')
+    await new EmbeddedStore(fresh).close()
+    const env2 = open({ path: fresh, maxDbs: 8, compression: false })
+    assert.equal(env2.openDB({ name: 'format', encoding: 'string' }).get('layout'), '2')
+    await env2.close()
+  })
+
   test('a store written before the scale-out databases opens read-only: no checkpoints, and a clear refusal to write', async () => {
     const dir = join(tempDir('old'), 'store')
     const env = open({ path: dir, maxDbs: 4, compression: false })
