@@ -103,7 +103,7 @@ export const LAST_KEY = 740
 export const LOG2_TABLE = new Float64Array(2 * (LAST_KEY - FIRST_KEY + 1))
 {
   // LH/B = (185/128) / ((f/512)·2^e) = 740·2^-e / f with f = 512 + (key mod 512) and e = 0 (key ≥ 512) or −1, so
-  // log2(LH/B) = −e + (ln 740 − ln f)/ln 2; ln 740 − ln f is summed from the steps ln((g + 1)/g) = 2 atanh(1/(2g + 1)).
+  // log2(LH/B) = −e + (ln 740 − ln f)/ln 2, ln 740 − ln f summed from steps ln((g + 1)/g) = 2 atanh(1/(2g + 1)).
   const lnFrom740 = new Map<number, bigint>([[740, 0n]])
   for (let f = 739, sum = 0n; f >= 512; f--) lnFrom740.set(f, (sum += 2n * atanh(1n, BigInt(2 * f + 1))))
   for (let f = 741, sum = 0n; f <= 1023; f++) lnFrom740.set(f, (sum -= 2n * atanh(1n, BigInt(2 * f - 1))))

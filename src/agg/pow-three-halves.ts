@@ -2,34 +2,35 @@
 //
 // Why not Math.pow, or the correctly rounded x·√x: V8's pow differs from the JVM's in the last bit on about one input
 // in ten, and the JVM's is not correctly rounded either (29 of the 10,000 random moment IRs of test/vectors/chronon/
-// come out one ulp from the nearest double, most of them exact rounding midpoints). HotSpot on x86-64 computes
-// Math.pow with a stub (StubRoutines::dpow, used by the interpreter and both compilers) generated from Intel's LIBM
-// pow, OpenJDK src/hotspot/cpu/x86/macroAssembler_x86_pow.cpp, © Intel, GPL v2 only with no Classpath exception.
-// This file is our own TypeScript, written from reading that algorithm, specialised to y = 1.5: it performs the same
-// IEEE double operations in the same order, and the same integer work on exponents and bit fields, so it rounds
-// where the stub rounds. SSE's packed-double operations are two scalar ones; SSE and JavaScript both round to
-// nearest even, and nothing here can meet the flush-to-zero modes the stub does not set either.
+// come out one ulp from the nearest double, 26 of them exact rounding midpoints). HotSpot on x86-64 computes Math.pow
+// with a stub (StubRoutines::dpow, which the interpreter and both compilers call) generated from Intel's LIBM pow:
+// OpenJDK src/hotspot/cpu/x86/macroAssembler_x86_pow.cpp, © Intel Corporation, GPL version 2 only. This file is our
+// own TypeScript, written from reading that algorithm and specialised to y = 1.5 and positive finite x: it performs
+// the same IEEE double operations in the same order, and the same integer work on exponents and bit fields, so it
+// rounds wherever the stub rounds. A packed-double SSE instruction is two scalar operations; the JVM runs with SSE's
+// default rounding (to nearest even, no flush to zero), which is JavaScript's arithmetic.
 //
 // The algorithm, for x = 2^k·m, m in [1, 2):
-//   log2 x = k + log2(LH/B) + log2(1 + r/LH), r = B·m − LH, B ≈ LH/m a 10-bit reciprocal picked from a table by an
-//     index the stub derives from RCPPS (below), LH = 1.4453125 a short log2(e). m·B is formed exactly from a head
-//     of m (fewer bits the larger |k|) and a rounded tail; log2(LH/B) comes as head + tail from a 513-row table;
-//     log2(1 + r/LH) is a degree-8 polynomial. The sum stays a double-double, A (exact part) + the rest.
-//   x^1.5 = 2^(1.5·log2 x) = 2^(n/256)·2^z: n is 1.5·A rounded to 1/256 by adding 1.5·2^44 (its low word is n),
-//     2^(j/256) (j = n mod 256) comes as head + tail from a 256-row table with 2^(n div 256) added into its exponent
-//     bits, and 2^z − 1 is ln2·z plus a degree-5 polynomial.
-//   For |k| ≥ 255 the stub first rounds log2 x to one double, splits it (27 low bits off), and scales the result by
-//   two powers of two, so that it can overflow to Infinity, or underflow to a subnormal (rounded once from a split
-//   of the table head) or to 0. Subnormal x are scaled by 2^128 first; their power always underflows to 0.
+//   log2 x = k + log2(LH/B) + log2(1 + r/LH), with LH = 1.4453125 a short log2(e), B ≈ LH/m a 10-bit reciprocal
+//     chosen through RCPPS (below), and r = B·m − LH: B times a head of m (fewer bits the larger |k|) is exact, B
+//     times the tail is rounded. log2(LH/B) is head + tail from a 513-row table, log2(1 + r/LH) a polynomial of
+//     degree 8. The sum is kept as a double-double: a (k + table head + the exact part of r) and the rest.
+//   x^1.5 = 2^(1.5·log2 x) = 2^(n/256)·2^z: adding 1.5·2^44 rounds 1.5·a to a multiple of 1/256 and leaves n in the
+//     low word; 2^(j/256) (j = n mod 256) is head + tail from a 256-row table, multiplied by 2^(n div 256) by adding
+//     to its exponent bits; 2^z is 1 + z·ln 2 + a polynomial of degree 5.
+//   For |k| ≥ 255 the stub first rounds log2 x to one double and splits it (27 low bits off), and scales the result
+//   by two powers of two, so that it overflows to Infinity, or underflows to 0 or to a subnormal (then rounded once,
+//   from a split of the table head). Subnormal x are scaled by 2^128 first; their power always underflows to 0.
 //   For x in [1 − 1/32, 1 + 1/16) the head of m is rounded instead of truncated.
-// Tables and constants: src/agg/pow-tables.ts (built from their definitions; Intel's polynomial coefficients).
+// Tables and constants: src/agg/pow-tables.ts (built from their definitions, plus Intel's polynomial coefficients).
 //
 // The stub's one hardware-dependent step: RCPPS (an approximate 1/m whose bits the x86 manuals leave to each CPU)
-// times LH in single precision, rounded to 10 bits, picks B and its table row. On about 6% of mantissas the row
-// differs from what an exact reciprocal would pick, and Intel's and AMD's RCPPS differ, so Math.pow itself can differ
-// between JVMs on Intel and AMD hosts. RCPPS_KEY_STARTS (pow-tables.ts) holds the rows as measured on the CPU the JVM vectors were
-// produced on (AMD EPYC; test/vectors/chronon/rcpps-keys.c measures them): there, all 10,000 + 7,520 JVM results of
-// test/vectors/chronon/ are reproduced bit for bit. A JVM on an Intel host may differ on some inputs.
+// times LH in single precision, rounded to 10 bits, picks B and its table row. On about 6% of mantissas this row is
+// not the one an exact reciprocal would give, and Intel's and AMD's RCPPS differ, so the JVM's Math.pow itself may
+// differ between Intel and AMD hosts, on inputs whose result lies very near a rounding midpoint (rows from an exact
+// reciprocal change about 1 result in 6,000 random inputs). RCPPS_KEY_STARTS holds the rows measured on the CPU the
+// JVM vectors were produced on (AMD EPYC; test/vectors/chronon/rcpps-keys.c), where all 10,000 + 10,520 JVM results of
+// test/vectors/chronon/ are reproduced bit for bit. A JVM on an Intel host was not available to measure.
 import {
   EXP_Z2, EXP_Z3, EXP_Z4, EXP_Z5, EXP2_TABLE, FIRST_KEY, LAST_KEY, LH, LN_2, LOG2_TABLE, LOG2E_OVER_LH_MINUS_1, LOG_R2,
   LOG_R3, LOG_R4, LOG_R5, LOG_R6, LOG_R7, LOG_R8, RCPPS_KEY_STARTS
@@ -55,7 +56,7 @@ function lowWord (x: number): number {
   f64[0] = x
   return u32[LO]!
 }
-/** x with `add` added to its high word (mod 2^32): x·2^(add/2^20) when add is a multiple of 2^20 and no exponent wraps. */
+/** x with `add` added to its high word (mod 2^32): x·2^(add/2^20) if add is a multiple of 2^20 and no exponent wraps. */
 function addToHighWord (x: number, add: number): number {
   f64[0] = x
   u32[HI] = u32[HI]! + add
@@ -67,7 +68,8 @@ const KEY_OF_CELL = new Uint16Array(4096)
 RCPPS_KEY_STARTS.forEach((start, i) => { KEY_OF_CELL.fill(LAST_KEY - i, start) })
 
 const Y = 1.5
-const Y_HEAD = fromWords(highWord(Y) & 0xfffffff8, 0) // y with its low 35 bits cleared: 1.5 itself
+// y split into head + tail: the stub clears its low 35 bits (27 in the wide-range tail), which leaves 1.5 whole
+const Y_HEAD = fromWords(highWord(Y) & 0xfffffff8, 0)
 const Y_TAIL = Y - Y_HEAD // 0
 const SHIFTER = 1.5 * 2 ** 44 // adding it rounds to a multiple of 2^-8 and leaves n = 256·value in the low word
 const TWO_TO_128 = 2 ** 128
@@ -153,7 +155,7 @@ export function powThreeHalves (x: number): number {
     return exp2Tail(z, n & 255, exponentAdd, 1, false)
   }
 
-  // ---- 2^(1.5·log2 x), |k| ≥ 255: log2 x as one double first, so that the result can over- or underflow -----------
+  // ---- 2^(1.5·log2 x), |k| ≥ 255: log2 x as one double first, so that the result can over- or underflow ---------
   const lowSum = s3 + rest
   const polyLow = s7 + lowSum
   const polyHigh = s5 + s1

@@ -1,4 +1,5 @@
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,7 +12,10 @@ import java.util.Random;
  * x near 1 (where the stub rounds the mantissa split instead of truncating it), x with |exponent| around 255 (where
  * it changes tail), exact rounding midpoints (x = y^2, y^3 with 54 significant bits), one x in each of the 4096
  * cells of the top 12 mantissa bits (which alone decide the stub's rcpps-based table index), random bit patterns,
- * and the special values. Read by test/agg/chronon-parity.test.ts.
+ * the special values, and 3,000 random inputs whose x^1.5 lies within about 2^-13 ulp of a rounding midpoint: there
+ * the stub's own rounding errors decide the result, so these are the inputs on which a deviation from its exact
+ * sequence of operations or its RCPPS-chosen table rows shows (random inputs almost never do). Read by
+ * test/agg/chronon-parity.test.ts; the JVM's platform matters (see src/agg/pow-three-halves.ts).
  *
  * A single-file Java program (no Maven), from the repository root:
  *
@@ -74,6 +78,19 @@ public class PowEdgeVectors {
     }
     for (int i = 0; i < 500; i++) add(r.nextDouble() * Math.pow(10, r.nextInt(40) - 20));
 
+    // hard to round: random inputs (all ranges, near 1, |exponent| >= 255) whose x^1.5 is very near a midpoint
+    int hard = 0;
+    for (int i = 0; hard < HARD_CASES; i++) {
+      double x;
+      switch (i % 4) {
+        case 0: x = scaled(1 + r.nextDouble(), r.nextInt(1400) - 700); break;
+        case 1: x = 0.96 + 0.11 * r.nextDouble(); break;
+        case 2: x = scaled(1 + r.nextDouble(), r.nextInt(20) - 10); break;
+        default: x = scaled(1 + r.nextDouble(), (r.nextBoolean() ? 1 : -1) * (255 + r.nextInt(420))); break;
+      }
+      if (nearMidpoint(x, Math.pow(x, 1.5))) { add(x); hard++; }
+    }
+
     StringBuilder out = new StringBuilder();
     out.append("{\"generator\":\"test/vectors/chronon/PowEdgeVectors.java\",\"java\":\"")
         .append(System.getProperty("java.vm.name")).append(' ').append(System.getProperty("java.runtime.version"))
@@ -86,6 +103,29 @@ public class PowEdgeVectors {
     out.append("\n]}\n");
     Files.writeString(Path.of(args[0]), out.toString());
     System.err.println(xs.size() + " inputs written to " + args[0]);
+  }
+
+  static final int HARD_CASES = 3000;
+
+  /**
+   * Whether a midpoint next to p lies within about 2^-13 ulp of x^1.5 (x and p positive and normal), decided with
+   * integers: x^1.5 = mid·(1 + d) gives |x^3 - mid^2| ~ 2|d|·mid^2, and the test is |x^3 - mid^2| < 2^-64·mid^2.
+   */
+  static boolean nearMidpoint(double x, double p) {
+    if (!(p >= Double.MIN_NORMAL) || Double.isInfinite(p) || !(x >= Double.MIN_NORMAL)) return false;
+    long bx = Double.doubleToRawLongBits(x), bp = Double.doubleToRawLongBits(p);
+    BigInteger mx = BigInteger.valueOf((bx & 0xfffffffffffffL) | (1L << 52));
+    int ex = (int) (bx >>> 52) - 1075;
+    long mp = (bp & 0xfffffffffffffL) | (1L << 52);
+    int ep = (int) (bp >>> 52) - 1075;
+    BigInteger cube = mx.pow(3);
+    for (long m2 : new long[] {2 * mp - 1, 2 * mp + 1}) {
+      BigInteger mid2 = BigInteger.valueOf(m2).pow(2); // midpoint^2 = m2^2 * 2^(2ep - 2)
+      int e = Math.min(3 * ex, 2 * ep - 2);
+      BigInteger a = cube.shiftLeft(3 * ex - e), b = mid2.shiftLeft(2 * ep - 2 - e);
+      if (a.subtract(b).abs().shiftLeft(64).compareTo(b) < 0) return true;
+    }
+    return false;
   }
 
   static String hex(double d) { return String.format("%016x", Double.doubleToRawLongBits(d)); }
