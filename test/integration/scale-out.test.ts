@@ -82,18 +82,26 @@ async function waitForLog (d: Daemon, re: RegExp, timeoutMs: number): Promise<vo
   }
 }
 
+/** The partitions a daemon owns after the lifecycle lines it logged so far (take-overs add; revocations, losses and
+ * fencings remove). */
+function ownedNow (log: string): Set<number> {
+  const owned = new Set<number>()
+  for (const m of log.matchAll(/partition (\d+): (?:took over|assigned again, kept)|partition\(s\) ([\d, ]+) (?:revoked|lost|fenced)/g)) {
+    if (m[1] !== undefined) owned.add(Number(m[1]))
+    else for (const p of m[2]!.split(', ')) owned.delete(Number(p))
+  }
+  return owned
+}
+
 /**
- * Waits until the daemon owns partitions right now: its latest lifecycle line is a take-over, not a revocation (with
- * kafkajs's eager protocol every rebalance revokes everything first, so an old "took over" line proves nothing).
+ * Waits until the daemon owns partitions right now. An old "took over" line proves nothing: an eager rebalance
+ * (kafkajs) revokes everything first, a cooperative one (platformatic) may move some of them away.
  */
 async function waitOwning (d: Daemon, timeoutMs: number): Promise<void> {
   const started = Date.now()
   for (;;) {
-    const log = d.stderr()
-    const took = log.lastIndexOf(': took over')
-    const gone = Math.max(log.lastIndexOf(' revoked'), log.lastIndexOf(' lost:'), log.lastIndexOf(' fenced:'))
-    if (took > gone) return
-    if (Date.now() - started > timeoutMs) throw new Error(`${d.name} did not own partitions within ${timeoutMs} ms:\n${log.slice(-2000)}`)
+    if (ownedNow(d.stderr()).size > 0) return
+    if (Date.now() - started > timeoutMs) throw new Error(`${d.name} did not own partitions within ${timeoutMs} ms:\n${d.stderr().slice(-2000)}`)
     await sleep(100)
   }
 }
