@@ -210,6 +210,28 @@ async function fetchSection (results: Loaded[]): Promise<string> {
   return `<h2>Fetch latency by window</h2>${chart}`
 }
 
+/** The store scenario's reads of one key's 300 tiles: the read path under a fetch, per store and Node version. */
+async function storeReadsSection (results: Loaded[]): Promise<string> {
+  const rs = latest(results, 'stores')
+  if (rs.length === 0) return missing('stores', 'Run <code>npm run bench -- stores --quick</code>.')
+  const values: Array<Record<string, unknown>> = []
+  for (const r of rs) {
+    for (const row of r.rows) {
+      for (const [k, v] of Object.entries(row)) {
+        const m = /^(read 300|unbounded) (p\d+) µs$/.exec(k)
+        if (m !== null && typeof v === 'number') values.push({ node: nodeMajor(r.node), store: String(row.store), read: `${m[1] === 'unbounded' ? 'unbounded range' : '300 tiles'} ${m[2]}`, us: v })
+      }
+    }
+  }
+  if (values.length === 0) return ''
+  const chart = await svg({
+    data: { values },
+    facet: { column: { field: 'node', type: 'nominal', title: null } },
+    spec: { width: 300, height: { step: 14 }, mark: 'bar', encoding: { y: { field: 'store', type: 'nominal', title: null }, yOffset: { field: 'read' }, x: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs (log)' }, color: { field: 'read', type: 'nominal', title: null } } }
+  })
+  return `<h2>Store reads</h2><p>One key's 300 five-minute tiles read back to back (<code>stores</code>): the read under every fetch.</p>${chart}`
+}
+
 async function nodesSection (results: Loaded[]): Promise<string> {
   const parts: string[] = []
   for (const name of [...new Set(results.map(r => r.scenario))].sort()) {
@@ -241,7 +263,7 @@ function detailsSection (results: Loaded[]): string {
 
 export async function renderReport (dir: string): Promise<{ html: string, results: number }> {
   const results = load(dir)
-  const sections = [await engineSection(results), await latencySection(results), await sweepSection(results), await flinkSection(results), await fetchSection(results), await nodesSection(results), detailsSection(results)]
+  const sections = [await engineSection(results), await latencySection(results), await sweepSection(results), await flinkSection(results), await fetchSection(results), await storeReadsSection(results), await nodesSection(results), detailsSection(results)]
   const machines = [...new Set(results.map(r => `${String(r.machine.cores ?? r.machine.cpus)} × ${String(r.machine.cpu)}`))].join('; ')
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tilekiln benchmarks</title><style>
 body{font-family:sans-serif;margin:24px;max-width:1200px;color:#222}h1{margin-bottom:0}h2{margin-top:32px;border-bottom:1px solid #ddd}

@@ -7,8 +7,10 @@ export const scenario = scriptScenario({
   description: 'KLL and frequent-items sketch update/merge/serialize rates, WASM vs plain TS, bytes per IR',
   script: 'sketch-kll-frequent.js',
   resultName: 'sketches',
-  options: {},
+  options: { items: { help: 'items per KLL update run (frequent items: half as many)', default: 2_000_000, quick: 1_000_000 } },
   args: () => [],
+  env: o => ({ SKETCH_BENCH_ITEMS: String(o.items) }),
   rows: (d: { rows: unknown }) => flatRows(d.rows),
+  smoke: { items: 20_000 },
   headline: 'itemsPerSec'
 })

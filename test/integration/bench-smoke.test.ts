@@ -12,3 +12,7 @@ test('bench kafka: produce and consume a few thousand events', { skip: KAFKA ===
 test('bench stores: a few batches into LMDB, Redis and Redis Cluster', () => {
   smokeScenario('stores', [], 50_000)
 })
+
+test('bench kafka-clients: one library over a few thousand records (its own broker)', () => {
+  smokeScenario('kafka-clients', [], 55_000)
+})
