@@ -37,7 +37,7 @@ interface Loaded {
 }
 
 /** Columns that name a configuration even though they hold numbers. */
-const ID_COLUMNS = new Set(['workers', 'keys', 'batch', 'slots', 'in-flight', 'workers / parallelism', 'target ev/s'])
+const ID_COLUMNS = new Set(['workers', 'keys', 'batch', 'slots', 'in-flight', 'workers / parallelism'])
 
 function load (dir: string): Loaded[] {
   if (!existsSync(dir)) return []
@@ -79,7 +79,7 @@ async function svg (spec: Record<string, unknown>): Promise<string> {
 
 /** The configuration of a row as one label (its string columns and its numeric identity columns). */
 function label (r: Row): string {
-  return Object.entries(r).filter(([k, v]) => typeof v === 'string' || ID_COLUMNS.has(k)).map(([k, v]) => (typeof v === 'number' ? `${k} ${fmt(v)}` : v)).join(', ')
+  return Object.entries(r).filter(([k, v]) => (typeof v === 'string' && v !== '' && v !== '—') || ID_COLUMNS.has(k)).map(([k, v]) => (typeof v === 'number' ? `${k} ${fmt(v)}` : v)).join(', ')
 }
 
 function latest (results: Loaded[], scenario: string): Loaded[] {
@@ -149,7 +149,7 @@ async function latencySection (results: Loaded[]): Promise<string> {
         const m = /^p([\d.]+) ms$/.exec(k) ?? (k === 'max ms' ? [k, '100'] : null)
         if (m === null || typeof v !== 'number') continue
         const p = Number(m[1])
-        values.push({ node: nodeMajor(r.node), load: `${String(row.load)}${row.load === 'max' ? '' : ` (${fmt(row['target ev/s'])} ev/s)`}`, percentile: p === 100 ? 'max' : `p${p}`, order: p, ms: Math.max(v, 0.5) })
+        values.push({ node: nodeMajor(r.node), load: row.load === 'max' ? 'max rate' : String(row.load), percentile: p === 100 ? 'max' : `p${p}`, order: p, ms: Math.max(v, 0.5) })
       }
     }
   }
@@ -227,7 +227,7 @@ async function storeReadsSection (results: Loaded[]): Promise<string> {
   const chart = await svg({
     data: { values },
     facet: { column: { field: 'node', type: 'nominal', title: null } },
-    spec: { width: 300, height: { step: 14 }, mark: 'bar', encoding: { y: { field: 'store', type: 'nominal', title: null }, yOffset: { field: 'read' }, x: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs (log)' }, color: { field: 'read', type: 'nominal', title: null } } }
+    spec: { width: 300, height: { step: 22 }, mark: { type: 'point', filled: true, size: 60 }, encoding: { y: { field: 'store', type: 'nominal', title: null }, x: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs (log)' }, color: { field: 'read', type: 'nominal', title: null }, shape: { field: 'read', type: 'nominal', title: null } } }
   })
   return `<h2>Store reads</h2><p>One key's 300 five-minute tiles read back to back (<code>stores</code>): the read under every fetch.</p>${chart}`
 }

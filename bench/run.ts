@@ -50,10 +50,14 @@ async function runRound (node: string, s: Scenario, options: Options, timeoutMs:
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-bench-round-'))
   const out = join(dir, 'round.json')
   try {
-    const child = spawn(node, [fileURLToPath(import.meta.url), '--round', s.name, '--options', JSON.stringify(options), '--result-file', out], { stdio: ['ignore', 'inherit', 'inherit'] })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    // Its own process group, so that a timeout also ends what the round started (a script, a broker, daemons).
+    const child = spawn(node, [fileURLToPath(import.meta.url), '--round', s.name, '--options', JSON.stringify(options), '--result-file', out], { stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+    const killGroup = (): void => {
+      try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') }
+    }
+    const timer = setTimeout(killGroup, timeoutMs)
     // A runner interrupted (Ctrl-C, a test's timeout) takes its round with it.
-    const stop = (): void => { child.kill('SIGKILL'); process.exit(130) }
+    const stop = (): void => { killGroup(); process.exit(130) }
     process.once('SIGINT', stop).once('SIGTERM', stop)
     const code = await new Promise<number | string>(resolve => child.on('exit', (c, sig) => resolve(c ?? sig ?? 1)))
     clearTimeout(timer)

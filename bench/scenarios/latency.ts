@@ -31,7 +31,7 @@ export const scenario: Scenario = {
     keys: { help: 'distinct keys (uniform)', default: 100_000, quick: 20_000 },
     levels: { help: 'fractions of the maximum rate to measure at', default: '0.25,0.5,0.75' },
     seconds: { help: 'measured seconds per level', default: 10, quick: 3 },
-    warmup: { help: 'seconds before each measurement', default: 3, quick: 1.5 },
+    warmup: { help: 'seconds from the first store write to the measurement', default: 3, quick: 1.5 },
     'max-rate': { help: 'events/s taken as the maximum (0: measure it first)', default: 0 },
     batch: { help: 'records per worker batch (ring slot); 0: engine default', default: 0 },
     'in-flight': { help: 'store requests in flight; 0: engine default', default: 0 },

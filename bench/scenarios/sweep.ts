@@ -16,7 +16,7 @@ export const scenario: Scenario = {
     'in-flight': { help: 'store requests in flight to try', default: '1,10', quick: '10' },
     keys: { help: 'distinct keys (uniform)', default: 100_000, quick: 20_000 },
     seconds: { help: 'measured seconds per setting', default: 4, quick: 2 },
-    warmup: { help: 'seconds before each measurement', default: 2, quick: 1 }
+    warmup: { help: 'seconds from the first store write to the measurement', default: 2, quick: 1 }
   },
   smoke: { keys: 1000, seconds: 0.3, warmup: 0.3, workers: '1', batch: '1024,8192' },
   headline: 'events/s',
