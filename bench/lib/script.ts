@@ -13,8 +13,8 @@ export interface ScriptScenario {
   readonly description: string
   /** dist/bench/<script> */
   readonly script: string
-  /** The name the script passes to writeResults (its JSON file: <resultName>.json). */
-  readonly resultName: string
+  /** The name the script passes to writeResults (its JSON file: <resultName>.json), which may depend on options. */
+  readonly resultName: string | ((o: Options) => string)
   readonly options: Readonly<Record<string, OptionDef>>
   /** The script's command line for these options. */
   readonly args: (o: Options) => string[]
@@ -57,8 +57,9 @@ export function scriptScenario (d: ScriptScenario): Scenario {
       const dir = mkdtempSync(join(tmpdir(), `tilekiln-bench-${d.name}-`))
       try {
         await runScript(script, d.args(o), { ...d.env?.(o), TILEKILN_BENCH_RESULTS: dir }, (d.timeoutSeconds?.(o) ?? 3600) * 1000)
-        const file = join(dir, `${d.resultName}.json`)
-        if (!existsSync(file)) throw new Error(`${d.name}: ${d.script} wrote no ${d.resultName}.json`)
+        const resultName = typeof d.resultName === 'string' ? d.resultName : d.resultName(o)
+        const file = join(dir, `${resultName}.json`)
+        if (!existsSync(file)) throw new Error(`${d.name}: ${d.script} wrote no ${resultName}.json`)
         const json = JSON.parse(readFileSync(file, 'utf8')) as { data: unknown }
         return { rows: d.rows(json.data), extra: json.data }
       } finally {

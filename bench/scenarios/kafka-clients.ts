@@ -9,13 +9,14 @@ export const scenario = scriptScenario({
   resultName: 'kafka-clients',
   options: {
     records: { help: 'records produced once, consumed per run', default: 1_000_000, quick: 200_000 },
-    rounds: { help: 'consumption runs per library (interleaved) inside one round', default: 3, quick: 1 },
+    runs: { help: 'consumption runs per library (interleaved) inside one round (the script\'s --rounds)', default: 3, quick: 1 },
     partitions: { help: 'topic partitions', default: 4 },
+    'value-bytes': { help: 'bytes per record value', default: 90 },
     only: { help: 'variants (kafkajs-direct,kafkajs,platformatic); empty: all', default: '' }
   },
-  args: o => ['--records', String(o.records), '--rounds', String(o.rounds), '--partitions', String(o.partitions), ...(o.only !== '' ? ['--only', String(o.only)] : [])],
+  args: o => ['--records', String(o.records), '--rounds', String(o.runs), '--partitions', String(o.partitions), '--value-bytes', String(o['value-bytes']), ...(o.only !== '' ? ['--only', String(o.only)] : [])],
   rows: (d: { summary: unknown }) => flatRows(d.summary),
-  smoke: { records: 5000, rounds: 1, only: 'platformatic' },
+  smoke: { records: 5000, runs: 1, only: 'platformatic' },
   rounds: 1,
   headline: 'records/s (median)'
 })

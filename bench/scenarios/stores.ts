@@ -11,11 +11,12 @@ export const scenario = scriptScenario({
     batches: { help: 'batches of upserts', default: 30, quick: 10 },
     batch: { help: 'upserts per batch', default: 10_000, quick: 5000 },
     reads: { help: 'reads of one key\'s 300 tiles', default: 2000, quick: 500 },
-    rounds: { help: 'rewrite rounds inside one run (median)', default: 5, quick: 2 }
+    'value-bytes': { help: 'bytes per tile value', default: 40 },
+    rewrites: { help: 'rewrite rounds inside one run, median (the script\'s --rounds)', default: 5, quick: 2 }
   },
-  args: o => ['--batches', String(o.batches), '--batch', String(o.batch), '--reads', String(o.reads), '--rounds', String(o.rounds)],
+  args: o => ['--batches', String(o.batches), '--batch', String(o.batch), '--reads', String(o.reads), '--value-bytes', String(o['value-bytes']), '--rounds', String(o.rewrites)],
   rows: (d: { rows: unknown }) => flatRows(d.rows),
-  smoke: { batches: 2, batch: 500, reads: 20, rounds: 1 },
+  smoke: { batches: 2, batch: 500, reads: 20, rewrites: 1 },
   rounds: 1,
   headline: 'new tiles/s'
 })
