@@ -7,10 +7,12 @@
 //   npm run bench -- --quick                   every scenario at quick sizes
 //   npm run bench -- latency --workers 2 --seconds 10 --levels 0.25,0.5,0.75
 //   npm run bench -- engine --rounds 5 --node /tmp/node24/node_modules/node/bin/node
+//   npm run bench -- engine --quick --node current,/tmp/node24/node_modules/node/bin/node   (rounds interleaved)
 //   npm run bench -- --list                    the scenarios and their options
 //
 // Runner flags: --quick, --smoke (about a second each, what the smoke test runs), --rounds N (default 3, or the
-// scenario's own; 2 with --quick, 1 with --smoke), --node PATH, --timeout S (per round, default 3600), --out DIR (default bench/results).
+// scenario's own; 2 with --quick, 1 with --smoke), --node PATH[,PATH…] (`current` is this Node; rounds alternate
+// between them), --timeout S (per round, default 3600), --out DIR (default bench/results).
 // Every other `--name value` is a scenario option (an option only some of the named scenarios have goes to those).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -102,7 +104,10 @@ async function main (argv: readonly string[]): Promise<number> {
   const quick = smoke || runner.quick !== undefined
   const givenRounds = runner.rounds !== undefined ? Number(runner.rounds) : undefined
   if (givenRounds !== undefined && (!Number.isInteger(givenRounds) || givenRounds < 1)) throw new Error('--rounds needs a positive integer')
-  const node = typeof runner.node === 'string' ? runner.node : process.env.TILEKILN_BENCH_NODE || process.execPath
+  // Several Nodes (comma-separated; `current` is this one): rounds alternate between them, so that load from
+  // elsewhere on the machine hits each alike, and each Node gets its own result file.
+  const nodes = (typeof runner.node === 'string' ? runner.node : process.env.TILEKILN_BENCH_NODE || 'current')
+    .split(',').filter(n => n !== '').map(n => (n === 'current' ? process.execPath : n))
   const timeoutMs = (runner.timeout !== undefined ? Number(runner.timeout) : 3600) * 1000
   const outDir = typeof runner.out === 'string' ? runner.out : RESULTS_DIR
   for (const k of Object.keys(given)) {
@@ -120,18 +125,21 @@ async function main (argv: readonly string[]): Promise<number> {
     const mine = Object.fromEntries(Object.entries(given).filter(([k]) => k in s.options))
     const options = resolveOptions(s, mine, quick, smoke ? s.smoke : {})
     const rounds = givenRounds ?? (smoke ? 1 : quick ? Math.max(1, Math.ceil((s.rounds ?? 3) / 2)) : s.rounds ?? 3)
-    process.stderr.write(`\n== ${s.name}: ${s.description}\n   options ${JSON.stringify(options)}, ${rounds} round(s) on ${node === process.execPath ? process.version : node}\n`)
+    const on = nodes.map(n => (n === process.execPath ? process.version : n)).join(' and ')
+    process.stderr.write(`\n== ${s.name}: ${s.description}\n   options ${JSON.stringify(options)}, ${rounds} round(s) on ${on}\n`)
     try {
-      const outs: RoundOutput[] = []
-      for (let i = 0; i < rounds; i++) outs.push(await runRound(node, s, options, timeoutMs))
-      const { rows, spread } = aggregate(outs.map(o => o.rows))
-      const result: BenchResult = {
-        format: FORMAT, scenario: s.name, description: s.description, at: new Date().toISOString(),
-        machine: outs[0]!.machine, git, options, rounds, rows, spread, extra: outs[outs.length - 1]!.extra
+      const outs: RoundOutput[][] = nodes.map(() => [])
+      for (let i = 0; i < rounds; i++) for (const [k, n] of nodes.entries()) outs[k]!.push(await runRound(n, s, options, timeoutMs))
+      for (const mine of outs) {
+        const { rows, spread } = aggregate(mine.map(o => o.rows))
+        const result: BenchResult = {
+          format: FORMAT, scenario: s.name, description: s.description, at: new Date().toISOString(),
+          machine: mine[0]!.machine, git, options, rounds, rows, spread, extra: mine[mine.length - 1]!.extra
+        }
+        printTable(`${s.name} (${result.machine.node}, median of ${rounds} round(s)${nodes.length > 1 ? ', interleaved with the other Node' : ''}; spread in the JSON)`, rows)
+        for (const line of s.summarize?.(rows, options) ?? []) process.stdout.write(`${line}\n`)
+        process.stdout.write(`written ${writeResult(result, outDir)}\n`)
       }
-      printTable(`${s.name} (${result.machine.node}, median of ${rounds} round(s); spread in the JSON)`, rows)
-      for (const line of s.summarize?.(rows, options) ?? []) process.stdout.write(`${line}\n`)
-      process.stdout.write(`written ${writeResult(result, outDir)}\n`)
     } catch (e) {
       failed++
       process.stderr.write(`${s.name}: FAILED: ${e instanceof Error ? e.message : String(e)}\n`)
