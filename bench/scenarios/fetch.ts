@@ -12,5 +12,6 @@ export const scenario = scriptScenario({
   options: { quick: { help: 'pass --quick to bench/fetch.ts', default: false, quick: true } },
   args: o => (o.quick === true ? ['--quick'] : []),
   rows: (d: unknown) => flatRows(Array.isArray(d) ? d : (d as { rows?: unknown }).rows),
+  smoke: { quick: true },
   headline: 'p99 µs'
 })
