@@ -82,8 +82,8 @@ async function runScenario (s: Scenario): Promise<Row> {
 }
 
 /** Runs one scenario in a fresh process (clean heap, JIT and peak RSS) and returns its row. */
-export function runScenarioIsolated (s: Scenario): Row {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+export function runScenarioIsolated (s: Scenario, timeoutMillis = 30 * 60_000): Row {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: timeoutMillis, killSignal: 'SIGKILL' })
   const line = child.stdout.split('\n').find(l => l.startsWith('RESULT '))
   if (child.status !== 0 || line === undefined) {
     process.stderr.write(child.stderr)

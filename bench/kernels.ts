@@ -11,7 +11,8 @@
 //    lookup + kernels + tile encoding) that the engine runs.
 // Writes bench/results/kernels.json.
 //
-//   npm run bench:kernels            (AGG_BENCH_EVENTS=… to change the 300 000 updates per operation)
+//   npm run bench:kernels            (AGG_BENCH_EVENTS=… to change the 300 000 updates per operation,
+//                                     KERNEL_BENCH_BATCHES=… the 1,500 batches of the SUM + COUNT + AVERAGE part)
 import { type StructType, T, typeToString } from '../src/api/data-type.ts'
 import { instantiateKernels, kernelFor, runKernel } from '../src/agg/kernels.ts'
 import { TsKll } from '../src/agg/sketch/kll-ts.ts'
@@ -26,7 +27,8 @@ import { printTable, writeResults } from './report.ts'
 import { tsLongUpdates } from './sketch-cpc.ts'
 
 const ROWS = 8192
-const BATCHES = 1500
+// KERNEL_BENCH_BATCHES: fewer batches for the runner's smoke size.
+const BATCHES = Number(process.env.KERNEL_BENCH_BATCHES ?? 1500)
 const ENTRIES = 100_000
 
 function median (xs: number[]): number {

@@ -4,7 +4,9 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results')
+// The runner (bench/run.ts) points TILEKILN_BENCH_RESULTS at a scratch directory, reads the script's JSON from there
+// and writes its own result (with rounds, machine and commit) into bench/results/.
+export const resultsDir = process.env.TILEKILN_BENCH_RESULTS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results')
 
 export function printTable (title: string, rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return

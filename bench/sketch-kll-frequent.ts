@@ -44,7 +44,9 @@ function skewedInts (n: number, m: number, seed: number): Int32Array {
 
 // ---- KLL --------------------------------------------------------------------------------------------------------
 const kll = kllKernel()
-const N = 2_000_000
+// SKETCH_BENCH_ITEMS: fewer items for the runner's smoke size (frequent items take half as many).
+const N = Number(process.env.SKETCH_BENCH_ITEMS ?? 2_000_000)
+const NAME = N === 2_000_000 ? '2e6' : N.toLocaleString('en-US')
 const floats = uniformFloats(N, 7)
 for (const k of [128, 200]) {
   const perCall = rate(() => {
@@ -57,9 +59,9 @@ for (const k of [128, 200]) {
   kll.updateMany(h, floats)
   const bytes = kll.serialize(h).length
   kll.free(h)
-  rows.push({ scenario: `KLL update, k=${k}, 2e6 floats`, impl: 'wasm, 1 call/item', itemsPerSec: perCall, bytesPerIr: bytes, note: 'IR bytes at n=2e6' })
+  rows.push({ scenario: `KLL update, k=${k}, ${NAME} floats`, impl: 'wasm, 1 call/item', itemsPerSec: perCall, bytesPerIr: bytes, note: `IR bytes at n=${NAME}` })
   rows.push({
-    scenario: `KLL update, k=${k}, 2e6 floats`,
+    scenario: `KLL update, k=${k}, ${NAME} floats`,
     impl: 'wasm, batched',
     itemsPerSec: rate(() => { const h = kll.create(k); kll.updateMany(h, floats); kll.free(h); return N }),
     bytesPerIr: bytes,
@@ -73,7 +75,7 @@ for (const k of [128, 200]) {
   const same = Buffer.from(ts.toBytes()).equals(Buffer.from(kll.serialize(check)))
   kll.free(check)
   rows.push({
-    scenario: `KLL update, k=${k}, 2e6 floats`,
+    scenario: `KLL update, k=${k}, ${NAME} floats`,
     impl: 'plain TS',
     itemsPerSec: rate(() => { const t = new TsKll(k); for (let i = 0; i < N; i++) t.update(floats[i]!); return N }),
     bytesPerIr: bytes,
@@ -113,7 +115,7 @@ for (const k of [128, 200]) {
 
 // ---- frequent items -----------------------------------------------------------------------------------------
 const fi = frequentKernel()
-const M = 1_000_000
+const M = Math.ceil(N / 2)
 const longs = skewedInts(M, 100_000, 11)
 const strings = Array.from(longs, v => 'user-' + v)
 for (const k of [8, 100]) {

@@ -249,6 +249,15 @@ export class Metrics {
     return h === undefined ? summarize(newHdr()) : summarize(h.all)
   }
 
+  /**
+   * Values at `percentiles` (0–100) since the previous `takeRecent`, without starting a new interval: the latency
+   * curve of a benchmark's measurement window (bench/scenarios/latency.ts).
+   */
+  recentPercentiles (name: MetricName, percentiles: readonly number[]): number[] {
+    const h = this.#histograms.get(name)!.recent
+    return percentiles.map(p => (h.totalCount === 0 ? Number.NaN : h.getValueAtPercentile(p)))
+  }
+
   /** Percentiles since the previous call (the live view's last interval); starts a new interval. */
   takeRecent (name: MetricName): HistogramSummary {
     const h = this.#histograms.get(name)!

@@ -106,3 +106,15 @@ test('metric names live in the one table: no string literal is passed where a me
   walk(join(repoRoot, 'src'))
   assert.deepEqual(offenders, [])
 })
+
+test('recentPercentiles: the curve since the last takeRecent, without starting a new interval', () => {
+  const m = new Metrics('g')
+  m.record(M.latency, 5000, 10)
+  m.takeRecent(M.latency)
+  assert.deepEqual(m.recentPercentiles(M.latency, [50]), [Number.NaN], 'nothing recorded since')
+  m.record(M.latency, 10, 90)
+  m.record(M.latency, 200, 9)
+  m.record(M.latency, 900, 1)
+  assert.deepEqual(m.recentPercentiles(M.latency, [50, 99, 100]), [10, 200, 900])
+  assert.equal(m.takeRecent(M.latency).count, 100, 'reading the curve kept the interval')
+})
