@@ -6,18 +6,18 @@
 //   npm run bench                              every scenario (full sizes; Flink only when named)
 //   npm run bench -- --quick                   every scenario at quick sizes
 //   npm run bench -- latency --workers 2 --seconds 10 --levels 0.25,0.5,0.75
-//   npm run bench -- engine --rounds 5 --node /tmp/node24/node_modules/node/bin/node
-//   npm run bench -- engine --quick --node current,/tmp/node24/node_modules/node/bin/node   (rounds interleaved)
+//   npm run bench -- engine --rounds 5 --node 24        (a major is installed into .tilekiln/runtimes/; or a PATH)
+//   npm run bench -- engine --quick --node current,24   (rounds interleaved)
 //   npm run bench -- --list                    the scenarios and their options
 //
 // Runner flags: --quick, --smoke (about a second each, what the smoke test runs), --rounds N (default 3, or the
 // scenario's own; 2 with --quick, 1 with --smoke), --node PATH[,PATH…] (`current` is this Node; rounds alternate
 // between them), --timeout S (per round, default 3600), --out DIR (default bench/results).
 // Every other `--name value` is a scenario option (an option only some of the named scenarios have goes to those).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { aggregate, type BenchResult, FORMAT, gitState, machine, type Machine, RESULTS_DIR, writeResult } from './lib/result.ts'
 import { type Options, resolveOptions, type Row, type Scenario } from './lib/scenario.ts'
@@ -45,6 +45,14 @@ function parseArgs (argv: readonly string[]): { names: string[], runner: Record<
     else given[key] = value
   }
   return { names, runner, given }
+}
+
+/** A Node major (`24`): its binary, installed into .tilekiln/runtimes/ on first use by scripts/node-runtime.mjs. */
+function nodeRuntime (major: string): string {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'node-runtime.mjs')
+  const r = spawnSync(process.execPath, [script, major], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 660_000 })
+  if (r.status !== 0) throw new Error(`--node ${major}: no such runtime could be installed`)
+  return r.stdout.trim()
 }
 
 /** One round in a fresh process on `node`; its rows come back through a file. */
@@ -107,7 +115,7 @@ async function main (argv: readonly string[]): Promise<number> {
   // Several Nodes (comma-separated; `current` is this one): rounds alternate between them, so that load from
   // elsewhere on the machine hits each alike, and each Node gets its own result file.
   const nodes = (typeof runner.node === 'string' ? runner.node : process.env.TILEKILN_BENCH_NODE || 'current')
-    .split(',').filter(n => n !== '').map(n => (n === 'current' ? process.execPath : n))
+    .split(',').filter(n => n !== '').map(n => (n === 'current' ? process.execPath : /^[0-9]+$/.test(n) ? nodeRuntime(n) : n))
   const timeoutMs = (runner.timeout !== undefined ? Number(runner.timeout) : 3600) * 1000
   const outDir = typeof runner.out === 'string' ? runner.out : RESULTS_DIR
   for (const k of Object.keys(given)) {

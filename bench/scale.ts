@@ -14,7 +14,7 @@
 // On two cores more daemons cannot add throughput (they share the cores); the figure that matters here is the pause.
 //
 //   npm run bench:scale                                  600,000 events backlog; 8,000 events/s for 40 s live; kafkajs
-//   npm run bench:scale -- --kafka-library platformatic  (incremental rebalancing: only moved partitions pause)
+//   npm run bench:scale -- --kafka-library kafkajs  (eager rebalancing: every partition pauses; default platformatic)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

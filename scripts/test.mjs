@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { nodeRuntime } from './node-runtime.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -25,16 +26,14 @@ if (nodeFlag !== -1) {
     process.exit(2)
   }
   const rest = process.argv.slice(2).filter((_, i) => i !== nodeFlag - 2 && i !== nodeFlag - 1)
-  const runtime = join(root, '.tilekiln', 'runtimes', `node${major}`)
-  const bin = join(runtime, 'node_modules', 'node', 'bin')
-  if (!existsSync(join(bin, 'node'))) {
-    console.error(`tilekiln: installing Node ${major} from the npm registry (node@${major}) into ${relative(root, runtime)}…`)
-    const r = spawnSync('npm', ['install', '--prefix', runtime, '--no-audit', '--no-fund', '--no-save', `node@${major}`], { cwd: root, stdio: 'inherit', timeout: 600_000 })
-    if (r.status !== 0 || !existsSync(join(bin, 'node'))) {
-      console.error(`tilekiln: could not install node@${major} (npm exit ${r.status ?? r.signal})`)
-      process.exit(1)
-    }
+  let node
+  try {
+    node = nodeRuntime(major)
+  } catch (e) {
+    console.error(`tilekiln: ${e.message}`)
+    process.exit(1)
   }
+  const bin = dirname(node)
   const version = spawnSync(join(bin, 'node'), ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout.trim()
   console.error(`tilekiln: running the tests on Node ${version} (${relative(root, join(bin, 'node'))})`)
   const child = spawn(join(bin, 'node'), [fileURLToPath(import.meta.url), ...rest], {

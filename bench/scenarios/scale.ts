@@ -12,7 +12,7 @@ export const scenario = scriptScenario({
     keys: { help: 'distinct keys', default: 20_000 },
     rate: { help: 'live events/s during the hand-overs', default: 8000, quick: 4000 },
     seconds: { help: 'live seconds (joins, leaves and a SIGKILL happen at ¼, ½, ¾)', default: 40, quick: 20 },
-    'kafka-library': { help: 'the daemons\' Kafka client (kafkajs | platformatic)', default: 'kafkajs' }
+    'kafka-library': { help: 'the daemons\' Kafka client (platformatic | kafkajs)', default: 'platformatic' }
   },
   args: o => ['--events', String(o.events), '--keys', String(o.keys), '--rate', String(o.rate), '--seconds', String(o.seconds), '--kafka-library', String(o['kafka-library'])],
   rows: (d: { rows: unknown }) => flatRows(d.rows),
