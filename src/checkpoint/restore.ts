@@ -14,7 +14,7 @@ import type { StateSnapshot } from '../worker/tile-state.ts'
  * dropped while its positions skip their events): the mode is part of the shape (only when untiled, so tiled
  * fingerprints stay what they were).
  */
-export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
+export function planFingerprint (bound: BoundGroupBy, untiled = false, rollups: readonly number[] = []): string {
   const p = bound.plan
   const shape = {
     name: p.name,
@@ -23,7 +23,11 @@ export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
     keys: bound.serving.keyFields,
     columns: bound.serving.rowColumns,
     parts: p.tileParts.map((t, i) => ({ name: t.name, op: t.aggregation.operation, args: t.aggregation.argMap, bucket: t.bucket, ir: bound.aggregators[i]!.irType })),
-    ...(untiled ? { mode: 'untiled' } : {})
+    ...(untiled ? { mode: 'untiled' } : {}),
+    // A checkpoint of a run without rollups (or other ones) holds no open rolled-up tiles: restored into this run,
+    // its first rolled-up tiles would miss the fine tiles closed before it. Only when there are rollups, so the
+    // fingerprints of runs without them stay what they were.
+    ...(rollups.length > 0 ? { rollups } : {})
   }
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32)
 }
@@ -77,4 +81,25 @@ export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number
   const out = new Map<number, { entries: ArrayBuffer, timers: Uint8Array, latest: Float64Array, count: number }>()
   for (const [p, o] of acc) out.set(p, { entries: o.entries.finish(), timers: Uint8Array.from(o.timers), latest: Float64Array.from(o.latest), count: o.timers.length })
   return out
+}
+
+/**
+ * The open fine tiles of a partition's checkpoint (its entries without the open rolled-up tiles, which are state,
+ * not tiles to rewrite): what a new owner writes again under its epoch.
+ */
+export function openFineTiles (entries: ArrayBuffer, flags: Uint8Array, latest: Float64Array): { entries: ArrayBuffer, latest: Float64Array, count: number } {
+  const puts = new TilePuts(entries)
+  let rolled = 0
+  for (let i = 0; i < puts.count; i++) if ((flags[i] ?? 0) >> 1 !== 0) rolled++
+  if (rolled === 0) return { entries, latest, count: puts.count }
+  const w = new TilePutsWriter()
+  w.begin()
+  const l: number[] = []
+  for (let i = 0; i < puts.count; i++) {
+    if ((flags[i] ?? 0) >> 1 !== 0) continue
+    w.beginPut(puts.key(i), puts.tileStart(i)).raw(puts.value(i))
+    w.endValue()
+    l.push(latest[i] ?? puts.tileStart(i))
+  }
+  return { entries: w.finish(), latest: Float64Array.from(l), count: l.length }
 }

@@ -4,6 +4,7 @@
 import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
+import type { RollupPuts } from './rollups.ts'
 import type { StateSnapshot, Trigger } from './tile-state.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
@@ -37,6 +38,8 @@ export interface WorkerInit {
    * never reaches the writer (LMDB's key limit is about 1,978 bytes including the rest of its key). Default 65,535.
    */
   readonly maxKeyBytes?: number
+  /** Rolled-up tile sizes (ms) written beside the fine tiles (worker/rollups.ts); absent or empty = none. */
+  readonly rollups?: readonly number[]
 }
 
 /**
@@ -105,6 +108,8 @@ export interface TaskResult {
   /** The latest event time of each put's tile (tiled runs), beside `puts`. */
   readonly putLatest: Float64Array | null
   readonly putCount: number
+  /** Rolled-up tiles written in this task: one batch per resolution (empty when none closed). */
+  readonly rollups: readonly RollupPuts[]
   readonly records: number
   readonly rows: number
   /** Records a where dropped (no row). */

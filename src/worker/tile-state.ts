@@ -22,6 +22,7 @@ import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 import { NumberTable, PairTable } from './hash-tables.ts'
+import { type RollupPuts, Rollups } from './rollups.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
@@ -33,6 +34,8 @@ export interface TileStateOptions {
   readonly rowCapacity?: number
   /** Longest entity key the store takes (default and upper bound: 65,535, the u16 of put batches). */
   readonly maxKeyBytes?: number
+  /** Rolled-up tile sizes written beside the fine tiles (worker/rollups.ts); default none. */
+  readonly rollups?: readonly number[]
 }
 
 const ROWS_BASE = 64 * 1024
@@ -67,7 +70,11 @@ export interface StateSnapshot {
   readonly entries: ArrayBuffer
   /** The source partition of each entry. */
   readonly partitions: Int32Array
-  /** Per entry, 1 when a buffered-trigger timer is pending. */
+  /**
+   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–7 = 0 for an open fine tile, else the
+   * entry is an open rolled-up tile of resolution #(flags >> 1) (worker/rollups.ts), which is not an open fine tile
+   * (a restore must not write it as one).
+   */
   readonly timers: Uint8Array
   /** Per entry, the time of the last event folded into its tile. */
   readonly latest: Float64Array
@@ -155,6 +162,9 @@ export class TileState {
   #tTail = 0
 
   readonly puts = new TilePutsWriter()
+  readonly #rollups: Rollups
+  /** Scratch batch of the fine tiles a close() finalizes, read back by the rollups. */
+  readonly #closing = new TilePutsWriter()
   /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
   #putParts = new Int32Array(1024)
   #nPutParts = 0
@@ -169,6 +179,7 @@ export class TileState {
     this.#memory = memory
     this.#k = instantiateKernels(memory)
     this.#rowCap = options.rowCapacity ?? 8192
+    this.#rollups = new Rollups(bound, options.rollups ?? [], options.allowedLatenessMillis)
 
     const cols = bound.serving.rowColumns
     let offset = 0
@@ -242,6 +253,7 @@ export class TileState {
   /** Starts the puts of a task. */
   begin (): void {
     this.puts.begin()
+    this.#rollups.begin()
     this.#nPutParts = 0
   }
 
@@ -347,11 +359,16 @@ export class TileState {
     if (part === undefined) return 0
     if (watermark > part.closed) part.closed = watermark
     let closed = 0
-    for (const [tileStart, tile] of part.tiles) {
-      if (!this.isLate(tileStart, watermark)) continue
+    // Ascending: the rollups merge each key's fine tiles in time order (as a fine-tile read does).
+    const due: number[] = []
+    for (const tileStart of part.tiles.keys()) if (this.isLate(tileStart, watermark)) due.push(tileStart)
+    if (due.length > 1) due.sort((a, b) => a - b)
+    for (const tileStart of due) {
+      const tile = part.tiles.get(tileStart)!
       this.flush()
       const tileIndex = tileStart / this.#tileSize
       this.#emitMany(tile.entries, tile.n, true)
+      if (this.#rollups.enabled) this.#rollUp(partition, tile)
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
         this.#entries.delete(this.#entryKey[e]!, tileIndex)
@@ -361,11 +378,30 @@ export class TileState {
       if (this.#lastTile === tile) this.#forgetLastTile()
       closed++
     }
+    if (this.#rollups.enabled) this.#rollups.close(partition, watermark)
     return closed
   }
 
+  /** Feeds a tile's final IRs (re-encoded into a scratch batch, as just written) to the open rolled-up tiles. */
+  #rollUp (partition: number, tile: TileList): void {
+    const w = this.#closing
+    w.begin()
+    for (let i = 0; i < tile.n; i++) this.#emit(tile.entries[i]!, true, w)
+    const batch = new TilePuts(w.finish())
+    for (let i = 0; i < tile.n; i++) this.#rollups.add(partition, batch.key(i), batch.tileStart(i), this.#entryLatest[tile.entries[i]!]!, batch.value(i))
+  }
+
+  /** The rolled-up tiles written since `begin`, one batch per resolution. */
+  takeRollups (): RollupPuts[] {
+    return this.#rollups.enabled ? this.#rollups.take() : []
+  }
+
+  /** Open rolled-up tiles. */
+  get openRollups (): number { return this.#rollups.openTiles }
+
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
   drop (partition: number): number {
+    this.#rollups.drop(partition)
     const part = this.#parts.get(partition)
     if (part === undefined) return 0
     this.flush()
@@ -454,6 +490,11 @@ export class TileState {
         }
       }
     }
+    this.#rollups.snapshot(partitions, w, (resolution, p, l) => {
+      timers.push(resolution << 1)
+      parts.push(p)
+      latest.push(l)
+    })
     return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
   }
 
@@ -469,6 +510,11 @@ export class TileState {
     for (const [p, w] of closed) this.#part(p).closed = Math.max(this.#part(p).closed, w)
     for (let i = 0; i < puts.count; i++) {
       const partition = snap.partitions[i] ?? 0
+      const flags = snap.timers[i] ?? 0
+      if (flags >> 1 !== 0) {
+        this.#rollups.restore(flags >> 1, partition, puts.key(i), puts.tileStart(i), snap.latest[i] ?? puts.tileStart(i), puts.value(i))
+        continue
+      }
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
       const keyId = this.#keyIdFor(keyRow, partition)
@@ -481,7 +527,7 @@ export class TileState {
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if (snap.timers[i] === 1 && this.#trigger.kind === 'buffered') {
+      if ((flags & 1) === 1 && this.#trigger.kind === 'buffered') {
         this.#flags[e] = this.#flags[e]! | TIMER
         this.#pushTimer(e, now)
       }
