@@ -5,7 +5,8 @@ import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
 import type { RollupPuts } from './rollups.ts'
-import type { StateSnapshot, Trigger } from './tile-state.ts'
+import type { Trigger } from '../window/trigger.ts'
+import type { StateSnapshot } from './tile-state.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export interface WorkerInit {

@@ -1,14 +1,15 @@
 // A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part, grouped by the
 // source partition the key's events come from (the unit of state that moves between daemons).
 //
-//   keys     key → keyId: a flat NumberTable for one integral key column, else a Map of a canonical form;
-//            keyBytes[keyId] = Avro key record (made once per key); keyHome[keyId] = its partition
+//   keys     key → keyId, its Avro key bytes and home partition: worker/key-table.ts
 //   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
 //            partition's tile walks it)
 //   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
 //            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
+//
+// Closed tiles also feed the rolled-up tiles (worker/rollups.ts); triggers and the lateness rule are window/trigger.ts.
 //
 // Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
 // buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
@@ -19,13 +20,14 @@ import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, insta
 import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
-import { NumberTable, PairTable } from './hash-tables.ts'
+import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
+import { PairTable } from './hash-tables.ts'
+import { KeyTable } from './key-table.ts'
 import { type RollupPuts, Rollups } from './rollups.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
-export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
+export type { Trigger }
 
 export interface TileStateOptions {
   readonly allowedLatenessMillis: number
@@ -84,7 +86,6 @@ export class TileState {
   readonly #tileSize: number
   readonly #lateness: number
   readonly #trigger: Trigger
-  readonly #maxKeyBytes: number
   readonly #memory: WasmMemory
   readonly #k: KernelExports
   #dv!: DataView
@@ -133,19 +134,10 @@ export class TileState {
   #dirty = new Int32Array(0)
   #nDirty = 0
 
-  // keys: a flat table when the key is one integral column (the common case), else a Map of a canonical form
-  readonly #keyNums: NumberTable | null
-  readonly #keyIds = new Map<unknown, number>()
-  #keyCount = 0
-  readonly #keyCanon: unknown[] = []
-  readonly #keyBytes: (Uint8Array | null)[] = []
-  #keyRefs = new Int32Array(1024)
-  #keyHome = new Int32Array(1024)
-  readonly #freeKeys: number[] = []
+  readonly #keys: KeyTable
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
   #crossings = 0
   #crossingSample: string | null = null
-  readonly #keyCanonical: (out: readonly unknown[]) => unknown
 
   // entries: (keyId, tile index) → entry, and each partition's open tiles' entries
   readonly #entries = new PairTable(1 << 14)
@@ -154,12 +146,7 @@ export class TileState {
   #lastTileStart = NaN
   #lastTile: TileList | undefined
 
-  // buffered-trigger timers: a FIFO, since every timer is "first touch + the same delay"
-  #tEntry = new Int32Array(1024)
-  #tGen = new Uint32Array(1024)
-  #tAt = new Float64Array(1024)
-  #tHead = 0
-  #tTail = 0
+  readonly #timers = new TimerQueue()
 
   readonly puts = new TilePutsWriter()
   readonly #rollups: Rollups
@@ -175,7 +162,7 @@ export class TileState {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
     this.#trigger = options.trigger
-    this.#maxKeyBytes = Math.min(0xffff, options.maxKeyBytes ?? 0xffff)
+    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
     this.#k = instantiateKernels(memory)
     this.#rowCap = options.rowCapacity ?? 8192
@@ -217,8 +204,6 @@ export class TileState {
       this.#outPtr = p; p += EMIT_BYTES
     }
     this.#stateBase = align(p, 64)
-    this.#keyCanonical = canonicalKey(bound)
-    this.#keyNums = bound.keyIndices.length === 1 && ['int', 'long', 'short', 'byte'].includes(bound.serving.keyFields[0]!.type.kind) ? new NumberTable(1 << 14) : null
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
     if (this.#meta >= 0) {
       const desc = new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length)
@@ -232,7 +217,7 @@ export class TileState {
   }
 
   get liveEntries (): number { return this.#live }
-  get liveKeys (): number { return this.#keyCount }
+  get liveKeys (): number { return this.#keys.size }
   get openTiles (): number {
     let n = 0
     for (const p of this.#parts.values()) n += p.tiles.size
@@ -247,7 +232,7 @@ export class TileState {
 
   /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */
   isLate (tileStart: number, watermark: number): boolean {
-    return tileStart + this.#tileSize - 1 + this.#lateness <= watermark
+    return isFinal(tileStart, this.#tileSize, this.#lateness, watermark)
   }
 
   /** Starts the puts of a task. */
@@ -282,8 +267,8 @@ export class TileState {
    * partition that already closed the tile.
    */
   row (out: readonly unknown[], ts: number, tileStart: number, now: number, partition = 0): number {
-    const keyId = this.#keyIdFor(out, partition)
-    const home = this.#keyHome[keyId]!
+    const keyId = this.#keys.idFor(out, partition)
+    const home = this.#keys.home(keyId)
     if (home !== partition) {
       // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
       this.#crossings++
@@ -330,7 +315,7 @@ export class TileState {
       }
     } else if ((f & TIMER) === 0) {
       this.#flags[e] = f | TIMER
-      this.#pushTimer(e, now + this.#trigger.millis)
+      this.#timers.push(e, this.#gen[e]!, now + this.#trigger.millis)
     }
     return ROW_FOLDED
   }
@@ -446,12 +431,9 @@ export class TileState {
   /** Buffered trigger: writes the tiles whose timer is due. */
   fireTimers (now: number): void {
     let flushed = false
-    while (this.#tHead < this.#tTail) {
-      const i = this.#tHead & (this.#tAt.length - 1)
-      if (this.#tAt[i]! > now) break
-      this.#tHead++
-      const e = this.#tEntry[i]!
-      if (this.#gen[e] !== this.#tGen[i] || (this.#flags[e]! & TIMER) === 0) continue
+    for (let i = this.#timers.takeDue(now); i >= 0; i = this.#timers.takeDue(now)) {
+      const e = this.#timers.entryAt(i)
+      if (this.#gen[e] !== this.#timers.genAt(i) || (this.#flags[e]! & TIMER) === 0) continue
       this.#flags[e] = this.#flags[e]! & ~TIMER
       if (!flushed) { this.flush(); flushed = true }
       this.#emit(e, false)
@@ -460,7 +442,7 @@ export class TileState {
 
   /** Earliest pending buffered-trigger deadline, or Infinity. */
   nextTimer (): number {
-    return this.#tHead < this.#tTail ? this.#tAt[this.#tHead & (this.#tAt.length - 1)]! : Infinity
+    return this.#timers.next()
   }
 
   // ---- checkpoints ------------------------------------------------------------------------------------------
@@ -517,8 +499,8 @@ export class TileState {
       }
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
-      const keyId = this.#keyIdFor(keyRow, partition)
-      const e = this.#entryFor(keyId, this.#keyHome[keyId]!, puts.tileStart(i))
+      const keyId = this.#keys.idFor(keyRow, partition)
+      const e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
       this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
       const { irs } = codec.decode(puts.value(i))
       const base = this.#stateBase + e * this.#stride
@@ -529,48 +511,12 @@ export class TileState {
       }
       if ((flags & 1) === 1 && this.#trigger.kind === 'buffered') {
         this.#flags[e] = this.#flags[e]! | TIMER
-        this.#pushTimer(e, now)
+        this.#timers.push(e, this.#gen[e]!, now)
       }
     }
   }
 
   // ---- entries, keys, tiles ----------------------------------------------------------------------------------
-
-  /** The key's id; a new key lives in `partition`. */
-  #keyIdFor (out: readonly unknown[], partition: number): number {
-    const nums = this.#keyNums
-    if (nums !== null) {
-      const k = out[this.#bound.keyIndices[0]!]
-      if (typeof k === 'number') {
-        const id = nums.get(k)
-        return id >= 0 ? id : this.#newKey(out, k, partition)
-      }
-    }
-    const canon = this.#keyCanonical(out)
-    const id = this.#keyIds.get(canon)
-    return id === undefined ? this.#newKey(out, canon, partition) : id
-  }
-
-  #newKey (out: readonly unknown[], canon: unknown, partition: number): number {
-    const keyValues = this.#bound.keyIndices.map(i => out[i])
-    const bytes = this.#bound.keyCodec.encode(keyValues)
-    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits, and the store may take fewer
-    // (LMDB): refuse the event, not the batch, and never let the writer see a key it cannot store.
-    if (bytes.length > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
-    const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
-    this.#keyBytes[id] = bytes
-    this.#keyCanon[id] = canon
-    if (id >= this.#keyRefs.length) {
-      this.#keyRefs = growI32(this.#keyRefs, id + 1)
-      this.#keyHome = growI32(this.#keyHome, id + 1)
-    }
-    this.#keyRefs[id] = 0
-    this.#keyHome[id] = partition
-    if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.set(canon, id)
-    else this.#keyIds.set(canon, id)
-    this.#keyCount++
-    return id
-  }
 
   #part (partition: number): PartTiles {
     let part = this.#parts.get(partition)
@@ -627,14 +573,14 @@ export class TileState {
     this.#entryTile[e] = tileStart
     this.#entryLatest[e] = tileStart
     this.#flags[e] = 0
-    this.#keyRefs[keyId]!++
+    this.#keys.ref(keyId)
     this.#live++
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
     for (const irs of this.#oirs) irs[e] = null
     if (this.#meta >= 0) {
       const m = this.#stateBase + e * this.#stride + this.#meta
       this.#dv.setFloat64(m, tileStart, true)
-      const key = this.#keyBytes[keyId]!
+      const key = this.#keys.bytes(keyId)
       if (key.length <= INLINE_KEY) {
         this.#u8[m + 8] = key.length
         this.#u8.set(key, m + 9)
@@ -654,16 +600,7 @@ export class TileState {
     }
     this.#free[this.#freeTop++] = e
     this.#live--
-    const keyId = this.#entryKey[e]!
-    if (--this.#keyRefs[keyId]! === 0) {
-      const canon = this.#keyCanon[keyId]
-      if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.delete(canon)
-      else this.#keyIds.delete(canon)
-      this.#keyCount--
-      this.#keyCanon[keyId] = undefined
-      this.#keyBytes[keyId] = null
-      this.#freeKeys.push(keyId)
-    }
+    this.#keys.unref(this.#entryKey[e]!)
   }
 
   #growEntries (cap: number): void {
@@ -697,28 +634,6 @@ export class TileState {
     if (this.#meta >= 0) this.#list = new Int32Array(buf, this.#listPtr, EMIT_CHUNK)
   }
 
-  #pushTimer (e: number, at: number): void {
-    if (this.#tTail - this.#tHead === this.#tAt.length) this.#growTimers()
-    const i = this.#tTail++ & (this.#tAt.length - 1)
-    this.#tEntry[i] = e
-    this.#tGen[i] = this.#gen[e]!
-    this.#tAt[i] = at
-  }
-
-  #growTimers (): void {
-    const n = this.#tAt.length
-    const entry = new Int32Array(n * 2)
-    const gen = new Uint32Array(n * 2)
-    const at = new Float64Array(n * 2)
-    for (let k = 0; k < n; k++) {
-      const i = (this.#tHead + k) & (n - 1)
-      entry[k] = this.#tEntry[i]!; gen[k] = this.#tGen[i]!; at[k] = this.#tAt[i]!
-    }
-    this.#tEntry = entry; this.#tGen = gen; this.#tAt = at
-    this.#tTail -= this.#tHead
-    this.#tHead = 0
-  }
-
   // ---- emitting ----------------------------------------------------------------------------------------------
 
   /** Writes the tiles of `n` entries: in WASM when the GroupBy allows it (short keys), else one by one in JS. */
@@ -733,7 +648,7 @@ export class TileState {
       let k = 0
       while (i < n && k < EMIT_CHUNK) {
         const e = list[i++]!
-        if (this.#keyBytes[this.#entryKey[e]!]!.length > INLINE_KEY) this.#emit(e, complete)
+        if (this.#keys.bytes(this.#entryKey[e]!).length > INLINE_KEY) this.#emit(e, complete)
         else chunk[k++] = e
       }
       this.#encodeChunk(0, k, complete)
@@ -767,7 +682,7 @@ export class TileState {
 
   #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
     if (out === this.puts) this.#tagPut(e)
-    const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
+    const w = out.beginPut(this.#keys.bytes(this.#entryKey[e]!), this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
     for (const step of this.#steps) {
@@ -791,31 +706,4 @@ function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
 
 function growF64 (a: Float64Array, n: number): Float64Array<ArrayBuffer> {
   const b = new Float64Array(Math.max(n, a.length * 2)); b.set(a); return b
-}
-
-/**
- * How a key is identified inside a worker. One string/integer column is its own identity; doubles and binaries
- * (where −0.0/0.0 or byte arrays would compare wrongly) and composite keys use a tagged string.
- */
-function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknown {
-  const idx = bound.keyIndices
-  const types = bound.serving.keyFields.map(f => f.type.kind)
-  if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
-    const i = idx[0]!
-    return out => out[i] ?? null // a null key value is a key of its own (and never the string "null")
-  }
-  return out => {
-    let s = ''
-    for (let j = 0; j < idx.length; j++) {
-      const v = out[idx[j]!]
-      // null is `N|`, which no `length:text|` part can be
-      if (v === null || v === undefined) { s += 'N|'; continue }
-      let part: string
-      if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
-      else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')
-      else part = String(v)
-      s += `${part.length}:${part}|`
-    }
-    return s
-  }
 }
