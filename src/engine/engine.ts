@@ -393,6 +393,10 @@ export class Engine {
         const where = `of partition ${partition} in ${storage.description}`
         const cp = decodeCheckpoint(stored.bytes, where)
         const h = cp.header
+        if (h.groupBy === this.plan.name && h.fingerprint !== this.#fingerprint && this.rollups.length > 0 && h.fingerprint === planFingerprint(this.bound, this.#o.untiled === true)) {
+          // Its state holds no open rolled-up tiles: restored, the first ones would miss the fine tiles closed before it.
+          throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} was taken by a run without rolled-up tiles (--rollups none), and this run writes them (${this.rollups.map(r => `${r / 3_600_000} h`).join(', ')}): run with --rollups none, or delete the checkpoint to start over`, { groupBy: this.plan.name, partition })
+        }
         if (h.groupBy !== this.plan.name || h.fingerprint !== this.#fingerprint) {
           throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} was taken for a different GroupBy, tile layout or mode (tiled/untiled) (${h.groupBy}); use another store prefix or consumer group, or delete it to start over`, { groupBy: this.plan.name, partition })
         }

@@ -41,19 +41,24 @@ async function cover (read: ReadRange, fine: number, sizes: readonly number[], l
   const lo = from === -Infinity ? -Infinity : ceilTo(from, size)
   const hi = tileStartOf(to, size)
   if (!(lo < hi)) return await cover(read, fine, sizes, level + 1, from, to)
+  // The edges need finer tiles whatever this level holds: read them at once, beside it (one round trip to Redis
+  // for a key whose coarse tiles are all there, not one per level).
+  const left = cover(read, fine, sizes, level + 1, from, lo)
+  const right = cover(read, fine, sizes, level + 1, hi, to)
   const found = await read(size, lo, hi)
-  const pieces: (CoverTile[] | Promise<CoverTile[]>)[] = []
-  let at = from
+  const middle: (CoverTile[] | Promise<CoverTile[]>)[] = []
+  let at = lo
   for (const tile of found) {
     const s = tile.tileStartMillis
     // Only whole, aligned, complete coarse tiles inside the range stand for their fine tiles.
-    if (s < at || tileStartOf(s, size) !== s || s + size > to || !isComplete(tile.value)) continue
-    if (s > at) pieces.push(cover(read, fine, sizes, level + 1, at, s))
-    pieces.push([{ tile, tileSizeMillis: size }])
+    if (s < at || tileStartOf(s, size) !== s || s + size > hi || !isComplete(tile.value)) continue
+    if (s > at) middle.push(cover(read, fine, sizes, level + 1, at, s))
+    middle.push([{ tile, tileSizeMillis: size }])
     at = s + size
   }
-  pieces.push(cover(read, fine, sizes, level + 1, at, to))
-  return (await Promise.all(pieces)).flat()
+  middle.push(cover(read, fine, sizes, level + 1, at, hi))
+  const [l, r, m] = await Promise.all([left, right, Promise.all(middle)])
+  return [...l, ...m.flat(), ...r]
 }
 
 /**
