@@ -1,34 +1,27 @@
-// Multi-resolution tiles ("MegaTiles"): a worker's open coarse tiles (1 hour, 1 day, …) per source partition,
-// filled from the fine (Chronon-sized) tiles as they become final, never from events.
+// Multi-resolution tiles ("MegaTiles"): which open rolled-up (coarse: 1 hour, 1 day, …) tiles a worker holds, per
+// resolution and source partition. The tiles themselves are entries of the worker state (worker/tile-state.ts),
+// laid out exactly as fine tiles are (same stride, same kernel cells, same JS IRs), filled from the fine tiles as
+// they become final, never from events:
 //
-//   fine tile final (closed by its partition's clock)  →  add(): its IR merged into the key's open coarse tile of
-//                                                         every resolution, in ascending tile order
-//   the clock passes a coarse tile's end − 1 + lateness  →  close(): the coarse tile written once, isComplete = true,
-//                                                         into this resolution's put batch, then forgotten
+//   a fine tile final (closed by its partition's clock)   →  its IRs merged into the key's open coarse entry of every
+//                                                             resolution (kernel cells: agg/kernels.ts
+//                                                             mergeKernelIr; JS IRs: the aggregator's merge), in
+//                                                             ascending tile order
+//   the clock passes a coarse tile's end − 1 + lateness    →  the coarse entry written once, isComplete = true, into
+//                                                             that resolution's put batch, then freed
 //
 // A coarse tile is written exactly once, when every fine tile it covers is final (an event later than the lateness
-// is refused upstream, so it never changes afterwards). Its bytes are the same Avro tile record as a fine tile's, with
-// the key's TileKey carrying the coarse tileSizeMillis: a reader that finds a coarse tile may use it instead of the
-// fine tiles it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
+// is refused upstream, so it never changes afterwards). Its bytes are the same Avro tile record as a fine tile's; the
+// TileKey carries the coarse tileSizeMillis. A reader that finds a coarse tile may use it instead of the fine tiles
+// it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
 //
-// Cost: one decode and one merge per closed fine tile and resolution (not per event). IRs are the aggregators' JS
-// IRs: merge is the read side's merge, so a coarse tile is what a fine-tile read would merge, in the same order.
+// Cost: per closed fine tile and resolution, one hash lookup and one cell merge per part (no allocation for kernel
+// parts); nothing per event.
 
-import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePutsWriter } from '../sink/tile-puts.ts'
 import { tileStartOf } from '../window/resolution.ts'
-
-/** One open coarse tile of one key. */
-interface CoarseTile {
-  readonly key: Uint8Array
-  readonly irs: unknown[]
-  /** The latest event time of the fine tiles merged in (the last one's: they are merged in time order). */
-  latest: number
-}
-
-/** One resolution's open coarse tiles of one partition: coarse tile start → key (latin1) → tile. */
-type OpenTiles = Map<number, Map<string, CoarseTile>>
+import { PairTable } from './hash-tables.ts'
 
 /** The coarse tiles of one resolution written since `begin`, with each put's partition and latest event time. */
 export interface RollupPuts {
@@ -38,182 +31,95 @@ export interface RollupPuts {
   readonly latest: Float64Array
 }
 
-class Resolution {
+/** The entries of one open coarse tile. */
+export interface CoarseList { entries: Int32Array, n: number }
+
+/** One resolution: its open coarse entries and its output of the current task. */
+export class Resolution {
+  /** 1-based, as checkpoints number it (flags >> 1). */
+  readonly index: number
+  readonly millis: number
+  /** (keyId, coarse tile index) → entry */
+  readonly entries = new PairTable(1 << 12)
+  /** partition → coarse tile start → its entries */
+  readonly open = new Map<number, Map<number, CoarseList>>()
+  /** partition → the watermark its coarse tiles were last closed at by a close (a restored partition: unknown). */
+  readonly closed = new Map<number, number>()
   readonly puts = new TilePutsWriter()
   parts: number[] = []
   latest: number[] = []
-  /**
-   * partition → open tiles; partition → the watermark its coarse tiles were last closed at by close() (a restored
-   * partition starts unknown: its restored fine tiles that are due close, and roll up, at the next close()).
-   */
-  readonly open = new Map<number, OpenTiles>()
-  readonly closed = new Map<number, number>()
-  constructor (readonly millis: number) {}
-}
 
-export class Rollups {
-  readonly #bound: BoundGroupBy
-  readonly #lateness: number
-  readonly #res: Resolution[]
+  constructor (index: number, millis: number) {
+    this.index = index
+    this.millis = millis
+  }
 
-  /** `resolutions`: coarse tile sizes, each a multiple of the fine tile size and larger. */
-  constructor (bound: BoundGroupBy, resolutions: readonly number[], allowedLatenessMillis: number) {
-    const fine = bound.plan.tileSizeMillis
-    for (const r of resolutions) {
-      if (!(r > fine && r % fine === 0)) throw new TilekilnError('TK_USAGE', `a rolled-up tile of ${r} ms cannot be made of ${fine} ms tiles: its size must be a larger multiple of the GroupBy's tile size`, { groupBy: bound.plan.name })
+  /** The open coarse entry of (key, start), or −1. */
+  get (keyId: number, start: number): number {
+    return this.entries.get(keyId, start / this.millis)
+  }
+
+  /** Records a new coarse entry. Refuses one whose tile this partition's clock already closed (the engine's bug). */
+  add (keyId: number, partition: number, start: number, e: number, lateness: number, groupBy: string): void {
+    const done = this.closed.get(partition) ?? -Infinity
+    if (start + this.millis - 1 + lateness <= done) {
+      throw new TilekilnError('TK_INTERNAL', `the ${this.millis} ms tile [${start}, ${start + this.millis}) of partition ${partition} was written before all its fine tiles were final (closed at watermark ${done})`, { groupBy, partition })
     }
-    this.#bound = bound
-    this.#lateness = allowedLatenessMillis
-    this.#res = [...resolutions].sort((a, b) => a - b).map(r => new Resolution(r))
+    this.entries.set(keyId, start / this.millis, e)
+    let open = this.open.get(partition)
+    if (open === undefined) { open = new Map(); this.open.set(partition, open) }
+    let list = open.get(start)
+    if (list === undefined) { list = { entries: new Int32Array(16), n: 0 }; open.set(start, list) }
+    if (list.n === list.entries.length) {
+      const grown = new Int32Array(list.n * 2); grown.set(list.entries); list.entries = grown
+    }
+    list.entries[list.n++] = e
   }
 
-  get enabled (): boolean { return this.#res.length > 0 }
-  get resolutions (): number[] { return this.#res.map(r => r.millis) }
-
-  /** Open coarse tiles (all resolutions, all partitions). */
-  get openTiles (): number {
-    let n = 0
-    for (const r of this.#res) for (const o of r.open.values()) for (const t of o.values()) n += t.size
-    return n
+  /** Removes and returns the open coarse tiles of `partition` its clock has passed, ascending by start. */
+  takeDue (partition: number, watermark: number, lateness: number): [number, CoarseList][] {
+    if (watermark > (this.closed.get(partition) ?? -Infinity)) this.closed.set(partition, watermark)
+    const open = this.open.get(partition)
+    if (open === undefined) return []
+    const due: [number, CoarseList][] = []
+    for (const [start, list] of open) if (start + this.millis - 1 + lateness <= watermark) due.push([start, list])
+    if (due.length > 1) due.sort((a, b) => a[0] - b[0])
+    for (const [start] of due) open.delete(start)
+    if (open.size === 0) this.open.delete(partition)
+    return due
   }
 
-  /** Starts the puts of a task. */
+  /** Removes and returns every open coarse tile of `partition` (dropped: another daemon owns it now). */
+  takeAll (partition: number): CoarseList[] {
+    const open = this.open.get(partition)
+    this.open.delete(partition)
+    this.closed.delete(partition)
+    return open === undefined ? [] : [...open.values()]
+  }
+
+  /** Forgets the (key, start) → entry mapping of a freed entry. */
+  forget (keyId: number, start: number): void {
+    this.entries.delete(keyId, start / this.millis)
+  }
+
   begin (): void {
-    for (const r of this.#res) {
-      r.puts.begin()
-      r.parts = []
-      r.latest = []
-    }
+    this.puts.begin()
+    this.parts = []
+    this.latest = []
   }
 
-  /** The coarse tiles written since `begin`, one batch per resolution that wrote any. */
-  take (): RollupPuts[] {
-    const out: RollupPuts[] = []
-    for (const r of this.#res) {
-      if (r.puts.count === 0) continue
-      out.push({ tileSizeMillis: r.millis, puts: r.puts.finish(), partitions: Int32Array.from(r.parts), latest: Float64Array.from(r.latest) })
-    }
-    return out
+  take (): RollupPuts | null {
+    if (this.puts.count === 0) return null
+    return { tileSizeMillis: this.millis, puts: this.puts.finish(), partitions: Int32Array.from(this.parts), latest: Float64Array.from(this.latest) }
   }
 
-  /**
-   * Merges a final fine tile (its Avro tile value) into the key's open coarse tile of every resolution. Call in
-   * ascending tile start order per key (close() of a partition does).
-   */
-  add (partition: number, key: Uint8Array, tileStart: number, latest: number, value: Uint8Array): void {
-    const codec = this.#bound.tileCodec
-    const aggs = this.#bound.aggregators
-    const { irs } = codec.decode(value)
-    const parts = irs.map((v, p) => (v === null ? null : aggs[p]!.denormalize(v)))
-    const name = latin1(key)
-    for (const r of this.#res) {
-      const start = tileStartOf(tileStart, r.millis)
-      const done = r.closed.get(partition) ?? -Infinity
-      if (this.#isFinal(start, r.millis, done)) {
-        // The fine tile would be missing from a coarse tile already written: the engine's clocks went wrong.
-        throw new TilekilnError('TK_INTERNAL', `a ${r.millis} ms tile [${start}, ${start + r.millis}) of partition ${partition} was written before its fine tile at ${tileStart} was final (closed at watermark ${done})`, { groupBy: this.#bound.plan.name, partition })
-      }
-      let open = r.open.get(partition)
-      if (open === undefined) { open = new Map(); r.open.set(partition, open) }
-      let byKey = open.get(start)
-      if (byKey === undefined) { byKey = new Map(); open.set(start, byKey) }
-      let tile = byKey.get(name)
-      if (tile === undefined) {
-        tile = { key: key.slice(), irs: parts.map(() => null), latest }
-        byKey.set(name, tile)
-      }
-      for (let p = 0; p < parts.length; p++) {
-        if (parts[p] !== null) tile.irs[p] = aggs[p]!.merge(tile.irs[p] ?? null, parts[p])
-      }
-      if (latest > tile.latest) tile.latest = latest
-    }
-    parts.forEach((ir, p) => { if (ir !== null) aggs[p]!.dispose(ir) })
-  }
-
-  /** Writes (into this task's puts) and forgets every coarse tile of `partition` its clock has passed. */
-  close (partition: number, watermark: number): number {
-    let written = 0
-    for (const r of this.#res) {
-      if (watermark > (r.closed.get(partition) ?? -Infinity)) r.closed.set(partition, watermark)
-      const open = r.open.get(partition)
-      if (open === undefined) continue
-      const due = [...open.keys()].filter(s => this.#isFinal(s, r.millis, watermark)).sort((a, b) => a - b)
-      for (const start of due) {
-        for (const tile of open.get(start)!.values()) {
-          this.#write(r.puts, tile, start, true)
-          r.parts.push(partition)
-          r.latest.push(tile.latest)
-          written++
-          this.#dispose(tile)
-        }
-        open.delete(start)
-      }
-      if (open.size === 0) r.open.delete(partition)
-    }
-    return written
-  }
-
-  /** Forgets a partition's open coarse tiles without writing them (it moved to another daemon, or was fenced). */
-  drop (partition: number): void {
-    for (const r of this.#res) {
-      const open = r.open.get(partition)
-      if (open !== undefined) for (const byKey of open.values()) for (const t of byKey.values()) this.#dispose(t)
-      r.open.delete(partition)
-      r.closed.delete(partition)
-    }
-  }
-
-  // ---- checkpoints: an open coarse tile travels as a put (isComplete = false) tagged with its resolution -------
-
-  /**
-   * Calls `out` for every open coarse tile of `partitions` (all when null): its resolution's index (1-based, in
-   * `resolutions` order), partition, key, start, latest event time and its value as it would be written.
-   */
-  snapshot (partitions: readonly number[] | null, w: TilePutsWriter, out: (resolution: number, partition: number, latest: number) => void): void {
-    this.#res.forEach((r, i) => {
-      for (const [p, open] of r.open) {
-        if (partitions !== null && !partitions.includes(p)) continue
-        for (const [start, byKey] of open) {
-          for (const tile of byKey.values()) {
-            this.#write(w, tile, start, false)
-            out(i + 1, p, tile.latest)
-          }
-        }
-      }
-    })
-  }
-
-  /** Loads an open coarse tile from a checkpoint (resolution as `snapshot` numbered it). */
-  restore (resolution: number, partition: number, key: Uint8Array, start: number, latest: number, value: Uint8Array): void {
-    const r = this.#res[resolution - 1]
-    if (r === undefined || tileStartOf(start, r.millis) !== start) {
-      throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${resolution} at ${start} that this run does not make (rollups: ${this.resolutions.join(', ') || 'none'} ms); run with the --rollups the checkpoint was taken with`, { groupBy: this.#bound.plan.name, partition })
-    }
-    const aggs = this.#bound.aggregators
-    const { irs } = this.#bound.tileCodec.decode(value)
-    let open = r.open.get(partition)
-    if (open === undefined) { open = new Map(); r.open.set(partition, open) }
-    let byKey = open.get(start)
-    if (byKey === undefined) { byKey = new Map(); open.set(start, byKey) }
-    byKey.set(latin1(key), { key: key.slice(), irs: irs.map((v, p) => (v === null ? null : aggs[p]!.denormalize(v))), latest })
-  }
-
-  #isFinal (start: number, size: number, watermark: number): boolean {
-    return start + size - 1 + this.#lateness <= watermark
-  }
-
-  #write (out: TilePutsWriter, tile: CoarseTile, start: number, complete: boolean): void {
-    const aggs = this.#bound.aggregators
-    const w = out.beginPut(tile.key, start)
-    this.#bound.tileCodec.write(w, tile.irs.map((ir, p) => aggs[p]!.normalize(ir ?? null)), complete)
-    out.endValue()
-  }
-
-  #dispose (tile: CoarseTile): void {
-    tile.irs.forEach((ir, p) => { if (ir !== null) this.#bound.aggregators[p]!.dispose(ir) })
-  }
+  startOf (tileStart: number): number { return tileStartOf(tileStart, this.millis) }
 }
 
-function latin1 (b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+/** The resolutions of a run, ascending; each must be a larger multiple of the fine tile size. */
+export function resolutionsFor (fineMillis: number, sizes: readonly number[], groupBy: string): Resolution[] {
+  for (const r of sizes) {
+    if (!(r > fineMillis && r % fineMillis === 0)) throw new TilekilnError('TK_USAGE', `a rolled-up tile of ${r} ms cannot be made of ${fineMillis} ms tiles: its size must be a larger multiple of the GroupBy's tile size`, { groupBy })
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b).map((r, i) => new Resolution(i + 1, r))
 }

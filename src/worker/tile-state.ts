@@ -16,15 +16,16 @@
 // (emitting, closing) flushes first.
 
 import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, instantiateKernels, kernelFor, loadKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
+import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, instantiateKernels, kernelFor, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import type { Encoder } from '../codec/avro.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
+import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
 import { KeyTable } from './key-table.ts'
-import { type RollupPuts, Rollups } from './rollups.ts'
+import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export type { Trigger }
@@ -149,9 +150,10 @@ export class TileState {
   readonly #timers = new TimerQueue()
 
   readonly puts = new TilePutsWriter()
-  readonly #rollups: Rollups
-  /** Scratch batch of the fine tiles a close() finalizes, read back by the rollups. */
-  readonly #closing = new TilePutsWriter()
+  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
+  readonly #res: Resolution[]
+  /** While rolled-up tiles are emitted: their resolution (its own put batch), else null (the fine batch). */
+  #target: Resolution | null = null
   /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
   #putParts = new Int32Array(1024)
   #nPutParts = 0
@@ -166,7 +168,7 @@ export class TileState {
     this.#memory = memory
     this.#k = instantiateKernels(memory)
     this.#rowCap = options.rowCapacity ?? 8192
-    this.#rollups = new Rollups(bound, options.rollups ?? [], options.allowedLatenessMillis)
+    this.#res = resolutionsFor(bound.plan.tileSizeMillis, options.rollups ?? [], bound.plan.name)
 
     const cols = bound.serving.rowColumns
     let offset = 0
@@ -238,7 +240,7 @@ export class TileState {
   /** Starts the puts of a task. */
   begin (): void {
     this.puts.begin()
-    this.#rollups.begin()
+    for (const r of this.#res) r.begin()
     this.#nPutParts = 0
   }
 
@@ -353,7 +355,7 @@ export class TileState {
       this.flush()
       const tileIndex = tileStart / this.#tileSize
       this.#emitMany(tile.entries, tile.n, true)
-      if (this.#rollups.enabled) this.#rollUp(partition, tile)
+      if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
         this.#entries.delete(this.#entryKey[e]!, tileIndex)
@@ -363,34 +365,94 @@ export class TileState {
       if (this.#lastTile === tile) this.#forgetLastTile()
       closed++
     }
-    if (this.#rollups.enabled) this.#rollups.close(partition, watermark)
+    if (this.#res.length > 0) this.#closeRollups(partition, watermark)
     return closed
   }
 
-  /** Feeds a tile's final IRs (re-encoded into a scratch batch, as just written) to the open rolled-up tiles. */
-  #rollUp (partition: number, tile: TileList): void {
-    const w = this.#closing
-    w.begin()
-    for (let i = 0; i < tile.n; i++) this.#emit(tile.entries[i]!, true, w)
-    const batch = new TilePuts(w.finish())
-    for (let i = 0; i < tile.n; i++) this.#rollups.add(partition, batch.key(i), batch.tileStart(i), this.#entryLatest[tile.entries[i]!]!, batch.value(i))
+  /** Merges a fine tile's final IRs into its keys' open rolled-up tiles of every resolution (allocating them). */
+  #rollUp (partition: number, tile: TileList, tileStart: number): void {
+    for (const r of this.#res) {
+      const start = r.startOf(tileStart)
+      for (let i = 0; i < tile.n; i++) {
+        const e = tile.entries[i]!
+        const keyId = this.#entryKey[e]!
+        let c = r.get(keyId, start)
+        if (c < 0) {
+          c = this.#allocEntry(keyId, partition, start)
+          r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
+        }
+        this.#mergeEntry(c, e)
+      }
+    }
   }
 
-  /** The rolled-up tiles written since `begin`, one batch per resolution. */
+  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules. */
+  #mergeEntry (c: number, e: number): void {
+    const dst = this.#stateBase + c * this.#stride
+    const src = this.#stateBase + e * this.#stride
+    for (let j = 0; j < this.#kparts.length; j++) mergeKernelIr(this.#dv, dst, src, this.#kparts[j]!)
+    for (let j = 0; j < this.#oparts.length; j++) {
+      const irs = this.#oirs[j]!
+      const b = irs[e] ?? null
+      if (b !== null) irs[c] = this.#oparts[j]!.merge(irs[c] ?? null, b)
+    }
+    if (this.#entryLatest[e]! > this.#entryLatest[c]!) this.#entryLatest[c] = this.#entryLatest[e]!
+  }
+
+  /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
+  #closeRollups (partition: number, watermark: number): void {
+    for (const r of this.#res) {
+      const due = r.takeDue(partition, watermark, this.#lateness)
+      if (due.length === 0) continue
+      this.#target = r
+      try {
+        for (const [start, list] of due) {
+          this.#emitMany(list.entries, list.n, true)
+          for (let i = 0; i < list.n; i++) {
+            const e = list.entries[i]!
+            r.forget(this.#entryKey[e]!, start)
+            this.#freeEntry(e)
+          }
+        }
+      } finally {
+        this.#target = null
+      }
+    }
+  }
+
+  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
   takeRollups (): RollupPuts[] {
-    return this.#rollups.enabled ? this.#rollups.take() : []
+    const out: RollupPuts[] = []
+    for (const r of this.#res) {
+      const t = r.take()
+      if (t !== null) out.push(t)
+    }
+    return out
   }
 
-  /** Open rolled-up tiles. */
-  get openRollups (): number { return this.#rollups.openTiles }
+  /** Open rolled-up tiles (entries). */
+  get openRollups (): number {
+    let n = 0
+    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
+    return n
+  }
 
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
   drop (partition: number): number {
-    this.#rollups.drop(partition)
-    const part = this.#parts.get(partition)
-    if (part === undefined) return 0
-    this.flush()
     let dropped = 0
+    for (const r of this.#res) {
+      for (const list of r.takeAll(partition)) {
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(this.#entryKey[e]!, this.#entryTile[e]!)
+          this.#freeEntry(e)
+          dropped++
+        }
+      }
+    }
+    const part = this.#parts.get(partition)
+    if (part === undefined) return dropped
+    this.flush()
     for (const [tileStart, tile] of part.tiles) {
       const tileIndex = tileStart / this.#tileSize
       for (let i = 0; i < tile.n; i++) {
@@ -472,11 +534,21 @@ export class TileState {
         }
       }
     }
-    this.#rollups.snapshot(partitions, w, (resolution, p, l) => {
-      timers.push(resolution << 1)
-      parts.push(p)
-      latest.push(l)
-    })
+    // open rolled-up tiles: flagged with their resolution, so a restore does not take them for fine tiles
+    for (const r of this.#res) {
+      for (const [p, open] of r.open) {
+        if (partitions !== null && !partitions.includes(p)) continue
+        for (const list of open.values()) {
+          for (let i = 0; i < list.n; i++) {
+            const e = list.entries[i]!
+            this.#emit(e, false, w)
+            timers.push(r.index << 1)
+            parts.push(p)
+            latest.push(this.#entryLatest[e]!)
+          }
+        }
+      }
+    }
     return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
   }
 
@@ -493,14 +565,22 @@ export class TileState {
     for (let i = 0; i < puts.count; i++) {
       const partition = snap.partitions[i] ?? 0
       const flags = snap.timers[i] ?? 0
-      if (flags >> 1 !== 0) {
-        this.#rollups.restore(flags >> 1, partition, puts.key(i), puts.tileStart(i), snap.latest[i] ?? puts.tileStart(i), puts.value(i))
-        continue
-      }
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
       const keyId = this.#keys.idFor(keyRow, partition)
-      const e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
+      let e: number
+      if (flags >> 1 !== 0) {
+        // an open rolled-up tile
+        const r = this.#res[(flags >> 1) - 1]
+        const start = puts.tileStart(i)
+        if (r === undefined || r.startOf(start) !== start) {
+          throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1} at ${start} that this run does not make (rollups: ${this.#res.map(x => x.millis).join(', ') || 'none'} ms): run with the --rollups the checkpoint was taken with`, { groupBy: this.#bound.plan.name, partition })
+        }
+        e = this.#allocEntry(keyId, partition, start)
+        r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
+      } else {
+        e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
+      }
       this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
       const { irs } = codec.decode(puts.value(i))
       const base = this.#stateBase + e * this.#stride
@@ -509,7 +589,7 @@ export class TileState {
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if ((flags & 1) === 1 && this.#trigger.kind === 'buffered') {
+      if ((flags & 1) === 1 && flags >> 1 === 0 && this.#trigger.kind === 'buffered') {
         this.#flags[e] = this.#flags[e]! | TIMER
         this.#timers.push(e, this.#gen[e]!, now)
       }
@@ -660,7 +740,7 @@ export class TileState {
     if (n === 0) return
     const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
     if (bytes >= 0) {
-      this.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
+      ;(this.#target?.puts ?? this.puts).appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
       for (let i = 0; i < n; i++) this.#tagPut(this.#list[from + i]!)
       return
     }
@@ -672,6 +752,12 @@ export class TileState {
 
   /** Records the partition and latest event time of the put just made for entry e. */
   #tagPut (e: number): void {
+    const r = this.#target
+    if (r !== null) {
+      r.parts.push(this.#entryPart[e]!)
+      r.latest.push(this.#entryLatest[e]!)
+      return
+    }
     if (this.#nPutParts === this.#putParts.length) {
       this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
       this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
@@ -680,8 +766,8 @@ export class TileState {
     this.#putParts[this.#nPutParts++] = this.#entryPart[e]!
   }
 
-  #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
-    if (out === this.puts) this.#tagPut(e)
+  #emit (e: number, complete: boolean, out: TilePutsWriter = this.#target?.puts ?? this.puts): void {
+    if (out === this.puts || out === this.#target?.puts) this.#tagPut(e)
     const w = out.beginPut(this.#keys.bytes(this.#entryKey[e]!), this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
