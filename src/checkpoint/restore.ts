@@ -14,7 +14,7 @@ import type { StateSnapshot } from '../worker/tile-state.ts'
  * dropped while its positions skip their events): the mode is part of the shape (only when untiled, so tiled
  * fingerprints stay what they were).
  */
-export function planFingerprint (bound: BoundGroupBy, untiled = false, rollups: readonly number[] = []): string {
+export function planFingerprint (bound: BoundGroupBy, untiled = false): string {
   const p = bound.plan
   const shape = {
     name: p.name,
@@ -23,11 +23,7 @@ export function planFingerprint (bound: BoundGroupBy, untiled = false, rollups: 
     keys: bound.serving.keyFields,
     columns: bound.serving.rowColumns,
     parts: p.tileParts.map((t, i) => ({ name: t.name, op: t.aggregation.operation, args: t.aggregation.argMap, bucket: t.bucket, ir: bound.aggregators[i]!.irType })),
-    ...(untiled ? { mode: 'untiled' } : {}),
-    // A checkpoint of a run without rollups (or other ones) holds no open rolled-up tiles: restored into this run,
-    // its first rolled-up tiles would miss the fine tiles closed before it. Only when there are rollups, so the
-    // fingerprints of runs without them stay what they were.
-    ...(rollups.length > 0 ? { rollups } : {})
+    ...(untiled ? { mode: 'untiled' } : {})
   }
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32)
 }

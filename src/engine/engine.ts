@@ -235,7 +235,7 @@ export class Engine {
     this.#ooo = o.outOfOrdernessMillis ?? 300_000
     this.#probe = createRecordProbe(this.bound, o.source.format, this.#workers, compile)
     this.rollups = o.untiled === true ? [] : resolveRollups(this.plan, o.rollups)
-    this.#fingerprint = planFingerprint(this.bound, o.untiled === true, this.rollups)
+    this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
     this.#storage = o.checkpoints === undefined
       ? null
       : o.checkpoints.storage ?? storeCheckpoints(o.store, checkpointScope(this.plan.streamingDataset, o.source.checkpointName), { log: this.#log })
@@ -393,10 +393,6 @@ export class Engine {
         const where = `of partition ${partition} in ${storage.description}`
         const cp = decodeCheckpoint(stored.bytes, where)
         const h = cp.header
-        if (h.groupBy === this.plan.name && h.fingerprint !== this.#fingerprint && this.rollups.length > 0 && h.fingerprint === planFingerprint(this.bound, this.#o.untiled === true)) {
-          // Its state holds no open rolled-up tiles: restored, the first ones would miss the fine tiles closed before it.
-          throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} was taken by a run without rolled-up tiles (--rollups none), and this run writes them (${this.rollups.map(r => `${r / 3_600_000} h`).join(', ')}): run with --rollups none, or delete the checkpoint to start over`, { groupBy: this.plan.name, partition })
-        }
         if (h.groupBy !== this.plan.name || h.fingerprint !== this.#fingerprint) {
           throw new TilekilnError('TK_CHECKPOINT', `the checkpoint ${where} was taken for a different GroupBy, tile layout or mode (tiled/untiled) (${h.groupBy}); use another store prefix or consumer group, or delete it to start over`, { groupBy: this.plan.name, partition })
         }
@@ -410,7 +406,10 @@ export class Engine {
           const shards = splitByOwner(partition, cp.entries, cp.timers, cp.latest, this.bound, this.#workers)
           const closes = [partition, clock.closing]
           const now = Date.now()
-          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now }, [s.entries])))
+          // The checkpoint's rollups may not be this run's (another --rollups, or an older version): the workers
+          // map them by size, and do not write rolled-up tiles whose fine tiles closed before the checkpoint.
+          const rollups = h.rollups ?? []
+          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now, rollups }, [s.entries])))
           // Rewrite the open tiles under the new epoch: whatever a previous owner still writes to these keys is
           // refused from now on (the store fences per partition, or per key with the partition's epoch).
           const open = openFineTiles(cp.entries, cp.timers, cp.latest)
@@ -504,6 +503,7 @@ export class Engine {
     return {
       groupBy: this.plan.name,
       fingerprint: this.#fingerprint,
+      rollups: this.rollups,
       sourceDescription: this.#source.description,
       book: this.#book,
       storage: this.#storage!,

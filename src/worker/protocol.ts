@@ -78,6 +78,8 @@ export interface RestoreTask {
   /** [partition, closing watermark, …] of the restored partitions. */
   readonly closes: Closes
   readonly now: number
+  /** The rolled-up tile sizes the snapshot's flags number (the checkpoint's); absent = none. */
+  readonly rollups?: readonly number[]
 }
 
 /** Forget partitions (handed to another daemon, or fenced) without writing anything. */

@@ -45,6 +45,11 @@ export class Resolution {
   readonly open = new Map<number, Map<number, CoarseList>>()
   /** partition → the watermark its coarse tiles were last closed at by a close (a restored partition: unknown). */
   readonly closed = new Map<number, number>()
+  /**
+   * partition → the closing watermark of a checkpoint restored without this resolution's open tiles (taken with
+   * other --rollups, or by an older version): a coarse tile that had fine tiles closed before it is never written.
+   */
+  readonly #from = new Map<number, number>()
   readonly puts = new TilePutsWriter()
   parts: number[] = []
   latest: number[] = []
@@ -76,6 +81,17 @@ export class Resolution {
     list.entries[list.n++] = e
   }
 
+  /** Rolls up only coarse tiles none of whose fine tiles were final at `watermark` (see #from). */
+  startAfter (partition: number, watermark: number): void {
+    this.#from.set(partition, Math.max(this.#from.get(partition) ?? -Infinity, watermark))
+  }
+
+  /** Is the coarse tile at `start` rolled up: could none of its fine tiles have closed before a restore? */
+  covers (partition: number, start: number, fineMillis: number, lateness: number): boolean {
+    const from = this.#from.get(partition)
+    return from === undefined || start + fineMillis - 1 + lateness > from
+  }
+
   /** Removes and returns the open coarse tiles of `partition` its clock has passed, ascending by start. */
   takeDue (partition: number, watermark: number, lateness: number): [number, CoarseList][] {
     if (watermark > (this.closed.get(partition) ?? -Infinity)) this.closed.set(partition, watermark)
@@ -94,6 +110,7 @@ export class Resolution {
     const open = this.open.get(partition)
     this.open.delete(partition)
     this.closed.delete(partition)
+    this.#from.delete(partition)
     return open === undefined ? [] : [...open.values()]
   }
 

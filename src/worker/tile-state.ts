@@ -373,6 +373,7 @@ export class TileState {
   #rollUp (partition: number, tile: TileList, tileStart: number): void {
     for (const r of this.#res) {
       const start = r.startOf(tileStart)
+      if (!r.covers(partition, start, this.#tileSize, this.#lateness)) continue
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
         const keyId = this.#entryKey[e]!
@@ -556,26 +557,35 @@ export class TileState {
    * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
    * gives each restored partition's closing watermark.
    */
-  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number): void {
+  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
     const puts = new TilePuts(snap.entries)
     const codec = this.#bound.tileCodec
     const keyCodec = this.#bound.keyCodec
     const keyRow: unknown[] = []
-    for (const [p, w] of closed) this.#part(p).closed = Math.max(this.#part(p).closed, w)
+    for (const [p, w] of closed) {
+      this.#part(p).closed = Math.max(this.#part(p).closed, w)
+      // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
+      for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
+    }
     for (let i = 0; i < puts.count; i++) {
       const partition = snap.partitions[i] ?? 0
       const flags = snap.timers[i] ?? 0
+      let r: Resolution | undefined
+      if (flags >> 1 !== 0) {
+        const size = snapRollups[(flags >> 1) - 1]
+        if (size === undefined) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1}, which its header does not list (rollups: ${snapRollups.join(', ') || 'none'})`, { groupBy: this.#bound.plan.name, partition })
+        r = this.#res.find(x => x.millis === size)
+        // This run does not roll up to that size: the tile is never written, and readers use the finer tiles.
+        if (r === undefined) continue
+      }
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
       const keyId = this.#keys.idFor(keyRow, partition)
       let e: number
-      if (flags >> 1 !== 0) {
+      if (r !== undefined) {
         // an open rolled-up tile
-        const r = this.#res[(flags >> 1) - 1]
         const start = puts.tileStart(i)
-        if (r === undefined || r.startOf(start) !== start) {
-          throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1} at ${start} that this run does not make (rollups: ${this.#res.map(x => x.millis).join(', ') || 'none'} ms): run with the --rollups the checkpoint was taken with`, { groupBy: this.#bound.plan.name, partition })
-        }
+        if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
         e = this.#allocEntry(keyId, partition, start)
         r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
       } else {

@@ -176,7 +176,7 @@ export default function run (task: Task): unknown {
   if (task.kind === 'restore') {
     const closed = new Map<number, number>()
     for (let i = 0; i < task.closes.length; i += 2) closed.set(task.closes[i]!, task.closes[i + 1]!)
-    tiles?.restore(task.snapshot, closed, task.now)
+    tiles?.restore(task.snapshot, closed, task.now, task.rollups ?? [])
     return { restoredEntries: tiles?.liveEntries ?? 0 }
   }
   if (task.kind === 'drop') {

@@ -50,17 +50,18 @@ function events (seed: number, columns: readonly [string, DataType][]): Event[] 
 }
 
 interface Written { readonly size: number, readonly key: string, readonly start: number, readonly hex: string, readonly task: number }
-interface Run { fine: Written[], coarse: Written[], /** per task, the watermark it closed at */ wms: number[] }
+interface Run { fine: Written[], coarse: Written[], /** per task, the watermark it closed at */ wms: number[], restoredAt: number }
 
 /** Runs the events through a state (closing as a watermark 10 min behind moves), optionally snapshotting and restoring it into a fresh one at `restoreAt`. */
-function run (bound: BoundGroupBy, evs: readonly Event[], restoreAt = -1): Run {
-  const fresh = (): TileState => new TileState(bound, new WebAssembly.Memory({ initial: 32, maximum: 4096, shared: true }), { allowedLatenessMillis: 0, trigger: { kind: 'always' }, rowCapacity: 64, rollups: [HOUR, DAY] })
-  let state = fresh()
+function run (bound: BoundGroupBy, evs: readonly Event[], restoreAt = -1, rollupsBefore = [HOUR, DAY]): Run {
+  const fresh = (rollups = [HOUR, DAY]): TileState => new TileState(bound, new WebAssembly.Memory({ initial: 32, maximum: 4096, shared: true }), { allowedLatenessMillis: 0, trigger: { kind: 'always' }, rowCapacity: 64, rollups })
+  let state = fresh(restoreAt >= 0 ? rollupsBefore : undefined)
   const out: unknown[] = new Array(bound.query.columns.length)
   const fine: Written[] = []
   const coarse: Written[] = []
   let maxTs = -Infinity
   let task = 0
+  let restoredAt = NaN
   const wms: number[] = []
   const collect = (wm: number): void => {
     wms.push(wm)
@@ -93,13 +94,14 @@ function run (bound: BoundGroupBy, evs: readonly Event[], restoreAt = -1): Run {
       collect(-Infinity)
       const snap = state.snapshot()
       state = fresh()
-      state.restore(snap, new Map([[0, wm]]), 0)
+      state.restore(snap, new Map([[0, wm]]), 0, rollupsBefore)
+      restoredAt = wm
       state.begin()
     }
   })
   state.close(0, Infinity)
   collect(Infinity)
-  return { fine, coarse, wms }
+  return { fine, coarse, wms, restoredAt }
 }
 
 for (const numericOnly of [true, false]) {
@@ -183,6 +185,24 @@ test('a state snapshotted and restored half-way writes the same fine and rolled-
     const sig = (w: readonly Written[]): string[] => w.map(x => `${x.size}|${x.key}|${x.start}|${x.hex}`).sort()
     assert.deepEqual(sig(resumed.coarse), sig(straight.coarse), `restored after event ${at}`)
     assert.deepEqual(sig(resumed.fine), sig(straight.fine), `restored after event ${at}`)
+  }
+})
+
+test('a checkpoint taken without rollups (or with other sizes) restores into a run with them: the rolled-up tiles whose fine tiles all closed after it are written, exactly, and no other', () => {
+  const { bound, columns } = setup(true)
+  const evs = events(4, columns)
+  const straight = run(bound, evs)
+  const byId = new Map(straight.coarse.map(c => [`${c.size}|${c.key}|${c.start}`, c.hex]))
+  for (const before of [[], [HOUR], [DAY]]) {
+    const resumed = run(bound, evs, 2500, before)
+    const fine = 5 * 60_000
+    // coarse tiles of a size the checkpoint lacked: only those that began after the restore's watermark
+    for (const c of resumed.coarse) {
+      assert.equal(c.hex, byId.get(`${c.size}|${c.key}|${c.start}`), `${c.size} ms tile of ${c.key} at ${c.start} (checkpoint rollups ${JSON.stringify(before)})`)
+      if (!before.includes(c.size)) assert.ok(c.start + fine - 1 > resumed.restoredAt)
+    }
+    const expected = straight.coarse.filter(c => before.includes(c.size) || c.start + fine - 1 > resumed.restoredAt)
+    assert.equal(resumed.coarse.length, expected.length, `checkpoint rollups ${JSON.stringify(before)}`)
   }
 })
 
