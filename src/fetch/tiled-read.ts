@@ -56,7 +56,6 @@ export function readableRollups (plan: Plan): number[] {
   return usableRollups(plan, [HOUR, DAY])
 }
 
-
 /** The rule of a GroupBy's flavour: what its own JVM fetcher does. */
 export function defaultHeadTile (plan: Plan): HeadTileRule {
   return plan.flavour === 'airbnb' ? 'latest' : 'start'
