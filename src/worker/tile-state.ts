@@ -6,7 +6,8 @@
 //            partition's tile walks it)
 //   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
 //            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
-//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
+//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
+//            everything lives: worker/state-layout.ts)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
 //
 // Closed tiles also feed the rolled-up tiles (worker/rollups.ts); triggers and the lateness rule are window/trigger.ts.
@@ -16,8 +17,7 @@
 // (emitting, closing) flushes first.
 
 import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, instantiateKernels, kernelFor, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
-import type { Encoder } from '../codec/avro.ts'
+import { type KernelExports, type KernelPart, instantiateKernels, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
@@ -26,6 +26,7 @@ import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
 import { KeyTable } from './key-table.ts'
 import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export type { Trigger }
@@ -41,17 +42,9 @@ export interface TileStateOptions {
   readonly rollups?: readonly number[]
 }
 
-const ROWS_BASE = 64 * 1024
 const PAGE = 65536
-/** Entries encoded per encodeTiles call, and the output room for them. */
-const EMIT_CHUNK = 4096
-const EMIT_BYTES = 1 << 20
-/** Longest key kept inside an entry's state for the WASM encoder; longer keys are encoded in JS. */
-const INLINE_KEY = 31
 const DIRTY = 1
 const TIMER = 2
-
-interface EncodeStep { readonly kernel: KernelPart | null, readonly object: number, readonly encoder: Encoder }
 
 /** The entries of one open tile, in allocation order. */
 interface TileList { entries: Int32Array, n: number }
@@ -91,21 +84,21 @@ export class TileState {
   readonly #k: KernelExports
   #dv!: DataView
 
-  // kernel parts and the row buffer in WASM memory
-  readonly #kparts: KernelPart[] = []
-  readonly #kinputs: number[] = []
+  // kernel parts and the row buffer in WASM memory (worker/state-layout.ts)
+  readonly #kparts: readonly KernelPart[]
+  readonly #kinputs: readonly number[]
   readonly #rowCap: number
   readonly #entriesPtr: number
   readonly #tsPtr: number
-  readonly #valsPtr: number[] = []
-  readonly #validPtr: number[] = []
+  readonly #valsPtr: readonly number[]
+  readonly #validPtr: readonly number[]
   readonly #stateBase: number
   readonly #stride: number
   /** When every part is a kernel part, tiles are encoded in WASM (encodeTiles): entry meta offset, or -1. */
   readonly #meta: number
-  readonly #descPtr: number = 0
-  readonly #listPtr: number = 0
-  readonly #outPtr: number = 0
+  readonly #descPtr: number
+  readonly #listPtr: number
+  readonly #outPtr: number
   #list!: Int32Array
   #u8!: Uint8Array
   #rowEntries!: Int32Array
@@ -115,11 +108,11 @@ export class TileState {
   #nRows = 0
 
   // JS-IR parts
-  readonly #oparts: ColumnAggregator[] = []
-  #oirs: unknown[][] = []
+  readonly #oparts: readonly ColumnAggregator[]
+  readonly #oirs: unknown[][]
   /** JS parts that can refuse a row (element-wise tensors…): checked before anything is updated. */
-  readonly #checked: number[] = []
-  readonly #steps: EncodeStep[] = []
+  readonly #checked: readonly number[]
+  readonly #steps: readonly EncodeStep[]
 
   // entries
   #cap = 0
@@ -170,51 +163,25 @@ export class TileState {
     this.#rowCap = options.rowCapacity ?? 8192
     this.#res = resolutionsFor(bound.plan.tileSizeMillis, options.rollups ?? [], bound.plan.name)
 
-    const cols = bound.serving.rowColumns
-    let offset = 0
-    bound.plan.tileParts.forEach((part, i) => {
-      const input = cols.findIndex(c => c.name === part.aggregation.inputColumn)
-      const kp = input >= 0 ? kernelFor(part, input, cols[input]!.type) : null
-      if (kp !== null) {
-        kp.offset = offset
-        offset += kp.bytes
-        this.#kparts.push(kp)
-        if (!this.#kinputs.includes(input)) this.#kinputs.push(input)
-        this.#steps.push({ kernel: kp, object: -1, encoder: bound.tileCodec.partEncoders[i]! })
-      } else {
-        this.#steps.push({ kernel: null, object: this.#oparts.length, encoder: bound.tileCodec.partEncoders[i]! })
-        if (bound.aggregators[i]!.check !== undefined) this.#checked.push(this.#oparts.length)
-        this.#oparts.push(bound.aggregators[i]!)
-        this.#oirs.push([])
-      }
-    })
-    // All-kernel GroupBys keep each entry's tile start and (short) key in its state, so WASM can encode its tile.
-    this.#meta = this.#oparts.length === 0 ? align(offset, 8) : -1
-    this.#stride = Math.max(8, align(this.#meta >= 0 ? this.#meta + 8 + 1 + INLINE_KEY : offset, 8))
-
-    // Row region: entries i32 | ts f64 | per kernel input: vals f64, valid u8.
-    let p = ROWS_BASE
-    this.#entriesPtr = p; p = align(p + 4 * this.#rowCap, 8)
-    this.#tsPtr = p; p += 8 * this.#rowCap
-    for (let j = 0; j < this.#kinputs.length; j++) {
-      this.#valsPtr.push(p); p += 8 * this.#rowCap
-      this.#validPtr.push(p); p = align(p + this.#rowCap, 8)
-    }
-    if (this.#meta >= 0) {
-      this.#descPtr = p; p = align(p + 12 * this.#kparts.length, 8)
-      this.#listPtr = p; p += 4 * EMIT_CHUNK
-      this.#outPtr = p; p += EMIT_BYTES
-    }
-    this.#stateBase = align(p, 64)
+    const layout = stateLayout(bound, this.#rowCap)
+    this.#kparts = layout.kparts
+    this.#kinputs = layout.kinputs
+    this.#oparts = layout.oparts
+    this.#oirs = layout.oparts.map(() => [])
+    this.#checked = layout.checked
+    this.#steps = layout.steps
+    this.#meta = layout.meta
+    this.#stride = layout.stride
+    this.#entriesPtr = layout.entriesPtr
+    this.#tsPtr = layout.tsPtr
+    this.#valsPtr = layout.valsPtr
+    this.#validPtr = layout.validPtr
+    this.#descPtr = layout.descPtr
+    this.#listPtr = layout.listPtr
+    this.#outPtr = layout.outPtr
+    this.#stateBase = layout.stateBase
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
-    if (this.#meta >= 0) {
-      const desc = new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length)
-      this.#steps.forEach((step, j) => {
-        desc[3 * j] = encodeKind(step.kernel!)
-        desc[3 * j + 1] = step.kernel!.offset
-        desc[3 * j + 2] = encodeValueKind(step.kernel!)
-      })
-    }
+    if (this.#meta >= 0) new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length).set(encoderDescriptors(layout))
     this.#growEntries(1024)
   }
 
@@ -793,8 +760,6 @@ export class TileState {
     out.endValue()
   }
 }
-
-function align (n: number, a: number): number { return Math.ceil(n / a) * a }
 
 function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
