@@ -24,7 +24,11 @@ export const GROUP_BY = fileURLToPath(new URL('../../examples/group_bys/clicks.v
 /** The generator seed of every scenario, so other benchmarks can regenerate the same events. */
 export const SEED = 42
 
-export interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string }
+/**
+ * `rollups`: also write rolled-up 1 h / 1 d tiles (the CLI's `--rollups auto` for this GroupBy). Off by default: the
+ * Flink job of bench:flink writes Chronon's tiles only, and the comparison must be of the same tiles.
+ */
+export interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string, rollups?: boolean }
 
 export type Row = Record<string, number | string>
 
@@ -53,6 +57,7 @@ async function runScenario (s: Scenario): Promise<Row> {
     deadLetters: new MemoryDeadLetters(),
     workers: s.workers,
     trigger: s.trigger === 'always' ? { kind: 'always' } : { kind: 'buffered', millis: Number(s.trigger.split(':')[1]) },
+    rollups: s.rollups === true ? null : [],
     progressMillis: 250,
     onProgress: p => { if (p.liveEntries > maxEntries) { maxEntries = p.liveEntries; stateAtMax = p.stateBytes; keysAtMax = p.liveKeys } },
     log: () => {}
@@ -66,6 +71,7 @@ async function runScenario (s: Scenario): Promise<Row> {
     keys: s.keys,
     keyDist: s.zipf > 0 ? `zipf ${s.zipf}` : 'uniform',
     trigger: s.trigger,
+    rollups: s.rollups === true ? '1h,1d' : 'none',
     events: r.records,
     seconds: Number(seconds.toFixed(2)),
     'events/s': Math.round(r.records / seconds),

@@ -18,6 +18,8 @@ export interface ScriptScenario {
   readonly options: Readonly<Record<string, OptionDef>>
   /** The script's command line for these options. */
   readonly args: (o: Options) => string[]
+  /** Node flags before the script (e.g. --expose-gc). */
+  readonly nodeArgs?: readonly string[]
   /** Extra environment for the script (some take their sizes from variables). */
   readonly env?: (o: Options) => Record<string, string>
   /** The rows of the script's `data`. */
@@ -32,8 +34,8 @@ export interface ScriptScenario {
 }
 
 /** Runs `node <script> args` to completion (stdout and stderr go to ours), killing it after `timeoutMs`. */
-export async function runScript (script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<void> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
+export async function runScript (script: string, args: string[], env: Record<string, string>, timeoutMs: number, nodeArgs: readonly string[] = []): Promise<void> {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const code = await new Promise<number | string>(resolve => child.on('exit', (c, sig) => resolve(c ?? sig ?? 1)))
   clearTimeout(timer)
@@ -56,7 +58,7 @@ export function scriptScenario (d: ScriptScenario): Scenario {
       if (!existsSync(script)) throw new Error(`${d.name}: ${script} does not exist (not built, or not on this branch)`)
       const dir = mkdtempSync(join(tmpdir(), `tilekiln-bench-${d.name}-`))
       try {
-        await runScript(script, d.args(o), { ...d.env?.(o), TILEKILN_BENCH_RESULTS: dir }, (d.timeoutSeconds?.(o) ?? 3600) * 1000)
+        await runScript(script, d.args(o), { ...d.env?.(o), TILEKILN_BENCH_RESULTS: dir }, (d.timeoutSeconds?.(o) ?? 3600) * 1000, d.nodeArgs)
         const resultName = typeof d.resultName === 'string' ? d.resultName : d.resultName(o)
         const file = join(dir, `${resultName}.json`)
         if (!existsSync(file)) throw new Error(`${d.name}: ${d.script} wrote no ${resultName}.json`)

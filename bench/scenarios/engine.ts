@@ -12,7 +12,8 @@ export const scenario: Scenario = {
     workers: { help: 'worker threads', default: '1,2' },
     keys: { help: 'distinct keys', default: '100000', quick: '1000,100000' },
     zipf: { help: 'key distributions (0 uniform, s > 0 Zipf)', default: '0,1.1' },
-    buffered: { help: 'also 2 workers, uniform keys, buffered:1000 trigger', default: true, quick: false }
+    buffered: { help: 'also 2 workers, uniform keys, buffered:1000 trigger', default: true, quick: false },
+    rollups: { help: 'also write rolled-up 1 h / 1 d tiles (--rollups auto); off: the tiles bench:flink compares', default: false }
   },
   smoke: { events: 20_000, workers: '1', keys: '1000', zipf: '0' },
   headline: 'events/s',
@@ -20,7 +21,7 @@ export const scenario: Scenario = {
     const events = num(o, 'events')
     const cases: EngineCase[] = []
     for (const workers of numberList(o, 'workers')) {
-      for (const keys of numberList(o, 'keys')) for (const zipf of numberList(o, 'zipf')) cases.push({ workers, keys, zipf, events, trigger: 'always' })
+      for (const keys of numberList(o, 'keys')) for (const zipf of numberList(o, 'zipf')) cases.push({ workers, keys, zipf, events, trigger: 'always', rollups: o.rollups === true })
     }
     if (o.buffered === true) cases.push(...engineScenarios(events).filter(s => s.trigger !== 'always'))
     const rows: Row[] = []

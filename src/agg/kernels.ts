@@ -10,6 +10,7 @@ import { Operation } from '../api/group-by.ts'
 import type { ByteWriter } from '../codec/bytes.ts'
 import type { TilePart } from '../config/plan.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
+import { combinedMean } from './numeric.ts'
 
 export interface KernelExports {
   count (n: number, entries: number, valid: number, state: number, stride: number, off: number): void
@@ -215,6 +216,96 @@ export function loadKernelIr (dv: DataView, base: number, p: KernelPart, ir: unk
     case 'first': case 'last': {
       const a = ir as unknown[]
       writeI64(dv, ptr, a[0]); writeValueCell(dv, ptr + 8, p.valueType, a[1]); dv.setInt32(ptr + 16, 1, true)
+    }
+  }
+}
+
+/** i64 at p += i64 at q, wrapping as the kernels' i64 arithmetic does (no BigInt). */
+function addI64 (dv: DataView, p: number, q: number): void {
+  const lo = dv.getUint32(p, true) + dv.getUint32(q, true)
+  const hi = (dv.getInt32(p + 4, true) + dv.getInt32(q + 4, true) + (lo > 0xffffffff ? 1 : 0)) | 0
+  dv.setUint32(p, lo >>> 0, true)
+  dv.setInt32(p + 4, hi, true)
+}
+
+/** Signed comparison of the i64s at p and q: < 0, 0, > 0. */
+function compareI64 (dv: DataView, p: number, q: number): number {
+  const hp = dv.getInt32(p + 4, true)
+  const hq = dv.getInt32(q + 4, true)
+  if (hp !== hq) return hp < hq ? -1 : 1
+  const lp = dv.getUint32(p, true)
+  const lq = dv.getUint32(q, true)
+  return lp === lq ? 0 : lp < lq ? -1 : 1
+}
+
+function copyCells (dv: DataView, dst: number, src: number, bytes: number): void {
+  for (let i = 0; i < bytes; i += 4) dv.setUint32(dst + i, dv.getUint32(src + i, true), true)
+}
+
+/**
+ * Merges the part's IR of the entry at `srcBase` into the one at `dstBase` (a rolled-up tile, worker/rollups.ts),
+ * with the rules of the part's JS aggregator merge (ColumnAggregator.merge: an empty left takes a copy of the right;
+ * then numeric.ts, min-max.ts, first-last.ts), so the result encodes exactly as the read side's merge of the two
+ * decoded IRs would. Allocates nothing.
+ */
+export function mergeKernelIr (dv: DataView, dstBase: number, srcBase: number, p: KernelPart): void {
+  const d = dstBase + p.offset
+  const s = srcBase + p.offset
+  switch (p.kind) {
+    case 'count': addI64(dv, d, s); return
+    case 'sumLong':
+      if (dv.getInt32(s + 8, true) === 0) return
+      if (dv.getInt32(d + 8, true) === 0) { copyCells(dv, d, s, 16); return }
+      addI64(dv, d, s); return
+    case 'sumDouble':
+      if (dv.getInt32(s + 8, true) === 0) return
+      if (dv.getInt32(d + 8, true) === 0) { copyCells(dv, d, s, 16); return }
+      dv.setFloat64(d, dv.getFloat64(d, true) + dv.getFloat64(s, true), true); return
+    case 'average': {
+      // empty = count 0 (written as null)
+      const sc = readI64(dv, s + 8)
+      if (sc === 0) return
+      if (readI64(dv, d + 8) === 0) { copyCells(dv, d, s, 16); return }
+      dv.setFloat64(d, dv.getFloat64(d, true) + dv.getFloat64(s, true), true)
+      addI64(dv, d + 8, s + 8); return
+    }
+    case 'variance': {
+      const bn = Number(readI64(dv, s))
+      if (bn === 0) return
+      const an = Number(readI64(dv, d))
+      if (an === 0) { copyCells(dv, d, s, 24); return }
+      // numeric.ts Variance.merge, step for step
+      const am = dv.getFloat64(d + 8, true)
+      const bm = dv.getFloat64(s + 8, true)
+      const count = an + bn
+      const delta = bm - am
+      const deltaN = delta / count
+      const mean = combinedMean(an, am, bn, bm)
+      const m2 = dv.getFloat64(d + 16, true) + dv.getFloat64(s + 16, true) + (delta * deltaN * an * bn)
+      addI64(dv, d, s)
+      dv.setFloat64(d + 8, mean, true)
+      dv.setFloat64(d + 16, m2, true)
+      return
+    }
+    case 'minLong': case 'maxLong': case 'minDouble': case 'maxDouble': {
+      if (dv.getInt32(s + 8, true) === 0) return
+      if (dv.getInt32(d + 8, true) === 0) { copyCells(dv, d, s, 16); return }
+      if (p.kind === 'minDouble' || p.kind === 'maxDouble') {
+        const a = dv.getFloat64(d, true)
+        const b = dv.getFloat64(s, true)
+        dv.setFloat64(d, p.kind === 'maxDouble' ? Math.max(a, b) : Math.min(a, b), true)
+      } else {
+        const c = compareI64(dv, d, s)
+        if (p.kind === 'maxLong' ? c < 0 : c > 0) copyCells(dv, d, s, 8)
+      }
+      return
+    }
+    case 'first': case 'last': {
+      if (dv.getInt32(s + 16, true) === 0) return
+      if (dv.getInt32(d + 16, true) === 0) { copyCells(dv, d, s, 24); return }
+      // the right one wins only when strictly later (LAST) or earlier (FIRST): ties keep the left
+      const c = compareI64(dv, s, d)
+      if (p.kind === 'last' ? c > 0 : c < 0) copyCells(dv, d, s, 16)
     }
   }
 }

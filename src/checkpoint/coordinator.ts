@@ -29,6 +29,8 @@ import type { CheckpointStorage } from './storage.ts'
 export interface CutHost {
   readonly groupBy: string
   readonly fingerprint: string
+  /** Rolled-up tile sizes whose open tiles the snapshots hold (recorded in the header). */
+  readonly rollups: readonly number[]
   readonly sourceDescription: string
   readonly book: PartitionBook
   readonly storage: CheckpointStorage
@@ -138,7 +140,8 @@ export class CheckpointCoordinator {
             takenAt: Date.now(),
             clock: p.clock.snapshot(),
             originNext: [...p.originNext],
-            entries: state?.count ?? 0
+            entries: state?.count ?? 0,
+            ...(h.rollups.length > 0 ? { rollups: h.rollups } : {})
           },
           entries: state?.entries ?? emptyEntries(),
           timers: state?.timers ?? new Uint8Array(0),

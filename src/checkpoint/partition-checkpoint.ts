@@ -3,8 +3,12 @@
 // self-contained byte string, stored under (scope, partition) in the shared store (checkpoint/storage.ts).
 //
 //   "TKPC" | u32 version | u32 header length | header (JSON) | u32 n | entries (a tile put batch) |
-//   u32 n | timers (a byte per entry) | u32 n | latest (an f64 LE per entry: the time of the last event folded into
-//   the tile) | u32 crc32 of everything before
+//   u32 n | flags (a byte per entry: bit 0 = buffered-trigger timer pending; bits 1–7 = 0 for an open tile, else
+//   an open rolled-up tile of size header.rollups[(flags >> 1) − 1]) | u32 n | latest (an f64 LE per entry: the
+//   time of the last event folded into the tile) | u32 crc32 of everything before
+//
+// Format 4 added rolled-up tiles (the flag bits 1–7 and header.rollups); format 3 (none) is read as it was. A
+// version that reads only format 3 refuses format 4 instead of taking open rolled-up tiles for open tiles.
 //
 // The entries are the open tiles exactly as they would be written (isComplete = false), so restoring one is
 // decoding a tile; the CRC rejects bytes damaged after they were written.
@@ -13,7 +17,9 @@ import { crc32 } from 'node:zlib'
 import { TilekilnError } from '../errors.ts'
 import type { ClockState } from '../window/partition-clock.ts'
 
-export const CHECKPOINT_FORMAT = 3
+export const CHECKPOINT_FORMAT = 4
+/** Older formats this version reads. */
+const READS_FORMATS = [3, 4]
 const MAGIC = Buffer.from('TKPC')
 
 export interface PartitionCheckpointHeader {
@@ -30,8 +36,10 @@ export interface PartitionCheckpointHeader {
   readonly clock: ClockState
   /** --repartition: per origin partition, the next original offset not yet seen ([origin, next]). */
   readonly originNext: readonly (readonly [number, number])[]
-  /** Open tiles in the entries. */
+  /** Open tiles in the entries (rolled-up ones included). */
   readonly entries: number
+  /** Rolled-up tile sizes whose open tiles the entries hold (worker/rollups.ts); absent = none. */
+  readonly rollups?: readonly number[]
 }
 
 export interface PartitionCheckpoint {
@@ -57,7 +65,7 @@ export function decodeCheckpoint (bytes: Uint8Array, where: string): PartitionCh
   const body = b.subarray(0, b.length - 4)
   if (crc32(body) !== b.readUInt32LE(b.length - 4)) fail('is damaged (checksum mismatch)')
   const version = b.readUInt32LE(4)
-  if (version !== CHECKPOINT_FORMAT) fail(`has format ${version}; this tilekiln reads format ${CHECKPOINT_FORMAT}`)
+  if (!READS_FORMATS.includes(version)) fail(`has format ${version}; this tilekiln reads formats ${READS_FORMATS.join(' and ')}`)
   const jsonLen = b.readUInt32LE(8)
   let at = 12 + jsonLen
   const header = JSON.parse(b.subarray(12, at).toString('utf8'), (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as PartitionCheckpointHeader

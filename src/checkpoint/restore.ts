@@ -78,3 +78,24 @@ export function collectByPartition (snaps: readonly StateSnapshot[]): Map<number
   for (const [p, o] of acc) out.set(p, { entries: o.entries.finish(), timers: Uint8Array.from(o.timers), latest: Float64Array.from(o.latest), count: o.timers.length })
   return out
 }
+
+/**
+ * The open fine tiles of a partition's checkpoint (its entries without the open rolled-up tiles, which are state,
+ * not tiles to rewrite): what a new owner writes again under its epoch.
+ */
+export function openFineTiles (entries: ArrayBuffer, flags: Uint8Array, latest: Float64Array): { entries: ArrayBuffer, latest: Float64Array, count: number } {
+  const puts = new TilePuts(entries)
+  let rolled = 0
+  for (let i = 0; i < puts.count; i++) if ((flags[i] ?? 0) >> 1 !== 0) rolled++
+  if (rolled === 0) return { entries, latest, count: puts.count }
+  const w = new TilePutsWriter()
+  w.begin()
+  const l: number[] = []
+  for (let i = 0; i < puts.count; i++) {
+    if ((flags[i] ?? 0) >> 1 !== 0) continue
+    w.beginPut(puts.key(i), puts.tileStart(i)).raw(puts.value(i))
+    w.endValue()
+    l.push(latest[i] ?? puts.tileStart(i))
+  }
+  return { entries: w.finish(), latest: Float64Array.from(l), count: l.length }
+}

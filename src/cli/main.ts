@@ -27,6 +27,7 @@ import { repartitionTopic, Shuffle } from '../source/repartition.ts'
 import { MAX_WORKERS } from '../route/ownership.ts'
 import { didYouMean, helpText, type OptionSpec, type Options, parseNumberWithUnit, parseOptions } from './options.ts'
 import { parseInstant } from './instant.ts'
+import { parseRollups } from '../window/rollup-sizes.ts'
 import { dumpStore } from './dump.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
@@ -50,6 +51,7 @@ const RUN = [
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },
   { name: 'untiled', type: 'boolean', help: 'store every evaluated row (one put per event, aggregated at fetch time) instead of tiles' },
+  { name: 'rollups', type: 'string', arg: 'auto|none|1h,1d', help: 'rolled-up 1-hour/1-day tiles written beside the GroupBy\'s own, so long windows read few tiles; auto = 1h,1d when a window is ≥ 1 day', default: 'auto' },
   { name: 'replace-key-schema', type: 'boolean', help: 'run even though the key schema (or tiled/untiled) differs from what the store holds for this GroupBy; entries written under the old one can no longer be fetched' },
   { name: 'allowed-lateness', type: 'number', arg: 'MS', help: 'how long after the watermark passes a tile it still accepts events', default: 0, min: 0, duration: true },
   { name: 'out-of-orderness', type: 'number', arg: 'MS', help: 'a partition\'s watermark = its max event time − this', default: 300_000, min: 0, duration: true },
@@ -238,6 +240,7 @@ async function partitionCountOfNewTopic (admin: KafkaAdmin, topic: string): Prom
 async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> {
   const plan = loadPlan(o.groupBy, o.flavour, o.sourceIndex)
   const untiled = o.untiled
+  if (untiled && given.has('rollups') && o.rollups !== 'none') throw new TilekilnError('TK_USAGE', '--rollups rolls tiles up; an untiled run writes no tiles: drop one of --rollups and --untiled')
   if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
   if (o.source === undefined) throw new TilekilnError('TK_USAGE', '--source SPEC is required')
   const isKafka = o.source.startsWith('kafka:')
@@ -288,6 +291,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     evaluator: o.evaluator,
     servingInfo: o.replaceKeySchema ? 'replace' : 'check',
     untiled,
+    rollups: parseRollups(o.rollups),
     ...(checkpoints ? { checkpoints: { intervalMillis: o.checkpointInterval } } : {}),
     ...(repartition === null ? {} : { repartitioned: { origins: repartition.partitions } })
   })

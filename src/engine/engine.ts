@@ -17,7 +17,7 @@
 
 import { CheckpointCoordinator, type CutHost } from '../checkpoint/coordinator.ts'
 import { decodeCheckpoint } from '../checkpoint/partition-checkpoint.ts'
-import { planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
+import { openFineTiles, planFingerprint, splitByOwner } from '../checkpoint/restore.ts'
 import { type CheckpointStorage, checkpointScope, storeCheckpoints } from '../checkpoint/storage.ts'
 import type { InputFormat } from '../codec/record.ts'
 import { bindGroupBy, type BoundGroupBy, type ServingInfo } from '../config/bind.ts'
@@ -41,6 +41,7 @@ import type { TaskResult } from '../worker/protocol.ts'
 import type { StateSnapshot, Trigger } from '../worker/tile-state.ts'
 import { type DeadLetterSink, RateLimitedLog } from './dead-letter.ts'
 import { OwnedPartition, PartitionBook } from './partition-book.ts'
+import { resolveRollups } from '../window/rollup-sizes.ts'
 import { type Dispatched, WorkerPool } from './worker-pool.ts'
 
 export interface EngineOptions {
@@ -71,6 +72,11 @@ export interface EngineOptions {
   readonly checkpoints?: { readonly intervalMillis: number, readonly storage?: CheckpointStorage }
   /** The untiled pipeline: one stored event per evaluated row instead of tiles (§4.1). */
   readonly untiled?: boolean
+  /**
+   * Rolled-up tile sizes (ms) written beside the GroupBy's tiles (worker/rollups.ts); null/absent = the default
+   * (1 h and 1 d when the longest window is ≥ 1 day, window/rollup-sizes.ts), [] = none. Ignored untiled.
+   */
+  readonly rollups?: readonly number[] | null
   /**
    * The source is a repartitioned topic fed by every partition of an original topic of `origins` partitions
    * (records carry their origin and original offset): clocks run per origin, replays of the shuffle are dropped.
@@ -183,6 +189,8 @@ export class Engine {
   readonly #book = new PartitionBook()
   readonly #ooo: number
   readonly #fingerprint: string
+  /** Rolled-up tile sizes this run writes. */
+  readonly rollups: readonly number[]
   readonly #storage: CheckpointStorage | null
   /** Tile writes carry fences only when epochs come from the store itself (a test may keep checkpoints elsewhere). */
   readonly #fencing: boolean
@@ -226,6 +234,7 @@ export class Engine {
     this.#workers = Math.max(1, Math.min(MAX_WORKERS, o.workers ?? 1))
     this.#ooo = o.outOfOrdernessMillis ?? 300_000
     this.#probe = createRecordProbe(this.bound, o.source.format, this.#workers, compile)
+    this.rollups = o.untiled === true ? [] : resolveRollups(this.plan, o.rollups)
     this.#fingerprint = planFingerprint(this.bound, o.untiled === true)
     this.#storage = o.checkpoints === undefined
       ? null
@@ -279,6 +288,7 @@ export class Engine {
       ownershipCheck: this.bound.query.multiRow && this.#workers > 1,
       ...(o.repartitioned === undefined ? {} : { keyedPartitions: o.repartitioned.origins }),
       untiled,
+      rollups: this.rollups,
       // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
       maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes)
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
@@ -396,10 +406,14 @@ export class Engine {
           const shards = splitByOwner(partition, cp.entries, cp.timers, cp.latest, this.bound, this.#workers)
           const closes = [partition, clock.closing]
           const now = Date.now()
-          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now }, [s.entries])))
+          // The checkpoint's rollups may not be this run's (another --rollups, or an older version): the workers
+          // map them by size, and do not write rolled-up tiles whose fine tiles closed before the checkpoint.
+          const rollups = h.rollups ?? []
+          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now, rollups }, [s.entries])))
           // Rewrite the open tiles under the new epoch: whatever a previous owner still writes to these keys is
           // refused from now on (the store fences per partition, or per key with the partition's epoch).
-          this.#writer.enqueue(new TilePuts(cp.entries, new Int32Array(h.entries).fill(partition), cp.latest), { records: 0, firstAt: now }, this.#fence([partition], epoch))
+          const open = openFineTiles(cp.entries, cp.timers, cp.latest)
+          if (open.count > 0) this.#writer.enqueue(new TilePuts(open.entries, new Int32Array(open.count).fill(partition), open.latest), { records: 0, firstAt: now }, this.#fence([partition], epoch))
         }
         this.#restored++
         this.metrics.inc(M.restoredBytes, stored.bytes.length)
@@ -489,6 +503,7 @@ export class Engine {
     return {
       groupBy: this.plan.name,
       fingerprint: this.#fingerprint,
+      rollups: this.rollups,
       sourceDescription: this.#source.description,
       book: this.#book,
       storage: this.#storage!,
@@ -905,6 +920,8 @@ export class Engine {
     } else {
       this.#durable(meta, 0)
     }
+    // Rolled-up tiles, after the fine tiles they were made of (records are counted with those).
+    for (const ru of r.rollups) this.#writer.enqueue(new TilePuts(ru.puts, ru.partitions, ru.latest, ru.tileSizeMillis), { records: 0, firstAt: meta.firstAt }, this.#fence(distinct(ru.partitions)))
   }
 
   #crossed (rows: number, sample: string | null): void {

@@ -61,7 +61,8 @@ export interface WriteTarget<B extends PutBatch> {
 /** The tiled pipeline's target: upserts of whole tiles, fenced when the batch carries a fence. */
 export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteTarget<TilePuts> {
   return {
-    write: async (puts, fence) => await store.writeTiles(dataset, tileSizeMillis, puts, fence),
+    // A batch of rolled-up tiles says its own tile size (worker/rollups.ts).
+    write: async (puts, fence) => await store.writeTiles(dataset, puts.tileSizeMillis ?? tileSizeMillis, puts, fence),
     reset: store.resetConnection === undefined ? undefined : () => store.resetConnection!()
   }
 }

@@ -33,15 +33,18 @@ export class TilePutsWriter extends PutBatchWriter {
 export class TilePuts extends PutBatch {
   /** Each put's latest event time, or null (unknown: the tile start stands for it). */
   readonly latestTimes: Float64Array | null
+  /** The tile size of every put when it is not the GroupBy's own (rolled-up tiles, worker/rollups.ts), else null. */
+  readonly tileSizeMillis: number | null
 
   /**
    * `partitions`: the source partition of each put (fenced writes), absent = all of partition 0; `latest`: the
    * latest event time of each put's tile, absent = unknown.
    */
-  constructor (buffer: ArrayBuffer, partitions?: Int32Array, latest?: Float64Array) {
+  constructor (buffer: ArrayBuffer, partitions?: Int32Array, latest?: Float64Array, tileSizeMillis?: number) {
     super(buffer, 0, 'tile', partitions)
     if (latest !== undefined && latest.length !== this.count) throw new TilekilnError('TK_INTERNAL', `a tile put batch of ${this.count} put(s) came with ${latest.length} latest event time(s)`)
     this.latestTimes = latest ?? null
+    this.tileSizeMillis = tileSizeMillis ?? null
   }
 
   tileStart (i: number): number { return this.time(i) }

@@ -4,7 +4,9 @@
 import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
-import type { StateSnapshot, Trigger } from './tile-state.ts'
+import type { RollupPuts } from './rollups.ts'
+import type { Trigger } from '../window/trigger.ts'
+import type { StateSnapshot } from './tile-state.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export interface WorkerInit {
@@ -37,6 +39,8 @@ export interface WorkerInit {
    * never reaches the writer (LMDB's key limit is about 1,978 bytes including the rest of its key). Default 65,535.
    */
   readonly maxKeyBytes?: number
+  /** Rolled-up tile sizes (ms) written beside the fine tiles (worker/rollups.ts); absent or empty = none. */
+  readonly rollups?: readonly number[]
 }
 
 /**
@@ -74,6 +78,8 @@ export interface RestoreTask {
   /** [partition, closing watermark, …] of the restored partitions. */
   readonly closes: Closes
   readonly now: number
+  /** The rolled-up tile sizes the snapshot's flags number (the checkpoint's); absent = none. */
+  readonly rollups?: readonly number[]
 }
 
 /** Forget partitions (handed to another daemon, or fenced) without writing anything. */
@@ -105,6 +111,8 @@ export interface TaskResult {
   /** The latest event time of each put's tile (tiled runs), beside `puts`. */
   readonly putLatest: Float64Array | null
   readonly putCount: number
+  /** Rolled-up tiles written in this task: one batch per resolution (empty when none closed). */
+  readonly rollups: readonly RollupPuts[]
   readonly records: number
   readonly rows: number
   /** Records a where dropped (no row). */

@@ -1,30 +1,35 @@
 // A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part, grouped by the
 // source partition the key's events come from (the unit of state that moves between daemons).
 //
-//   keys     key → keyId: a flat NumberTable for one integral key column, else a Map of a canonical form;
-//            keyBytes[keyId] = Avro key record (made once per key); keyHome[keyId] = its partition
+//   keys     key → keyId, its Avro key bytes and home partition: worker/key-table.ts
 //   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
 //            partition's tile walks it)
 //   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
 //            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
-//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects)
+//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
+//            everything lives: worker/state-layout.ts)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
+//
+// Closed tiles also feed the rolled-up tiles (worker/rollups.ts); triggers and the lateness rule are window/trigger.ts.
 //
 // Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
 // buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
 // (emitting, closing) flushes first.
 
 import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, encodeKind, encodeValueKind, instantiateKernels, kernelFor, loadKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
-import type { Encoder } from '../codec/avro.ts'
+import { type KernelExports, type KernelPart, instantiateKernels, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
-import { NumberTable, PairTable } from './hash-tables.ts'
+import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
+import { PairTable } from './hash-tables.ts'
+import { KeyTable } from './key-table.ts'
+import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
-export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
+export type { Trigger }
 
 export interface TileStateOptions {
   readonly allowedLatenessMillis: number
@@ -33,19 +38,13 @@ export interface TileStateOptions {
   readonly rowCapacity?: number
   /** Longest entity key the store takes (default and upper bound: 65,535, the u16 of put batches). */
   readonly maxKeyBytes?: number
+  /** Rolled-up tile sizes written beside the fine tiles (worker/rollups.ts); default none. */
+  readonly rollups?: readonly number[]
 }
 
-const ROWS_BASE = 64 * 1024
 const PAGE = 65536
-/** Entries encoded per encodeTiles call, and the output room for them. */
-const EMIT_CHUNK = 4096
-const EMIT_BYTES = 1 << 20
-/** Longest key kept inside an entry's state for the WASM encoder; longer keys are encoded in JS. */
-const INLINE_KEY = 31
 const DIRTY = 1
 const TIMER = 2
-
-interface EncodeStep { readonly kernel: KernelPart | null, readonly object: number, readonly encoder: Encoder }
 
 /** The entries of one open tile, in allocation order. */
 interface TileList { entries: Int32Array, n: number }
@@ -67,7 +66,11 @@ export interface StateSnapshot {
   readonly entries: ArrayBuffer
   /** The source partition of each entry. */
   readonly partitions: Int32Array
-  /** Per entry, 1 when a buffered-trigger timer is pending. */
+  /**
+   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–7 = 0 for an open fine tile, else the
+   * entry is an open rolled-up tile of resolution #(flags >> 1) (worker/rollups.ts), which is not an open fine tile
+   * (a restore must not write it as one).
+   */
   readonly timers: Uint8Array
   /** Per entry, the time of the last event folded into its tile. */
   readonly latest: Float64Array
@@ -77,26 +80,25 @@ export class TileState {
   readonly #tileSize: number
   readonly #lateness: number
   readonly #trigger: Trigger
-  readonly #maxKeyBytes: number
   readonly #memory: WasmMemory
   readonly #k: KernelExports
   #dv!: DataView
 
-  // kernel parts and the row buffer in WASM memory
-  readonly #kparts: KernelPart[] = []
-  readonly #kinputs: number[] = []
+  // kernel parts and the row buffer in WASM memory (worker/state-layout.ts)
+  readonly #kparts: readonly KernelPart[]
+  readonly #kinputs: readonly number[]
   readonly #rowCap: number
   readonly #entriesPtr: number
   readonly #tsPtr: number
-  readonly #valsPtr: number[] = []
-  readonly #validPtr: number[] = []
+  readonly #valsPtr: readonly number[]
+  readonly #validPtr: readonly number[]
   readonly #stateBase: number
   readonly #stride: number
   /** When every part is a kernel part, tiles are encoded in WASM (encodeTiles): entry meta offset, or -1. */
   readonly #meta: number
-  readonly #descPtr: number = 0
-  readonly #listPtr: number = 0
-  readonly #outPtr: number = 0
+  readonly #descPtr: number
+  readonly #listPtr: number
+  readonly #outPtr: number
   #list!: Int32Array
   #u8!: Uint8Array
   #rowEntries!: Int32Array
@@ -106,11 +108,11 @@ export class TileState {
   #nRows = 0
 
   // JS-IR parts
-  readonly #oparts: ColumnAggregator[] = []
-  #oirs: unknown[][] = []
+  readonly #oparts: readonly ColumnAggregator[]
+  readonly #oirs: unknown[][]
   /** JS parts that can refuse a row (element-wise tensors…): checked before anything is updated. */
-  readonly #checked: number[] = []
-  readonly #steps: EncodeStep[] = []
+  readonly #checked: readonly number[]
+  readonly #steps: readonly EncodeStep[]
 
   // entries
   #cap = 0
@@ -126,19 +128,10 @@ export class TileState {
   #dirty = new Int32Array(0)
   #nDirty = 0
 
-  // keys: a flat table when the key is one integral column (the common case), else a Map of a canonical form
-  readonly #keyNums: NumberTable | null
-  readonly #keyIds = new Map<unknown, number>()
-  #keyCount = 0
-  readonly #keyCanon: unknown[] = []
-  readonly #keyBytes: (Uint8Array | null)[] = []
-  #keyRefs = new Int32Array(1024)
-  #keyHome = new Int32Array(1024)
-  readonly #freeKeys: number[] = []
+  readonly #keys: KeyTable
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
   #crossings = 0
   #crossingSample: string | null = null
-  readonly #keyCanonical: (out: readonly unknown[]) => unknown
 
   // entries: (keyId, tile index) → entry, and each partition's open tiles' entries
   readonly #entries = new PairTable(1 << 14)
@@ -147,14 +140,13 @@ export class TileState {
   #lastTileStart = NaN
   #lastTile: TileList | undefined
 
-  // buffered-trigger timers: a FIFO, since every timer is "first touch + the same delay"
-  #tEntry = new Int32Array(1024)
-  #tGen = new Uint32Array(1024)
-  #tAt = new Float64Array(1024)
-  #tHead = 0
-  #tTail = 0
+  readonly #timers = new TimerQueue()
 
   readonly puts = new TilePutsWriter()
+  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
+  readonly #res: Resolution[]
+  /** While rolled-up tiles are emitted: their resolution (its own put batch), else null (the fine batch). */
+  #target: Resolution | null = null
   /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
   #putParts = new Int32Array(1024)
   #nPutParts = 0
@@ -165,63 +157,36 @@ export class TileState {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
     this.#trigger = options.trigger
-    this.#maxKeyBytes = Math.min(0xffff, options.maxKeyBytes ?? 0xffff)
+    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
     this.#k = instantiateKernels(memory)
     this.#rowCap = options.rowCapacity ?? 8192
+    this.#res = resolutionsFor(bound.plan.tileSizeMillis, options.rollups ?? [], bound.plan.name)
 
-    const cols = bound.serving.rowColumns
-    let offset = 0
-    bound.plan.tileParts.forEach((part, i) => {
-      const input = cols.findIndex(c => c.name === part.aggregation.inputColumn)
-      const kp = input >= 0 ? kernelFor(part, input, cols[input]!.type) : null
-      if (kp !== null) {
-        kp.offset = offset
-        offset += kp.bytes
-        this.#kparts.push(kp)
-        if (!this.#kinputs.includes(input)) this.#kinputs.push(input)
-        this.#steps.push({ kernel: kp, object: -1, encoder: bound.tileCodec.partEncoders[i]! })
-      } else {
-        this.#steps.push({ kernel: null, object: this.#oparts.length, encoder: bound.tileCodec.partEncoders[i]! })
-        if (bound.aggregators[i]!.check !== undefined) this.#checked.push(this.#oparts.length)
-        this.#oparts.push(bound.aggregators[i]!)
-        this.#oirs.push([])
-      }
-    })
-    // All-kernel GroupBys keep each entry's tile start and (short) key in its state, so WASM can encode its tile.
-    this.#meta = this.#oparts.length === 0 ? align(offset, 8) : -1
-    this.#stride = Math.max(8, align(this.#meta >= 0 ? this.#meta + 8 + 1 + INLINE_KEY : offset, 8))
-
-    // Row region: entries i32 | ts f64 | per kernel input: vals f64, valid u8.
-    let p = ROWS_BASE
-    this.#entriesPtr = p; p = align(p + 4 * this.#rowCap, 8)
-    this.#tsPtr = p; p += 8 * this.#rowCap
-    for (let j = 0; j < this.#kinputs.length; j++) {
-      this.#valsPtr.push(p); p += 8 * this.#rowCap
-      this.#validPtr.push(p); p = align(p + this.#rowCap, 8)
-    }
-    if (this.#meta >= 0) {
-      this.#descPtr = p; p = align(p + 12 * this.#kparts.length, 8)
-      this.#listPtr = p; p += 4 * EMIT_CHUNK
-      this.#outPtr = p; p += EMIT_BYTES
-    }
-    this.#stateBase = align(p, 64)
-    this.#keyCanonical = canonicalKey(bound)
-    this.#keyNums = bound.keyIndices.length === 1 && ['int', 'long', 'short', 'byte'].includes(bound.serving.keyFields[0]!.type.kind) ? new NumberTable(1 << 14) : null
+    const layout = stateLayout(bound, this.#rowCap)
+    this.#kparts = layout.kparts
+    this.#kinputs = layout.kinputs
+    this.#oparts = layout.oparts
+    this.#oirs = layout.oparts.map(() => [])
+    this.#checked = layout.checked
+    this.#steps = layout.steps
+    this.#meta = layout.meta
+    this.#stride = layout.stride
+    this.#entriesPtr = layout.entriesPtr
+    this.#tsPtr = layout.tsPtr
+    this.#valsPtr = layout.valsPtr
+    this.#validPtr = layout.validPtr
+    this.#descPtr = layout.descPtr
+    this.#listPtr = layout.listPtr
+    this.#outPtr = layout.outPtr
+    this.#stateBase = layout.stateBase
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
-    if (this.#meta >= 0) {
-      const desc = new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length)
-      this.#steps.forEach((step, j) => {
-        desc[3 * j] = encodeKind(step.kernel!)
-        desc[3 * j + 1] = step.kernel!.offset
-        desc[3 * j + 2] = encodeValueKind(step.kernel!)
-      })
-    }
+    if (this.#meta >= 0) new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length).set(encoderDescriptors(layout))
     this.#growEntries(1024)
   }
 
   get liveEntries (): number { return this.#live }
-  get liveKeys (): number { return this.#keyCount }
+  get liveKeys (): number { return this.#keys.size }
   get openTiles (): number {
     let n = 0
     for (const p of this.#parts.values()) n += p.tiles.size
@@ -236,12 +201,13 @@ export class TileState {
 
   /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */
   isLate (tileStart: number, watermark: number): boolean {
-    return tileStart + this.#tileSize - 1 + this.#lateness <= watermark
+    return isFinal(tileStart, this.#tileSize, this.#lateness, watermark)
   }
 
   /** Starts the puts of a task. */
   begin (): void {
     this.puts.begin()
+    for (const r of this.#res) r.begin()
     this.#nPutParts = 0
   }
 
@@ -270,8 +236,8 @@ export class TileState {
    * partition that already closed the tile.
    */
   row (out: readonly unknown[], ts: number, tileStart: number, now: number, partition = 0): number {
-    const keyId = this.#keyIdFor(out, partition)
-    const home = this.#keyHome[keyId]!
+    const keyId = this.#keys.idFor(out, partition)
+    const home = this.#keys.home(keyId)
     if (home !== partition) {
       // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
       this.#crossings++
@@ -318,7 +284,7 @@ export class TileState {
       }
     } else if ((f & TIMER) === 0) {
       this.#flags[e] = f | TIMER
-      this.#pushTimer(e, now + this.#trigger.millis)
+      this.#timers.push(e, this.#gen[e]!, now + this.#trigger.millis)
     }
     return ROW_FOLDED
   }
@@ -347,11 +313,16 @@ export class TileState {
     if (part === undefined) return 0
     if (watermark > part.closed) part.closed = watermark
     let closed = 0
-    for (const [tileStart, tile] of part.tiles) {
-      if (!this.isLate(tileStart, watermark)) continue
+    // Ascending: the rollups merge each key's fine tiles in time order (as a fine-tile read does).
+    const due: number[] = []
+    for (const tileStart of part.tiles.keys()) if (this.isLate(tileStart, watermark)) due.push(tileStart)
+    if (due.length > 1) due.sort((a, b) => a - b)
+    for (const tileStart of due) {
+      const tile = part.tiles.get(tileStart)!
       this.flush()
       const tileIndex = tileStart / this.#tileSize
       this.#emitMany(tile.entries, tile.n, true)
+      if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
         this.#entries.delete(this.#entryKey[e]!, tileIndex)
@@ -361,15 +332,95 @@ export class TileState {
       if (this.#lastTile === tile) this.#forgetLastTile()
       closed++
     }
+    if (this.#res.length > 0) this.#closeRollups(partition, watermark)
     return closed
+  }
+
+  /** Merges a fine tile's final IRs into its keys' open rolled-up tiles of every resolution (allocating them). */
+  #rollUp (partition: number, tile: TileList, tileStart: number): void {
+    for (const r of this.#res) {
+      const start = r.startOf(tileStart)
+      if (!r.covers(partition, start, this.#tileSize, this.#lateness)) continue
+      for (let i = 0; i < tile.n; i++) {
+        const e = tile.entries[i]!
+        const keyId = this.#entryKey[e]!
+        let c = r.get(keyId, start)
+        if (c < 0) {
+          c = this.#allocEntry(keyId, partition, start)
+          r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
+        }
+        this.#mergeEntry(c, e)
+      }
+    }
+  }
+
+  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules. */
+  #mergeEntry (c: number, e: number): void {
+    const dst = this.#stateBase + c * this.#stride
+    const src = this.#stateBase + e * this.#stride
+    for (let j = 0; j < this.#kparts.length; j++) mergeKernelIr(this.#dv, dst, src, this.#kparts[j]!)
+    for (let j = 0; j < this.#oparts.length; j++) {
+      const irs = this.#oirs[j]!
+      const b = irs[e] ?? null
+      if (b !== null) irs[c] = this.#oparts[j]!.merge(irs[c] ?? null, b)
+    }
+    if (this.#entryLatest[e]! > this.#entryLatest[c]!) this.#entryLatest[c] = this.#entryLatest[e]!
+  }
+
+  /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
+  #closeRollups (partition: number, watermark: number): void {
+    for (const r of this.#res) {
+      const due = r.takeDue(partition, watermark, this.#lateness)
+      if (due.length === 0) continue
+      this.#target = r
+      try {
+        for (const [start, list] of due) {
+          this.#emitMany(list.entries, list.n, true)
+          for (let i = 0; i < list.n; i++) {
+            const e = list.entries[i]!
+            r.forget(this.#entryKey[e]!, start)
+            this.#freeEntry(e)
+          }
+        }
+      } finally {
+        this.#target = null
+      }
+    }
+  }
+
+  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
+  takeRollups (): RollupPuts[] {
+    const out: RollupPuts[] = []
+    for (const r of this.#res) {
+      const t = r.take()
+      if (t !== null) out.push(t)
+    }
+    return out
+  }
+
+  /** Open rolled-up tiles (entries). */
+  get openRollups (): number {
+    let n = 0
+    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
+    return n
   }
 
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
   drop (partition: number): number {
-    const part = this.#parts.get(partition)
-    if (part === undefined) return 0
-    this.flush()
     let dropped = 0
+    for (const r of this.#res) {
+      for (const list of r.takeAll(partition)) {
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(this.#entryKey[e]!, this.#entryTile[e]!)
+          this.#freeEntry(e)
+          dropped++
+        }
+      }
+    }
+    const part = this.#parts.get(partition)
+    if (part === undefined) return dropped
+    this.flush()
     for (const [tileStart, tile] of part.tiles) {
       const tileIndex = tileStart / this.#tileSize
       for (let i = 0; i < tile.n; i++) {
@@ -410,12 +461,9 @@ export class TileState {
   /** Buffered trigger: writes the tiles whose timer is due. */
   fireTimers (now: number): void {
     let flushed = false
-    while (this.#tHead < this.#tTail) {
-      const i = this.#tHead & (this.#tAt.length - 1)
-      if (this.#tAt[i]! > now) break
-      this.#tHead++
-      const e = this.#tEntry[i]!
-      if (this.#gen[e] !== this.#tGen[i] || (this.#flags[e]! & TIMER) === 0) continue
+    for (let i = this.#timers.takeDue(now); i >= 0; i = this.#timers.takeDue(now)) {
+      const e = this.#timers.entryAt(i)
+      if (this.#gen[e] !== this.#timers.genAt(i) || (this.#flags[e]! & TIMER) === 0) continue
       this.#flags[e] = this.#flags[e]! & ~TIMER
       if (!flushed) { this.flush(); flushed = true }
       this.#emit(e, false)
@@ -424,7 +472,7 @@ export class TileState {
 
   /** Earliest pending buffered-trigger deadline, or Infinity. */
   nextTimer (): number {
-    return this.#tHead < this.#tTail ? this.#tAt[this.#tHead & (this.#tAt.length - 1)]! : Infinity
+    return this.#timers.next()
   }
 
   // ---- checkpoints ------------------------------------------------------------------------------------------
@@ -454,6 +502,21 @@ export class TileState {
         }
       }
     }
+    // open rolled-up tiles: flagged with their resolution, so a restore does not take them for fine tiles
+    for (const r of this.#res) {
+      for (const [p, open] of r.open) {
+        if (partitions !== null && !partitions.includes(p)) continue
+        for (const list of open.values()) {
+          for (let i = 0; i < list.n; i++) {
+            const e = list.entries[i]!
+            this.#emit(e, false, w)
+            timers.push(r.index << 1)
+            parts.push(p)
+            latest.push(this.#entryLatest[e]!)
+          }
+        }
+      }
+    }
     return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
   }
 
@@ -461,18 +524,40 @@ export class TileState {
    * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
    * gives each restored partition's closing watermark.
    */
-  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number): void {
+  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
     const puts = new TilePuts(snap.entries)
     const codec = this.#bound.tileCodec
     const keyCodec = this.#bound.keyCodec
     const keyRow: unknown[] = []
-    for (const [p, w] of closed) this.#part(p).closed = Math.max(this.#part(p).closed, w)
+    for (const [p, w] of closed) {
+      this.#part(p).closed = Math.max(this.#part(p).closed, w)
+      // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
+      for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
+    }
     for (let i = 0; i < puts.count; i++) {
       const partition = snap.partitions[i] ?? 0
+      const flags = snap.timers[i] ?? 0
+      let r: Resolution | undefined
+      if (flags >> 1 !== 0) {
+        const size = snapRollups[(flags >> 1) - 1]
+        if (size === undefined) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1}, which its header does not list (rollups: ${snapRollups.join(', ') || 'none'})`, { groupBy: this.#bound.plan.name, partition })
+        r = this.#res.find(x => x.millis === size)
+        // This run does not roll up to that size: the tile is never written, and readers use the finer tiles.
+        if (r === undefined) continue
+      }
       const keyValues = keyCodec.decode(puts.key(i))
       this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
-      const keyId = this.#keyIdFor(keyRow, partition)
-      const e = this.#entryFor(keyId, this.#keyHome[keyId]!, puts.tileStart(i))
+      const keyId = this.#keys.idFor(keyRow, partition)
+      let e: number
+      if (r !== undefined) {
+        // an open rolled-up tile
+        const start = puts.tileStart(i)
+        if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
+        e = this.#allocEntry(keyId, partition, start)
+        r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
+      } else {
+        e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
+      }
       this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
       const { irs } = codec.decode(puts.value(i))
       const base = this.#stateBase + e * this.#stride
@@ -481,50 +566,14 @@ export class TileState {
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if (snap.timers[i] === 1 && this.#trigger.kind === 'buffered') {
+      if ((flags & 1) === 1 && flags >> 1 === 0 && this.#trigger.kind === 'buffered') {
         this.#flags[e] = this.#flags[e]! | TIMER
-        this.#pushTimer(e, now)
+        this.#timers.push(e, this.#gen[e]!, now)
       }
     }
   }
 
   // ---- entries, keys, tiles ----------------------------------------------------------------------------------
-
-  /** The key's id; a new key lives in `partition`. */
-  #keyIdFor (out: readonly unknown[], partition: number): number {
-    const nums = this.#keyNums
-    if (nums !== null) {
-      const k = out[this.#bound.keyIndices[0]!]
-      if (typeof k === 'number') {
-        const id = nums.get(k)
-        return id >= 0 ? id : this.#newKey(out, k, partition)
-      }
-    }
-    const canon = this.#keyCanonical(out)
-    const id = this.#keyIds.get(canon)
-    return id === undefined ? this.#newKey(out, canon, partition) : id
-  }
-
-  #newKey (out: readonly unknown[], canon: unknown, partition: number): number {
-    const keyValues = this.#bound.keyIndices.map(i => out[i])
-    const bytes = this.#bound.keyCodec.encode(keyValues)
-    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits, and the store may take fewer
-    // (LMDB): refuse the event, not the batch, and never let the writer see a key it cannot store.
-    if (bytes.length > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
-    const id = this.#freeKeys.length > 0 ? this.#freeKeys.pop()! : this.#keyCanon.length
-    this.#keyBytes[id] = bytes
-    this.#keyCanon[id] = canon
-    if (id >= this.#keyRefs.length) {
-      this.#keyRefs = growI32(this.#keyRefs, id + 1)
-      this.#keyHome = growI32(this.#keyHome, id + 1)
-    }
-    this.#keyRefs[id] = 0
-    this.#keyHome[id] = partition
-    if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.set(canon, id)
-    else this.#keyIds.set(canon, id)
-    this.#keyCount++
-    return id
-  }
 
   #part (partition: number): PartTiles {
     let part = this.#parts.get(partition)
@@ -581,14 +630,14 @@ export class TileState {
     this.#entryTile[e] = tileStart
     this.#entryLatest[e] = tileStart
     this.#flags[e] = 0
-    this.#keyRefs[keyId]!++
+    this.#keys.ref(keyId)
     this.#live++
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
     for (const irs of this.#oirs) irs[e] = null
     if (this.#meta >= 0) {
       const m = this.#stateBase + e * this.#stride + this.#meta
       this.#dv.setFloat64(m, tileStart, true)
-      const key = this.#keyBytes[keyId]!
+      const key = this.#keys.bytes(keyId)
       if (key.length <= INLINE_KEY) {
         this.#u8[m + 8] = key.length
         this.#u8.set(key, m + 9)
@@ -608,16 +657,7 @@ export class TileState {
     }
     this.#free[this.#freeTop++] = e
     this.#live--
-    const keyId = this.#entryKey[e]!
-    if (--this.#keyRefs[keyId]! === 0) {
-      const canon = this.#keyCanon[keyId]
-      if (this.#keyNums !== null && typeof canon === 'number') this.#keyNums.delete(canon)
-      else this.#keyIds.delete(canon)
-      this.#keyCount--
-      this.#keyCanon[keyId] = undefined
-      this.#keyBytes[keyId] = null
-      this.#freeKeys.push(keyId)
-    }
+    this.#keys.unref(this.#entryKey[e]!)
   }
 
   #growEntries (cap: number): void {
@@ -651,28 +691,6 @@ export class TileState {
     if (this.#meta >= 0) this.#list = new Int32Array(buf, this.#listPtr, EMIT_CHUNK)
   }
 
-  #pushTimer (e: number, at: number): void {
-    if (this.#tTail - this.#tHead === this.#tAt.length) this.#growTimers()
-    const i = this.#tTail++ & (this.#tAt.length - 1)
-    this.#tEntry[i] = e
-    this.#tGen[i] = this.#gen[e]!
-    this.#tAt[i] = at
-  }
-
-  #growTimers (): void {
-    const n = this.#tAt.length
-    const entry = new Int32Array(n * 2)
-    const gen = new Uint32Array(n * 2)
-    const at = new Float64Array(n * 2)
-    for (let k = 0; k < n; k++) {
-      const i = (this.#tHead + k) & (n - 1)
-      entry[k] = this.#tEntry[i]!; gen[k] = this.#tGen[i]!; at[k] = this.#tAt[i]!
-    }
-    this.#tEntry = entry; this.#tGen = gen; this.#tAt = at
-    this.#tTail -= this.#tHead
-    this.#tHead = 0
-  }
-
   // ---- emitting ----------------------------------------------------------------------------------------------
 
   /** Writes the tiles of `n` entries: in WASM when the GroupBy allows it (short keys), else one by one in JS. */
@@ -687,7 +705,7 @@ export class TileState {
       let k = 0
       while (i < n && k < EMIT_CHUNK) {
         const e = list[i++]!
-        if (this.#keyBytes[this.#entryKey[e]!]!.length > INLINE_KEY) this.#emit(e, complete)
+        if (this.#keys.bytes(this.#entryKey[e]!).length > INLINE_KEY) this.#emit(e, complete)
         else chunk[k++] = e
       }
       this.#encodeChunk(0, k, complete)
@@ -699,7 +717,7 @@ export class TileState {
     if (n === 0) return
     const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
     if (bytes >= 0) {
-      this.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
+      ;(this.#target?.puts ?? this.puts).appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
       for (let i = 0; i < n; i++) this.#tagPut(this.#list[from + i]!)
       return
     }
@@ -711,6 +729,12 @@ export class TileState {
 
   /** Records the partition and latest event time of the put just made for entry e. */
   #tagPut (e: number): void {
+    const r = this.#target
+    if (r !== null) {
+      r.parts.push(this.#entryPart[e]!)
+      r.latest.push(this.#entryLatest[e]!)
+      return
+    }
     if (this.#nPutParts === this.#putParts.length) {
       this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
       this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
@@ -719,9 +743,9 @@ export class TileState {
     this.#putParts[this.#nPutParts++] = this.#entryPart[e]!
   }
 
-  #emit (e: number, complete: boolean, out: TilePutsWriter = this.puts): void {
-    if (out === this.puts) this.#tagPut(e)
-    const w = out.beginPut(this.#keyBytes[this.#entryKey[e]!]!, this.#entryTile[e]!)
+  #emit (e: number, complete: boolean, out: TilePutsWriter = this.#target?.puts ?? this.puts): void {
+    if (out === this.puts || out === this.#target?.puts) this.#tagPut(e)
+    const w = out.beginPut(this.#keys.bytes(this.#entryKey[e]!), this.#entryTile[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
     for (const step of this.#steps) {
@@ -737,39 +761,10 @@ export class TileState {
   }
 }
 
-function align (n: number, a: number): number { return Math.ceil(n / a) * a }
-
 function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
 }
 
 function growF64 (a: Float64Array, n: number): Float64Array<ArrayBuffer> {
   const b = new Float64Array(Math.max(n, a.length * 2)); b.set(a); return b
-}
-
-/**
- * How a key is identified inside a worker. One string/integer column is its own identity; doubles and binaries
- * (where −0.0/0.0 or byte arrays would compare wrongly) and composite keys use a tagged string.
- */
-function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknown {
-  const idx = bound.keyIndices
-  const types = bound.serving.keyFields.map(f => f.type.kind)
-  if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
-    const i = idx[0]!
-    return out => out[i] ?? null // a null key value is a key of its own (and never the string "null")
-  }
-  return out => {
-    let s = ''
-    for (let j = 0; j < idx.length; j++) {
-      const v = out[idx[j]!]
-      // null is `N|`, which no `length:text|` part can be
-      if (v === null || v === undefined) { s += 'N|'; continue }
-      let part: string
-      if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
-      else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')
-      else part = String(v)
-      s += `${part.length}:${part}|`
-    }
-    return s
-  }
 }

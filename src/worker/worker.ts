@@ -22,7 +22,7 @@ const plan = compilePlan(init.groupBy, init.planOptions)
 const bound = bindGroupBy(plan, init.format.schema as StructType, queryCompiler(init.evaluator))
 const decoder = createDecoder(init.format)
 // Exactly one of the two is used for the whole life of the worker.
-const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger, maxKeyBytes: init.maxKeyBytes })
+const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger, maxKeyBytes: init.maxKeyBytes, rollups: init.rollups ?? [] })
 const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis, maxKeyBytes: init.maxKeyBytes }) : null
 const puts = tiles !== null ? tiles.puts : events!.puts
 const isLate = tiles !== null ? (tileStart: number, wm: number) => tiles.isLate(tileStart, wm) : (tileStart: number, wm: number) => events!.isLate(tileStart, wm)
@@ -176,7 +176,7 @@ export default function run (task: Task): unknown {
   if (task.kind === 'restore') {
     const closed = new Map<number, number>()
     for (let i = 0; i < task.closes.length; i += 2) closed.set(task.closes[i]!, task.closes[i + 1]!)
-    tiles?.restore(task.snapshot, closed, task.now)
+    tiles?.restore(task.snapshot, closed, task.now, task.rollups ?? [])
     return { restoredEntries: tiles?.liveEntries ?? 0 }
   }
   if (task.kind === 'drop') {
@@ -206,11 +206,13 @@ export default function run (task: Task): unknown {
   const batch = putCount > 0 ? puts.finish() : null
   const putPartitions = batch !== null && tiles !== null ? tiles.putPartitions() : null
   const putLatest = batch !== null && tiles !== null ? tiles.putLatest() : null
+  const rollups = tiles !== null ? tiles.takeRollups() : []
   const result: TaskResult = {
     puts: batch,
     putPartitions,
     putLatest,
     putCount,
+    rollups,
     records,
     rows,
     filtered,
@@ -227,8 +229,9 @@ export default function run (task: Task): unknown {
     busyMillis: performance.now() - started,
     exprEvalMicros: evalMicros
   }
-  if (batch === null) return result
-  const transfer: ArrayBuffer[] = [batch]
+  if (batch === null && rollups.length === 0) return result
+  const transfer: ArrayBuffer[] = batch === null ? [] : [batch]
+  for (const r of rollups) transfer.push(r.puts, r.partitions.buffer as ArrayBuffer, r.latest.buffer as ArrayBuffer)
   if (putPartitions !== null) transfer.push(putPartitions.buffer as ArrayBuffer)
   if (putLatest !== null) transfer.push(putLatest.buffer as ArrayBuffer)
   return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: result } as never)

@@ -1,13 +1,10 @@
 // Every benchmark scenario that needs no external service runs for about a second on tiny input (bench/run.ts
-// --smoke), so the benchmark suite cannot rot unnoticed. The Kafka and store scenarios are in
+// --smoke), so the benchmark suite cannot rot unnoticed. The Kafka, store and fetch scenarios are in
 // test/integration/bench-smoke.test.ts; Flink (a JDK, Maven, minutes) and scale (consumer-group session expiry)
 // are not smoke-tested. Each run has a timeout (test/helpers/bench-smoke.ts).
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { smokeScenario } from '../helpers/bench-smoke.ts'
-import { repoRoot } from '../helpers/reference.ts'
 
 test('bench engine: one configuration, rows with events/s and latency', () => {
   const r = smokeScenario('engine')
@@ -35,7 +32,3 @@ for (const name of ['kernels', 'agg-ops', 'expr', 'cpc', 'sketches']) {
   test(`bench ${name}`, () => { smokeScenario(name) })
 }
 
-// bench/fetch.ts comes from another branch; once it is here, its scenario is smoke-tested too.
-test('bench fetch', { skip: existsSync(join(repoRoot, 'dist', 'bench', 'fetch.js')) ? false : 'bench/fetch.ts is not on this branch' }, () => {
-  smokeScenario('fetch')
-})

@@ -77,12 +77,14 @@ function oracle (): Oracle {
   return { late, complete, tiles: new Set(tilesOf.keys()) }
 }
 
-function tilesIn (lines: readonly string[], keyCodec: { decode (b: Uint8Array): unknown[] }): Map<string, boolean> {
+/** The store's tiles of one size: `key@tileStart` → isComplete. */
+function tilesIn (lines: readonly string[], keyCodec: { decode (b: Uint8Array): unknown[] }, size: number): Map<string, boolean> {
   const out = new Map<string, boolean>()
   for (const l of lines) {
     const [k, v] = l.split(' ') as [string, string]
     if (!k.startsWith('18')) continue // metadata
     const tk = decodeTileKey(fromHex(k))
+    if (tk.tileSizeMillis !== size) continue
     out.set(`${String(keyCodec.decode(tk.keyBytes)[0])}@${tk.tileStartMillis}`, v.endsWith('01'))
   }
   return out
@@ -101,7 +103,14 @@ test('late events and complete tiles are exactly those each partition\'s own clo
     const missing = [...o.late].filter(s => !dead.has(s))
     const extra = [...dead].filter(s => !o.late.has(s))
     assert.deepEqual({ missing: missing.slice(0, 5), extra: extra.slice(0, 5) }, { missing: [], extra: [] }, `late: ${missing.length} missing, ${extra.length} extra`)
-    const tiles = tilesIn(await storeLines(run.store), new KeyCodec([{ name: 'user_id', type: SCHEMA.fields[0]!.type }]))
+    const lines = await storeLines(run.store)
+    const keyCodec = new KeyCodec([{ name: 'user_id', type: SCHEMA.fields[0]!.type }])
+    const tiles = tilesIn(lines, keyCodec, plan.tileSizeMillis)
+    // Rolled-up tiles (the GroupBy has 7-day windows: --rollups auto) are written only once complete.
+    for (const size of [3_600_000, 86_400_000]) {
+      const rolled = tilesIn(lines, keyCodec, size)
+      assert.ok(rolled.size > 0 && [...rolled.values()].every(c => c), `${size} ms tiles: ${rolled.size}, all complete`)
+    }
     assert.equal(tiles.size, o.tiles.size)
     let complete = 0
     for (const [tile, isComplete] of tiles) {

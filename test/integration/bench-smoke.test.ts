@@ -16,3 +16,7 @@ test('bench stores: a few batches into LMDB, Redis and Redis Cluster', () => {
 test('bench kafka-clients: one library over a few thousand records (its own broker)', () => {
   smokeScenario('kafka-clients', [], 55_000)
 })
+
+test('bench fetch: reads by window from LMDB and its own Redis, with and without rolled-up tiles', () => {
+  smokeScenario('fetch', [], 55_000)
+})

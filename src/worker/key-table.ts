@@ -1,0 +1,120 @@
+// A worker's entity keys: each key seen gets a small integer id, its Avro key bytes (made once per key), the
+// partition it lives in (its home: the first one it came from) and a count of the entries that use it; a key whose
+// count drops to 0 is forgotten and its id reused.
+//
+//   one integral key column   → a flat NumberTable (value → id), no allocation per event
+//   anything else             → a Map of a canonical form (canonicalKey below)
+
+import type { BoundGroupBy } from '../config/bind.ts'
+import { TilekilnError } from '../errors.ts'
+import { NumberTable } from './hash-tables.ts'
+
+export class KeyTable {
+  readonly #bound: BoundGroupBy
+  readonly #maxKeyBytes: number
+  readonly #nums: NumberTable | null
+  readonly #ids = new Map<unknown, number>()
+  readonly #canonical: (out: readonly unknown[]) => unknown
+  readonly #canon: unknown[] = []
+  readonly #bytes: (Uint8Array | null)[] = []
+  #refs = new Int32Array(1024)
+  #home = new Int32Array(1024)
+  readonly #free: number[] = []
+  #count = 0
+
+  constructor (bound: BoundGroupBy, maxKeyBytes: number) {
+    this.#bound = bound
+    this.#maxKeyBytes = maxKeyBytes
+    this.#canonical = canonicalKey(bound)
+    this.#nums = bound.keyIndices.length === 1 && ['int', 'long', 'short', 'byte'].includes(bound.serving.keyFields[0]!.type.kind) ? new NumberTable(1 << 14) : null
+  }
+
+  /** Live keys. */
+  get size (): number { return this.#count }
+
+  /**
+   * The id of the row's key; a new key lives in `partition`. Throws TK_INPUT (and adds nothing) when a new key is
+   * longer than the store takes.
+   */
+  idFor (out: readonly unknown[], partition: number): number {
+    const nums = this.#nums
+    if (nums !== null) {
+      const k = out[this.#bound.keyIndices[0]!]
+      if (typeof k === 'number') {
+        const id = nums.get(k)
+        return id >= 0 ? id : this.#add(out, k, partition)
+      }
+    }
+    const canon = this.#canonical(out)
+    const id = this.#ids.get(canon)
+    return id === undefined ? this.#add(out, canon, partition) : id
+  }
+
+  bytes (id: number): Uint8Array { return this.#bytes[id]! }
+  home (id: number): number { return this.#home[id]! }
+  ref (id: number): void { this.#refs[id]!++ }
+
+  /** Drops one use of the key; the last one forgets it. */
+  unref (id: number): void {
+    if (--this.#refs[id]! !== 0) return
+    const canon = this.#canon[id]
+    if (this.#nums !== null && typeof canon === 'number') this.#nums.delete(canon)
+    else this.#ids.delete(canon)
+    this.#count--
+    this.#canon[id] = undefined
+    this.#bytes[id] = null
+    this.#free.push(id)
+  }
+
+  #add (out: readonly unknown[], canon: unknown, partition: number): number {
+    const keyValues = this.#bound.keyIndices.map(i => out[i])
+    const bytes = this.#bound.keyCodec.encode(keyValues)
+    // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits, and the store may take fewer
+    // (LMDB): refuse the event, not the batch, and never let the writer see a key it cannot store.
+    if (bytes.length > this.#maxKeyBytes) throw new TilekilnError('TK_INPUT', `the entity key is ${bytes.length} bytes; at most ${this.#maxKeyBytes.toLocaleString('en-US')} can be stored`)
+    const id = this.#free.length > 0 ? this.#free.pop()! : this.#canon.length
+    this.#bytes[id] = bytes
+    this.#canon[id] = canon
+    if (id >= this.#refs.length) {
+      this.#refs = grow(this.#refs, id + 1)
+      this.#home = grow(this.#home, id + 1)
+    }
+    this.#refs[id] = 0
+    this.#home[id] = partition
+    if (this.#nums !== null && typeof canon === 'number') this.#nums.set(canon, id)
+    else this.#ids.set(canon, id)
+    this.#count++
+    return id
+  }
+}
+
+function grow (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
+}
+
+/**
+ * How a key is identified inside a worker. One string/integer column is its own identity; doubles and binaries
+ * (where −0.0/0.0 or byte arrays would compare wrongly) and composite keys use a tagged string.
+ */
+function canonicalKey (bound: BoundGroupBy): (out: readonly unknown[]) => unknown {
+  const idx = bound.keyIndices
+  const types = bound.serving.keyFields.map(f => f.type.kind)
+  if (idx.length === 1 && ['string', 'int', 'long', 'short', 'byte', 'boolean'].includes(types[0]!)) {
+    const i = idx[0]!
+    return out => out[i] ?? null // a null key value is a key of its own (and never the string "null")
+  }
+  return out => {
+    let s = ''
+    for (let j = 0; j < idx.length; j++) {
+      const v = out[idx[j]!]
+      // null is `N|`, which no `length:text|` part can be
+      if (v === null || v === undefined) { s += 'N|'; continue }
+      let part: string
+      if (typeof v === 'number') part = Object.is(v, -0) ? '-0' : String(v)
+      else if (v instanceof Uint8Array) part = Buffer.from(v).toString('latin1')
+      else part = String(v)
+      s += `${part.length}:${part}|`
+    }
+    return s
+  }
+}

@@ -1,0 +1,142 @@
+// Multi-resolution tiles ("MegaTiles"): which open rolled-up (coarse: 1 hour, 1 day, …) tiles a worker holds, per
+// resolution and source partition. The tiles themselves are entries of the worker state (worker/tile-state.ts),
+// laid out exactly as fine tiles are (same stride, same kernel cells, same JS IRs), filled from the fine tiles as
+// they become final, never from events:
+//
+//   a fine tile final (closed by its partition's clock)   →  its IRs merged into the key's open coarse entry of every
+//                                                             resolution (kernel cells: agg/kernels.ts
+//                                                             mergeKernelIr; JS IRs: the aggregator's merge), in
+//                                                             ascending tile order
+//   the clock passes a coarse tile's end − 1 + lateness    →  the coarse entry written once, isComplete = true, into
+//                                                             that resolution's put batch, then freed
+//
+// A coarse tile is written exactly once, when every fine tile it covers is final (an event later than the lateness
+// is refused upstream, so it never changes afterwards). Its bytes are the same Avro tile record as a fine tile's; the
+// TileKey carries the coarse tileSizeMillis. A reader that finds a coarse tile may use it instead of the fine tiles
+// it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
+//
+// Cost: per closed fine tile and resolution, one hash lookup and one cell merge per part (no allocation for kernel
+// parts); nothing per event.
+
+import { TilekilnError } from '../errors.ts'
+import { TilePutsWriter } from '../sink/tile-puts.ts'
+import { tileStartOf } from '../window/resolution.ts'
+import { PairTable } from './hash-tables.ts'
+
+/** The coarse tiles of one resolution written since `begin`, with each put's partition and latest event time. */
+export interface RollupPuts {
+  readonly tileSizeMillis: number
+  readonly puts: ArrayBuffer
+  readonly partitions: Int32Array
+  readonly latest: Float64Array
+}
+
+/** The entries of one open coarse tile. */
+export interface CoarseList { entries: Int32Array, n: number }
+
+/** One resolution: its open coarse entries and its output of the current task. */
+export class Resolution {
+  /** 1-based, as checkpoints number it (flags >> 1). */
+  readonly index: number
+  readonly millis: number
+  /** (keyId, coarse tile index) → entry */
+  readonly entries = new PairTable(1 << 12)
+  /** partition → coarse tile start → its entries */
+  readonly open = new Map<number, Map<number, CoarseList>>()
+  /** partition → the watermark its coarse tiles were last closed at by a close (a restored partition: unknown). */
+  readonly closed = new Map<number, number>()
+  /**
+   * partition → the closing watermark of a checkpoint restored without this resolution's open tiles (taken with
+   * other --rollups, or by an older version): a coarse tile that had fine tiles closed before it is never written.
+   */
+  readonly #from = new Map<number, number>()
+  readonly puts = new TilePutsWriter()
+  parts: number[] = []
+  latest: number[] = []
+
+  constructor (index: number, millis: number) {
+    this.index = index
+    this.millis = millis
+  }
+
+  /** The open coarse entry of (key, start), or −1. */
+  get (keyId: number, start: number): number {
+    return this.entries.get(keyId, start / this.millis)
+  }
+
+  /** Records a new coarse entry. Refuses one whose tile this partition's clock already closed (the engine's bug). */
+  add (keyId: number, partition: number, start: number, e: number, lateness: number, groupBy: string): void {
+    const done = this.closed.get(partition) ?? -Infinity
+    if (start + this.millis - 1 + lateness <= done) {
+      throw new TilekilnError('TK_INTERNAL', `the ${this.millis} ms tile [${start}, ${start + this.millis}) of partition ${partition} was written before all its fine tiles were final (closed at watermark ${done})`, { groupBy, partition })
+    }
+    this.entries.set(keyId, start / this.millis, e)
+    let open = this.open.get(partition)
+    if (open === undefined) { open = new Map(); this.open.set(partition, open) }
+    let list = open.get(start)
+    if (list === undefined) { list = { entries: new Int32Array(16), n: 0 }; open.set(start, list) }
+    if (list.n === list.entries.length) {
+      const grown = new Int32Array(list.n * 2); grown.set(list.entries); list.entries = grown
+    }
+    list.entries[list.n++] = e
+  }
+
+  /** Rolls up only coarse tiles none of whose fine tiles were final at `watermark` (see #from). */
+  startAfter (partition: number, watermark: number): void {
+    this.#from.set(partition, Math.max(this.#from.get(partition) ?? -Infinity, watermark))
+  }
+
+  /** Is the coarse tile at `start` rolled up: could none of its fine tiles have closed before a restore? */
+  covers (partition: number, start: number, fineMillis: number, lateness: number): boolean {
+    const from = this.#from.get(partition)
+    return from === undefined || start + fineMillis - 1 + lateness > from
+  }
+
+  /** Removes and returns the open coarse tiles of `partition` its clock has passed, ascending by start. */
+  takeDue (partition: number, watermark: number, lateness: number): [number, CoarseList][] {
+    if (watermark > (this.closed.get(partition) ?? -Infinity)) this.closed.set(partition, watermark)
+    const open = this.open.get(partition)
+    if (open === undefined) return []
+    const due: [number, CoarseList][] = []
+    for (const [start, list] of open) if (start + this.millis - 1 + lateness <= watermark) due.push([start, list])
+    if (due.length > 1) due.sort((a, b) => a[0] - b[0])
+    for (const [start] of due) open.delete(start)
+    if (open.size === 0) this.open.delete(partition)
+    return due
+  }
+
+  /** Removes and returns every open coarse tile of `partition` (dropped: another daemon owns it now). */
+  takeAll (partition: number): CoarseList[] {
+    const open = this.open.get(partition)
+    this.open.delete(partition)
+    this.closed.delete(partition)
+    this.#from.delete(partition)
+    return open === undefined ? [] : [...open.values()]
+  }
+
+  /** Forgets the (key, start) → entry mapping of a freed entry. */
+  forget (keyId: number, start: number): void {
+    this.entries.delete(keyId, start / this.millis)
+  }
+
+  begin (): void {
+    this.puts.begin()
+    this.parts = []
+    this.latest = []
+  }
+
+  take (): RollupPuts | null {
+    if (this.puts.count === 0) return null
+    return { tileSizeMillis: this.millis, puts: this.puts.finish(), partitions: Int32Array.from(this.parts), latest: Float64Array.from(this.latest) }
+  }
+
+  startOf (tileStart: number): number { return tileStartOf(tileStart, this.millis) }
+}
+
+/** The resolutions of a run, ascending; each must be a larger multiple of the fine tile size. */
+export function resolutionsFor (fineMillis: number, sizes: readonly number[], groupBy: string): Resolution[] {
+  for (const r of sizes) {
+    if (!(r > fineMillis && r % fineMillis === 0)) throw new TilekilnError('TK_USAGE', `a rolled-up tile of ${r} ms cannot be made of ${fineMillis} ms tiles: its size must be a larger multiple of the GroupBy's tile size`, { groupBy })
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b).map((r, i) => new Resolution(i + 1, r))
+}
