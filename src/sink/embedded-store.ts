@@ -63,6 +63,8 @@ const MAX_SCOPE_BYTES = LMDB_MAX_KEY_BYTES - 6
 const FULL_DISK_BYTES = 1 << 20
 
 const EMPTY = Buffer.alloc(0)
+/** The key every write-path put passes: its bytes come from the key encoder (EmbeddedStore #keyEncoder). */
+const PUT_KEY = Object.freeze({ putKey: true })
 
 /**
  * lmdb-js prints a failed commit's error with console.error from its write thread's callback (write.js) before it
@@ -81,6 +83,11 @@ function silenceLmdbCommitPrints (): void {
   }
 }
 
+/** What the write path uses of an lmdb-js database handle whose keys come from #keyEncoder. */
+interface WriteHandle {
+  put (key: typeof PUT_KEY, value: Buffer): Promise<boolean>
+}
+
 /** Writes the physical key's tail after the head for put i; returns the key's end. */
 type Tail = (buf: Buffer, at: number, i: number) => number
 
@@ -97,6 +104,19 @@ export class EmbeddedStore implements TileStore {
   #epochsDb: Database<Buffer, Buffer> | undefined
   #checkpointsDb: Database<Buffer, Buffer> | undefined
   #scratch = Buffer.alloc(512)
+  /**
+   * Write handles of `tiles` and `events` whose key encoder (lmdb-js's documented `keyEncoder`) writes the physical
+   * key of the put being issued straight into lmdb-js's instruction buffer: no key buffer per put, one copy. The put
+   * is described by the #put* fields, set just before each `put` (lmdb-js calls writeKey synchronously inside it).
+   */
+  #tilesW: WriteHandle | undefined
+  #eventsW: WriteHandle | undefined
+  #putHead: Uint8Array = EMPTY
+  #putBytes: Uint8Array = EMPTY
+  #putTail: Tail = (_buf, at) => at
+  #putIndex = 0
+  #putKeyAt = 0
+  #putKeyLen = 0
   /** A commit failed: LMDB's write thread may never settle what is still queued (close() must not wait for it). */
   #broken = false
   /** dataset UTF-8 + 0x00, per dataset: the constant start of every physical key. */
@@ -123,6 +143,37 @@ export class EmbeddedStore implements TileStore {
     this.#eventsDb = this.#open('events', false)
     this.#epochsDb = this.#open('epochs', true)
     this.#checkpointsDb = this.#open('checkpoints', false)
+    if (!this.#readOnly) {
+      this.#tilesW = this.#writeHandle('tiles')
+      this.#eventsW = this.#writeHandle('events')
+    }
+  }
+
+  /** A handle of database `name` for writes only, keyed by #keyEncoder (lmdb's type declarations lack the option). */
+  #writeHandle (name: string): WriteHandle {
+    const options: object = { name, encoding: 'binary', keyEncoder: this.#keyEncoder() }
+    return this.#env.openDB(options as { name: string }) as unknown as WriteHandle
+  }
+
+  /** Writes the physical key of the put described by the #put* fields at `start` of lmdb-js's buffer. */
+  #keyEncoder (): { writeKey: (key: unknown, target: Buffer, start: number) => number, readKey: (source: Buffer, start: number, end: number) => Buffer } {
+    return {
+      writeKey: (_key, target, start) => {
+        const head = this.#putHead
+        target.set(head, start)
+        let at = start + head.length
+        const len = this.#putKeyLen
+        target[at++] = len >>> 8
+        target[at++] = len & 0xff
+        // lmdb-js leaves room for its largest key after `start`, and #write checked the key length against it.
+        const src = this.#putBytes
+        const from = this.#putKeyAt
+        for (let j = 0; j < len; j++) target[at + j] = src[from + j]!
+        return this.#putTail(target, at + len, this.#putIndex)
+      },
+      // Reads go through the plain binary handles; a key read here is a copy, like theirs.
+      readKey: (source, start, end) => Buffer.from(source.subarray(start, end))
+    }
   }
 
   #open (name: string, useVersions: boolean): Database<Buffer, Buffer> | undefined {
@@ -188,7 +239,7 @@ export class EmbeddedStore implements TileStore {
    * `transaction()`/`batch()` forms). Values are views into the batch buffer, which the writer keeps alive until
    * this resolves. With a fence, each fenced partition's puts form one `ifVersion` block (same transaction).
    */
-  async #write (db: Database<Buffer, Buffer>, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string, values?: (i: number) => Buffer): Promise<WriteOutcome> {
+  async #write (db: WriteHandle, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string, values?: (i: number) => Buffer): Promise<WriteOutcome> {
     const head = this.#head(dataset)
     const longest = batch.maxKeyLength()
     if (longest > this.maxKeyBytes) {
@@ -200,12 +251,16 @@ export class EmbeddedStore implements TileStore {
     let last: Promise<boolean> | undefined
     // Inside an ifVersion block a put's own promise means nothing: the block's promise tells.
     let inBlock = false
+    this.#putHead = head
+    this.#putBytes = bytes
+    this.#putTail = tail
     const put = (i: number): void => {
-      const end = this.#writeHead(head, bytes, batch.keyOffset(i), batch.keyLength(i), MAX_TAIL)
-      const n = tail(this.#scratch, end, i)
-      // lmdb-js copies the key during put(), so one scratch buffer serves every put. Puts of one transaction share
-      // one promise; keep each distinct one, so that a failed commit rejects nothing nobody waits for.
-      const p = db.put(this.#scratch.subarray(0, n), values !== undefined ? values(i) : Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
+      // The key encoder writes this put's key during put() (#keyEncoder). Puts of one transaction share one
+      // promise; keep each distinct one, so that a failed commit rejects nothing nobody waits for.
+      this.#putIndex = i
+      this.#putKeyAt = batch.keyOffset(i)
+      this.#putKeyLen = batch.keyLength(i)
+      const p = db.put(PUT_KEY, values !== undefined ? values(i) : Buffer.from(bytes.buffer, bytes.byteOffset + batch.valueOffset(i), batch.valueLength(i)))
       if (!inBlock && p !== last) { plain.push(p); last = p }
     }
     if (fence === undefined || fence.epochs.size === 0) {
@@ -288,11 +343,15 @@ export class EmbeddedStore implements TileStore {
     const at = new Uint32Array(puts.count + 1)
     for (let i = 0; i < puts.count; i++) at[i + 1] = at[i]! + 8 + puts.valueLength(i)
     const packed = Buffer.allocUnsafe(at[puts.count]!)
+    const src = puts.bytes
     for (let i = 0; i < puts.count; i++) {
-      writeI64BE(packed, at[i]!, puts.latest(i), false)
-      packed.set(puts.value(i), at[i]! + 8)
+      const to = writeI64BE(packed, at[i]!, puts.latest(i), false)
+      // Tile records are tens of bytes: a loop beats a subarray (an allocation) and set() per put.
+      const from = puts.valueOffset(i)
+      const n = puts.valueLength(i)
+      for (let j = 0; j < n; j++) packed[to + j] = src[from + j]!
     }
-    return await this.#write(this.#tiles, dataset, puts, tail, fence, 'tile', i => packed.subarray(at[i]!, at[i + 1]!))
+    return await this.#write(this.#tilesW!, dataset, puts, tail, fence, 'tile', i => packed.subarray(at[i]!, at[i + 1]!))
   }
 
   async appendEvents (dataset: string, events: EventPuts): Promise<void> {
@@ -305,7 +364,7 @@ export class EmbeddedStore implements TileStore {
       buf.set(bytes.subarray(id, id + IDENTITY_BYTES), at)
       return at + IDENTITY_BYTES
     }
-    await this.#write(db, dataset, events, tail, undefined, 'event')
+    await this.#write(this.#eventsW!, dataset, events, tail, undefined, 'event')
   }
 
   /** The physical key as a fresh buffer (reads). */
