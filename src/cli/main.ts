@@ -62,6 +62,8 @@ const RUN = [
   { name: 'kv-inflight', type: 'number', arg: 'N', help: 'store write requests in flight', default: 10, integer: true, min: 1, max: 10_000 },
   { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000, min: 1, duration: true },
   { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000, integer: true, min: 1 },
+  { name: 'kv-coalesce', type: 'number', arg: 'PUTS', help: 'under backpressure, batches queued behind the requests in flight go out as one request of at most this many puts, each tile once (its last version); 0 = never', default: 100_000, integer: true, min: 0, max: 10_000_000 },
+  { name: 'store-sync', type: 'string', arg: 'commit|checkpoint', help: 'embedded store: flush every commit to disk (commit), or only at checkpoints and at the end (checkpoint: tiles visible sooner; after an OS crash the restart replays from the last checkpoint)', default: 'commit', choices: ['commit', 'checkpoint'] },
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5, min: 0, max: 60_000, duration: true },
   // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
@@ -267,7 +269,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     fileWatermarks: o.fileWatermarks,
     kafka: repartition === null ? kafka : { ...kafka, repartitioned: true, schemaSubject: kafka.schemaSubject ?? `${repartition.input}-value` }
   })
-  const store = openStore(o.store)
+  const store = openStore(o.store, { sync: o.storeSync })
   const deadLetters = await deadLetterSink(o, o.source, plan, given.has('dead-letter'))
   const checkpoints = o.checkpoints === undefined ? isKafka : o.checkpoints === 'on'
   const screenOut = terminalLogs() ? process.stderr : null
@@ -282,7 +284,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     trigger: parseTrigger(o.trigger),
     allowedLatenessMillis: o.allowedLateness,
     outOfOrdernessMillis: o.outOfOrderness,
-    writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue },
+    writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue, maxCoalescedPuts: o.kvCoalesce },
     lingerMillis: o.linger,
     ring: { dataBytes: o.ringSlotBytes },
     evaluator: o.evaluator,

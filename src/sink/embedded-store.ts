@@ -117,16 +117,28 @@ export class EmbeddedStore implements TileStore {
   #putIndex = 0
   #putKeyAt = 0
   #putKeyLen = 0
+  /** Commits are flushed to disk as they happen (else only by flushed(): the 'checkpoint' sync mode). */
+  readonly #syncOnCommit: boolean
   /** A commit failed: LMDB's write thread may never settle what is still queued (close() must not wait for it). */
   #broken = false
   /** dataset UTF-8 + 0x00, per dataset: the constant start of every physical key. */
   readonly #heads = new Map<string, Uint8Array>()
 
-  constructor (path: string, options: { readOnly?: boolean } = {}) {
+  /**
+   * `sync`: 'commit' (default) — every commit is flushed to disk (lmdb-js's overlapping sync: a commit waits for the
+   * flush of the one before it); 'checkpoint' — commits are not flushed (LMDB's NOSYNC), and flushed() (which every
+   * checkpoint, the end of a run and every epoch and checkpoint write wait for) syncs the whole store. Tiles become
+   * visible sooner (measured: 2,500-put commits 23–31 ms → 7–14 ms); what a machine crash (not a process crash) can
+   * lose is at most what the last checkpoint did not cover, which the restart replays — but LMDB's integrity after
+   * an OS crash then relies on the file system keeping write order (LMDB's MDB_NOSYNC). Every process writing one
+   * store must use the same mode (lmdb-js refuses to mix them).
+   */
+  constructor (path: string, options: { readOnly?: boolean, sync?: 'commit' | 'checkpoint' } = {}) {
     this.description = `embedded:${path}`
     this.#path = path
     silenceLmdbCommitPrints()
     this.#readOnly = options.readOnly === true
+    this.#syncOnCommit = options.sync !== 'checkpoint' || this.#readOnly
     // Readers (fetch, serve, dump) must find a store: opening a missing one read-only would make an empty directory
     // and answer "no tiles", which hides a wrong path.
     if (this.#readOnly && !existsSync(join(path, 'data.mdb'))) {
@@ -134,7 +146,7 @@ export class EmbeddedStore implements TileStore {
     }
     try {
       // noSubdir: false — lmdb-js takes a path with an extension (`mktemp -d` makes `tmp.Xy12ab`) for a file name.
-      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30, noSubdir: false })
+      this.#env = open({ path, maxDbs: 8, readOnly: this.#readOnly, compression: false, mapSize: 1 << 30, noSubdir: false, ...(this.#syncOnCommit ? {} : { noSync: true }) })
     } catch (e) {
       throw new TilekilnError('TK_STORE', `cannot open the embedded store at ${path}: ${(e as Error).message}`, { store: path }, { cause: e })
     }
@@ -442,7 +454,7 @@ export class EmbeddedStore implements TileStore {
         db.put(key, EMPTY, next)
         return next
       }) as number
-      await this.#env.flushed
+      await this.#durable()
     } catch (e) {
       throw await this.#commitError(e, 'epoch update', undefined, 1)
     }
@@ -468,7 +480,7 @@ export class EmbeddedStore implements TileStore {
     let written: boolean
     try {
       written = await epochs.ifVersion(key, epoch, () => { cps.put(key, value) })
-      if (written) await this.#env.flushed
+      if (written) await this.#durable()
     } catch (e) {
       throw await this.#commitError(e, 'checkpoint write', undefined, 1)
     }
@@ -509,10 +521,19 @@ export class EmbeddedStore implements TileStore {
 
   async flushed (): Promise<void> {
     try {
-      await this.#env.flushed
+      await this.#durable()
     } catch (e) {
       throw await this.#commitError(e, 'flush', undefined, 0)
     }
+  }
+
+  /** Everything committed so far is on disk: the last commit's flush, or (sync mode 'checkpoint') a sync now. */
+  async #durable (): Promise<void> {
+    await this.#env.flushed
+    if (this.#syncOnCommit) return
+    // What was queued is committed now; flush the file (LMDB's mdb_env_sync, off the main thread).
+    const env = this.#env as unknown as { sync: (done: (e?: unknown) => void) => void } // missing from lmdb's types
+    await new Promise<void>((resolve, reject) => { env.sync(e => { if (e !== undefined && e !== null) reject(e); else resolve() }) })
   }
 
   async close (): Promise<void> {
