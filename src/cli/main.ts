@@ -7,6 +7,7 @@ import { compilePlan, type Plan } from '../config/plan.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
+import { DEFAULT_FETCH_MAX_BYTES } from '../kafka/shared.ts'
 import type { KafkaAdmin } from '../kafka/types.ts'
 import { produce } from './produce.ts'
 import { Engine } from '../engine/engine.ts'
@@ -79,6 +80,7 @@ const RUN = [
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'Confluent-compatible schema registry (http[s]://[USER:PASS@]HOST:PORT[/PATH]): reader schema = the subject\'s latest (or --schema), each record decoded with its writer schema by id' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject of the record values (default <topic>-value)' },
   { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'kafkajs', choices: ['kafkajs', 'platformatic'] },
+  { name: 'kafka-fetch-bytes', type: 'number', arg: 'BYTES', help: 'most bytes one Kafka fetch returns (a partition gets a quarter); the client decodes a whole fetch into one object per record, so this bounds the source\'s memory', default: DEFAULT_FETCH_MAX_BYTES, integer: true, min: 64 << 10, max: 1 << 30 },
   { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000, min: 1, max: 3_600_000, duration: true },
   { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic', choices: ['classic', 'consumer'] },
   { name: 'instance-id', type: 'string', arg: 'ID', help: 'static group membership (group.instance.id, platformatic only): a daemon restarted with the same ID gets its partitions back without a rebalance' },
@@ -258,7 +260,8 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     saslPassword: o.kafkaSaslPassword,
     sessionTimeoutMs: o.kafkaSessionTimeout,
     groupProtocol: o.kafkaGroupProtocol,
-    instanceId: o.instanceId
+    instanceId: o.instanceId,
+    fetchMaxBytes: o.kafkaFetchBytes
   }
   const repartition = o.repartition
     ? await prepareRepartition(o.source, plan, kafka, o.repartitionReplicas)

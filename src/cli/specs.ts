@@ -35,6 +35,8 @@ export interface KafkaSpecOptions {
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
+  /** Most bytes per fetch (default kafka/shared.ts DEFAULT_FETCH_MAX_BYTES). */
+  readonly fetchMaxBytes?: number
   readonly groupProtocol?: GroupProtocol
   readonly instanceId?: string
   /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
@@ -136,6 +138,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       ...(k.repartitioned === true ? { repartitioned: true } : {}),
       groupProtocol,
       ...(k.instanceId === undefined ? {} : { instanceId: k.instanceId }),
+      ...(k.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: k.fetchMaxBytes }),
       ...(writers === undefined ? {} : { gate: writers })
     })
   }
