@@ -405,8 +405,11 @@ export class EmbeddedStore implements TileStore {
     const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
     if (db === undefined || lo >= hi) return []
     const head = this.#head(dataset)
-    const start = Buffer.from(this.#scratch.subarray(0, this.#eventKey(head, keyBytes, 0, keyBytes.length, lo, -1)))
-    const end = Buffer.from(this.#scratch.subarray(0, this.#eventKey(head, keyBytes, 0, keyBytes.length, hi, -1)))
+    // #eventKey may replace the scratch buffer (a long key): read this.#scratch only after it returned.
+    const startLen = this.#eventKey(head, keyBytes, 0, keyBytes.length, lo, -1)
+    const start = Buffer.from(this.#scratch.subarray(0, startLen))
+    const endLen = this.#eventKey(head, keyBytes, 0, keyBytes.length, hi, -1)
+    const end = Buffer.from(this.#scratch.subarray(0, endLen))
     const out: StoredEvent[] = []
     const tsAt = head.length + 2 + keyBytes.length
     for (const { key, value } of db.getRange({ start, end })) {

@@ -100,3 +100,18 @@ test('embedded store: a store no untiled run wrote opens read-only, with no even
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('embedded store: a long key\'s events read by a fresh store are that key\'s alone (the read grows its scratch buffer)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tilekiln-events-long-'))
+  try {
+    const long = keys.encode(['m'.repeat(1500)])
+    const writer = new EmbeddedStore(join(dir, 'store'))
+    await writer.appendEvents(DS, events([[A, 1000, 0, 1, 0, 1], [long, 1000, 0, 2, 0, 2], [B, 1000, 0, 3, 0, 3]]))
+    await writer.close()
+    const reader = new EmbeddedStore(join(dir, 'store'), { readOnly: true })
+    assert.deepEqual((await reader.readEvents(DS, long, -Infinity, Infinity)).map(e => e.value[0]), [2])
+    await reader.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
