@@ -11,7 +11,6 @@
 // (mergeFences): the same scope, and no partition with puts in one batch that the other fences differently or not
 // at all.
 
-import { TilekilnError } from '../errors.ts'
 import type { Fence } from './store.ts'
 import { TilePuts } from './tile-puts.ts'
 
@@ -46,11 +45,10 @@ function samePut (a: TilePuts, i: number, b: TilePuts, j: number): boolean {
  */
 export function coalesceTilePuts (batches: readonly TilePuts[]): TilePuts {
   if (batches.length === 1) return batches[0]!
-  if (batches.length > 0xffff) throw new TilekilnError('TK_INTERNAL', `cannot coalesce ${batches.length} batches at once`)
   let total = 0
   for (const b of batches) total += b.count
   // Put number g → (batch, index): batches in order, puts in order.
-  const batchOf = new Uint16Array(total)
+  const batchOf = new Int32Array(total)
   const indexOf = new Int32Array(total)
   let g = 0
   for (let b = 0; b < batches.length; b++) for (let i = 0; i < batches[b]!.count; i++) { batchOf[g] = b; indexOf[g++] = i }
