@@ -32,9 +32,9 @@
 // * Every batch carries whole tiles (upserts) or identified events (idempotent appends), so re-issuing one that had
 //   in fact succeeded is harmless.
 // * Coalescing: under backpressure, batches that queued up while `maxInFlight` requests were live go out together,
-//   as one request of at most `maxCoalescedPuts` puts, when the target can join them (tiles: each tile's last version only, see
-//   tile-coalesce.ts; fences permitting). They are acknowledged together, retried together, and each still gets its
-//   own onDurable in order. Under backpressure this is what keeps the store's work below the workers' output.
+//   as one request of at most `maxCoalescedPuts` puts, when the target can join them (tiles: each tile's last
+//   version only, see tile-coalesce.ts; fences permitting). They are acknowledged together, retried together, and
+//   each still gets its own onDurable in order: the store does less work exactly when it is the bottleneck.
 // Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
 // queue, a single Redis connection, one connection per Redis Cluster master for the keys it holds), so a request
 // issued later is applied later.
