@@ -7,6 +7,7 @@ import { compilePlan, type Plan } from '../config/plan.ts'
 import { type DeadLetterSink, FileDeadLetters } from '../engine/dead-letter.ts'
 import { KafkaDeadLetters } from '../engine/dead-letter-kafka.ts'
 import { createKafkaClient } from '../kafka/client.ts'
+import { DEFAULT_FETCH_MAX_BYTES } from '../kafka/shared.ts'
 import type { KafkaAdmin } from '../kafka/types.ts'
 import { produce } from './produce.ts'
 import { Engine } from '../engine/engine.ts'
@@ -64,6 +65,8 @@ const RUN = [
   { name: 'kv-inflight', type: 'number', arg: 'N', help: 'store write requests in flight', default: 10, integer: true, min: 1, max: 10_000 },
   { name: 'kv-timeout', type: 'number', arg: 'MS', help: 'a store write not acknowledged in time is retried', default: 1000, min: 1, duration: true },
   { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000, integer: true, min: 1 },
+  { name: 'kv-coalesce', type: 'number', arg: 'PUTS', help: 'under backpressure, batches queued behind the requests in flight go out as one request of at most this many puts, each tile once (its last version); 0 = never', default: 100_000, integer: true, min: 0, max: 10_000_000 },
+  { name: 'store-sync', type: 'string', arg: 'commit|checkpoint', help: 'embedded store: flush every commit to disk (commit), or only at checkpoints and at the end (checkpoint: tiles visible sooner; after an OS crash the restart replays from the last checkpoint)', default: 'commit', choices: ['commit', 'checkpoint'] },
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5, min: 0, max: 60_000, duration: true },
   // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
@@ -79,6 +82,7 @@ const RUN = [
   { name: 'schema-registry', type: 'string', arg: 'URL', help: 'Confluent-compatible schema registry (http[s]://[USER:PASS@]HOST:PORT[/PATH]): reader schema = the subject\'s latest (or --schema), each record decoded with its writer schema by id' },
   { name: 'schema-subject', type: 'string', arg: 'SUBJECT', help: 'registry subject of the record values (default <topic>-value)' },
   { name: 'kafka-library', type: 'string', arg: 'kafkajs|platformatic', help: 'Kafka client library', default: 'platformatic', choices: ['kafkajs', 'platformatic'] },
+  { name: 'kafka-fetch-bytes', type: 'number', arg: 'BYTES', help: 'most bytes one Kafka fetch returns (a partition gets a quarter); the client decodes a whole fetch into one object per record, so this bounds the source\'s memory', default: DEFAULT_FETCH_MAX_BYTES, integer: true, min: 64 << 10, max: 1 << 30 },
   { name: 'kafka-session-timeout', type: 'number', arg: 'MS', help: 'consumer-group session timeout: how long a crashed member holds its partitions', default: 10_000, min: 1, max: 3_600_000, duration: true },
   { name: 'kafka-group-protocol', type: 'string', arg: 'classic|consumer', help: 'consumer-group protocol: classic (JoinGroup/SyncGroup), or consumer (KIP-848, Kafka 4.0+, platformatic only)', default: 'classic', choices: ['classic', 'consumer'] },
   { name: 'instance-id', type: 'string', arg: 'ID', help: 'static group membership (group.instance.id, platformatic only): a daemon restarted with the same ID gets its partitions back without a rebalance' },
@@ -259,7 +263,8 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     saslPassword: o.kafkaSaslPassword,
     sessionTimeoutMs: o.kafkaSessionTimeout,
     groupProtocol: o.kafkaGroupProtocol,
-    instanceId: o.instanceId
+    instanceId: o.instanceId,
+    fetchMaxBytes: o.kafkaFetchBytes
   }
   const repartition = o.repartition
     ? await prepareRepartition(o.source, plan, kafka, o.repartitionReplicas)
@@ -270,7 +275,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     fileWatermarks: o.fileWatermarks,
     kafka: repartition === null ? kafka : { ...kafka, repartitioned: true, schemaSubject: kafka.schemaSubject ?? `${repartition.input}-value` }
   })
-  const store = openStore(o.store)
+  const store = openStore(o.store, { sync: o.storeSync })
   const deadLetters = await deadLetterSink(o, o.source, plan, given.has('dead-letter'))
   const checkpoints = o.checkpoints === undefined ? isKafka : o.checkpoints === 'on'
   const screenOut = terminalLogs() ? process.stderr : null
@@ -285,7 +290,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     trigger: parseTrigger(o.trigger),
     allowedLatenessMillis: o.allowedLateness,
     outOfOrdernessMillis: o.outOfOrderness,
-    writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue },
+    writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue, maxCoalescedPuts: o.kvCoalesce },
     lingerMillis: o.linger,
     ring: { dataBytes: o.ringSlotBytes },
     evaluator: o.evaluator,

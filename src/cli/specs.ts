@@ -35,6 +35,8 @@ export interface KafkaSpecOptions {
   readonly saslUsername?: string
   readonly saslPassword?: string
   readonly sessionTimeoutMs: number
+  /** Most bytes per fetch (default kafka/shared.ts DEFAULT_FETCH_MAX_BYTES). */
+  readonly fetchMaxBytes?: number
   readonly groupProtocol?: GroupProtocol
   readonly instanceId?: string
   /** Confluent-compatible schema registry base URL: records carry their writer schema id (implies confluent framing). */
@@ -136,6 +138,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
       ...(k.repartitioned === true ? { repartitioned: true } : {}),
       groupProtocol,
       ...(k.instanceId === undefined ? {} : { instanceId: k.instanceId }),
+      ...(k.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: k.fetchMaxBytes }),
       ...(writers === undefined ? {} : { gate: writers })
     })
   }
@@ -148,9 +151,11 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
  * none), replicas to WAIT for when flushing (default 0); or `redis+cluster://HOST:PORT,HOST:PORT…[?…]` (a Redis
  * Cluster discovered from those nodes, same options; `rediss+cluster://` for TLS).
  */
-export function openStore (spec: string, options: { readOnly?: boolean } = {}): TileStore {
+/** `sync` is the embedded store's flush mode (EmbeddedStore); Redis stores ignore it. */
+export function openStore (spec: string, options: { readOnly?: boolean, sync?: 'commit' | 'checkpoint' } = {}): TileStore {
+  const rest = options.readOnly === undefined ? {} : { readOnly: options.readOnly }
   if (spec.startsWith('embedded:')) return new EmbeddedStore(spec.slice('embedded:'.length), options)
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return new RedisStore({ ...parseRedisSpec(spec), ...options })
-  if (spec.startsWith('redis+cluster://') || spec.startsWith('rediss+cluster://')) return new RedisStore({ ...parseRedisClusterSpec(spec), ...options })
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return new RedisStore({ ...parseRedisSpec(spec), ...rest })
+  if (spec.startsWith('redis+cluster://') || spec.startsWith('rediss+cluster://')) return new RedisStore({ ...parseRedisClusterSpec(spec), ...rest })
   throw new TilekilnError('TK_USAGE', `unknown store '${spec}': use embedded:DIR, redis://HOST:PORT[/DB][?prefix=…&ttl=…] or redis+cluster://HOST:PORT,HOST:PORT…[?prefix=…&ttl=…]`)
 }

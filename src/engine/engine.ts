@@ -264,7 +264,7 @@ export class Engine {
     await o.store.putMetadata(this.plan.name, JSON.stringify(serving))
     this.#storeConnected = true
     const dataset = this.plan.streamingDataset
-    const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as WriteTarget<PutBatch>
+    const target = (untiled ? appendEventsTo(o.store, dataset) : writeTilesTo(o.store, dataset, this.plan.tileSizeMillis)) as unknown as WriteTarget<PutBatch>
     this.#writer = new KvWriter<BatchMeta, PutBatch>(target, {
       onDurable: b => this.#durable(b.meta, b.puts.count),
       onError: (e, attempt, delay) => {

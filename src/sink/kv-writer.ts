@@ -31,6 +31,10 @@
 //   batch) just before its onDurable, never retried for that.
 // * Every batch carries whole tiles (upserts) or identified events (idempotent appends), so re-issuing one that had
 //   in fact succeeded is harmless.
+// * Coalescing: under backpressure, batches that queued up while `maxInFlight` requests were live go out together,
+//   as one request of at most `maxCoalescedPuts` puts, when the target can join them (tiles: each tile's last
+//   version only, see tile-coalesce.ts; fences permitting). They are acknowledged together, retried together, and
+//   each still gets its own onDurable in order: the store does less work exactly when it is the bottleneck.
 // Store contract this relies on: a store applies requests in the order they were issued (LMDB's single write
 // queue, a single Redis connection, one connection per Redis Cluster master for the keys it holds), so a request
 // issued later is applied later.
@@ -38,6 +42,7 @@
 import { isTilekilnError, TilekilnError } from '../errors.ts'
 import type { EventPuts } from './event-puts.ts'
 import type { Fence, TileStore, WriteOutcome } from './store.ts'
+import { coalesceTilePuts, mergeFences } from './tile-coalesce.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 /** What the writer needs of a batch: how many puts it holds (queue accounting). */
@@ -56,14 +61,23 @@ export type WriteFn<B extends PutBatch> = (batch: B, fence?: Fence) => Promise<W
 export interface WriteTarget<B extends PutBatch> {
   readonly write: WriteFn<B>
   readonly reset?: () => void
+  /**
+   * Joins consecutive batches into one that leaves the store as writing them in order would (absent: every batch is
+   * its own request). `fence` says under which one fence the joined puts can go, or null when they cannot be joined.
+   */
+  readonly coalesce?: {
+    readonly join: (batches: readonly B[]) => B
+    readonly fence: (a: Fence | undefined, aBatches: readonly B[], b: Fence | undefined, bBatch: B) => Fence | undefined | null
+  }
 }
 
 /** The tiled pipeline's target: upserts of whole tiles, fenced when the batch carries a fence. */
 export function writeTilesTo (store: TileStore, dataset: string, tileSizeMillis: number): WriteTarget<TilePuts> {
   return {
-    // A batch of rolled-up tiles says its own tile size (worker/rollups.ts).
+    // A batch of rolled-up tiles says its own tile size (worker/rollups.ts); only batches of one size are joined.
     write: async (puts, fence) => await store.writeTiles(dataset, puts.tileSizeMillis ?? tileSizeMillis, puts, fence),
-    reset: store.resetConnection === undefined ? undefined : () => store.resetConnection!()
+    reset: store.resetConnection === undefined ? undefined : () => store.resetConnection!(),
+    coalesce: { join: coalesceTilePuts, fence: mergeFences }
   }
 }
 
@@ -88,6 +102,8 @@ export interface KvWriterOptions {
   readonly stopGraceMillis: number
   /** onSlow at most once per this many ms (default 10 s). */
   readonly slowReportMillis: number
+  /** Most puts of batches joined into one request when they queued behind live ones (0: never join). */
+  readonly maxCoalescedPuts: number
   /** Aborting it calls stop(). */
   readonly stopSignal?: AbortSignal
 }
@@ -99,7 +115,8 @@ export const DEFAULT_WRITER: KvWriterOptions = {
   retryInitialMillis: 50,
   retryMaxMillis: 5000,
   stopGraceMillis: 10_000,
-  slowReportMillis: 10_000
+  slowReportMillis: 10_000,
+  maxCoalescedPuts: 100_000
 }
 
 /** What onSlow reports: the slow requests since the last report, and the oldest live one. */
@@ -135,6 +152,8 @@ export interface KvWriterEvents<M, B extends PutBatch = TilePuts> {
 interface Slot<M, B extends PutBatch> {
   readonly batch: WriteBatch<M, B>
   state: 'queued' | 'live' | 'done' | 'failed'
+  /** The slots issued in one request with this one (itself included; the first holds the request's timer). */
+  group: Slot<M, B>[]
   /** Increments per issue; a settlement of an older attempt of a re-issued slot is recognised and ignored. */
   attempt: number
   issuedAt: number
@@ -219,7 +238,9 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   enqueue (puts: B, meta: M, fence?: Fence): void {
     if (this.#failure !== null) throw this.#failure
     if (this.#closed) throw new TilekilnError('TK_INTERNAL', 'the store writer is closed')
-    this.#log.push({ batch: { puts, meta, fence }, state: 'queued', attempt: 0, issuedAt: 0, deadline: 0, slow: false, timer: undefined, fenced: null })
+    const slot: Slot<M, B> = { batch: { puts, meta, fence }, state: 'queued', group: [], attempt: 0, issuedAt: 0, deadline: 0, slow: false, timer: undefined, fenced: null }
+    slot.group = [slot]
+    this.#log.push(slot)
     this.#queuedPuts += puts.count
     this.#pump()
   }
@@ -279,9 +300,27 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
 
   #pump (): void {
     if (this.#retrying || this.#failure !== null) return
+    // Joining costs a hash and a copy per put (~0.2 µs), a put saved ~1 µs of the main thread: it pays once the
+    // backlog spans many versions of the same tiles, which is what backpressure means (measured: joining whatever
+    // queued behind 10 live LMDB requests on uniform keys saved 4–8 % of the puts and no main-thread time).
+    const coalesce = this.#opts.maxCoalescedPuts > 0 && this.backpressured ? this.#target.coalesce : undefined
     while (this.#live < this.#opts.maxInFlight && this.#next < this.#log.length) {
-      const slot = this.#log[this.#next++]!
-      this.#issue(slot)
+      const first = this.#log[this.#next++]!
+      const group = [first]
+      let fence = first.batch.fence
+      let puts = first.batch.puts.count
+      // Batches that queued while the store was busy join the first one, as far as their fences let them.
+      while (coalesce !== undefined && this.#next < this.#log.length) {
+        const next = this.#log[this.#next]!
+        if (puts + next.batch.puts.count > this.#opts.maxCoalescedPuts) break
+        const joined = coalesce.fence(fence, group.map(s => s.batch.puts), next.batch.fence, next.batch.puts)
+        if (joined === null) break
+        fence = joined
+        puts += next.batch.puts.count
+        group.push(next)
+        this.#next++
+      }
+      this.#issue(group, group.length === 1 ? first.batch.puts : coalesce!.join(group.map(s => s.batch.puts)), fence)
     }
   }
 
@@ -303,19 +342,26 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     return Math.max(this.#opts.timeoutMillis, DEADLINE_FACTOR * expected) * 2 ** this.#strikes
   }
 
-  #issue (slot: Slot<M, B>): void {
+  /** One request for the slots of `group` (consecutive in the log), writing `puts` under `fence`. */
+  #issue (group: Slot<M, B>[], puts: B, fence: Fence | undefined): void {
     const ahead = this.#livePuts()
-    slot.state = 'live'
-    slot.attempt++
-    slot.slow = false
-    slot.issuedAt = Date.now()
-    slot.deadline = this.#deadline(ahead + slot.batch.puts.count)
-    this.#busy(slot.issuedAt)
+    const slot = group[0]!
+    const now = Date.now()
+    const deadline = this.#deadline(ahead + puts.count)
+    for (const s of group) {
+      s.state = 'live'
+      s.attempt++
+      s.slow = false
+      s.issuedAt = now
+      s.deadline = deadline
+      s.group = group
+    }
+    this.#busy(now)
     this.#live++
     const attempt = slot.attempt
     let request: Promise<WriteOutcome | void>
     try {
-      request = this.#target.write(slot.batch.puts, slot.batch.fence)
+      request = this.#target.write(puts, fence)
     } catch (e) {
       request = Promise.reject(e)
     }
@@ -351,7 +397,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
         slowSinceLastReport: this.#slowSinceReport,
         timeouts: this.timeouts,
         oldestWaitingMillis: waited,
-        oldestPuts: slot.batch.puts.count,
+        oldestPuts: slot.group.reduce((n, s) => n + s.batch.puts.count, 0),
         deadlineMillis: slot.deadline,
         liveRequests: this.#live,
         queuedPuts: this.#queuedPuts,
@@ -376,10 +422,14 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     if (error === null) {
       // Only acknowledgements are progress: a store that fails at once (Redis down) is as stalled as a silent one.
       this.#lastProgressAt = now
-      slot.state = 'done'
       const fenced = outcome?.fenced
-      if (fenced !== undefined && fenced.length > 0) slot.fenced = slot.fenced === null ? [...fenced] : union(slot.fenced, fenced)
-      this.#samplePuts += slot.batch.puts.count
+      for (const s of slot.group) {
+        s.state = 'done'
+        this.#samplePuts += s.batch.puts.count
+        // A joined request's fenced partitions concern only the batches fenced for them.
+        const mine = fenced === undefined || s.group.length === 1 ? fenced : fenced.filter(p => s.batch.fence?.epochs.has(p) === true)
+        if (mine !== undefined && mine.length > 0) s.fenced = s.fenced === null ? [...mine] : union(s.fenced, mine)
+      }
       const busy = this.#busyMillis - this.#sampleBusy
       if (busy >= RATE_SAMPLE_MILLIS) {
         const sample = this.#samplePuts / busy
@@ -389,7 +439,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
       }
       if (!slot.slow) this.#strikes = 0
     } else {
-      slot.state = 'failed'
+      for (const s of slot.group) s.state = 'failed'
       this.failures++
       this.#lastError = error
       if (isFatalStoreError(error)) {
@@ -441,7 +491,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined
       if (this.#failure !== null) return
-      for (const s of this.#log) s.state = 'queued'
+      for (const s of this.#log) { s.state = 'queued'; s.group = [s] }
       this.#next = 0
       this.#retrying = false
       this.#pump()

@@ -38,6 +38,8 @@ export interface KafkaSourceOptions {
   readonly instanceId?: string
   /** Default 'classic'. */
   readonly groupProtocol?: GroupProtocol
+  /** Most bytes per fetch (default DEFAULT_FETCH_MAX_BYTES, kafka/shared.ts); a partition gets a quarter of it. */
+  readonly fetchMaxBytes?: number
 }
 
 export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
@@ -50,6 +52,7 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
     sessionTimeoutMs: o.sessionTimeoutMs,
     ...(o.instanceId === undefined ? {} : { instanceId: o.instanceId }),
     ...(o.groupProtocol === undefined ? {} : { groupProtocol: o.groupProtocol }),
+    ...(o.fetchMaxBytes === undefined ? {} : { maxBytes: o.fetchMaxBytes }),
     ...handlers
   })
   // Constructing a consumer checks its options against the library (kafkajs refuses an instance id): fail at start,

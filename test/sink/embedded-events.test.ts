@@ -84,9 +84,12 @@ test('embedded store: a store no untiled run wrote opens read-only, with no even
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-events-'))
   try {
     const { open } = await import('lmdb')
-    // A store as an older tilekiln left it: databases `tiles` and `meta` only.
+    // A store as an older tilekiln left it: databases `tiles` and `meta` only (a tile value of this layout: the
+    // latest event time, then the tile record).
     const env = open({ path: join(dir, 'store'), maxDbs: 4, compression: false })
-    await env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' }).put(Buffer.from([1]), Buffer.from([2]))
+    const value = Buffer.alloc(9)
+    value.writeBigInt64BE(1_701_475_200_000n)
+    await env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' }).put(Buffer.from([1]), value)
     await env.openDB({ name: 'meta', encoding: 'string' }).put('x', 'y')
     await env.close()
     const store = new EmbeddedStore(join(dir, 'store'), { readOnly: true })
@@ -96,6 +99,21 @@ test('embedded store: a store no untiled run wrote opens read-only, with no even
     } finally {
       await store.close()
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('embedded store: a long key\'s events read by a fresh store are that key\'s alone (the read grows its scratch buffer)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tilekiln-events-long-'))
+  try {
+    const long = keys.encode(['m'.repeat(1500)])
+    const writer = new EmbeddedStore(join(dir, 'store'))
+    await writer.appendEvents(DS, events([[A, 1000, 0, 1, 0, 1], [long, 1000, 0, 2, 0, 2], [B, 1000, 0, 3, 0, 3]]))
+    await writer.close()
+    const reader = new EmbeddedStore(join(dir, 'store'), { readOnly: true })
+    assert.deepEqual((await reader.readEvents(DS, long, -Infinity, Infinity)).map(e => e.value[0]), [2])
+    await reader.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -28,6 +28,8 @@ function tempDir (name: string): string {
 process.on('exit', () => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
 
 storeConformance('embedded store (LMDB)', { open: async () => new EmbeddedStore(join(tempDir('conformance'), 'store')) })
+// --store-sync checkpoint: commits are not flushed, flushed() syncs; the contract is the same.
+storeConformance('embedded store (LMDB), synced at checkpoints', { open: async () => new EmbeddedStore(join(tempDir('conformance-nosync'), 'store'), { sync: 'checkpoint' }) })
 
 const DS = 'TEST_EMBEDDED_STREAMING'
 const TILE = 300_000

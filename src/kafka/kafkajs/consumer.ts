@@ -19,7 +19,7 @@
 //   the group can form. Short, many retries (RETRY below) keep the member id through outages of a minute or more.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance } from 'kafkajs'
 import { TilekilnError } from '../../errors.ts'
-import { deferred, EMPTY_HEADERS, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
+import { DEFAULT_FETCH_MAX_BYTES, deferred, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { committedOf } from './admin.ts'
 
@@ -108,8 +108,8 @@ export class KafkajsConsumer implements KafkaConsumer {
       heartbeatInterval: o.heartbeatIntervalMs ?? heartbeatIntervalFor(o.sessionTimeoutMs ?? 30_000),
       maxWaitTimeInMs: o.maxWaitMs ?? 500,
       minBytes: o.minBytes ?? 1,
-      maxBytes: o.maxBytes ?? 16 << 20,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 4 << 20,
+      maxBytes: o.maxBytes ?? DEFAULT_FETCH_MAX_BYTES,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? fetchMaxBytesPerPartition(o.maxBytes ?? DEFAULT_FETCH_MAX_BYTES),
       allowAutoTopicCreation: false,
       retry: retryFor(this.#rebalanceTimeout)
     })

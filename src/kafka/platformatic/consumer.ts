@@ -21,7 +21,7 @@
 //   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
-import { EMPTY_HEADERS, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
+import { DEFAULT_FETCH_MAX_BYTES, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
 import { ClassicGroupMember } from './group-classic.ts'
@@ -81,8 +81,8 @@ export class PlatformaticConsumer implements KafkaConsumer {
     this.groupId = options.groupId
     this.#rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000
     this.#maxWait = options.maxWaitMs ?? 500
-    this.#maxBytes = options.maxBytes ?? 16 << 20
-    this.#maxBytesPerPartition = options.maxBytesPerPartition ?? 4 << 20
+    this.#maxBytes = options.maxBytes ?? DEFAULT_FETCH_MAX_BYTES
+    this.#maxBytesPerPartition = options.maxBytesPerPartition ?? fetchMaxBytesPerPartition(this.#maxBytes)
     this.#minBytes = options.minBytes ?? 1
   }
 
