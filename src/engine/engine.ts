@@ -752,6 +752,11 @@ export class Engine {
 
   #appendTo (w: number, bytes: Uint8Array, partition: number, position: number, watermark: number, primary: boolean): Promise<void> | undefined {
     this.#check()
+    // The writer is behind (a slow or failed store): the record waits for it. Waiting only once the ring is full
+    // would hold back a fast source but never a trickle (records arriving in small bursts, a paced generator, a
+    // Kafka topic at a moderate rate): its slots go out part-filled and come back, so the ring never fills, and the
+    // writer's log would grow for as long as the store is down.
+    if (this.#writer.backpressured) return this.#waitAndAppend(w, Uint8Array.from(bytes), partition, position, watermark, primary)
     const slot = this.#pool.filling(w)
     if (slot !== null && slot.append(bytes, partition, position, watermark, this.#now, primary)) {
       if (slot.full) this.#dispatch(w)
@@ -888,8 +893,11 @@ export class Engine {
   // ---- results -----------------------------------------------------------------------------------------------
 
   #onResult (d: Dispatched, r: TaskResult): void {
-    // The worker is free: hand it what waited for it, if that waited long enough already.
-    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null) this.#dispatch(d.worker)
+    // The worker is free: hand it what waited for it, if that waited long enough already — unless the writer is
+    // behind: then the slot keeps filling until it is full, and the next record waits for the writer
+    // (#waitAndAppend). Dispatching part-filled slots here would keep freeing slots, so a source slower than a slot
+    // per linger time would never be held back and the writer's log would grow for as long as the store is down.
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null && !this.#writer.backpressured) this.#dispatch(d.worker)
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
