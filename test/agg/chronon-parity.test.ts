@@ -168,8 +168,9 @@ test('SKEW and KURTOSIS over 10,000 random IRs: bit-identical to the JVM', () =>
     assert.ok(sameDouble(kurtosis.finalize(ir), c[7]), `kurtosis of ${c.slice(0, 5)}`)
   }
   // the vectors hold the inputs where the JVM is not correctly rounded (what a correctly rounded pow gets wrong),
-  // and V8's own pow is far off
+  // and V8's own pow is not the JVM's (it differs on 1,004 of them in Node 20's V8, on 49 in Node 24's: V8 changed
+  // its pow, which is why ours does not use it)
   assert.ok(jvmNotNearest >= 20, `only ${jvmNotNearest} JVM results not correctly rounded`)
-  assert.ok(v8Differs > 500, `V8's Math.pow differs from the JVM's on only ${v8Differs} inputs`)
+  assert.ok(v8Differs > 0, 'V8\'s Math.pow equals the JVM\'s on every input: the vectors no longer tell them apart')
   console.log(`JVM Math.pow not the nearest double: ${jvmNotNearest} of ${vectors.skew.length} (${jvmMidpoints} exact midpoints); V8 Math.pow differs from it: ${v8Differs}`)
 })
