@@ -462,9 +462,6 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
       let produced = 0
       const asJson = opts.format === 'json'
       const obj: Record<string, unknown> = {}
-      // At a fixed rate, the schedule is kept every ~2 ms worth of events (a power of two, 16 … 4096): pacing in
-      // bursts of 4096 handed the engine 82 ms of events at once at 50k/s, and what a burst queues is latency.
-      const paceMask = opts.rate > 0 ? Math.min(4096, Math.max(16, 2 ** Math.floor(Math.log2(opts.rate / 500)))) - 1 : 4095
       for (const ev of generateEvents(plan, opts, schema, roles)) {
         if (signal.aborted) break
         // Resuming after a checkpoint: the stream is regenerated and what was already consumed is skipped.
@@ -481,7 +478,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
         const p = roles.computedKeys ? pusher.push(bytes, ev.partition, ev.seq) : pusher.pushKeyed(ev.keyValues, plainTime ? ev.ts : NaN, bytes, ev.partition, ev.seq)
         if (p !== undefined) await p
         produced++
-        if ((produced & paceMask) === 0) {
+        if ((produced & 4095) === 0) {
           if (opts.rate > 0) {
             const ahead = produced / opts.rate * 1000 - (Date.now() - started)
             if (ahead > 1) await new Promise(resolve => setTimeout(resolve, ahead))
