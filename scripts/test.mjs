@@ -21,22 +21,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const nodeFlag = process.argv.indexOf('--node')
 if (nodeFlag !== -1) {
   const major = process.argv[nodeFlag + 1] ?? ''
-  if (!/^[0-9]+$/.test(major)) {
-    console.error(`--node takes a Node major version (e.g. --node 24), got "${major}"`)
-    process.exit(2)
-  }
   const rest = process.argv.slice(2).filter((_, i) => i !== nodeFlag - 2 && i !== nodeFlag - 1)
   let node
   try {
     node = nodeRuntime(major)
   } catch (e) {
-    console.error(`tilekiln: ${e.message}`)
-    process.exit(1)
+    console.error(`tilekiln: --node: ${e.message}`)
+    process.exit(2)
   }
   const bin = dirname(node)
-  const version = spawnSync(join(bin, 'node'), ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout.trim()
-  console.error(`tilekiln: running the tests on Node ${version} (${relative(root, join(bin, 'node'))})`)
-  const child = spawn(join(bin, 'node'), [fileURLToPath(import.meta.url), ...rest], {
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout.trim()
+  console.error(`tilekiln: running the tests on Node ${version} (${relative(root, node)})`)
+  const child = spawn(node, [fileURLToPath(import.meta.url), ...rest], {
     cwd: root, stdio: 'inherit', env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` }
   })
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))

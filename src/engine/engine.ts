@@ -893,11 +893,8 @@ export class Engine {
   // ---- results -----------------------------------------------------------------------------------------------
 
   #onResult (d: Dispatched, r: TaskResult): void {
-    // The worker is free: hand it what waited for it, if that waited long enough already — unless the writer is
-    // behind: then the slot keeps filling until it is full, and the next record waits for the writer
-    // (#waitAndAppend). Dispatching part-filled slots here would keep freeing slots, so a source slower than a slot
-    // per linger time would never be held back and the writer's log would grow for as long as the store is down.
-    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null && !this.#writer.backpressured) this.#dispatch(d.worker)
+    // The worker is free: hand it what waited for it, if that waited long enough already.
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null) this.#dispatch(d.worker)
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
