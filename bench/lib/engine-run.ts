@@ -12,6 +12,9 @@ import { MemoryDeadLetters } from '../../src/engine/dead-letter.ts'
 import { Engine, type Progress } from '../../src/engine/engine.ts'
 import { M } from '../../src/metrics/metrics.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
+import { RedisStore } from '../../src/sink/redis-store.ts'
+import type { TileStore } from '../../src/sink/store.ts'
+import { startRedis } from '../../test/services/redis.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
 
 export const GROUP_BY = fileURLToPath(new URL('../../../examples/group_bys/clicks.v1.json', import.meta.url))
@@ -34,6 +37,12 @@ export interface EngineRunOptions {
   /** Store requests in flight (the writer's concurrency). */
   readonly inFlight?: number
   readonly lingerMillis?: number
+  /** The store: the embedded LMDB store (default) or a redis-server started for the run (127.0.0.1). */
+  readonly store?: 'embedded' | 'redis'
+  /** The embedded store's flushing (`--store-sync`; default the engine's). */
+  readonly storeSync?: 'commit' | 'checkpoint'
+  /** Events the paced generator hands over between looks at the clock (a power of two; default the generator's). */
+  readonly burst?: number
 }
 
 export interface EngineRunResult {
@@ -44,6 +53,8 @@ export interface EngineRunResult {
   /** Latency (ms) at each of PERCENTILES over the window. */
   readonly latency: number[]
   readonly latencyCount: number
+  /** Where the latency goes, at each of PERCENTILES: batching (record in → batch to its worker), worker, writing. */
+  readonly stages: { readonly batching: number[], readonly worker: number[], readonly writing: number[] }
   readonly tileWritesPerEvent: number
   readonly deadLetters: number
   readonly peakRssMB: number
@@ -56,8 +67,12 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
   const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
   const plan = compilePlan(groupBy)
   const dir = mkdtempSync(join(tmpdir(), 'tilekiln-bench-run-'))
-  const store = new EmbeddedStore(join(dir, 'store'))
-  const source = openGeneratorSource(plan, parseGeneratorOptions(`keys=${o.keys},zipf=${o.zipf ?? 0},rate=${Math.round(o.rate)},seed=42`))
+  const redis = o.store === 'redis' ? await startRedis() : null
+  const store: TileStore = redis !== null
+    ? new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'bench' })
+    : new EmbeddedStore(join(dir, 'store'), o.storeSync === undefined ? {} : { sync: o.storeSync })
+  const burst = o.burst === undefined ? '' : `,burst=${o.burst}`
+  const source = openGeneratorSource(plan, parseGeneratorOptions(`keys=${o.keys},zipf=${o.zipf ?? 0},rate=${Math.round(o.rate)},seed=42${burst}`))
   const trigger = o.trigger ?? 'always'
   const ring: { maxRecords?: number, slots?: number } = {}
   if (o.batchRecords !== undefined) ring.maxRecords = o.batchRecords
@@ -88,11 +103,14 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
     if (failed !== null) throw failed
     const p0 = engine.progress()
     const t0 = performance.now()
+    const stageNames = [M.latencyBatching, M.latencyWorker, M.latencyStore] as const
     engine.metrics.takeRecent(M.latency)
+    for (const m of stageNames) engine.metrics.takeRecent(m)
     await sleep(o.seconds * 1000)
     const p1 = engine.progress()
     const t1 = performance.now()
     const latency = engine.metrics.recentPercentiles(M.latency, PERCENTILES)
+    const [batching, worker, writing] = stageNames.map(m => engine.metrics.recentPercentiles(m, PERCENTILES)) as [number[], number[], number[]]
     const window = engine.metrics.takeRecent(M.latency)
     const dt = (t1 - t0) / 1000
     const events = acked(p1) - acked(p0)
@@ -101,6 +119,7 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
       offeredPerSecond: (p1.records - p0.records) / dt,
       latency,
       latencyCount: window.count,
+      stages: { batching, worker, writing },
       tileWritesPerEvent: events > 0 ? (p1.tilesWritten - p0.tilesWritten) / events : 0,
       deadLetters: p1.deadLetters,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024)
@@ -109,6 +128,7 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
     engine.stop()
     await running
     await store.close()
+    await redis?.stop()
     rmSync(dir, { recursive: true, force: true })
     if (failed !== null) throw failed
   }

@@ -58,6 +58,10 @@ const TABLE = {
   queuedPuts: { name: 'kv_queued_puts', type: 'gauge', help: 'tile writes accepted by the writer and not yet acknowledged by the store' },
   inflightRequests: { name: 'kv_inflight_requests', type: 'gauge', help: 'store write requests in flight' },
   latency: { name: 'event_to_store_latency', type: 'histogram', unit: 'ms', exposed: 'event_to_store_latency_seconds', help: 'time from a record entering the engine to its tiles being acknowledged by the store' },
+  // Where that time goes, per batch and weighted by its records like event_to_store_latency: the three add up to it.
+  latencyBatching: { name: 'event_to_store_batching', type: 'histogram', unit: 'ms', exposed: 'event_to_store_batching_seconds', help: 'part of event_to_store_latency: a batch\'s first record entering the engine → the batch handed to its worker (filling, linger, a busy worker)' },
+  latencyWorker: { name: 'event_to_store_worker', type: 'histogram', unit: 'ms', exposed: 'event_to_store_worker_seconds', help: 'part of event_to_store_latency: batch handed to its worker → its tiles back on the main thread (queue, decode, aggregate, encode)' },
+  latencyStore: { name: 'event_to_store_writing', type: 'histogram', unit: 'ms', exposed: 'event_to_store_writing_seconds', help: 'part of event_to_store_latency: the batch\'s tiles back from the worker → acknowledged by the store (writer queue, store request)' },
   liveKeys: { name: 'live_keys', type: 'gauge', label: 'worker', help: 'entity keys with open tiles, per worker' },
   liveEntries: { name: 'open_tiles', type: 'gauge', label: 'worker', help: 'open (key, tile) entries, per worker' },
   stateBytes: { name: 'state_bytes', type: 'gauge', label: 'worker', help: 'bytes of aggregation state held, per worker (estimate)' },

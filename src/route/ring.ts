@@ -75,11 +75,13 @@ export class SlotWriter {
   }
 
   /** False when the record does not fit (the caller dispatches this slot and retries in a fresh one). */
-  append (bytes: Uint8Array, partition: number, position: number, watermark: number, now: number, primary = true): boolean {
+  append (bytes: Uint8Array, partition: number, position: number, watermark: number, primary = true): boolean {
     if (this.count >= this.#maxRecords || this.used + bytes.length > this.view.data.length) return false
     const i = this.count++
     if (primary) this.primaries++
-    if (i === 0) this.firstAt = now
+    // The clock is read once per batch, and exactly: the engine's coarse clock would both start the linger early and
+    // overstate the batch's latency by up to its tick.
+    if (i === 0) this.firstAt = Date.now()
     this.view.data.set(bytes, this.used)
     this.view.starts[i] = this.used
     this.view.ends[i] = this.used + bytes.length

@@ -34,6 +34,11 @@ export interface GeneratorOptions {
   readonly zipf: number
   /** Events per second; 0 = as fast as the engine takes them. */
   readonly rate: number
+  /**
+   * Events produced between two looks at the clock (a power of two): at a `rate`, the generator hands the engine
+   * bursts of this many events and sleeps in between, as a source that fetches records in batches does.
+   */
+  readonly burst: number
   /** Number of events; Infinity = endless. */
   readonly count: number
   readonly seed: number
@@ -56,7 +61,7 @@ export interface GeneratorOptions {
 }
 
 export const DEFAULT_GENERATOR: GeneratorOptions = {
-  keys: 100_000, zipf: 0, rate: 0, count: Infinity, seed: 1, start: undefined, step: 1, disorder: 0, late: 0,
+  keys: 100_000, zipf: 0, rate: 0, burst: 4096, count: Infinity, seed: 1, start: undefined, step: 1, disorder: 0, late: 0,
   lateBy: 3_600_000, partitions: 1, nulls: 0, format: 'avro', keyType: 'long'
 }
 
@@ -79,6 +84,10 @@ export function parseGeneratorOptions (spec: string): GeneratorOptions {
       if (Number.isNaN(n)) throw new TilekilnError('TK_USAGE', `generator option ${k} must be a number, got '${v}'`)
       o[k] = n
     }
+  }
+  const burst = o.burst as number
+  if (!Number.isInteger(burst) || burst < 1 || burst > 1 << 20 || (burst & (burst - 1)) !== 0) {
+    throw new TilekilnError('TK_USAGE', `generator option burst must be a power of two between 1 and 1048576, got ${burst}`)
   }
   return o as unknown as GeneratorOptions
 }
@@ -460,6 +469,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
       const w = new ByteWriter(1024)
       const started = Date.now()
       let produced = 0
+      const burstMask = opts.burst - 1
       const asJson = opts.format === 'json'
       const obj: Record<string, unknown> = {}
       for (const ev of generateEvents(plan, opts, schema, roles)) {
@@ -478,7 +488,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
         const p = roles.computedKeys ? pusher.push(bytes, ev.partition, ev.seq) : pusher.pushKeyed(ev.keyValues, plainTime ? ev.ts : NaN, bytes, ev.partition, ev.seq)
         if (p !== undefined) await p
         produced++
-        if ((produced & 4095) === 0) {
+        if ((produced & burstMask) === 0) {
           if (opts.rate > 0) {
             const ahead = produced / opts.rate * 1000 - (Date.now() - started)
             if (ahead > 1) await new Promise(resolve => setTimeout(resolve, ahead))
