@@ -93,6 +93,13 @@ interface WriteHandle {
 /** Writes the physical key's tail after the head for put i; returns the key's end. */
 type Tail = (buf: Buffer, at: number, i: number) => number
 
+/**
+ * A buffer whose value for lmdb-js is bytes `start`..`end` of its ArrayBuffer (not of the view): how lmdb-js's own
+ * encoders hand it values without a buffer each. lmdb-js records the address when put() is called and reads the bytes
+ * at commit, so the buffer must stay unchanged until the write resolves (the writer keeps the batch until then).
+ */
+type ValueView = Buffer & { start?: number, end?: number }
+
 /** The layout of this file's databases (see the header): 1 = bare tile records as values, 2 = latest event time ‖ record. */
 export const LAYOUT_VERSION = 2
 
@@ -402,7 +409,15 @@ export class EmbeddedStore implements TileStore {
       const n = puts.valueLength(i)
       for (let j = 0; j < n; j++) packed[to + j] = src[from + j]!
     }
-    return await this.#write(this.#tilesW!, dataset, puts, tail, fence, 'tile', i => packed.subarray(at[i]!, at[i + 1]!))
+    // One view for every put of the batch: lmdb-js reads a value's bytes at `start`..`end` of its ArrayBuffer when a
+    // buffer carries them (the protocol of its own reusable encoders), so no Buffer is made per put.
+    const view = packed as ValueView
+    const base = packed.byteOffset
+    return await this.#write(this.#tilesW!, dataset, puts, tail, fence, 'tile', i => {
+      view.start = base + at[i]!
+      view.end = base + at[i + 1]!
+      return view
+    })
   }
 
   async appendEvents (dataset: string, events: EventPuts): Promise<void> {
