@@ -6,6 +6,7 @@ import avro from 'avsc'
 import type { DataType, StructType } from '../api/data-type.ts'
 import { typeToString } from '../api/data-type.ts'
 import { TilekilnError } from '../errors.ts'
+import { flatReader } from './flat-avro.ts'
 import { SchemaBoard } from './schema-board.ts'
 import { numberCheck, numberProblem } from './value-range.ts'
 
@@ -37,6 +38,16 @@ export type InputFormat =
 export interface RecordDecoder {
   /** `bytes` may be a view into shared memory; the decoder copies what it keeps. */
   decode (bytes: Uint8Array): Record<string, unknown>
+  /**
+   * The record in `data[start..end)` (a ring slot's records, without a view per record). The object returned may be
+   * the decoder's own, overwritten by its next call: read it, do not keep it.
+   */
+  decodeAt (data: Uint8Array, start: number, end: number): Record<string, unknown>
+}
+
+/** decodeAt for a decoder that reads a record from its own view. */
+function withDecodeAt (decode: (bytes: Uint8Array) => Record<string, unknown>): RecordDecoder {
+  return { decode, decodeAt: (data, start, end) => decode(data.subarray(start, end)) }
 }
 
 /** An avsc resolver (reads one writer schema's data as the reader schema); avsc's typings do not export the class. */
@@ -70,15 +81,16 @@ export function createDecoder (format: InputFormat): RecordDecoder {
 function rangeChecked (schema: StructType, inner: RecordDecoder): RecordDecoder {
   const narrow = schema.fields.filter(f => f.type.kind === 'short' || f.type.kind === 'byte')
   if (narrow.length === 0) return inner
-  return {
-    decode (bytes) {
-      const o = inner.decode(bytes)
-      for (const f of narrow) {
-        const v = o[f.name]
-        if (typeof v === 'number' && numberProblem(f.type.kind, v) !== null) throw wrongType(f.name, v, schema)
-      }
-      return o
+  const check = (o: Record<string, unknown>): Record<string, unknown> => {
+    for (const f of narrow) {
+      const v = o[f.name]
+      if (typeof v === 'number' && numberProblem(f.type.kind, v) !== null) throw wrongType(f.name, v, schema)
     }
+    return o
+  }
+  return {
+    decode: bytes => check(inner.decode(bytes)),
+    decodeAt: (data, start, end) => check(inner.decodeAt(data, start, end))
   }
 }
 
@@ -87,28 +99,26 @@ const INFERRED = ' (type inferred from the file; declare the schema with --schem
 
 function jsonDecoder (schema: StructType, hint: string, millis: readonly string[]): RecordDecoder {
   const checks = schema.fields.map(f => ({ name: f.name, check: jsonCheck(f.type, millis.includes(f.name)) }))
-  return {
-    decode (bytes) {
-      const text = decodeText(bytes)
-      let v: unknown
-      try {
-        v = JSON.parse(text)
-      } catch (e) {
-        throw new TilekilnError('TK_DECODE', `invalid JSON: ${(e as Error).message}`)
-      }
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TilekilnError('TK_DECODE', 'a JSON record must be an object')
-      const o = v as Record<string, unknown>
-      for (const c of checks) {
-        if (!Object.hasOwn(o, c.name)) continue
-        const x = o[c.name]
-        if (x === null) continue
-        const fixed = c.check(x)
-        if (fixed === BAD) throw wrongType(c.name, x, schema, hint)
-        if (fixed !== x) o[c.name] = fixed
-      }
-      return o
+  return withDecodeAt(bytes => {
+    const text = decodeText(bytes)
+    let v: unknown
+    try {
+      v = JSON.parse(text)
+    } catch (e) {
+      throw new TilekilnError('TK_DECODE', `invalid JSON: ${(e as Error).message}`)
     }
-  }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TilekilnError('TK_DECODE', 'a JSON record must be an object')
+    const o = v as Record<string, unknown>
+    for (const c of checks) {
+      if (!Object.hasOwn(o, c.name)) continue
+      const x = o[c.name]
+      if (x === null) continue
+      const fixed = c.check(x)
+      if (fixed === BAD) throw wrongType(c.name, x, schema, hint)
+      if (fixed !== x) o[c.name] = fixed
+    }
+    return o
+  })
 }
 
 const BAD = Symbol('bad')
@@ -246,28 +256,26 @@ function csvDecoder (schema: StructType, header: readonly string[], delimiter: s
     return f === undefined ? null : csvConvert(f.type, millis.includes(h))
   })
   const protoAt = header.indexOf('__proto__')
-  return {
-    decode (bytes) {
-      let line = decodeText(bytes)
-      if (line.endsWith('\r')) line = line.slice(0, -1)
-      const cells = splitCsv(line, delimiter)
-      if (cells.length !== header.length) {
-        throw new TilekilnError('TK_DECODE', `CSV line has ${cells.length} field(s), the header has ${header.length}`)
-      }
-      const o: Record<string, unknown> = {}
-      for (let i = 0; i < header.length; i++) {
-        const conv = convs[i]
-        const cell = cells[i]!
-        if (conv === null) continue
-        const v = cell === '' ? null : conv(cell)
-        if (v === BAD) throw wrongType(header[i]!, cell, schema, hint)
-        // `o.__proto__ = v` would set the prototype, not a field: a column with that name is defined instead.
-        if (protoAt === i) Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true })
-        else o[header[i]!] = v
-      }
-      return o
+  return withDecodeAt(bytes => {
+    let line = decodeText(bytes)
+    if (line.endsWith('\r')) line = line.slice(0, -1)
+    const cells = splitCsv(line, delimiter)
+    if (cells.length !== header.length) {
+      throw new TilekilnError('TK_DECODE', `CSV line has ${cells.length} field(s), the header has ${header.length}`)
     }
-  }
+    const o: Record<string, unknown> = {}
+    for (let i = 0; i < header.length; i++) {
+      const conv = convs[i]
+      const cell = cells[i]!
+      if (conv === null) continue
+      const v = cell === '' ? null : conv(cell)
+      if (v === BAD) throw wrongType(header[i]!, cell, schema, hint)
+      // `o.__proto__ = v` would set the prototype, not a field: a column with that name is defined instead.
+      if (protoAt === i) Object.defineProperty(o, '__proto__', { value: v, enumerable: true, writable: true, configurable: true })
+      else o[header[i]!] = v
+    }
+    return o
+  })
 }
 
 /**
@@ -341,12 +349,26 @@ function decodeWith (type: avro.Type, bytes: Uint8Array, skip: number, resolver:
 function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): RecordDecoder {
   const type = avroReaderType(avroSchema)
   const skip = framing === 'confluent' ? 5 : 0
-  return {
-    decode (bytes) {
-      if (skip > 0 && (bytes.length < 5 || bytes[0] !== 0)) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
-      return decodeWith(type, bytes, skip, undefined, -1)
-    }
+  const decode = (bytes: Uint8Array): Record<string, unknown> => {
+    if (skip > 0 && (bytes.length < 5 || bytes[0] !== 0)) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+    return decodeWith(type, bytes, skip, undefined, -1)
   }
+  const flat = flatReader(type)
+  if (flat === null) return withDecodeAt(decode)
+  // A flat record (the common case) is read where it lies, into one reused object; same values and refusals.
+  const decodeAt = (data: Uint8Array, start: number, end: number): Record<string, unknown> => {
+    if (skip > 0 && (end - start < 5 || data[start] !== 0)) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+    let o: Record<string, unknown> | null
+    try {
+      o = flat.read(data, start + skip, end)
+    } catch (e) {
+      throw new TilekilnError('TK_DECODE', `invalid Avro record: ${(e as Error).message}`)
+    }
+    if (o === null) throw new TilekilnError('TK_DECODE', 'truncated Avro record')
+    if (flat.trailing !== 0) throw new TilekilnError('TK_DECODE', `Avro record has ${flat.trailing} trailing byte(s): wrong schema?`)
+    return o
+  }
+  return { decode, decodeAt }
 }
 
 /**
@@ -368,23 +390,21 @@ function resolvingAvroDecoder (avroSchema: unknown, board: SchemaBoard): RecordD
   }
   let lastId = -1
   let last: AvroResolver | undefined
-  return {
-    decode (bytes) {
-      const id = confluentSchemaId(bytes)
-      if (id < 0) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
-      if (id !== lastId) {
-        let r = byId.get(id)
-        if (r === undefined) {
-          cursor = board.readFrom(cursor, learn)
-          r = byId.get(id)
-          // The main thread dead-letters records with ids it could not put on the board, so this is a bug guard.
-          if (r === undefined) throw new TilekilnError('TK_DECODE', `writer schema id ${id} is not known to this decoder`)
-        }
-        if (typeof r === 'string') throw new TilekilnError('TK_DECODE', `writer schema id ${id}: ${r}`)
-        lastId = id
-        last = r ?? undefined
+  return withDecodeAt(bytes => {
+    const id = confluentSchemaId(bytes)
+    if (id < 0) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+    if (id !== lastId) {
+      let r = byId.get(id)
+      if (r === undefined) {
+        cursor = board.readFrom(cursor, learn)
+        r = byId.get(id)
+        // The main thread dead-letters records with ids it could not put on the board, so this is a bug guard.
+        if (r === undefined) throw new TilekilnError('TK_DECODE', `writer schema id ${id} is not known to this decoder`)
       }
-      return decodeWith(reader, bytes, 5, last, id)
+      if (typeof r === 'string') throw new TilekilnError('TK_DECODE', `writer schema id ${id}: ${r}`)
+      lastId = id
+      last = r ?? undefined
     }
-  }
+    return decodeWith(reader, bytes, 5, last, id)
+  })
 }

@@ -137,7 +137,7 @@ function processRecords (task: BatchTask): number {
     curIndex = i
     let record: Record<string, unknown>
     try {
-      record = decoder.decode(slot.data.subarray(slot.starts[i]!, slot.ends[i]!))
+      record = decoder.decodeAt(slot.data, slot.starts[i]!, slot.ends[i]!)
     } catch (e) {
       deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
       continue
