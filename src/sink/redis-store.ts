@@ -99,7 +99,7 @@
 // acknowledged every write so far.
 
 import { createHash } from 'node:crypto'
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis'
 import { encodeEventKey, IDENTITY_BYTES } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
@@ -111,7 +111,7 @@ import {
 } from './redis-layout.ts'
 import { APPEND_LUA, CHECKPOINT_LUA, UPSERT_LUA, writeI64BE, writeShort } from './redis-scripts.ts'
 import type { RedisStoreOptions } from './redis-spec.ts'
-import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
+import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type KeyRanges, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 export { DAY_MILLIS, dayOf, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TTL_SECONDS, METADATA_DATASET } from './redis-layout.ts'
@@ -149,6 +149,15 @@ class Link {
   }
 
   get writable (): boolean { return this.setUp && this.client.status === 'ready' }
+}
+
+/** One range of a bucket read: a key's members with fromMillis ≤ score < toMillis in its buckets `…:DAY<suffix>`. */
+interface BucketQuery {
+  readonly keyBytes: Uint8Array
+  /** `:TILESIZE` for tiles, '' for untiled events. */
+  readonly suffix: string
+  readonly fromMillis: number
+  readonly toMillis: number
 }
 
 interface Routed {
@@ -482,49 +491,104 @@ export class RedisStore implements TileStore {
 
   async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {
     const out: StoredEvent[] = []
-    await this.#readRanges(dataset, keyBytes, '', fromMillis, toMillis, (member, score) => {
+    await this.#readBuckets(dataset, [{ keyBytes, suffix: '', fromMillis, toMillis }], (_q, member, score) => {
       out.push({ tsMillis: score, identity: member.subarray(0, IDENTITY_BYTES), value: member.subarray(IDENTITY_BYTES) })
     })
     return out
   }
 
+  async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
+    return (await this.readTileRanges(dataset, [{ keyBytes, ranges: [{ tileSizeMillis, fromMillis, toMillis }] }]))[0]![0]!
+  }
+
   /**
-   * The members with from ≤ score < to of one key's day buckets (`suffix` = `:TILESIZE` for tiles, '' for events),
-   * in ascending (day, score, member) order, which is ascending (score, member): days partition the scores.
+   * Every range's day buckets in one pipeline per master (on a server: one pipeline): one round trip for a key's
+   * whole tile cover, or for many keys', where a readTiles per range is one each. Ranges without a lower bound (or
+   * longer than MAX_ENUMERATED_DAYS) ask their key's day index first, all in one more pipeline.
    */
-  async #readRanges (dataset: string, keyBytes: Uint8Array, suffix: string, fromMillis: number, toMillis: number, each: (member: Uint8Array, score: number) => void): Promise<void> {
-    if (!(fromMillis < toMillis)) return
+  async readTileRanges (dataset: string, reads: readonly KeyRanges[]): Promise<StoredTile[][][]> {
+    const queries: BucketQuery[] = []
+    const out: StoredTile[][][] = []
+    for (const r of reads) {
+      const tiles: StoredTile[][] = []
+      for (const g of r.ranges) {
+        queries.push({ keyBytes: r.keyBytes, suffix: `:${g.tileSizeMillis}`, fromMillis: g.fromMillis, toMillis: g.toMillis })
+        tiles.push([])
+      }
+      out.push(tiles)
+    }
+    const lists = out.flat()
+    await this.#readBuckets(dataset, queries, (q, m, tileStartMillis) => {
+      const list = lists[q]!
+      const tile = { tileStartMillis, latestMillis: readI64(m), value: m.subarray(8) }
+      // Only a foreign, non-atomic writer (Zipline's ZREMRANGEBYSCORE then ZADD) can leave two members at one
+      // score; a tile must not count twice, so keep one.
+      if (list.length > 0 && list[list.length - 1]!.tileStartMillis === tileStartMillis) list[list.length - 1] = tile
+      else list.push(tile)
+    })
+    return out
+  }
+
+  /**
+   * The members with from ≤ score < to of each query's day buckets (`suffix` = `:TILESIZE` for tiles, '' for
+   * events), handed to `each` with the query's index, in ascending (day, score, member) order per query — which is
+   * ascending (score, member): days partition the scores.
+   */
+  async #readBuckets (dataset: string, queries: readonly BucketQuery[], each: (q: number, member: Uint8Array, score: number) => void): Promise<void> {
     await this.#ready('Redis read failed', dataset)
-    const base = this.#head(dataset) + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('base64') + '}:'
-    // Scores are whole milliseconds: the first and last possible ones in [from, to).
-    const lo = Number.isFinite(fromMillis) ? Math.ceil(fromMillis) : -Infinity
-    const hi = Number.isFinite(toMillis) ? Math.ceil(toMillis) - 1 : Infinity
-    if (lo > hi) return
-    let days: number[]
-    try {
-      if (Number.isFinite(lo) && Number.isFinite(hi) && (dayOf(hi) - dayOf(lo)) / DAY_MILLIS < MAX_ENUMERATED_DAYS) {
-        days = []
+    const head = this.#head(dataset)
+    const bases = new Map<Uint8Array, string>()
+    // Per query: its key's base name, score bounds (whole milliseconds: the first and last possible ones in
+    // [from, to)), and its days, or null while the index must say.
+    const plans: { base: string, min: string, max: string, days: number[] | null, lo: number, hi: number }[] = []
+    const indexed: number[] = []
+    for (let q = 0; q < queries.length; q++) {
+      const { keyBytes, fromMillis, toMillis } = queries[q]!
+      let base = bases.get(keyBytes)
+      if (base === undefined) bases.set(keyBytes, base = head + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('base64') + '}:')
+      const lo = Number.isFinite(fromMillis) ? Math.ceil(fromMillis) : fromMillis
+      const hi = Number.isFinite(toMillis) ? Math.ceil(toMillis) - 1 : toMillis
+      let days: number[] | null = []
+      if (!(fromMillis < toMillis) || !(lo <= hi)) {
+        // empty: nothing to ask
+      } else if (Number.isFinite(lo) && Number.isFinite(hi) && (dayOf(hi) - dayOf(lo)) / DAY_MILLIS < MAX_ENUMERATED_DAYS) {
         for (let d = dayOf(lo); d <= dayOf(hi); d += DAY_MILLIS) days.push(d)
       } else {
+        days = null
+        indexed.push(q)
+      }
+      plans.push({ base, min: bound(lo), max: bound(hi), days, lo, hi })
+    }
+    try {
+      if (indexed.length > 0) {
         // Unbounded (or very long): the index says which buckets exist. A bucket created after this read of the
         // index holds only entries written after the read began.
-        const listed = await this.#client.zrangebyscore(base + 'days' + suffix, bound(Number.isFinite(lo) ? dayOf(lo) : lo), bound(Number.isFinite(hi) ? dayOf(hi) : hi))
-        days = listed.map(Number)
+        const replies = await this.#pipelines(dataset, indexed.map(q => {
+          const p = plans[q]!
+          const lo = Number.isFinite(p.lo) ? dayOf(p.lo) : p.lo
+          const hi = Number.isFinite(p.hi) ? dayOf(p.hi) : p.hi
+          return { tag: p.base, command: (pl: ChainableCommander) => pl.zrangebyscore(p.base + 'days' + queries[q]!.suffix, bound(lo), bound(hi)) }
+        }))
+        indexed.forEach((q, i) => { plans[q]!.days = (replies[i] as string[]).map(Number) })
       }
-      if (days.length === 0) return
-      // One entity's keys share a hash slot, so this pipeline goes to one node on a cluster too.
-      const pipeline = this.#client.pipeline()
-      const min = bound(lo)
-      const max = bound(hi)
-      for (const d of days) pipeline.zrangebyscoreBuffer(base + String(d) + suffix, min, max, 'WITHSCORES')
-      const results = await pipeline.exec()
-      const bad = this.#failed(results, null, 'Redis read failed', dataset)
-      if (bad !== null) throw bad
-      for (const [, reply] of results!) {
-        const r = reply as Buffer[]
+      const owners: number[] = []
+      const commands: { tag: string, command: (pl: ChainableCommander) => unknown }[] = []
+      for (let q = 0; q < plans.length; q++) {
+        const p = plans[q]!
+        const suffix = queries[q]!.suffix
+        for (const d of p.days!) {
+          owners.push(q)
+          commands.push({ tag: p.base, command: pl => pl.zrangebyscoreBuffer(p.base + String(d) + suffix, p.min, p.max, 'WITHSCORES') })
+        }
+      }
+      if (commands.length === 0) return
+      const replies = await this.#pipelines(dataset, commands)
+      for (let c = 0; c < replies.length; c++) {
+        const r = replies[c] as Buffer[]
+        const q = owners[c]!
         for (let i = 0; i < r.length; i += 2) {
           const m = r[i]!
-          each(new Uint8Array(m.buffer, m.byteOffset, m.length), Number(r[i + 1]!.toString('latin1')))
+          each(q, new Uint8Array(m.buffer, m.byteOffset, m.length), Number(r[i + 1]!.toString('latin1')))
         }
       }
     } catch (e) {
@@ -533,16 +597,39 @@ export class RedisStore implements TileStore {
     }
   }
 
-  async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
-    const out: StoredTile[] = []
-    await this.#readRanges(dataset, keyBytes, `:${tileSizeMillis}`, fromMillis, toMillis, (m, tileStartMillis) => {
-      const tile = { tileStartMillis, latestMillis: readI64(m), value: m.subarray(8) }
-      // Only a foreign, non-atomic writer (Zipline's ZREMRANGEBYSCORE then ZADD) can leave two members at one
-      // score; a tile must not count twice, so keep one.
-      if (out.length > 0 && out[out.length - 1]!.tileStartMillis === tileStartMillis) out[out.length - 1] = tile
-      else out.push(tile)
-    })
-    return out
+  /**
+   * Sends read commands in one pipeline per group of slots served by the same nodes (one pipeline on a server; an
+   * entity's keys share a slot, so one entity's commands are in one pipeline), all at once, and returns their
+   * replies in the order of `commands` (`tag` is a key of the command's entity: its hash tag picks the slot).
+   */
+  async #pipelines (dataset: string, commands: readonly { tag: string, command: (pl: ChainableCommander) => unknown }[]): Promise<unknown[]> {
+    const groups = new Map<string, number[]>()
+    if (this.#cluster === null) {
+      groups.set('', commands.map((_, i) => i))
+    } else {
+      const slots = this.#cluster.slots
+      const slotOf = new Map<string, number>()
+      for (let i = 0; i < commands.length; i++) {
+        const tag = commands[i]!.tag
+        let slot = slotOf.get(tag)
+        if (slot === undefined) slotOf.set(tag, slot = hashSlot(tag))
+        // ioredis sends a pipeline to one node: it takes keys whose slots are served by the same nodes.
+        const nodes = slots[slot]?.join(',') ?? `slot ${slot}`
+        let g = groups.get(nodes)
+        if (g === undefined) groups.set(nodes, g = [])
+        g.push(i)
+      }
+    }
+    const replies: unknown[] = new Array(commands.length)
+    await Promise.all([...groups.values()].map(async members => {
+      const pipeline = this.#client.pipeline()
+      for (const i of members) commands[i]!.command(pipeline)
+      const results = await pipeline.exec()
+      const bad = this.#failed(results, null, 'Redis read failed', dataset)
+      if (bad !== null) throw bad
+      members.forEach((i, j) => { replies[i] = results![j]![1] })
+    }))
+    return replies
   }
 
   async putMetadata (name: string, value: string): Promise<void> {
