@@ -59,9 +59,12 @@
 // (and two racing writers can leave two members at one score). Inside a script no other client runs, so any read
 // sees each tile exactly once: its old version or its new one — never both, never neither. A chunk blocks other
 // clients for its run time (≈1 ms for 256 tiles here), which bounds what a write burst adds to a concurrent read's
-// latency. A read spanning several buckets is several commands, so it is not a snapshot: it may see one tile's new
-// version and another's old one (each tile whole, none twice) — as any multi-row read of Chronon's KV stores, and
-// harmless because each tile is a self-contained partial aggregate.
+// latency. A tile cover is read in rounds (fetch/tile-cover.ts), each one call of the read script per entity
+// (RANGES_LUA: every range and bucket of the round), so a round sees one moment of the entity, but a read of several
+// rounds is not a snapshot: it may see one tile's new version and another's old one (each tile whole, none twice) —
+// as any multi-row read of Chronon's KV stores, and harmless because each tile is a self-contained partial aggregate.
+// The read script runs as long as its ZRANGEBYSCOREs do (a 30-day read of 5-minute tiles only, 6,000 tiles: a few
+// ms), blocking other clients as a write chunk does. Reading needs the permission to run scripts (EVALSHA, EVAL).
 //
 // Fencing (store.ts): a fenced write carries (partition, epoch) with each tile, and the script compares it with the
 // entity's fence hash, in the same atomic call that writes the tile: a tile whose entity was written under a newer
@@ -90,8 +93,8 @@
 // master's share packed into chunks that only hold its own keys, and sent down our connection to that master. A
 // script touches keys of several slots of its own node (allowed for scripts without a `#!lua` line); it first reads
 // one key of every entity it will write, so that a slot migrated away fails the call before it wrote anything.
-// Reads go through ioredis's Cluster (an entity's keys are one slot); entries() and checkpointPartitions() scan
-// every master.
+// Reads go through ioredis's Cluster: a read script call declares keys of one entity only (one slot), so the Cluster
+// routes it and follows MOVED and ASK; entries() and checkpointPartitions() scan every master.
 //
 // Durability: a write is acknowledged once Redis has applied it in memory. Whether it survives a Redis restart is
 // the server's persistence setting (appendonly + appendfsync), which is the operator's — and fencing relies on the
@@ -99,7 +102,7 @@
 // acknowledged every write so far.
 
 import { createHash } from 'node:crypto'
-import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { encodeEventKey, IDENTITY_BYTES } from '../codec/event-key.ts'
 import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
@@ -109,7 +112,7 @@ import {
   datasetHead, dayOf, DAY_MILLIS, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TTL_SECONDS, fenceField, globLiteral, hashSlot,
   keyPrefix, METADATA_DATASET, metadataKey, parseKey, PARTITION_TAG, partitionTag
 } from './redis-layout.ts'
-import { APPEND_LUA, CHECKPOINT_LUA, UPSERT_LUA, writeI64BE, writeShort } from './redis-scripts.ts'
+import { APPEND_LUA, CHECKPOINT_LUA, RANGES_LUA, UPSERT_LUA, writeI64BE, writeShort } from './redis-scripts.ts'
 import type { RedisStoreOptions } from './redis-spec.ts'
 import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type KeyRanges, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
@@ -133,6 +136,13 @@ const UPSERT_SHA = createHash('sha1').update(UPSERT_LUA).digest('hex')
 const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex')
 
 /** Errors meaning "this node no longer serves that slot": refresh the slot table, the writer's retry will pass. */
+/**
+ * The read script as an ioredis command (defineCommand): EVALSHA, and EVAL when Redis answers NOSCRIPT (a restarted
+ * or flushed server), so reads need no script loading of their own; the `Buffer` form returns members as bytes.
+ */
+const READ_RANGES = 'tilekilnReadRanges'
+interface ReadRangesCommand { tilekilnReadRangesBuffer: (numKeys: number, ...keysThenArgs: string[]) => Promise<(number | Buffer)[]> }
+
 const TOPOLOGY_ERROR = /MOVED|ASK|CLUSTERDOWN|TRYAGAIN|non local key|not served/i
 
 /** One connection we write through (the server's, or one master's), and whether it is set up for writes. */
@@ -214,6 +224,7 @@ export class RedisStore implements TileStore {
       const client = new Redis({ ...common, host: o.host, port: o.port, db: o.db, enableOfflineQueue: false, retryStrategy: retry, lazyConnect: false })
       this.#client = client
       this.#cluster = null
+      client.defineCommand(READ_RANGES, { lua: RANGES_LUA })
       this.#addLink(hostPort(o.host, o.port), client)
     } else {
       this.description = `${scheme}+cluster://${o.cluster.map(n => hostPort(n.host, n.port)).join(',')}?${query.join('&')}`
@@ -231,6 +242,7 @@ export class RedisStore implements TileStore {
       })
       this.#client = cluster
       this.#cluster = cluster
+      cluster.defineCommand(READ_RANGES, { lua: RANGES_LUA })
       cluster.on('+node', (node: Redis) => { this.#masterAdded(node) })
       cluster.on('-node', (_node: Redis, key: string) => { this.#links.delete(key) })
       cluster.on('ready', () => { for (const n of cluster.nodes('master')) this.#masterAdded(n) })
@@ -502,9 +514,9 @@ export class RedisStore implements TileStore {
   }
 
   /**
-   * Every range's day buckets in one pipeline per master (on a server: one pipeline): one round trip for a key's
-   * whole tile cover, or for many keys', where a readTiles per range is one each. Ranges without a lower bound (or
-   * longer than MAX_ENUMERATED_DAYS) ask their key's day index first, all in one more pipeline.
+   * One script call per entity (RANGES_LUA) for all its ranges, every entity's call issued at once: one round trip
+   * for a key's whole tile cover, or for many keys'. On a cluster each call goes to the master of its entity's slot
+   * (ioredis's Cluster routes it by its keys, and follows MOVED and ASK like any command's).
    */
   async readTileRanges (dataset: string, reads: readonly KeyRanges[]): Promise<StoredTile[][][]> {
     const queries: BucketQuery[] = []
@@ -531,105 +543,59 @@ export class RedisStore implements TileStore {
 
   /**
    * The members with from ≤ score < to of each query's day buckets (`suffix` = `:TILESIZE` for tiles, '' for
-   * events), handed to `each` with the query's index, in ascending (day, score, member) order per query — which is
-   * ascending (score, member): days partition the scores.
+   * events), handed to `each` with the query's index, in ascending (score, member) order per query. One RANGES_LUA
+   * call per entity, all issued at once; an entity's calls go to one node, its slot's.
    */
   async #readBuckets (dataset: string, queries: readonly BucketQuery[], each: (q: number, member: Uint8Array, score: number) => void): Promise<void> {
     await this.#ready('Redis read failed', dataset)
     const head = this.#head(dataset)
-    const bases = new Map<Uint8Array, string>()
-    // Per query: its key's base name, score bounds (whole milliseconds: the first and last possible ones in
-    // [from, to)), and its days, or null while the index must say.
-    const plans: { base: string, min: string, max: string, days: number[] | null, lo: number, hi: number }[] = []
-    const indexed: number[] = []
+    // Per entity (by key bytes): its script call's keys and arguments, and which query each of its ranges is.
+    const calls = new Map<Uint8Array, { keys: string[], args: string[], queries: number[] }>()
     for (let q = 0; q < queries.length; q++) {
-      const { keyBytes, fromMillis, toMillis } = queries[q]!
-      let base = bases.get(keyBytes)
-      if (base === undefined) bases.set(keyBytes, base = head + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('base64') + '}:')
+      const { keyBytes, suffix, fromMillis, toMillis } = queries[q]!
+      // Scores are whole milliseconds: the first and last possible ones in [from, to).
       const lo = Number.isFinite(fromMillis) ? Math.ceil(fromMillis) : fromMillis
       const hi = Number.isFinite(toMillis) ? Math.ceil(toMillis) - 1 : toMillis
-      let days: number[] | null = []
-      if (!(fromMillis < toMillis) || !(lo <= hi)) {
-        // empty: nothing to ask
-      } else if (Number.isFinite(lo) && Number.isFinite(hi) && (dayOf(hi) - dayOf(lo)) / DAY_MILLIS < MAX_ENUMERATED_DAYS) {
-        for (let d = dayOf(lo); d <= dayOf(hi); d += DAY_MILLIS) days.push(d)
+      if (!(fromMillis < toMillis) || !(lo <= hi)) continue
+      let call = calls.get(keyBytes)
+      if (call === undefined) {
+        call = { keys: [], args: [head + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength).toString('base64') + '}:'], queries: [] }
+        calls.set(keyBytes, call)
+      }
+      const base = call.args[0]!
+      call.queries.push(q)
+      if (Number.isFinite(lo) && Number.isFinite(hi) && (dayOf(hi) - dayOf(lo)) / DAY_MILLIS < MAX_ENUMERATED_DAYS) {
+        const first = call.keys.length
+        for (let d = dayOf(lo); d <= dayOf(hi); d += DAY_MILLIS) call.keys.push(base + String(d) + suffix)
+        call.args.push(String(call.keys.length - first), bound(lo), bound(hi))
       } else {
-        days = null
-        indexed.push(q)
+        // Unbounded (or very long): the index says which buckets exist. A bucket created after the script ran
+        // holds only entries written after the read began.
+        call.keys.push(base + 'days' + suffix)
+        call.args.push('-1', bound(lo), bound(hi), bound(Number.isFinite(lo) ? dayOf(lo) : lo), bound(Number.isFinite(hi) ? dayOf(hi) : hi), suffix)
       }
-      plans.push({ base, min: bound(lo), max: bound(hi), days, lo, hi })
     }
-    try {
-      if (indexed.length > 0) {
-        // Unbounded (or very long): the index says which buckets exist. A bucket created after this read of the
-        // index holds only entries written after the read began.
-        const replies = await this.#pipelines(dataset, indexed.map(q => {
-          const p = plans[q]!
-          const lo = Number.isFinite(p.lo) ? dayOf(p.lo) : p.lo
-          const hi = Number.isFinite(p.hi) ? dayOf(p.hi) : p.hi
-          return { tag: p.base, command: (pl: ChainableCommander) => pl.zrangebyscore(p.base + 'days' + queries[q]!.suffix, bound(lo), bound(hi)) }
-        }))
-        indexed.forEach((q, i) => { plans[q]!.days = (replies[i] as string[]).map(Number) })
+    if (calls.size === 0) return
+    const client = this.#client as unknown as ReadRangesCommand
+    const sent = [...calls.values()].map(async call => {
+      try {
+        return { call, reply: await client.tilekilnReadRangesBuffer(call.keys.length, ...call.keys, ...call.args) }
+      } catch (e) {
+        if (this.#cluster !== null && e instanceof Error && TOPOLOGY_ERROR.test(e.message)) this.#cluster.refreshSlotsCache()
+        throw this.#error('Redis read failed', dataset, e)
       }
-      const owners: number[] = []
-      const commands: { tag: string, command: (pl: ChainableCommander) => unknown }[] = []
-      for (let q = 0; q < plans.length; q++) {
-        const p = plans[q]!
-        const suffix = queries[q]!.suffix
-        for (const d of p.days!) {
-          owners.push(q)
-          commands.push({ tag: p.base, command: pl => pl.zrangebyscoreBuffer(p.base + String(d) + suffix, p.min, p.max, 'WITHSCORES') })
+    })
+    for (const { call, reply } of await Promise.all(sent)) {
+      let at = 0
+      for (const q of call.queries) {
+        const n = reply[at++] as number
+        for (let i = at; i < at + n; i += 2) {
+          const m = reply[i] as Buffer
+          each(q, new Uint8Array(m.buffer, m.byteOffset, m.length), Number((reply[i + 1] as Buffer).toString('latin1')))
         }
-      }
-      if (commands.length === 0) return
-      const replies = await this.#pipelines(dataset, commands)
-      for (let c = 0; c < replies.length; c++) {
-        const r = replies[c] as Buffer[]
-        const q = owners[c]!
-        for (let i = 0; i < r.length; i += 2) {
-          const m = r[i]!
-          each(q, new Uint8Array(m.buffer, m.byteOffset, m.length), Number(r[i + 1]!.toString('latin1')))
-        }
-      }
-    } catch (e) {
-      if (e instanceof TilekilnError) throw e
-      throw this.#error('Redis read failed', dataset, e)
-    }
-  }
-
-  /**
-   * Sends read commands in one pipeline per group of slots served by the same nodes (one pipeline on a server; an
-   * entity's keys share a slot, so one entity's commands are in one pipeline), all at once, and returns their
-   * replies in the order of `commands` (`tag` is a key of the command's entity: its hash tag picks the slot).
-   */
-  async #pipelines (dataset: string, commands: readonly { tag: string, command: (pl: ChainableCommander) => unknown }[]): Promise<unknown[]> {
-    const groups = new Map<string, number[]>()
-    if (this.#cluster === null) {
-      groups.set('', commands.map((_, i) => i))
-    } else {
-      const slots = this.#cluster.slots
-      const slotOf = new Map<string, number>()
-      for (let i = 0; i < commands.length; i++) {
-        const tag = commands[i]!.tag
-        let slot = slotOf.get(tag)
-        if (slot === undefined) slotOf.set(tag, slot = hashSlot(tag))
-        // ioredis sends a pipeline to one node: it takes keys whose slots are served by the same nodes.
-        const nodes = slots[slot]?.join(',') ?? `slot ${slot}`
-        let g = groups.get(nodes)
-        if (g === undefined) groups.set(nodes, g = [])
-        g.push(i)
+        at += n
       }
     }
-    const replies: unknown[] = new Array(commands.length)
-    await Promise.all([...groups.values()].map(async members => {
-      const pipeline = this.#client.pipeline()
-      for (const i of members) commands[i]!.command(pipeline)
-      const results = await pipeline.exec()
-      const bad = this.#failed(results, null, 'Redis read failed', dataset)
-      if (bad !== null) throw bad
-      members.forEach((i, j) => { replies[i] = results![j]![1] })
-    }))
-    return replies
   }
 
   async putMetadata (name: string, value: string): Promise<void> {
