@@ -425,8 +425,10 @@ export class EmbeddedStore implements TileStore {
   }
 
   async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
-    const lo = Math.max(fromMillis, Number.MIN_SAFE_INTEGER)
-    const hi = Math.min(toMillis, Number.MAX_SAFE_INTEGER)
+    // Tile starts are whole milliseconds: start ≥ from ⇔ start ≥ ceil(from), start < to ⇔ start < ceil(to) (the key
+    // holds whole numbers: a fractional bound would be truncated into the range).
+    const lo = Math.max(Math.ceil(fromMillis), Number.MIN_SAFE_INTEGER)
+    const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
     if (lo >= hi) return []
     const start = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, lo)
     const end = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, hi)
