@@ -81,8 +81,8 @@ export interface TileStore {
   /** Tiles of one key with fromMillis ≤ tileStart < toMillis, ascending by tile start. */
   readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]>
   /**
-   * Several ranges of one or several keys of a dataset in one request where the store can make it one: Redis sends
-   * them in one pipeline (one per master on a cluster), where readTiles per range would be a round trip each.
+   * Several ranges of one or several keys of a dataset in one request where the store can make it one: Redis reads
+   * each key's ranges with one script call, all sent at once, where readTiles per range would be a round trip each.
    * `result[i][j]` is what readTiles(dataset, reads[i].keyBytes, …reads[i].ranges[j]) returns. A read of a whole
    * tile cover (fetch/tile-cover.ts) goes through this, so it costs one round trip per level it must descend.
    */
