@@ -155,10 +155,10 @@ end
 return { count, 0 }
 `
 
-// The read of one entity's ranges (RedisStore.readTileRanges, readEvents): one call for a whole tile cover, where a
-// ZRANGEBYSCORE per day bucket made ioredis, not Redis, the cost (a 30-day cover is ~45 buckets: 370 µs of client CPU
-// per read as a pipeline, 110 µs as this script, and its p99 under load 6–21 ms against 0.4 ms; measured on this
-// machine, 45 buckets of 2 tiles).
+// The read of one entity's ranges (RedisStore.readTileRanges, when they can hold at most SCRIPT_MAX_TILES tiles):
+// one call for a whole rolled-up tile cover, where a ZRANGEBYSCORE per day bucket made ioredis, not Redis, the cost
+// (a 30-day cover is ~45 buckets: 370 µs of client CPU per read as a pipeline, 110 µs as this script, and its p99
+// under load 6–21 ms against 0.4 ms; measured on this machine, 45 buckets of 2 tiles).
 // KEYS: per range, in order, its bucket keys `P{DATASET:b64}:DAY<suffix>` (a bounded range: the client lists its
 // days), or its day index `…:days<suffix>` (a range without lower bound or a very long one). All of one entity: one
 // hash slot, so Redis checks the slot like any command's (MOVED, ASK) before the script runs.
