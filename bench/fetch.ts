@@ -3,7 +3,8 @@
 // (`--keys` keys, so every key has thousands of 5-minute tiles) into the embedded store (LMDB) and into Redis (a
 // real redis-server started here on 127.0.0.1), writing rolled-up 1 h and 1 d tiles beside the fine ones. Then
 // fetchFeatures reads at the end of the stream, one window at a time (the GroupBy's outputs of that window only,
-// same tiles), for one key and for batches of 100 keys read concurrently, each with rollups (the default) and with
+// same tiles), for one key, for batches of 100 keys read concurrently (100 fetchFeatures calls) and for 100 keys in
+// one fetchFeaturesMany call (one store request per round for all of them), each with rollups (the default) and with
 // fine tiles only (FetchOptions.rollups = false). Latencies are wall-clock per read (per batch), in an hdr
 // histogram; each cell reads until `--reads` reads or `--seconds` seconds, whichever comes first, from a collected
 // heap (run with --expose-gc, as `npm run bench:fetch` does). "cpu µs/read" is the process's CPU time per key read:
@@ -23,7 +24,7 @@ import type { ReadSide } from '../src/config/bind.ts'
 import { compilePlan } from '../src/config/plan.ts'
 import { MemoryDeadLetters } from '../src/engine/dead-letter.ts'
 import { Engine } from '../src/engine/engine.ts'
-import { fetchFeatures, loadReadSide } from '../src/fetch/tiled-read.ts'
+import { fetchFeatures, fetchFeaturesMany, loadReadSide } from '../src/fetch/tiled-read.ts'
 import { EmbeddedStore } from '../src/sink/embedded-store.ts'
 import { RedisStore } from '../src/sink/redis-store.ts'
 import type { TileStore } from '../src/sink/store.ts'
@@ -48,6 +49,8 @@ export interface FetchRow extends Record<string, string | number> {
   window: string
   tiles: string
   keys: number
+  /** How the keys of a batch are read: `fetchFeatures` per key (concurrently), or one `fetchFeaturesMany`. */
+  call: string
   reads: number
   'tiles/read': number
   'p50 ms': number
@@ -86,7 +89,7 @@ async function measure (label: string, store: TileStore, read: ReadSide, q: numb
   for (const w of WINDOWS) {
     const side = oneWindow(read, w.millis)
     for (const rollups of [true, false]) {
-      for (const batch of [1, 100]) {
+      for (const [batch, many] of [[1, false], [100, false], [100, true]] as const) {
         const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 })
         let tiles = 0
         let n = 0
@@ -94,6 +97,10 @@ async function measure (label: string, store: TileStore, read: ReadSide, q: numb
         const one = async (): Promise<void> => {
           const r = await fetchFeatures(side, store, [k++ % o.keys], q, { rollups })
           tiles += r.tilesRead
+        }
+        const all = async (): Promise<void> => {
+          const keys = Array.from({ length: batch }, () => [k++ % o.keys])
+          for (const r of await fetchFeaturesMany(side, store, keys, q, { rollups })) tiles += r.tilesRead
         }
         for (let i = 0; i < 5; i++) await one() // warm-up
         tiles = 0
@@ -105,6 +112,7 @@ async function measure (label: string, store: TileStore, read: ReadSide, q: numb
         while (n < limit && (performance.now() < until || n < 5)) {
           const t0 = performance.now()
           if (batch === 1) await one()
+          else if (many) await all()
           else await Promise.all(Array.from({ length: batch }, one))
           h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))
           n++
@@ -114,6 +122,7 @@ async function measure (label: string, store: TileStore, read: ReadSide, q: numb
           window: w.name,
           tiles: rollups ? 'rolled up' : 'fine only',
           keys: batch,
+          call: many ? 'fetchFeaturesMany' : 'fetchFeatures',
           reads: n,
           'tiles/read': Math.round(tiles / (n * batch)),
           'p50 ms': h.getValueAtPercentile(50) / 1000,

@@ -197,7 +197,7 @@ async function fetchSection (results: Loaded[]): Promise<string> {
       for (const [k, v] of Object.entries(row)) {
         const m = /^(p\d+(?:\.\d+)?)\s*(µs|us|ms)$/.exec(k)
         if (m === null || typeof v !== 'number') continue
-        values.push({ node: nodeMajor(r.node), window: String(row.window ?? '?'), series: `${String(row.store ?? '')}${row.keys !== undefined ? `, ${fmt(row.keys)} key(s)` : ''}`, percentile: m[1], us: m[2] === 'ms' ? v * 1000 : v })
+        values.push({ node: nodeMajor(r.node), window: String(row.window ?? '?'), series: `${String(row.store ?? '')}${row.keys !== undefined ? `, ${fmt(row.keys)} key(s)` : ''}${row.call === 'fetchFeaturesMany' ? ' in one call' : ''}`, percentile: m[1], us: m[2] === 'ms' ? v * 1000 : v })
       }
     }
   }

@@ -5,7 +5,7 @@
 //   node feature-service.js STORE_DIR GROUPBY.json… (port from $PORT, default 8080)
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { compilePlan, EmbeddedStore, featureHandler, fetchFeatures, loadReadSide, Metrics, type Served, TilekilnError } from 'tilekiln'
+import { compilePlan, EmbeddedStore, featureHandler, fetchFeatures, fetchFeaturesMany, loadReadSide, Metrics, type Served, TilekilnError } from 'tilekiln'
 
 const [storeDir, ...groupByFiles] = process.argv.slice(2)
 if (storeDir === undefined || groupByFiles.length === 0) throw new Error('usage: feature-service STORE_DIR GROUPBY.json…')
@@ -23,6 +23,9 @@ const returns = served.get('examples.returns.v1')
 if (returns !== undefined) {
   const { features, tilesRead } = await fetchFeatures(returns.read, store, [7], Date.UTC(2023, 11, 1))
   console.log(`user 7 on 2023-12-01: refund_amt_sum_14d=${String(features.refund_amt_sum_14d)} (${tilesRead} tiles)`)
+  // Several keys at once: their tiles in one store request per round of the read (fetchFeatures per key: one each).
+  const many = await fetchFeaturesMany(returns.read, store, [[7], [8]], Date.UTC(2023, 11, 1))
+  console.log(`users 7 and 8 on 2023-12-01: refund_amt_sum_14d=${many.map(r => String(r.features.refund_amt_sum_14d)).join(', ')}`)
 }
 
 // Over HTTP: tilekiln's read API (GET /v1/features/<GroupBy>?<key>=<value>[&at=<ms>], /metrics) under /features,

@@ -28,7 +28,7 @@ import { repartitionTopic, Shuffle } from '../source/repartition.ts'
 import { MAX_WORKERS } from '../route/ownership.ts'
 import { didYouMean, helpText, type OptionSpec, type Options, parseNumberWithUnit, parseOptions } from './options.ts'
 import { parseInstant } from './instant.ts'
-import { parseRollups } from '../window/rollup-sizes.ts'
+import { parseRollups, resolveRollups } from '../window/rollup-sizes.ts'
 import { dumpStore } from './dump.ts'
 import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parseKafkaSpec, readJsonFile } from './specs.ts'
 
@@ -43,6 +43,12 @@ const LOGGING = [
 
 /** --head-tile, for the readers (fetch/tiled-read.ts: which time of a tile decides whether a window takes it). */
 const HEAD_TILE = { name: 'head-tile', type: 'string', arg: 'start|latest', help: 'which time of a tile decides whether a window takes it: its start (Zipline) or its latest event (airbnb); default: the GroupBy\'s flavour', choices: ['start', 'latest'] } as const satisfies OptionSpec
+
+/**
+ * --rollups, for the readers (fetch/tiled-read.ts FetchOptions.rollups): which rolled-up tiles a read may take. Same
+ * name and values as run's, so one config file serves both: none reads the GroupBy's own tiles only.
+ */
+const READ_ROLLUPS = { name: 'rollups', type: 'string', arg: 'auto|none|1h,1d', help: 'rolled-up tiles a read takes where the store has them: auto = every size the GroupBy can have, none = the GroupBy\'s own tiles only (same values; long windows read many more tiles), or a comma list of sizes', default: 'auto' } as const satisfies OptionSpec
 
 const RUN = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
@@ -130,6 +136,7 @@ const FETCH = [
   { name: 'at', type: 'string', arg: 'TIME', help: 'query time: ISO-8601 (2023-12-02, 2023-12-02T10:00:00Z; UTC unless it has an offset) or epoch milliseconds; default now' },
   { name: 'flavour', type: 'string', arg: 'airbnb|zipline', help: 'which Chronon fork wrote the GroupBy', choices: ['airbnb', 'zipline'] },
   HEAD_TILE,
+  READ_ROLLUPS,
   { name: 'json', type: 'boolean', help: 'print one JSON object: output column → value' },
   ...LOGGING
 ] as const satisfies readonly OptionSpec[]
@@ -140,6 +147,7 @@ const SERVE = [
   { name: 'port', type: 'number', arg: 'PORT', help: 'HTTP port', default: 8080, integer: true, min: 0, max: 65_535 },
   { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
   HEAD_TILE,
+  READ_ROLLUPS,
   ...LOGGING
 ] as const satisfies readonly OptionSpec[]
 
@@ -391,14 +399,22 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
   }
 }
 
+/** `--rollups` of a reader → FetchOptions.rollups: undefined for auto (every size the GroupBy can have). */
+function readRollups (spec: string, plan: Plan): readonly number[] | undefined {
+  const sizes = parseRollups(spec)
+  // A size the GroupBy's tiles cannot be rolled up into is refused, as run refuses it.
+  return sizes === null ? undefined : resolveRollups(plan, sizes)
+}
+
 async function fetch (o: FetchOptions): Promise<number> {
   const plan = loadPlan(o.groupBy, o.flavour)
   const at = o.at === undefined ? Date.now() : parseInstant(o.at, '--at')
+  const rollups = readRollups(o.rollups, plan)
   const store = openStore(o.store, { readOnly: true })
   try {
     const read = await loadReadSide(plan, store)
     const keyValues = parseKeyFlags(o.key, read)
-    const result = await fetchFeatures(read, store, keyValues, at, { headTile: o.headTile })
+    const result = await fetchFeatures(read, store, keyValues, at, { headTile: o.headTile, rollups })
     if (o.json) {
       process.stdout.write(JSON.stringify(result.features) + '\n')
     } else {
@@ -481,10 +497,11 @@ async function serve (o: ServeOptions): Promise<number> {
   const files = o.groupBy
   if (files.length === 0) throw new TilekilnError('TK_USAGE', '--group-by FILE is required (repeat it to serve several)')
   const plans = files.map(f => loadPlan(f))
+  const rollups = plans.map(p => readRollups(o.rollups, p))
   const store = openStore(o.store, { readOnly: true })
   const served = new Map<string, Served>()
   try {
-    for (const plan of plans) served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: o.headTile })
+    for (const [i, plan] of plans.entries()) served.set(plan.name, { read: await loadReadSide(plan, store), store, headTile: o.headTile, rollups: rollups[i] })
   } catch (e) {
     await store.close()
     throw e

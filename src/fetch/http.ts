@@ -19,13 +19,15 @@ import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
 import { type StatusFeed, statusAssets } from './status-page.ts'
-import { fetchFeatures, type HeadTileRule } from './tiled-read.ts'
+import { fetchFeatures, type FetchOptions, type HeadTileRule } from './tiled-read.ts'
 
 export interface Served {
   readonly read: ReadSide
   readonly store: TileStore
   /** The head-tile rule of reads (fetch/tiled-read.ts); default: the GroupBy's flavour. */
   readonly headTile?: HeadTileRule | undefined
+  /** The rolled-up tiles reads take (fetch/tiled-read.ts FetchOptions.rollups); default: every size there is. */
+  readonly rollups?: FetchOptions['rollups']
 }
 
 /** What /healthz and /readyz ask (the running engine); each returns null when fine, else the reason. */
@@ -132,7 +134,7 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
     // Digits only: Number('') is 0, and ' 1e3', '0x10' are not what anyone means by epoch milliseconds.
     const at = atText === null ? Date.now() : /^-?\d{1,16}$/.test(atText) ? Number(atText) : Number.NaN
     if (!Number.isSafeInteger(at)) throw new TilekilnError('TK_USAGE', `at must be epoch milliseconds (an integer), got '${atText}'`)
-    const r = await fetchFeatures(s.read, s.store, key, at, { headTile: s.headTile })
+    const r = await fetchFeatures(s.read, s.store, key, at, { headTile: s.headTile, rollups: s.rollups })
     metrics.inc(M.fetchRequests)
     metrics.record(M.fetchLatency, (performance.now() - started) * 1000)
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })

@@ -22,11 +22,11 @@
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
 import { TilekilnError } from '../errors.ts'
-import type { StoredTile, TileStore } from '../sink/store.ts'
+import type { StoredTile, TileRange, TileStore } from '../sink/store.ts'
 import { DAY, HOUR, roundTrunc, tileStartOf } from '../window/resolution.ts'
 import { usableRollups } from '../window/rollup-sizes.ts'
 import { type FetchResult, readStart, toJsonValue } from './result.ts'
-import { readCover } from './tile-cover.ts'
+import { type CoverSpan, readCovers, type ReadRound } from './tile-cover.ts'
 import { fetchUntiled } from './untiled-read.ts'
 
 /** Rebuilds the read side from the serving info the engine stored beside the tiles. */
@@ -45,10 +45,11 @@ export interface FetchOptions {
   /** Default: the GroupBy's flavour's rule (airbnb → latest, zipline → start). */
   readonly headTile?: HeadTileRule | undefined
   /**
-   * Use rolled-up tiles where the store has them (default true); false reads the GroupBy's own tiles only. Either
-   * way the result is the same (up to the rounding of floating-point sums, which merge in another grouping).
+   * Use rolled-up tiles where the store has them (default true: every size the GroupBy can have, readableRollups);
+   * false reads the GroupBy's own tiles only; a list of sizes (ms) uses only those. Either way the result is the
+   * same (up to the rounding of floating-point sums, which merge in another grouping).
    */
-  readonly rollups?: boolean | undefined
+  readonly rollups?: boolean | readonly number[] | undefined
 }
 
 /** The rolled-up sizes a read looks for: those the engine can write for this GroupBy (window/rollup-sizes.ts). */
@@ -61,41 +62,86 @@ export function defaultHeadTile (plan: Plan): HeadTileRule {
   return plan.flavour === 'airbnb' ? 'latest' : 'start'
 }
 
+/** The rolled-up sizes `FetchOptions.rollups` asks for, of those the GroupBy can have. */
+function rollupsOf (plan: Plan, rollups: FetchOptions['rollups']): number[] {
+  if (rollups === false) return []
+  const readable = readableRollups(plan)
+  return rollups === true || rollups === undefined ? readable : readable.filter(s => rollups.includes(s))
+}
+
 /**
- * The tiles a read at Q may take, ascending: fine tiles starting in [readStart, Q), or with rollups the same span
- * covered by rolled-up tiles where they exist (see the header).
+ * The tiles a read at Q may take, per key, ascending: fine tiles starting in [readStart, Q), or with rollups the
+ * same span covered by rolled-up tiles where they exist (see the header). Every key's spans are read together, in
+ * rounds of one store request each (tile-cover.ts).
  */
-async function readTilesFor (plan: Plan, store: TileStore, keyBytes: Uint8Array, atMillis: number, cutoffs: readonly number[], rollups: boolean): Promise<StoredTile[]> {
+async function readTilesFor (plan: Plan, store: TileStore, keys: readonly Uint8Array[], atMillis: number, cutoffs: readonly number[], rollups: readonly number[]): Promise<StoredTile[][]> {
   const dataset = plan.streamingDataset
   const fine = plan.tileSizeMillis
   // Either rule needs only tiles starting before Q: a tile's events, its last one included, are at or after its start.
   const from = readStart(plan, atMillis)
-  const sizes = rollups ? readableRollups(plan) : []
   const head = tileStartOf(atMillis - 1, fine)
   const body = [...new Set(cutoffs.map(c => Math.min(c, head)))].sort((a, b) => a - b)
   // Cutoffs fall on tile boundaries (hops are multiples of the tile size); if one did not, read fine tiles only.
   const aligned = body.every(c => c === -Infinity || tileStartOf(c, fine) === c)
+  let bounds: number[]
+  let sizes = rollups
   if (sizes.length === 0 || !aligned || !(from < head) || head - Math.max(from, body[0]!) < sizes[0]!) {
-    return await store.readTiles(dataset, keyBytes, fine, from, atMillis)
+    bounds = [from, atMillis]
+    sizes = []
+  } else {
+    // The spans between cutoffs, then the head tile's own span (shorter than a coarse tile: always read fine).
+    bounds = [...body, head, atMillis]
   }
-  const read = (size: number, a: number, b: number): Promise<StoredTile[]> => store.readTiles(dataset, keyBytes, size, a, b)
-  body.push(head)
-  const spans = body.slice(0, -1).map((a, i) => readCover(read, fine, sizes, a, body[i + 1]!))
-  const [headTiles, ...covers] = await Promise.all([read(fine, head, atMillis), ...spans])
-  const out: StoredTile[] = []
-  for (const c of covers) for (const t of c) out.push(t.tile)
-  for (const t of headTiles!) out.push(t)
-  return out
+  const spans: CoverSpan[] = []
+  for (let k = 0; k < keys.length; k++) {
+    for (let i = 0; i + 1 < bounds.length; i++) spans.push({ owner: k, fromMillis: bounds[i]!, toMillis: bounds[i + 1]! })
+  }
+  const round: ReadRound = async reads => {
+    // One request for the round: the ranges grouped by key, each answer put back at its read's place.
+    const byKey = new Map<number, { ranges: TileRange[], at: number[] }>()
+    reads.forEach((r, i) => {
+      let g = byKey.get(r.owner)
+      if (g === undefined) byKey.set(r.owner, g = { ranges: [], at: [] })
+      g.ranges.push(r)
+      g.at.push(i)
+    })
+    const groups = [...byKey]
+    const answers = await store.readTileRanges(dataset, groups.map(([k, g]) => ({ keyBytes: keys[k]!, ranges: g.ranges })))
+    const out: StoredTile[][] = new Array(reads.length)
+    groups.forEach(([, g], j) => { g.at.forEach((i, r) => { out[i] = answers[j]![r]! }) })
+    return out
+  }
+  const covers = await readCovers(round, fine, sizes, spans)
+  const perSpan = bounds.length - 1
+  return keys.map((_, k) => {
+    const tiles: StoredTile[] = []
+    for (let i = 0; i < perSpan; i++) for (const c of covers[k * perSpan + i]!) tiles.push(c.tile)
+    return tiles
+  })
 }
 
 export async function fetchFeatures (read: ReadSide, store: TileStore, keyValues: readonly unknown[], atMillis: number, options: FetchOptions = {}): Promise<FetchResult> {
-  const keyBytes = readKey(read, store, keyValues)
-  if (read.serving.untiled === true) return await fetchUntiled(read, store, keyValues, atMillis)
+  return (await fetchFeaturesMany(read, store, [keyValues], atMillis, options))[0]!
+}
+
+/**
+ * The features of several keys at one point in time, in the order of `keys`. Their tiles are read together: one
+ * store request per round of the cover (tile-cover.ts) for all of them, where fetchFeatures per key makes one each.
+ * A key the read side refuses (see readKey) fails the whole call.
+ */
+export async function fetchFeaturesMany (read: ReadSide, store: TileStore, keys: readonly (readonly unknown[])[], atMillis: number, options: FetchOptions = {}): Promise<FetchResult[]> {
+  const keyBytes = keys.map(k => readKey(read, store, k))
+  if (read.serving.untiled === true) return await Promise.all(keys.map(async k => await fetchUntiled(read, store, k, atMillis)))
   const plan = read.plan
   const byLatest = (options.headTile ?? defaultHeadTile(plan)) === 'latest'
-  const outputs = plan.outputs
-  const cutoffs = outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
-  const tiles = await readTilesFor(plan, store, keyBytes, atMillis, cutoffs, options.rollups !== false)
+  const cutoffs = plan.outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
+  const tiles = await readTilesFor(plan, store, keyBytes, atMillis, cutoffs, rollupsOf(plan, options.rollups))
+  return tiles.map(t => aggregate(read, t, atMillis, cutoffs, byLatest))
+}
+
+/** Merges each tile's IRs into the windows that take it and finalizes every output column. */
+function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: number, cutoffs: readonly number[], byLatest: boolean): FetchResult {
+  const outputs = read.plan.outputs
   const accs: unknown[] = outputs.map(() => null)
   let tilesRead = 0
   for (const tile of tiles) {

@@ -46,7 +46,7 @@ import { TilekilnError } from '../errors.ts'
 import { faultPoint } from '../faults.ts'
 import type { EventPuts } from './event-puts.ts'
 import type { PutBatch } from './put-batch.ts'
-import { checkEpoch, checkPartition, METADATA_PREFIX, type Fence, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
+import { checkEpoch, checkPartition, METADATA_PREFIX, type Fence, type KeyRanges, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 const utf8 = new TextEncoder()
@@ -440,14 +440,27 @@ export class EmbeddedStore implements TileStore {
   }
 
   async readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]> {
-    const lo = Math.max(fromMillis, Number.MIN_SAFE_INTEGER)
-    const hi = Math.min(toMillis, Number.MAX_SAFE_INTEGER)
+    // Tile starts are whole milliseconds: start ≥ from ⇔ start ≥ ceil(from), start < to ⇔ start < ceil(to) (the key
+    // holds whole numbers: a fractional bound would be truncated into the range).
+    const lo = Math.max(Math.ceil(fromMillis), Number.MIN_SAFE_INTEGER)
+    const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
     if (lo >= hi) return []
     const start = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, lo)
     const end = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, hi)
     const out: StoredTile[] = []
     for (const { key, value } of this.#tiles.getRange({ start, end })) {
       out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), latestMillis: readI64BE(value, 0, false), value: new Uint8Array(value.subarray(8)) })
+    }
+    return out
+  }
+
+  /** LMDB reads are synchronous range scans of memory-mapped pages: one after another costs no round trip. */
+  async readTileRanges (dataset: string, reads: readonly KeyRanges[]): Promise<StoredTile[][][]> {
+    const out: StoredTile[][][] = []
+    for (const r of reads) {
+      const tiles: StoredTile[][] = []
+      for (const g of r.ranges) tiles.push(await this.readTiles(dataset, r.keyBytes, g.tileSizeMillis, g.fromMillis, g.toMillis))
+      out.push(tiles)
     }
     return out
   }

@@ -14,7 +14,7 @@ import { encodeTileKey } from '../codec/tile-key.ts'
 import { TilekilnError } from '../errors.ts'
 import type { EventPuts } from './event-puts.ts'
 import type { PutBatch } from './put-batch.ts'
-import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
+import { checkEpoch, checkPartition, MAX_KEY_BYTES, METADATA_PREFIX, type Fence, type KeyRanges, type StoredCheckpoint, type StoredEvent, type StoredTile, type TileStore, type WriteOutcome } from './store.ts'
 import type { TilePuts } from './tile-puts.ts'
 
 export type MemoryFault = 'before' | 'after' | 'hang'
@@ -187,6 +187,10 @@ export class MemoryStore implements TileStore {
     const m = this.#tiles.get(`${dataset}\0${toHex(keyBytes)}\0${tileSizeMillis}`)
     if (m === undefined) return []
     return [...m].filter(([s]) => s >= fromMillis && s < toMillis).sort((a, b) => a[0] - b[0]).map(([tileStartMillis, v]) => ({ tileStartMillis, latestMillis: v.latest, value: v.value.slice() }))
+  }
+
+  async readTileRanges (dataset: string, reads: readonly KeyRanges[]): Promise<StoredTile[][][]> {
+    return await Promise.all(reads.map(async r => await Promise.all(r.ranges.map(async g => await this.readTiles(dataset, r.keyBytes, g.tileSizeMillis, g.fromMillis, g.toMillis)))))
   }
 
   async readEvents (dataset: string, keyBytes: Uint8Array, fromMillis: number, toMillis: number): Promise<StoredEvent[]> {

@@ -155,6 +155,45 @@ end
 return { count, 0 }
 `
 
+// The read of one entity's ranges (RedisStore.readTileRanges, when they can hold at most SCRIPT_MAX_TILES tiles):
+// one call for a whole rolled-up tile cover, where a ZRANGEBYSCORE per day bucket made ioredis, not Redis, the cost
+// (a 30-day cover is ~45 buckets: 370 µs of client CPU per read as a pipeline, 110 µs as this script, and its p99
+// under load 6–21 ms against 0.4 ms; measured on this machine, 45 buckets of 2 tiles).
+// KEYS: per range, in order, its bucket keys `P{DATASET:b64}:DAY<suffix>` (a bounded range: the client lists its
+// days), or its day index `…:days<suffix>` (a range without lower bound or a very long one). All of one entity: one
+// hash slot, so Redis checks the slot like any command's (MOVED, ASK) before the script runs.
+// ARGV: the entity's key base `P{DATASET:b64}:`, then per range: n (its bucket keys in KEYS; −1 = one index key),
+// min, max (score bounds), and for an index range also the index's day bounds and the suffix.
+// Returns, per range: the count c of what follows, then c elements: member, score, member, score… in ascending
+// (day, score, member) order, which is ascending (score, member).
+export const RANGES_LUA = `
+local base, out, o, k, a = ARGV[1], {}, 0, 1, 2
+while a <= #ARGV do
+  local n, min, max = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local keys = {}
+  if n >= 0 then
+    for i = 1, n do keys[i] = KEYS[k + i - 1] end
+    k = k + n
+    a = a + 3
+  else
+    -- The index says which buckets exist (its members are the DAYs, as decimal strings). They share the index's
+    -- hash tag, so they are in the slot Redis just checked.
+    local suffix = ARGV[a + 5]
+    for i, day in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], ARGV[a + 3], ARGV[a + 4])) do keys[i] = base .. day .. suffix end
+    k = k + 1
+    a = a + 6
+  end
+  o = o + 1
+  local count = o
+  for i = 1, #keys do
+    local r = redis.call('ZRANGEBYSCORE', keys[i], min, max, 'WITHSCORES')
+    for j = 1, #r do o = o + 1; out[o] = r[j] end
+  end
+  out[count] = o - count
+end
+return out
+`
+
 // KEYS: the epoch key and the checkpoint key of one (scope, partition) (one hash tag); ARGV: epoch, value.
 // Writes the checkpoint only while the epoch is still the partition's current one. Returns 1 if written, else 0.
 export const CHECKPOINT_LUA = `

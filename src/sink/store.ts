@@ -32,6 +32,19 @@ export interface StoredTile {
   readonly value: Uint8Array
 }
 
+/** One range of a multi-range read: the tiles of one size with fromMillis ≤ tile start < toMillis. */
+export interface TileRange {
+  readonly tileSizeMillis: number
+  readonly fromMillis: number
+  readonly toMillis: number
+}
+
+/** The ranges of one entity key in a multi-range read. */
+export interface KeyRanges {
+  readonly keyBytes: Uint8Array
+  readonly ranges: readonly TileRange[]
+}
+
 export interface StoredEvent {
   readonly tsMillis: number
   /** The 16-byte row identity (codec/event-key.ts). */
@@ -67,6 +80,13 @@ export interface TileStore {
   writeTiles (dataset: string, tileSizeMillis: number, puts: TilePuts, fence?: Fence): Promise<WriteOutcome | void>
   /** Tiles of one key with fromMillis ≤ tileStart < toMillis, ascending by tile start. */
   readTiles (dataset: string, keyBytes: Uint8Array, tileSizeMillis: number, fromMillis: number, toMillis: number): Promise<StoredTile[]>
+  /**
+   * Several ranges of one or several keys of a dataset in one request where the store can make it one: Redis reads
+   * each key's ranges with one script call, all sent at once, where readTiles per range would be a round trip each.
+   * `result[i][j]` is what readTiles(dataset, reads[i].keyBytes, …reads[i].ranges[j]) returns. A read of a whole
+   * tile cover (fetch/tile-cover.ts) goes through this, so it costs one round trip per level it must descend.
+   */
+  readTileRanges (dataset: string, reads: readonly KeyRanges[]): Promise<StoredTile[][][]>
   /**
    * Stores every event of the batch, each under its identity: an event already stored is left as it is (a replay
    * adds nothing). Resolves once the store acknowledged all of them (in order of calls, like writeTiles). Not

@@ -55,6 +55,7 @@ class SlowMemoryStore implements TileStore {
   }
 
   async readTiles (): Promise<StoredTile[]> { return [] }
+  async readTileRanges (): Promise<StoredTile[][][]> { return [] }
   async appendEvents (_dataset: string, _events: EventPuts): Promise<void> { throw new Error('tiled test') }
   async readEvents (): Promise<StoredEvent[]> { return [] }
   async putMetadata (name: string, value: string): Promise<void> { this.tiles.set(`meta/${name}`, value) }

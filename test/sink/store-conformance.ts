@@ -114,6 +114,60 @@ export function storeConformance (name: string, o: ConformanceOptions): void {
       assert.equal(await tileText(store, A, starts[0]!), 'v0')
     }))
 
+    test('readTileRanges: many ranges of many keys (and sizes, days, open ends) in one call equal readTiles per range', () => withStore(async store => {
+      // 24 keys: on a cluster they fall on every master, so one call spans several pipelines.
+      const keys = Array.from({ length: 24 }, (_, k) => longs.encode([k * 7919]))
+      const HOUR = 3_600_000
+      const puts: Put[] = []
+      for (let k = 0; k < keys.length; k++) {
+        for (let i = -3; i < 40; i += 1 + (k % 3)) puts.push([keys[k]!, T0 + i * TILE, `f${k}/${i}`])
+      }
+      await store.writeTiles(DS, TILE, tiles(puts))
+      await store.writeTiles(DS, HOUR, tiles(keys.map((key, k) => [key, T0 - 50 * 60_000 + HOUR, `h${k}`]))) // the hour after T0's
+      await store.writeTiles(DS, DAY, tiles(keys.filter((_, k) => k % 2 === 0).map(key => [key, T0 - 23 * HOUR - 50 * 60_000, 'd'])))
+      const ranges: [number, number, number][] = [
+        [TILE, T0, T0 + 10 * TILE], // across midnight: two day buckets
+        [TILE, -Infinity, T0 + 2 * TILE], // open start: the day index
+        [TILE, T0 + 5 * TILE + 0.5, Infinity], // open end, a fractional start
+        [HOUR, T0 - DAY, T0 + DAY],
+        [DAY, -Infinity, Infinity],
+        [TILE, T0 + 3 * TILE, T0 + 3 * TILE], // empty
+        [TILE, T0 + 7 * TILE, T0 + 2 * TILE], // inverted: empty
+        [TILE, T0, T0 + 10 * TILE], // the first again
+        [TILE, T0 - 2 * DAY, T0 + DAY] // room for 864 tiles: Redis reads such ranges with a pipeline, not its script
+      ]
+      const r = (k: number, n: number): [number, number, number][] => Array.from({ length: n }, (_, i) => ranges[(k + i) % ranges.length]!)
+      const reads = keys.map((keyBytes, k) => ({ keyBytes, ranges: r(k, 1 + (k % ranges.length)).map(([tileSizeMillis, fromMillis, toMillis]) => ({ tileSizeMillis, fromMillis, toMillis })) }))
+      // a key without ranges, and a key without tiles
+      reads.push({ keyBytes: A, ranges: [] }, { keyBytes: strings.encode(['nobody']), ranges: [{ tileSizeMillis: TILE, fromMillis: -Infinity, toMillis: Infinity }] })
+      const show = (ts: readonly { tileStartMillis: number, latestMillis: number, value: Uint8Array }[]): [number, number, string][] => ts.map(t => [t.tileStartMillis, t.latestMillis, text(t.value)])
+      // What was written, by key and size (a batch without latest times stores the tile start as the latest).
+      const written = new Map<string, [number, number, string][]>()
+      const add = (key: Uint8Array, size: number, start: number, value: string): void => {
+        const id = `${toHex(key)}/${size}`
+        written.set(id, [...(written.get(id) ?? []), [start, start, value]])
+      }
+      for (const [key, start, value] of puts) add(key, TILE, start, value)
+      keys.forEach((key, k) => add(key, HOUR, T0 - 50 * 60_000 + HOUR, `h${k}`))
+      keys.forEach((key, k) => { if (k % 2 === 0) add(key, DAY, T0 - 23 * HOUR - 50 * 60_000, 'd') })
+      const got = await store.readTileRanges(DS, reads)
+      assert.equal(got.length, reads.length)
+      let tilesSeen = 0
+      for (let i = 0; i < reads.length; i++) {
+        assert.equal(got[i]!.length, reads[i]!.ranges.length)
+        for (let j = 0; j < reads[i]!.ranges.length; j++) {
+          const g = reads[i]!.ranges[j]!
+          const expected = (written.get(`${toHex(reads[i]!.keyBytes)}/${g.tileSizeMillis}`) ?? []).filter(([s]) => s >= g.fromMillis && s < g.toMillis).sort((a, b) => a[0] - b[0])
+          assert.deepEqual(show(got[i]![j]!), expected, `key ${i}, range ${j}`)
+          assert.deepEqual(show(await store.readTiles(DS, reads[i]!.keyBytes, g.tileSizeMillis, g.fromMillis, g.toMillis)), expected, `key ${i}, range ${j} (readTiles)`)
+          tilesSeen += expected.length
+        }
+      }
+      assert.ok(tilesSeen > 200, `${tilesSeen} tiles`)
+      assert.deepEqual(await store.readTileRanges(DS, []), [])
+      assert.deepEqual(await store.readTileRanges(OTHER_DS, reads.slice(0, 2)), reads.slice(0, 2).map(x => x.ranges.map(() => [])))
+    }))
+
     test('tiles keep their latest event time (negative and far ones too); a batch without one stores the tile start', () => withStore(async store => {
       const w = new TilePutsWriter()
       w.begin()

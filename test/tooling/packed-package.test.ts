@@ -113,6 +113,7 @@ test('the packed package installs into a TypeScript project, type-checks and run
         service.on('exit', code => reject(new Error(`the service exited (${code}): ${stdout}${stderr}`)))
       })
       assert.match(stdout, /^user 7 on 2023-12-01: refund_amt_sum_14d=684 \(7 tiles\)$/m)
+      assert.match(stdout, /^users 7 and 8 on 2023-12-01: refund_amt_sum_14d=684, \S+$/m)
       const r = await fetch(`http://127.0.0.1:${port}/features/v1/features/examples.returns.v1?user_id=7&at=1701388800000`)
       assert.equal(r.status, 200)
       const body = await r.json() as { features: Record<string, unknown> }
