@@ -64,7 +64,7 @@
 // a round then sees one moment of the entity — else a pipeline of ZRANGEBYSCOREs, one per bucket. A read of several
 // rounds or commands is not a snapshot: it may see one tile's new version and another's old one (each tile whole,
 // none twice) — as any multi-row read of Chronon's KV stores, and harmless because each tile is a self-contained
-// partial aggregate. Reading needs the permission to run scripts (EVALSHA, EVAL).
+// partial aggregate. A reader without the permission to run scripts (EVALSHA, EVAL) reads with pipelines instead.
 //
 // Fencing (store.ts): a fenced write carries (partition, epoch) with each tile, and the script compares it with the
 // entity's fence hash, in the same atomic call that writes the tile: a tile whose entity was written under a newer
@@ -205,6 +205,8 @@ export class RedisStore implements TileStore {
   /** The client for reads and single-key commands: the server's connection, or the Cluster. */
   readonly #client: Redis | Cluster
   readonly #cluster: Cluster | null
+  /** Redis refused the read script (NOPERM): reads go as pipelines of ZRANGEBYSCOREs. */
+  #noReadScript = false
   readonly #links = new Map<string, Link>()
   /** The last connection identity (CLIENT INFO id, addr) per node, for the next connection's CLIENT KILL. */
   readonly #identities = new Map<string, { id: string, addr: string }>()
@@ -595,8 +597,25 @@ export class RedisStore implements TileStore {
     }
     const scripted: EntityRead[] = []
     const pipelined: EntityRead[] = []
-    for (const e of entities.values()) (e.tiles > SCRIPT_MAX_TILES ? pipelined : scripted).push(e)
-    await Promise.all([...scripted.map(async e => { await this.#readScripted(dataset, e, each) }), this.#readPipelined(dataset, pipelined, each)])
+    for (const e of entities.values()) (e.tiles > SCRIPT_MAX_TILES || this.#noReadScript ? pipelined : scripted).push(e)
+    await Promise.all([...scripted.map(async e => { await this.#readScriptedOrPipelined(dataset, e, each) }), this.#readPipelined(dataset, pipelined, each)])
+  }
+
+  /**
+   * #readScripted, or — when the user may read but not run scripts (an ACL without @scripting: a read-only reader's
+   * usual rights) — the same ranges as a pipeline, from then on for every read of this store.
+   */
+  async #readScriptedOrPipelined (dataset: string, e: EntityRead, each: (q: number, member: Uint8Array, score: number) => void): Promise<void> {
+    if (!this.#noReadScript) {
+      try {
+        await this.#readScripted(dataset, e, each)
+        return
+      } catch (err) {
+        if (!(err instanceof Error && /NOPERM/.test(err.message))) throw err
+        this.#noReadScript = true
+      }
+    }
+    await this.#readPipelined(dataset, [e], each)
   }
 
   /** One entity's ranges in one RANGES_LUA call. */
