@@ -77,7 +77,6 @@ if (files.length === 0) {
   process.exit(1)
 }
 
-
 // How the files run. The unit files (CPU only, ~5 min together on a quiet 2-core machine) are one `node --test`
 // stream. The integration files (Kafka, Redis, daemons: much of their time is spent waiting on sessions, rebalances,
 // restarts and other processes) run one `node --test` process per file, `lanes` files at a time beside the unit
@@ -116,9 +115,10 @@ const ALONE = new Set(['kafka-broker-restart.test.js'])
 const base = f => f.slice(f.lastIndexOf('/') + 1)
 const expected = f => EXPECTED[base(f)] ?? 30
 
-// A file (or the unit stream) still running after this long is killed with everything it started: tests carry their
-// own timeouts, this is the net under them.
+// An integration file still running after 25 minutes (the unit stream, or a --serial run of everything: after 90) is
+// killed with everything it started: tests carry their own timeouts, this is the net under them.
 const FILE_TIMEOUT_MS = 25 * 60_000
+const STREAM_TIMEOUT_MS = 90 * 60_000
 
 let services = null
 const env = { ...process.env }
@@ -142,7 +142,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** Runs `node --test` on `runFiles`, its output collected and, if `live`, also passed on as it comes. Resolves with
  * the exit code, the output and the seconds it took. */
-function runTests (runFiles, runEnv, live, what) {
+function runTests (runFiles, runEnv, live, what, timeoutMs = FILE_TIMEOUT_MS) {
   return new Promise(resolve => {
     const t0 = Date.now()
     const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...runFiles], {
@@ -153,7 +153,7 @@ function runTests (runFiles, runEnv, live, what) {
     child.stdout.on('data', d => { out.push(d); if (live) process.stdout.write(d) })
     child.stderr.on('data', d => { out.push(d); if (live) process.stderr.write(d) })
     let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; signalGroup(child, 'SIGKILL') }, FILE_TIMEOUT_MS)
+    const timer = setTimeout(() => { timedOut = true; signalGroup(child, 'SIGKILL') }, timeoutMs)
     child.on('exit', (c, sig) => {
       clearTimeout(timer)
       children.delete(child)
@@ -161,7 +161,7 @@ function runTests (runFiles, runEnv, live, what) {
       signalGroup(child, 'SIGKILL')
       let output = Buffer.concat(out).toString('utf8')
       if (timedOut) {
-        const msg = `\ntilekiln: ${what} was still running after ${FILE_TIMEOUT_MS / 60_000} min: killed\n`
+        const msg = `\ntilekiln: ${what} was still running after ${timeoutMs / 60_000} min: killed\n`
         output += msg
         if (live) process.stderr.write(msg)
       }
@@ -182,7 +182,7 @@ const rel = f => relative(join(root, 'dist'), f).replace(/\.js$/, '.ts')
 const report = [] // { file, lane, seconds, code, counts }
 const unitRun = serial || unitFiles.length === 0
   ? null
-  : runTests(unitFiles, { ...process.env }, integrationFiles.length === 0, 'the unit stream')
+  : runTests(unitFiles, { ...process.env }, integrationFiles.length === 0, 'the unit stream', STREAM_TIMEOUT_MS)
 if (integrationFiles.length > 0) {
   try {
     const mod = await import(pathToFileURL(join(root, 'dist', 'test', 'services', 'index.js')).href)
@@ -199,7 +199,7 @@ if (integrationFiles.length > 0) {
 let code = 0
 let lanesTime = []
 if (serial) {
-  const r = await runTests(files, env, true, 'the tests')
+  const r = await runTests(files, env, true, 'the tests', STREAM_TIMEOUT_MS)
   code = r.code
   report.push({ file: `${files.length} files, serial`, lane: 1, seconds: r.seconds, code: r.code, counts: counts(r.output) })
 } else if (integrationFiles.length > 0) {
