@@ -82,8 +82,8 @@ if (files.length === 0) {
 // restarts and other processes) run one `node --test` process per file, `lanes` files at a time beside the unit
 // stream, longest first (EXPECTED below), each lane taking the next file when its last one ends. A file's report is
 // printed whole when it ends (the files of other lanes would interleave with it), so the log reads file by file.
-// Files in ALONE run first, one at a time, with no other integration file beside them: they load both cores on
-// purpose (CPU burners) and bound a recovery time, which a neighbour's load would turn into a coin toss.
+// Files in ALONE run last, one at a time, once the lanes and the unit stream are done: they load both cores on purpose
+// (CPU burners) and bound a recovery time, which a neighbour's load would turn into a coin toss.
 // `--serial` runs every file one after the other in one live stream, as a single `node --test` run.
 const isIntegration = f => relative(root, f).includes(join('test', 'integration'))
 const integrationFiles = files.filter(isIntegration)
@@ -215,14 +215,19 @@ if (serial) {
     report.push({ file: rel(f), lane, seconds: r.seconds, code: r.code, counts: counts(r.output), alone: ALONE.has(base(f)) })
     code = code || r.code
   }
-  // ALONE files: live, since nothing else prints meanwhile (the unit stream's report comes at the end).
-  for (const f of alone) await runOne(f, 1, true)
   lanesTime = Array.from({ length: width }, () => 0)
   await Promise.all(Array.from({ length: width }, async (_, i) => {
     const t0 = Date.now()
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) await runOne(f, i + 1, liveOnly)
     lanesTime[i] = (Date.now() - t0) / 1000
   }))
+  // ALONE files last, once the lanes and the unit stream are done: only their own load then; live, since nothing
+  // else prints meanwhile (the unit stream's report comes at the end).
+  if (alone.length > 0 && unitRun !== null) {
+    process.stdout.write(`tilekiln: ${alone.map(rel).join(', ')} next, after the unit stream\n`)
+    await unitRun
+  }
+  for (const f of alone) await runOne(f, 1, true)
 }
 await stopServices()
 let unitSeconds = null
@@ -247,7 +252,7 @@ for (const r of [...report].sort((a, b) => b.seconds - a.seconds)) {
 }
 if (lanesTime.length > 0) {
   const aloneSeconds = report.filter(r => r.alone === true).reduce((a, r) => a + r.seconds, 0)
-  lines.push(`integration: ${aloneSeconds > 0 ? `${aloneSeconds.toFixed(1)} s alone, then ` : ''}${lanesTime.map((s, i) => `lane ${i + 1} ${s.toFixed(1)} s`).join(', ')}`)
+  lines.push(`integration: ${lanesTime.map((s, i) => `lane ${i + 1} ${s.toFixed(1)} s`).join(', ')}${aloneSeconds > 0 ? `, then ${aloneSeconds.toFixed(1)} s alone` : ''}`)
 }
 if (unitSeconds !== null) lines.push(`unit stream: ${unitSeconds.toFixed(1)} s`)
 if (Object.keys(sum).length > 0) lines.push(`tests ${sum.tests ?? 0}, pass ${sum.pass ?? 0}, fail ${sum.fail ?? 0}, cancelled ${sum.cancelled ?? 0}, skipped ${sum.skipped ?? 0}, todo ${sum.todo ?? 0}`)

@@ -1,7 +1,7 @@
 // The daemon through a broker outage: its broker SIGKILLed mid-run and restarted while two CPU burners saturate both
 // cores; the daemon must consume again within 15 s of the broker's return and leave the store an uninterrupted run
-// leaves. The test runner runs this file with no other integration file beside it (ALONE in scripts/test.mjs): the
-// burners are the load it is about, a neighbour's would only add noise to the 15 s bound.
+// leaves. The test runner runs this file last, with nothing else of the suite beside it (ALONE in scripts/test.mjs):
+// the burners are the load it is about, a neighbour's would only add noise to the 15 s bound.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
