@@ -16,7 +16,7 @@ export const scenario = scriptScenario({
   },
   args: o => ['--events', String(o.events), '--keys', String(o.keys), '--rate', String(o.rate), '--seconds', String(o.seconds), '--kafka-library', String(o['kafka-library'])],
   rows: (d: { rows: unknown }) => flatRows(d.rows),
-  noSmoke: 'a hand-over waits for consumer-group session expiry and rebalances (tens of seconds, three broker groups); test/integration/scale-out.test.ts covers the behaviour',
+  noSmoke: 'a hand-over waits for consumer-group session expiry and rebalances (tens of seconds, three broker groups); test/integration/scale-out-*.test.ts cover the behaviour',
   rounds: 1,
   headline: 'backlog events/s'
 })

@@ -30,9 +30,10 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async createTopic (name: string, spec: TopicSpec): Promise<boolean> {
+    let created: boolean
     try {
-      return await this.#admin.createTopics({
-        waitForLeaders: true,
+      created = await this.#admin.createTopics({
+        waitForLeaders: false,
         topics: [{
           topic: name,
           numPartitions: spec.partitions,
@@ -42,6 +43,20 @@ export class KafkajsAdmin implements KafkaAdmin {
       })
     } catch (e) {
       throw kafkaError('cannot create topic', { topic: name, partitions: spec.partitions, broker: this.#brokers }, e)
+    }
+    // CreateTopics returns before the partitions have leaders. kafkajs's own wait for them (waitForLeaders) retries
+    // LEADER_NOT_AVAILABLE only and gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy KRaft broker answers for a
+    // moment after creating the topic (seen with two test files creating topics at once): wait here, as the
+    // platformatic admin does.
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      try {
+        const md = await this.#admin.fetchTopicMetadata({ topics: [name] })
+        const t = md.topics.find(x => x.name === name)
+        if (t !== undefined && t.partitions.length > 0 && t.partitions.every(p => p.leader >= 0)) return created
+      } catch {}
+      if (Date.now() > deadline) throw kafkaError('topic has no partition leaders 30 s after creation', { topic: name, broker: this.#brokers })
+      await new Promise(resolve => setTimeout(resolve, 100))
     }
   }
 

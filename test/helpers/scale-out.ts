@@ -3,7 +3,9 @@
 // joins, and one is frozen (SIGSTOP) past its session timeout, then resumed (SIGCONT). The store they leave must be
 // byte-identical to one daemon's run over the same topic, every key's features must equal the brute-force oracle
 // (late events decided by each partition's own clock), and the frozen daemon's late writes must have been refused
-// (fenced). Run on Redis, on a 3-node Redis Cluster, and on a topic not keyed by the entity with --repartition.
+// (fenced). The test is here; test/integration/scale-out-{redis,cluster,repartition}.test.ts run it on Redis, on a
+// 3-node Redis Cluster, and on a topic not keyed by the entity with --repartition, one file each so that the test
+// runner can run them side by side.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,9 +21,9 @@ import { createKafkaClient } from '../../src/kafka/client.ts'
 import { generateEvents, generatorSchema } from '../../src/source/generator.ts'
 import { repartitionTopic } from '../../src/source/repartition.ts'
 import { tileStartOf } from '../../src/window/resolution.ts'
-import { naiveColumns } from '../helpers/engine.ts'
-import { groupByPath, repoRoot } from '../helpers/reference.ts'
-import { storeLines } from '../helpers/store-dump.ts'
+import { naiveColumns } from './engine.ts'
+import { groupByPath, repoRoot } from './reference.ts'
+import { storeLines } from './store-dump.ts'
 import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
 import { matchesNaive } from '../reference/naive-ops.ts'
 
@@ -36,9 +38,11 @@ const PARTITIONS = 12
 const EVENTS = 300_000
 const SESSION_MS = 6000
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-scale-'))
-after(() => { if (process.env.TILEKILN_TEST_KEEP === undefined) rmSync(work, { recursive: true, force: true }) })
 
 const skip = BROKERS === undefined || REDIS === undefined ? 'needs Kafka and Redis: run through `npm test`' : false
+
+/** Where the daemons keep their tiles, and whether the topic is keyed by the entity (else they run --repartition). */
+export type ScaleOutVariant = 'Redis' | 'Redis Cluster' | 'Redis, a topic not keyed by the entity, --repartition' | 'embedded LMDB'
 
 function produceOptions (topic: string, keyed: boolean, schemaOut: string, count = EVENTS): ProduceOptions {
   return {
@@ -171,16 +175,17 @@ function oracle (keyed: boolean): { byKey: Map<number, NaiveEvent[]>, late: numb
   return { byKey, late }
 }
 
-describe('scale-out: daemons sharing a topic through the consumer group', { skip, concurrency: false }, () => {
-  const variants = [
-    ...(process.env.TILEKILN_TEST_SCALE_EMBEDDED === undefined ? [] : [{ name: 'embedded LMDB', store: `embedded:${join(work, 'lmdb')}`, keyed: true }]),
-    { name: 'Redis', store: REDIS, keyed: true },
-    { name: 'Redis Cluster', store: CLUSTER, keyed: true },
-    { name: 'Redis, a topic not keyed by the entity, --repartition', store: REDIS, keyed: false }
-  ]
-  // TILEKILN_TEST_SCALE_ONLY=repartition runs the variants whose name contains it (for a post-mortem).
-  const only = process.env.TILEKILN_TEST_SCALE_ONLY
-  for (const v of variants.filter(x => only === undefined || x.name.includes(only))) {
+/** The scale-out test on one variant, as a describe block of one test. */
+export function scaleOutTest (name: ScaleOutVariant): void {
+  const v = {
+    'Redis': { name, store: REDIS, keyed: true },
+    'Redis Cluster': { name, store: CLUSTER, keyed: true },
+    'Redis, a topic not keyed by the entity, --repartition': { name, store: REDIS, keyed: false },
+    'embedded LMDB': { name, store: `embedded:${join(work, 'lmdb')}`, keyed: true }
+  }[name]
+  describe('scale-out: daemons sharing a topic through the consumer group', { skip, concurrency: false }, () => {
+    // TILEKILN_TEST_KEEP=1 keeps the daemons' logs, dead letters and (on a difference) store dumps for a post-mortem.
+    after(() => { if (process.env.TILEKILN_TEST_KEEP === undefined) rmSync(work, { recursive: true, force: true }) })
     test(`${v.name}: 3 daemons, one SIGKILLed, a 4th joining, one frozen past its session: the store equals one daemon's, fetch equals the oracle, the frozen daemon was fenced`, { skip: v.store === undefined ? 'no Redis Cluster started' : false, timeout: 600_000 }, async () => {
       const id = `${process.pid}-${v.name.length}-${v.keyed ? 'k' : 'r'}`
       const topic = `scale-${id}`
@@ -246,8 +251,9 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
       const refStore = openStore(storeSpec(`ref${id}`), { readOnly: true })
       const multiStore = openStore(storeSpec(`multi${id}`), { readOnly: true })
       try {
-        const a = await storeLines(refStore)
-        const b = await storeLines(multiStore)
+        // Both at once: reading a store is mostly waiting on Redis (SCAN pages, ZRANGE pipelines).
+        const [a, b] = await Promise.all([storeLines(refStore), storeLines(multiStore)])
+        phase(`stores read (${a.length} entries)`)
         assert.ok(a.length > 10_000, `reference entries: ${a.length}`)
         const differ = a.filter((l, i) => l !== b[i])
         if (differ.length > 0 || a.length !== b.length) {
@@ -259,26 +265,33 @@ describe('scale-out: daemons sharing a topic through the consumer group', { skip
 
         // Every key's features equal the oracle's (late events decided by each partition's clock).
         const { byKey, late } = oracle(v.keyed)
+        phase('oracle computed')
         assert.ok(late > 100, `late events in the stream: ${late}`)
         const read = await loadReadSide(plan, multiStore)
         const columns = naiveColumns(plan, T.struct('Row', [{ name: 'user_id', type: T.long }, { name: 'refund_amt', type: T.double }]) as never)
         let compared = 0
-        for (const [key, events] of byKey) {
-          // Every key once, a fifth of them twice (mid-stream, where windows hold both complete and open tiles).
-          for (const q of key % 5 === 0 ? [NOW - 9 * 86_400_000 + 7_777, NOW + 3_600_000] : [NOW + 3_600_000]) {
-            const { features } = await fetchFeatures(read, multiStore, [key], q, { headTile: 'start' }) // the oracle's tiled mode is the start rule
+        // Every key once, a fifth of them twice (mid-stream, where windows hold both complete and open tiles).
+        const queries = [...byKey].flatMap(([key, events]) =>
+          (key % 5 === 0 ? [NOW - 9 * 86_400_000 + 7_777, NOW + 3_600_000] : [NOW + 3_600_000]).map(q => ({ key, events, q })))
+        // 32 fetches in flight at a time: one after the other, the check waited ~20 s on Redis round trips.
+        for (let i = 0; i < queries.length; i += 32) {
+          const chunk = queries.slice(i, i + 32)
+          const fetched = await Promise.all(chunk.map(async ({ key, q }) => await fetchFeatures(read, multiStore, [key], q, { headTile: 'start' }))) // the oracle's tiled mode is the start rule
+          chunk.forEach(({ key, events, q }, j) => {
+            const { features } = fetched[j]!
             const expected = naiveFeatures(events, columns, q, plan.tileSizeMillis)
             for (const c of columns) {
               assert.ok(matchesNaive(features[c.name], expected[c.name]), `key ${key} at ${q}: ${c.name} = ${JSON.stringify(features[c.name])}, oracle ${JSON.stringify(expected[c.name])}`)
               compared++
             }
-          }
+          })
         }
         assert.ok(compared > 3000 * columns.length * 0.9, `compared ${compared}`)
+        phase(`fetch equals the oracle (${compared} features)`)
       } finally {
         await refStore.close()
         await multiStore.close()
       }
     })
-  }
-})
+  })
+}
