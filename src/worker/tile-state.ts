@@ -5,12 +5,13 @@
 //   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
 //            partition's tile walks it)
 //   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
-//            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
+//            in: Chronon's latestTsMillis); a free list recycles them
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
 //            everything lives: worker/state-layout.ts)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
 //
-// Closed tiles also feed the rolled-up tiles (worker/rollups.ts); triggers and the lateness rule are window/trigger.ts.
+// Closed tiles also feed the rolled-up tiles (worker/rollups.ts). Triggers (which entries have a write pending: dirty
+// entries, timers) and the lateness rule are window/trigger.ts.
 //
 // Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
 // buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
@@ -22,7 +23,7 @@ import { writeTileTrailer } from '../codec/tile.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
-import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
+import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
 import { KeyTable } from './key-table.ts'
 import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
@@ -43,8 +44,6 @@ export interface TileStateOptions {
 }
 
 const PAGE = 65536
-const DIRTY = 1
-const TIMER = 2
 
 /** The entries of one open tile, in allocation order. */
 interface TileList { entries: Int32Array, n: number }
@@ -79,7 +78,6 @@ export class TileState {
   readonly #bound: BoundGroupBy
   readonly #tileSize: number
   readonly #lateness: number
-  readonly #trigger: Trigger
   readonly #memory: WasmMemory
   readonly #k: KernelExports
   #dv!: DataView
@@ -123,10 +121,6 @@ export class TileState {
   #entryPart = new Int32Array(0)
   #entryTile = new Float64Array(0)
   #entryLatest = new Float64Array(0)
-  #flags = new Uint8Array(0)
-  #gen = new Uint32Array(0)
-  #dirty = new Int32Array(0)
-  #nDirty = 0
 
   readonly #keys: KeyTable
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
@@ -140,7 +134,7 @@ export class TileState {
   #lastTileStart = NaN
   #lastTile: TileList | undefined
 
-  readonly #timers = new TimerQueue()
+  readonly #triggers: TriggerState
 
   readonly puts = new TilePutsWriter()
   /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
@@ -156,7 +150,7 @@ export class TileState {
     this.#bound = bound
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
-    this.#trigger = options.trigger
+    this.#triggers = new TriggerState(options.trigger)
     this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
     this.#k = instantiateKernels(memory)
@@ -276,16 +270,7 @@ export class TileState {
       }
       if (this.#nRows === this.#rowCap) this.flush()
     }
-    const f = this.#flags[e]!
-    if (this.#trigger.kind === 'always') {
-      if ((f & DIRTY) === 0) {
-        this.#flags[e] = f | DIRTY
-        this.#dirty[this.#nDirty++] = e
-      }
-    } else if ((f & TIMER) === 0) {
-      this.#flags[e] = f | TIMER
-      this.#timers.push(e, this.#gen[e]!, now + this.#trigger.millis)
-    }
+    this.#triggers.touched(e, now)
     return ROW_FOLDED
   }
 
@@ -444,27 +429,16 @@ export class TileState {
 
   /** Always-fire trigger: writes every tile touched since the last call (once each). */
   fireDirty (): void {
-    if (this.#nDirty === 0) return
+    if (this.#triggers.dirtyCount === 0) return
     this.flush()
-    let n = 0
-    for (let i = 0; i < this.#nDirty; i++) {
-      const e = this.#dirty[i]!
-      const f = this.#flags[e]!
-      if ((f & DIRTY) === 0) continue // closed (and written complete) in between
-      this.#flags[e] = f & ~DIRTY
-      this.#dirty[n++] = e
-    }
-    this.#nDirty = 0
-    this.#emitMany(this.#dirty, n, false)
+    const n = this.#triggers.takeDirty()
+    this.#emitMany(this.#triggers.dirty, n, false)
   }
 
   /** Buffered trigger: writes the tiles whose timer is due. */
   fireTimers (now: number): void {
     let flushed = false
-    for (let i = this.#timers.takeDue(now); i >= 0; i = this.#timers.takeDue(now)) {
-      const e = this.#timers.entryAt(i)
-      if (this.#gen[e] !== this.#timers.genAt(i) || (this.#flags[e]! & TIMER) === 0) continue
-      this.#flags[e] = this.#flags[e]! & ~TIMER
+    for (let e = this.#triggers.takeDue(now); e >= 0; e = this.#triggers.takeDue(now)) {
       if (!flushed) { this.flush(); flushed = true }
       this.#emit(e, false)
     }
@@ -472,7 +446,7 @@ export class TileState {
 
   /** Earliest pending buffered-trigger deadline, or Infinity. */
   nextTimer (): number {
-    return this.#timers.next()
+    return this.#triggers.nextTimer()
   }
 
   // ---- checkpoints ------------------------------------------------------------------------------------------
@@ -496,7 +470,7 @@ export class TileState {
         for (let i = 0; i < tile.n; i++) {
           const e = tile.entries[i]!
           this.#emit(e, false, w)
-          timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
+          timers.push(this.#triggers.timerPending(e) ? 1 : 0)
           parts.push(p)
           latest.push(this.#entryLatest[e]!)
         }
@@ -566,10 +540,7 @@ export class TileState {
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if ((flags & 1) === 1 && flags >> 1 === 0 && this.#trigger.kind === 'buffered') {
-        this.#flags[e] = this.#flags[e]! | TIMER
-        this.#timers.push(e, this.#gen[e]!, now)
-      }
+      if ((flags & 1) === 1 && flags >> 1 === 0) this.#triggers.restoreTimer(e, now)
     }
   }
 
@@ -629,7 +600,7 @@ export class TileState {
     this.#entryPart[e] = partition
     this.#entryTile[e] = tileStart
     this.#entryLatest[e] = tileStart
-    this.#flags[e] = 0
+    this.#triggers.reset(e)
     this.#keys.ref(keyId)
     this.#live++
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
@@ -647,8 +618,7 @@ export class TileState {
   }
 
   #freeEntry (e: number): void {
-    this.#flags[e] = 0
-    this.#gen[e] = (this.#gen[e]! + 1) >>> 0
+    this.#triggers.freed(e)
     for (let j = 0; j < this.#oparts.length; j++) {
       const irs = this.#oirs[j]!
       const ir = irs[e]
@@ -667,9 +637,7 @@ export class TileState {
     this.#entryPart = growI32(this.#entryPart, cap)
     this.#entryTile = growF64(this.#entryTile, cap)
     this.#entryLatest = growF64(this.#entryLatest, cap)
-    const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
-    const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
-    this.#dirty = growI32(this.#dirty, cap)
+    this.#triggers.grow(cap)
     const free = new Int32Array(cap)
     free.set(this.#free.subarray(0, this.#freeTop))
     // Hand out low indices first: keeps the live state compact at the front of memory.
