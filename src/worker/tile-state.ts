@@ -20,17 +20,18 @@
 import type { ColumnAggregator } from '../agg/column.ts'
 import { type KernelExports, type KernelPart, instantiateKernels, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
 import { writeTileTrailer } from '../codec/tile.ts'
-import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
-import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
+import type { BoundGroupBy } from '../config/bind.ts'
+import { TilePutsWriter } from '../sink/tile-puts.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
 import { KeyTable } from './key-table.ts'
 import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
 import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
-export type { Trigger }
+export type { StateSnapshot, Trigger }
 
 export interface TileStateOptions {
   readonly allowedLatenessMillis: number
@@ -59,21 +60,6 @@ export const ROW_FOLDED = 0
  */
 export const ROW_LATE_AT_HOME = 1
 
-/** A worker's state, or part of it, as a checkpoint holds it. */
-export interface StateSnapshot {
-  /** One tile put per live entry: what the tile would be written as, with isComplete = false. */
-  readonly entries: ArrayBuffer
-  /** The source partition of each entry. */
-  readonly partitions: Int32Array
-  /**
-   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–7 = 0 for an open fine tile, else the
-   * entry is an open rolled-up tile of resolution #(flags >> 1) (worker/rollups.ts), which is not an open fine tile
-   * (a restore must not write it as one).
-   */
-  readonly timers: Uint8Array
-  /** Per entry, the time of the last event folded into its tile. */
-  readonly latest: Float64Array
-}
 export class TileState {
   readonly #bound: BoundGroupBy
   readonly #tileSize: number
@@ -449,30 +435,23 @@ export class TileState {
     return this.#triggers.nextTimer()
   }
 
-  // ---- checkpoints ------------------------------------------------------------------------------------------
+  // ---- checkpoints (the format: worker/snapshot.ts) -----------------------------------------------------------
 
   /**
-   * The state of `partitions` (all when null) as a put batch: one record per live entry (entity key, tile start,
-   * the tile's value with isComplete = false), i.e. exactly what the tile would be written as, with each entry's
-   * partition and a byte per entry telling whether a buffered-trigger timer is pending. Taken when the worker is
-   * idle (nothing buffered, nothing dirty).
+   * The state of `partitions` (all when null): one tile put per live entry (open fine tiles, then open rolled-up
+   * ones), with each entry's partition, timer flag and latest event time. Taken when the worker is idle (nothing
+   * buffered, nothing dirty).
    */
   snapshot (partitions: readonly number[] | null = null): StateSnapshot {
     this.flush()
-    const w = new TilePutsWriter()
-    w.begin()
-    const timers: number[] = []
-    const parts: number[] = []
-    const latest: number[] = []
+    const w = new SnapshotWriter()
     for (const [p, part] of this.#parts) {
       if (partitions !== null && !partitions.includes(p)) continue
       for (const tile of part.tiles.values()) {
         for (let i = 0; i < tile.n; i++) {
           const e = tile.entries[i]!
-          this.#emit(e, false, w)
-          timers.push(this.#triggers.timerPending(e) ? 1 : 0)
-          parts.push(p)
-          latest.push(this.#entryLatest[e]!)
+          this.#emit(e, false, w.puts)
+          w.fine(p, this.#entryLatest[e]!, this.#triggers.timerPending(e))
         }
       }
     }
@@ -483,64 +462,55 @@ export class TileState {
         for (const list of open.values()) {
           for (let i = 0; i < list.n; i++) {
             const e = list.entries[i]!
-            this.#emit(e, false, w)
-            timers.push(r.index << 1)
-            parts.push(p)
-            latest.push(this.#entryLatest[e]!)
+            this.#emit(e, false, w.puts)
+            w.rolledUp(p, this.#entryLatest[e]!, r.index)
           }
         }
       }
     }
-    return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
+    return w.finish()
   }
 
   /**
    * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
-   * gives each restored partition's closing watermark.
+   * gives each restored partition's closing watermark; `snapRollups` the rolled-up sizes of its checkpoint.
    */
   restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
-    const puts = new TilePuts(snap.entries)
-    const codec = this.#bound.tileCodec
-    const keyCodec = this.#bound.keyCodec
-    const keyRow: unknown[] = []
+    const read = new SnapshotReader(snap, this.#bound, snapRollups)
     for (const [p, w] of closed) {
       this.#part(p).closed = Math.max(this.#part(p).closed, w)
       // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
       for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
     }
-    for (let i = 0; i < puts.count; i++) {
-      const partition = snap.partitions[i] ?? 0
-      const flags = snap.timers[i] ?? 0
+    for (let i = 0; i < read.count; i++) {
+      const partition = read.partition(i)
+      const size = read.rolledUpSize(i)
       let r: Resolution | undefined
-      if (flags >> 1 !== 0) {
-        const size = snapRollups[(flags >> 1) - 1]
-        if (size === undefined) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1}, which its header does not list (rollups: ${snapRollups.join(', ') || 'none'})`, { groupBy: this.#bound.plan.name, partition })
+      if (size !== 0) {
         r = this.#res.find(x => x.millis === size)
         // This run does not roll up to that size: the tile is never written, and readers use the finer tiles.
         if (r === undefined) continue
       }
-      const keyValues = keyCodec.decode(puts.key(i))
-      this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
-      const keyId = this.#keys.idFor(keyRow, partition)
+      const keyId = this.#keys.idFor(read.keyRow(i), partition)
+      const start = read.tileStart(i)
       let e: number
       if (r !== undefined) {
         // an open rolled-up tile
-        const start = puts.tileStart(i)
         if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
         e = this.#allocEntry(keyId, partition, start)
         r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
       } else {
-        e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
+        e = this.#entryFor(keyId, this.#keys.home(keyId), start)
       }
-      this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
-      const { irs } = codec.decode(puts.value(i))
+      this.#entryLatest[e] = read.latest(i)
+      const irs = read.irs(i)
       const base = this.#stateBase + e * this.#stride
       for (let p = 0; p < this.#steps.length; p++) {
         const step = this.#steps[p]!
         if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
         else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
       }
-      if ((flags & 1) === 1 && flags >> 1 === 0) this.#triggers.restoreTimer(e, now)
+      if (read.timerPending(i)) this.#triggers.restoreTimer(e, now)
     }
   }
 
