@@ -2,10 +2,10 @@
 // source partition the key's events come from (the unit of state that moves between daemons).
 //
 //   keys     key → keyId, its Avro key bytes and home partition: worker/key-table.ts
-//   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
-//            partition's tile walks it)
-//   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
-//            in: Chronon's latestTsMillis); a free list recycles them
+//   entries  the free list and per-entry columns (keyId, partition, tileStart, latest: the time of the last event
+//            folded in, Chronon's latestTsMillis): worker/entry-table.ts
+//   tiles    (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a partition's
+//            tile walks it): worker/open-tiles.ts
 //   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
 //            everything lives: worker/state-layout.ts)
 //            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
@@ -24,9 +24,10 @@ import { TilekilnError } from '../errors.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilePutsWriter } from '../sink/tile-puts.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
-import { PairTable } from './hash-tables.ts'
+import { EntryTable, growF64, growI32 } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
-import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { OpenTiles } from './open-tiles.ts'
+import { type CoarseList, type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
 import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
 import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
@@ -45,12 +46,6 @@ export interface TileStateOptions {
 }
 
 const PAGE = 65536
-
-/** The entries of one open tile, in allocation order. */
-interface TileList { entries: Int32Array, n: number }
-
-/** One source partition's open tiles, and the watermark its tiles were last closed at. */
-interface PartTiles { readonly tiles: Map<number, TileList>, closed: number }
 
 /** What `row` did with a row. */
 export const ROW_FOLDED = 0
@@ -98,27 +93,14 @@ export class TileState {
   readonly #checked: readonly number[]
   readonly #steps: readonly EncodeStep[]
 
-  // entries
-  #cap = 0
-  #live = 0
-  #free = new Int32Array(0)
-  #freeTop = 0
-  #entryKey = new Int32Array(0)
-  #entryPart = new Int32Array(0)
-  #entryTile = new Float64Array(0)
-  #entryLatest = new Float64Array(0)
+  readonly #entries = new EntryTable()
 
   readonly #keys: KeyTable
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
   #crossings = 0
   #crossingSample: string | null = null
 
-  // entries: (keyId, tile index) → entry, and each partition's open tiles' entries
-  readonly #entries = new PairTable(1 << 14)
-  readonly #parts = new Map<number, PartTiles>()
-  #lastPart = NaN
-  #lastTileStart = NaN
-  #lastTile: TileList | undefined
+  readonly #open: OpenTiles
 
   readonly #triggers: TriggerState
 
@@ -137,6 +119,7 @@ export class TileState {
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
     this.#triggers = new TriggerState(options.trigger)
+    this.#open = new OpenTiles(this.#tileSize, this.#lateness)
     this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
     this.#k = instantiateKernels(memory)
@@ -162,21 +145,17 @@ export class TileState {
     this.#stateBase = layout.stateBase
     this.#ensureMemory(this.#stateBase + this.#stride * 1024)
     if (this.#meta >= 0) new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length).set(encoderDescriptors(layout))
-    this.#growEntries(1024)
+    this.#grow(1024)
   }
 
-  get liveEntries (): number { return this.#live }
+  get liveEntries (): number { return this.#entries.live }
   get liveKeys (): number { return this.#keys.size }
-  get openTiles (): number {
-    let n = 0
-    for (const p of this.#parts.values()) n += p.tiles.size
-    return n
-  }
+  get openTiles (): number { return this.#open.count }
 
   /** Partitions with live state. */
-  get partitions (): number[] { return [...this.#parts.keys()] }
+  get partitions (): number[] { return this.#open.partitions() }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
-  get stateBytes (): number { return this.#cap * this.#stride }
+  get stateBytes (): number { return this.#entries.capacity * this.#stride }
   get stride (): number { return this.#stride }
 
   /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */
@@ -222,16 +201,23 @@ export class TileState {
       // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
       this.#crossings++
       if (this.#crossingSample === null) this.#crossingSample = `key ${this.#describeKey(out)} lives in partition ${home}, row from partition ${partition}`
-      const h = this.#parts.get(home)
-      if (h !== undefined && this.isLate(tileStart, h.closed)) return ROW_LATE_AT_HOME
+      const closed = this.#open.closedAt(home)
+      if (closed !== undefined && this.isLate(tileStart, closed)) return ROW_LATE_AT_HOME
     }
-    const liveBefore = this.#live
-    const e = this.#entryFor(keyId, home, tileStart)
+    let e = this.#open.entryOf(keyId, tileStart)
+    const fresh = e < 0
+    if (fresh) {
+      e = this.#alloc(keyId, home, tileStart)
+      this.#open.add(keyId, home, tileStart, e)
+    }
     if (this.#checked.length > 0) {
       try {
         for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)
       } catch (err) {
-        if (this.#live > liveBefore) this.#discard(e, keyId, home, tileStart)
+        if (fresh) {
+          this.#open.removeLast(e, keyId, home, tileStart)
+          this.#free(e)
+        }
         throw err
       }
     }
@@ -240,7 +226,7 @@ export class TileState {
       irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
     }
     // Chronon's add(): latestTsMillis = the time of the element just added (not a max: an out-of-order event lowers it)
-    this.#entryLatest[e] = ts
+    this.#entries.latest[e] = ts
     if (this.#kparts.length > 0) {
       const r = this.#nRows++
       this.#rowEntries[r] = e
@@ -280,44 +266,31 @@ export class TileState {
    * time with isComplete = true and frees its entries. Returns how many tiles closed.
    */
   close (partition: number, watermark: number): number {
-    const part = this.#parts.get(partition)
-    if (part === undefined) return 0
-    if (watermark > part.closed) part.closed = watermark
-    let closed = 0
     // Ascending: the rollups merge each key's fine tiles in time order (as a fine-tile read does).
-    const due: number[] = []
-    for (const tileStart of part.tiles.keys()) if (this.isLate(tileStart, watermark)) due.push(tileStart)
-    if (due.length > 1) due.sort((a, b) => a - b)
-    for (const tileStart of due) {
-      const tile = part.tiles.get(tileStart)!
-      this.flush()
-      const tileIndex = tileStart / this.#tileSize
+    const due = this.#open.due(partition, watermark)
+    if (due === null) return 0
+    if (due.length > 0) this.flush()
+    for (const [tileStart, tile] of due) {
       this.#emitMany(tile.entries, tile.n, true)
       if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        this.#entries.delete(this.#entryKey[e]!, tileIndex)
-        this.#freeEntry(e)
-      }
-      part.tiles.delete(tileStart)
-      if (this.#lastTile === tile) this.#forgetLastTile()
-      closed++
+      this.#open.remove(partition, tileStart, this.#entries.key)
+      for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
     }
     if (this.#res.length > 0) this.#closeRollups(partition, watermark)
-    return closed
+    return due.length
   }
 
   /** Merges a fine tile's final IRs into its keys' open rolled-up tiles of every resolution (allocating them). */
-  #rollUp (partition: number, tile: TileList, tileStart: number): void {
+  #rollUp (partition: number, tile: CoarseList, tileStart: number): void {
     for (const r of this.#res) {
       const start = r.startOf(tileStart)
       if (!r.covers(partition, start, this.#tileSize, this.#lateness)) continue
       for (let i = 0; i < tile.n; i++) {
         const e = tile.entries[i]!
-        const keyId = this.#entryKey[e]!
+        const keyId = this.#entries.key[e]!
         let c = r.get(keyId, start)
         if (c < 0) {
-          c = this.#allocEntry(keyId, partition, start)
+          c = this.#alloc(keyId, partition, start)
           r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
         }
         this.#mergeEntry(c, e)
@@ -335,7 +308,8 @@ export class TileState {
       const b = irs[e] ?? null
       if (b !== null) irs[c] = this.#oparts[j]!.merge(irs[c] ?? null, b)
     }
-    if (this.#entryLatest[e]! > this.#entryLatest[c]!) this.#entryLatest[c] = this.#entryLatest[e]!
+    const latest = this.#entries.latest
+    if (latest[e]! > latest[c]!) latest[c] = latest[e]!
   }
 
   /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
@@ -349,8 +323,8 @@ export class TileState {
           this.#emitMany(list.entries, list.n, true)
           for (let i = 0; i < list.n; i++) {
             const e = list.entries[i]!
-            r.forget(this.#entryKey[e]!, start)
-            this.#freeEntry(e)
+            r.forget(this.#entries.key[e]!, start)
+            this.#free(e)
           }
         }
       } finally {
@@ -383,34 +357,21 @@ export class TileState {
       for (const list of r.takeAll(partition)) {
         for (let i = 0; i < list.n; i++) {
           const e = list.entries[i]!
-          r.forget(this.#entryKey[e]!, this.#entryTile[e]!)
-          this.#freeEntry(e)
+          r.forget(this.#entries.key[e]!, this.#entries.tileStart[e]!)
+          this.#free(e)
           dropped++
         }
       }
     }
-    const part = this.#parts.get(partition)
-    if (part === undefined) return dropped
+    const tiles = this.#open.takeAll(partition, this.#entries.key)
+    if (tiles === null) return dropped
     this.flush()
-    for (const [tileStart, tile] of part.tiles) {
-      const tileIndex = tileStart / this.#tileSize
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        this.#entries.delete(this.#entryKey[e]!, tileIndex)
-        this.#freeEntry(e)
-        dropped++
-      }
-      if (this.#lastTile === tile) this.#forgetLastTile()
+    for (const tile of tiles) {
+      for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
+      dropped += tile.n
     }
-    this.#parts.delete(partition)
     // Dirty entries of the partition were freed: fireDirty skips them (their DIRTY flag is cleared on free).
     return dropped
-  }
-
-  #forgetLastTile (): void {
-    this.#lastTile = undefined
-    this.#lastTileStart = NaN
-    this.#lastPart = NaN
   }
 
   /** Always-fire trigger: writes every tile touched since the last call (once each). */
@@ -445,13 +406,13 @@ export class TileState {
   snapshot (partitions: readonly number[] | null = null): StateSnapshot {
     this.flush()
     const w = new SnapshotWriter()
-    for (const [p, part] of this.#parts) {
+    for (const p of this.#open.partitions()) {
       if (partitions !== null && !partitions.includes(p)) continue
-      for (const tile of part.tiles.values()) {
+      for (const tile of this.#open.lists(p)) {
         for (let i = 0; i < tile.n; i++) {
           const e = tile.entries[i]!
           this.#emit(e, false, w.puts)
-          w.fine(p, this.#entryLatest[e]!, this.#triggers.timerPending(e))
+          w.fine(p, this.#entries.latest[e]!, this.#triggers.timerPending(e))
         }
       }
     }
@@ -463,7 +424,7 @@ export class TileState {
           for (let i = 0; i < list.n; i++) {
             const e = list.entries[i]!
             this.#emit(e, false, w.puts)
-            w.rolledUp(p, this.#entryLatest[e]!, r.index)
+            w.rolledUp(p, this.#entries.latest[e]!, r.index)
           }
         }
       }
@@ -478,7 +439,7 @@ export class TileState {
   restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
     const read = new SnapshotReader(snap, this.#bound, snapRollups)
     for (const [p, w] of closed) {
-      this.#part(p).closed = Math.max(this.#part(p).closed, w)
+      this.#open.restoreClosed(p, w)
       // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
       for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
     }
@@ -497,12 +458,17 @@ export class TileState {
       if (r !== undefined) {
         // an open rolled-up tile
         if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
-        e = this.#allocEntry(keyId, partition, start)
+        e = this.#alloc(keyId, partition, start)
         r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
       } else {
-        e = this.#entryFor(keyId, this.#keys.home(keyId), start)
+        const home = this.#keys.home(keyId)
+        e = this.#open.entryOf(keyId, start)
+        if (e < 0) {
+          e = this.#alloc(keyId, home, start)
+          this.#open.add(keyId, home, start, e)
+        }
       }
-      this.#entryLatest[e] = read.latest(i)
+      this.#entries.latest[e] = read.latest(i)
       const irs = read.irs(i)
       const base = this.#stateBase + e * this.#stride
       for (let p = 0; p < this.#steps.length; p++) {
@@ -514,65 +480,13 @@ export class TileState {
     }
   }
 
-  // ---- entries, keys, tiles ----------------------------------------------------------------------------------
+  // ---- entries: they live in several rooms ---------------------------------------------------------------------
 
-  #part (partition: number): PartTiles {
-    let part = this.#parts.get(partition)
-    if (part === undefined) {
-      part = { tiles: new Map(), closed: -Infinity }
-      this.#parts.set(partition, part)
-    }
-    return part
-  }
-
-  #entryFor (keyId: number, partition: number, tileStart: number): number {
-    const tileIndex = tileStart / this.#tileSize
-    const found = this.#entries.get(keyId, tileIndex)
-    if (found >= 0) return found
-    let tile: TileList | undefined
-    if (tileStart === this.#lastTileStart && partition === this.#lastPart) {
-      tile = this.#lastTile!
-    } else {
-      const tiles = this.#part(partition).tiles
-      tile = tiles.get(tileStart)
-      if (tile === undefined) {
-        tile = { entries: new Int32Array(64), n: 0 }
-        tiles.set(tileStart, tile)
-      }
-      this.#lastTileStart = tileStart
-      this.#lastPart = partition
-      this.#lastTile = tile
-    }
-    const e = this.#allocEntry(keyId, partition, tileStart)
-    if (tile.n === tile.entries.length) tile.entries = growI32(tile.entries, tile.n * 2)
-    tile.entries[tile.n++] = e
-    this.#entries.set(keyId, tileIndex, e)
-    return e
-  }
-
-  /** Undoes the allocation of an entry that received nothing (the last one allocated, so last in its tile). */
-  #discard (e: number, keyId: number, partition: number, tileStart: number): void {
-    const tiles = this.#part(partition).tiles
-    const tile = tiles.get(tileStart)
-    if (tile !== undefined && tile.n > 0 && tile.entries[tile.n - 1] === e) tile.n--
-    if (tile !== undefined && tile.n === 0) {
-      tiles.delete(tileStart)
-      if (this.#lastTile === tile) this.#forgetLastTile()
-    }
-    this.#entries.delete(keyId, tileStart / this.#tileSize)
-    this.#freeEntry(e)
-  }
-
-  #allocEntry (keyId: number, partition: number, tileStart: number): number {
-    if (this.#freeTop === 0) this.#growEntries(this.#cap * 2)
-    const e = this.#free[--this.#freeTop]!
-    this.#entryKey[e] = keyId
-    this.#entryPart[e] = partition
-    this.#entryTile[e] = tileStart
-    this.#entryLatest[e] = tileStart
+  #alloc (keyId: number, partition: number, tileStart: number): number {
+    if (this.#entries.full) this.#grow(this.#entries.capacity * 2)
+    const e = this.#entries.alloc(keyId, partition, tileStart)
     this.#triggers.reset(e)
     this.#keys.ref(keyId)
-    this.#live++
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
     for (const irs of this.#oirs) irs[e] = null
     if (this.#meta >= 0) {
@@ -587,7 +501,7 @@ export class TileState {
     return e
   }
 
-  #freeEntry (e: number): void {
+  #free (e: number): void {
     this.#triggers.freed(e)
     for (let j = 0; j < this.#oparts.length; j++) {
       const irs = this.#oirs[j]!
@@ -595,25 +509,14 @@ export class TileState {
       if (ir !== null && ir !== undefined) this.#oparts[j]!.dispose(ir)
       irs[e] = null
     }
-    this.#free[this.#freeTop++] = e
-    this.#live--
-    this.#keys.unref(this.#entryKey[e]!)
+    this.#entries.free(e)
+    this.#keys.unref(this.#entries.key[e]!)
   }
 
-  #growEntries (cap: number): void {
-    const old = this.#cap
+  #grow (cap: number): void {
     this.#ensureMemory(this.#stateBase + cap * this.#stride)
-    this.#entryKey = growI32(this.#entryKey, cap)
-    this.#entryPart = growI32(this.#entryPart, cap)
-    this.#entryTile = growF64(this.#entryTile, cap)
-    this.#entryLatest = growF64(this.#entryLatest, cap)
+    this.#entries.grow(cap)
     this.#triggers.grow(cap)
-    const free = new Int32Array(cap)
-    free.set(this.#free.subarray(0, this.#freeTop))
-    // Hand out low indices first: keeps the live state compact at the front of memory.
-    for (let e = cap - 1; e >= old; e--) free[this.#freeTop++] = e
-    this.#free = free
-    this.#cap = cap
   }
 
   #ensureMemory (bytes: number): void {
@@ -643,7 +546,7 @@ export class TileState {
       let k = 0
       while (i < n && k < EMIT_CHUNK) {
         const e = list[i++]!
-        if (this.#keys.bytes(this.#entryKey[e]!).length > INLINE_KEY) this.#emit(e, complete)
+        if (this.#keys.bytes(this.#entries.key[e]!).length > INLINE_KEY) this.#emit(e, complete)
         else chunk[k++] = e
       }
       this.#encodeChunk(0, k, complete)
@@ -669,21 +572,21 @@ export class TileState {
   #tagPut (e: number): void {
     const r = this.#target
     if (r !== null) {
-      r.parts.push(this.#entryPart[e]!)
-      r.latest.push(this.#entryLatest[e]!)
+      r.parts.push(this.#entries.partition[e]!)
+      r.latest.push(this.#entries.latest[e]!)
       return
     }
     if (this.#nPutParts === this.#putParts.length) {
       this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
       this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
     }
-    this.#putLatest[this.#nPutParts] = this.#entryLatest[e]!
-    this.#putParts[this.#nPutParts++] = this.#entryPart[e]!
+    this.#putLatest[this.#nPutParts] = this.#entries.latest[e]!
+    this.#putParts[this.#nPutParts++] = this.#entries.partition[e]!
   }
 
   #emit (e: number, complete: boolean, out: TilePutsWriter = this.#target?.puts ?? this.puts): void {
     if (out === this.puts || out === this.#target?.puts) this.#tagPut(e)
-    const w = out.beginPut(this.#keys.bytes(this.#entryKey[e]!), this.#entryTile[e]!)
+    const w = out.beginPut(this.#keys.bytes(this.#entries.key[e]!), this.#entries.tileStart[e]!)
     w.byte(2)
     const base = this.#stateBase + e * this.#stride
     for (const step of this.#steps) {
@@ -697,12 +600,4 @@ export class TileState {
     writeTileTrailer(w, complete)
     out.endValue()
   }
-}
-
-function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
-}
-
-function growF64 (a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(Math.max(n, a.length * 2)); b.set(a); return b
 }
