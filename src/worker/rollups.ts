@@ -19,9 +19,10 @@
 // parts); nothing per event.
 
 import { TilekilnError } from '../errors.ts'
-import { TilePutsWriter } from '../sink/tile-puts.ts'
 import { tileStartOf } from '../window/resolution.ts'
+import { isFinal } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
+import { TaggedPuts } from './tagged-puts.ts'
 
 /** The coarse tiles of one resolution written since `begin`, with each put's partition and latest event time. */
 export interface RollupPuts {
@@ -50,9 +51,8 @@ export class Resolution {
    * other --rollups, or by an older version): a coarse tile that had fine tiles closed before it is never written.
    */
   readonly #from = new Map<number, number>()
-  readonly puts = new TilePutsWriter()
-  parts: number[] = []
-  latest: number[] = []
+  /** The coarse tiles written since `begin`. */
+  readonly out = new TaggedPuts()
 
   constructor (index: number, millis: number) {
     this.index = index
@@ -67,7 +67,7 @@ export class Resolution {
   /** Records a new coarse entry. Refuses one whose tile this partition's clock already closed (the engine's bug). */
   add (keyId: number, partition: number, start: number, e: number, lateness: number, groupBy: string): void {
     const done = this.closed.get(partition) ?? -Infinity
-    if (start + this.millis - 1 + lateness <= done) {
+    if (isFinal(start, this.millis, lateness, done)) {
       throw new TilekilnError('TK_INTERNAL', `the ${this.millis} ms tile [${start}, ${start + this.millis}) of partition ${partition} was written before all its fine tiles were final (closed at watermark ${done})`, { groupBy, partition })
     }
     this.entries.set(keyId, start / this.millis, e)
@@ -98,7 +98,7 @@ export class Resolution {
     const open = this.open.get(partition)
     if (open === undefined) return []
     const due: [number, CoarseList][] = []
-    for (const [start, list] of open) if (start + this.millis - 1 + lateness <= watermark) due.push([start, list])
+    for (const [start, list] of open) if (isFinal(start, this.millis, lateness, watermark)) due.push([start, list])
     if (due.length > 1) due.sort((a, b) => a[0] - b[0])
     for (const [start] of due) open.delete(start)
     if (open.size === 0) this.open.delete(partition)
@@ -120,14 +120,12 @@ export class Resolution {
   }
 
   begin (): void {
-    this.puts.begin()
-    this.parts = []
-    this.latest = []
+    this.out.begin()
   }
 
   take (): RollupPuts | null {
-    if (this.puts.count === 0) return null
-    return { tileSizeMillis: this.millis, puts: this.puts.finish(), partitions: Int32Array.from(this.parts), latest: Float64Array.from(this.latest) }
+    if (this.out.puts.count === 0) return null
+    return { tileSizeMillis: this.millis, puts: this.out.puts.finish(), partitions: this.out.partitions(), latest: this.out.latest() }
   }
 
   startOf (tileStart: number): number { return tileStartOf(tileStart, this.millis) }
@@ -140,3 +138,4 @@ export function resolutionsFor (fineMillis: number, sizes: readonly number[], gr
   }
   return [...new Set(sizes)].sort((a, b) => a - b).map((r, i) => new Resolution(i + 1, r))
 }
+

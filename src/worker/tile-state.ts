@@ -1,35 +1,37 @@
 // A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part, grouped by the
-// source partition the key's events come from (the unit of state that moves between daemons).
+// source partition the key's events come from (the unit of state that moves between daemons). This class
+// coordinates the rooms that hold it:
 //
-//   keys     key → keyId, its Avro key bytes and home partition: worker/key-table.ts
-//   entries  the free list and per-entry columns (keyId, partition, tileStart, latest: the time of the last event
-//            folded in, Chronon's latestTsMillis): worker/entry-table.ts
-//   tiles    (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a partition's
-//            tile walks it): worker/open-tiles.ts
-//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
-//            everything lives: worker/state-layout.ts)
-//            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
+//   keys      key → keyId, its Avro key bytes and home partition              worker/key-table.ts
+//   entries   the free list and per-entry columns (keyId, partition, tile
+//             start, latest event time)                                       worker/entry-table.ts
+//   tiles     (keyId, tile) → entry; each partition's open tiles' entries     worker/open-tiles.ts
+//   IRs       kernel cells in WASM memory, JS IRs beside them                 worker/tile-irs.ts (where: state-layout.ts)
+//   rows      rows staged for the kernels, and the kernel runs                worker/row-buffer.ts
+//   writing   entries → tile puts, in WASM or JS                              worker/tile-encoder.ts, tagged-puts.ts
+//   triggers  dirty entries, timers; the lateness rule                        window/trigger.ts
+//   rollups   open rolled-up tiles, fed by closing fine tiles                 worker/rollups.ts (merged, written
+//             and freed here)
+//   snapshots the checkpoint form of the state                                worker/snapshot.ts
 //
-// Closed tiles also feed the rolled-up tiles (worker/rollups.ts). Triggers (which entries have a write pending: dirty
-// entries, timers) and the lateness rule are window/trigger.ts.
-//
-// Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
-// buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
-// (emitting, closing) flushes first.
+// Rows are folded in two steps: `row()` resolves the entry, applies JS parts and stages the row for the kernels;
+// `flush()` runs each kernel part once over the staged rows. Anything that reads IRs (emitting, closing) flushes
+// first. Allocating, freeing and growing entries touch several rooms, and are done here.
 
-import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, instantiateKernels, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
-import { writeTileTrailer } from '../codec/tile.ts'
-import { TilekilnError } from '../errors.ts'
+import { instantiateKernels } from '../agg/kernels.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { TilePutsWriter } from '../sink/tile-puts.ts'
+import { TilekilnError } from '../errors.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
-import { EntryTable, growF64, growI32 } from './entry-table.ts'
+import { EntryTable } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
 import { OpenTiles } from './open-tiles.ts'
 import { type CoarseList, type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { RowBuffer } from './row-buffer.ts'
 import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
-import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
+import { stateLayout } from './state-layout.ts'
+import { TaggedPuts } from './tagged-puts.ts'
+import { TileEncoder } from './tile-encoder.ts'
+import { TileIrs } from './tile-irs.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
 export type { StateSnapshot, Trigger }
@@ -60,98 +62,51 @@ export class TileState {
   readonly #tileSize: number
   readonly #lateness: number
   readonly #memory: WasmMemory
-  readonly #k: KernelExports
-  #dv!: DataView
-
-  // kernel parts and the row buffer in WASM memory (worker/state-layout.ts)
-  readonly #kparts: readonly KernelPart[]
-  readonly #kinputs: readonly number[]
-  readonly #rowCap: number
-  readonly #entriesPtr: number
-  readonly #tsPtr: number
-  readonly #valsPtr: readonly number[]
-  readonly #validPtr: readonly number[]
-  readonly #stateBase: number
-  readonly #stride: number
-  /** When every part is a kernel part, tiles are encoded in WASM (encodeTiles): entry meta offset, or -1. */
-  readonly #meta: number
-  readonly #descPtr: number
-  readonly #listPtr: number
-  readonly #outPtr: number
-  #list!: Int32Array
-  #u8!: Uint8Array
-  #rowEntries!: Int32Array
-  #rowTs!: Float64Array
-  #vals: Float64Array[] = []
-  #valid: Uint8Array[] = []
-  #nRows = 0
-
-  // JS-IR parts
-  readonly #oparts: readonly ColumnAggregator[]
-  readonly #oirs: unknown[][]
-  /** JS parts that can refuse a row (element-wise tensors…): checked before anything is updated. */
-  readonly #checked: readonly number[]
-  readonly #steps: readonly EncodeStep[]
-
-  readonly #entries = new EntryTable()
-
   readonly #keys: KeyTable
+  readonly #entries = new EntryTable()
+  readonly #open: OpenTiles
+  readonly #irs: TileIrs
+  readonly #rows: RowBuffer
+  readonly #encoder: TileEncoder
+  readonly #triggers: TriggerState
+  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
+  readonly #res: Resolution[]
+  readonly #stride: number
+  readonly #fine = new TaggedPuts()
+  /** The fine tiles written since `begin`. */
+  readonly puts = this.#fine.puts
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
   #crossings = 0
   #crossingSample: string | null = null
-
-  readonly #open: OpenTiles
-
-  readonly #triggers: TriggerState
-
-  readonly puts = new TilePutsWriter()
-  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
-  readonly #res: Resolution[]
-  /** While rolled-up tiles are emitted: their resolution (its own put batch), else null (the fine batch). */
-  #target: Resolution | null = null
-  /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
-  #putParts = new Int32Array(1024)
-  #nPutParts = 0
-  #putLatest = new Float64Array(1024)
 
   constructor (bound: BoundGroupBy, memory: WasmMemory, options: TileStateOptions) {
     this.#bound = bound
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
-    this.#triggers = new TriggerState(options.trigger)
-    this.#open = new OpenTiles(this.#tileSize, this.#lateness)
-    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
-    this.#k = instantiateKernels(memory)
-    this.#rowCap = options.rowCapacity ?? 8192
-    this.#res = resolutionsFor(bound.plan.tileSizeMillis, options.rollups ?? [], bound.plan.name)
+    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
+    this.#open = new OpenTiles(this.#tileSize, this.#lateness)
+    this.#triggers = new TriggerState(options.trigger)
+    this.#res = resolutionsFor(this.#tileSize, options.rollups ?? [], bound.plan.name)
 
-    const layout = stateLayout(bound, this.#rowCap)
-    this.#kparts = layout.kparts
-    this.#kinputs = layout.kinputs
-    this.#oparts = layout.oparts
-    this.#oirs = layout.oparts.map(() => [])
-    this.#checked = layout.checked
-    this.#steps = layout.steps
-    this.#meta = layout.meta
+    const layout = stateLayout(bound, options.rowCapacity ?? 8192)
+    const k = instantiateKernels(memory)
     this.#stride = layout.stride
-    this.#entriesPtr = layout.entriesPtr
-    this.#tsPtr = layout.tsPtr
-    this.#valsPtr = layout.valsPtr
-    this.#validPtr = layout.validPtr
-    this.#descPtr = layout.descPtr
-    this.#listPtr = layout.listPtr
-    this.#outPtr = layout.outPtr
-    this.#stateBase = layout.stateBase
-    this.#ensureMemory(this.#stateBase + this.#stride * 1024)
-    if (this.#meta >= 0) new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length).set(encoderDescriptors(layout))
+    this.#irs = new TileIrs(layout, k)
+    this.#rows = new RowBuffer(layout, k)
+    this.#encoder = new TileEncoder(layout, k, this.#keys, this.#entries, this.#irs)
     this.#grow(1024)
   }
 
   get liveEntries (): number { return this.#entries.live }
   get liveKeys (): number { return this.#keys.size }
   get openTiles (): number { return this.#open.count }
-
+  /** Open rolled-up tiles (entries). */
+  get openRollups (): number {
+    let n = 0
+    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
+    return n
+  }
   /** Partitions with live state. */
   get partitions (): number[] { return this.#open.partitions() }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
@@ -165,19 +120,22 @@ export class TileState {
 
   /** Starts the puts of a task. */
   begin (): void {
-    this.puts.begin()
+    this.#fine.begin()
     for (const r of this.#res) r.begin()
-    this.#nPutParts = 0
   }
 
   /** The partition of every put since `begin`, in put order. */
-  putPartitions (): Int32Array {
-    return this.#putParts.slice(0, this.#nPutParts)
-  }
-
+  putPartitions (): Int32Array { return this.#fine.partitions() }
   /** The latest event time of every put's tile since `begin`, in put order. */
-  putLatest (): Float64Array {
-    return this.#putLatest.slice(0, this.#nPutParts)
+  putLatest (): Float64Array { return this.#fine.latest() }
+  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
+  takeRollups (): RollupPuts[] {
+    const out: RollupPuts[] = []
+    for (const r of this.#res) {
+      const t = r.take()
+      if (t !== null) out.push(t)
+    }
+    return out
   }
 
   /** Rows folded into another partition's key since the last call, with one example (for a log line). */
@@ -210,9 +168,9 @@ export class TileState {
       e = this.#alloc(keyId, home, tileStart)
       this.#open.add(keyId, home, tileStart, e)
     }
-    if (this.#checked.length > 0) {
+    if (this.#irs.checks) {
       try {
-        for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)
+        this.#irs.check(e, out)
       } catch (err) {
         if (fresh) {
           this.#open.removeLast(e, keyId, home, tileStart)
@@ -221,27 +179,10 @@ export class TileState {
         throw err
       }
     }
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
-    }
+    this.#irs.update(e, out, ts)
     // Chronon's add(): latestTsMillis = the time of the element just added (not a max: an out-of-order event lowers it)
     this.#entries.latest[e] = ts
-    if (this.#kparts.length > 0) {
-      const r = this.#nRows++
-      this.#rowEntries[r] = e
-      this.#rowTs[r] = ts
-      for (let j = 0; j < this.#kinputs.length; j++) {
-        const v = out[this.#kinputs[j]!]
-        if (v === null || v === undefined) {
-          this.#valid[j]![r] = 0
-        } else {
-          this.#valid[j]![r] = 1
-          this.#vals[j]![r] = typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number(v)
-        }
-      }
-      if (this.#nRows === this.#rowCap) this.flush()
-    }
+    this.#rows.add(e, ts, out)
     this.#triggers.touched(e, now)
     return ROW_FOLDED
   }
@@ -251,15 +192,7 @@ export class TileState {
   }
 
   /** Runs every kernel part over the buffered rows. */
-  flush (): void {
-    const n = this.#nRows
-    if (n === 0) return
-    this.#nRows = 0
-    for (const kp of this.#kparts) {
-      const j = this.#kinputs.indexOf(kp.input)
-      runKernel(this.#k, kp, n, this.#entriesPtr, this.#tsPtr, this.#valsPtr[j]!, this.#validPtr[j]!, this.#stateBase, this.#stride)
-    }
-  }
+  flush (): void { this.#rows.flush() }
 
   /**
    * Closes every tile of `partition` its clock has passed (end − 1 + lateness ≤ watermark): writes it one last
@@ -271,7 +204,7 @@ export class TileState {
     if (due === null) return 0
     if (due.length > 0) this.flush()
     for (const [tileStart, tile] of due) {
-      this.#emitMany(tile.entries, tile.n, true)
+      this.#encoder.emitMany(tile.entries, tile.n, true, this.#fine)
       if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
       this.#open.remove(partition, tileStart, this.#entries.key)
       for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
@@ -293,61 +226,23 @@ export class TileState {
           c = this.#alloc(keyId, partition, start)
           r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
         }
-        this.#mergeEntry(c, e)
+        this.#merge(c, e)
       }
     }
-  }
-
-  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules. */
-  #mergeEntry (c: number, e: number): void {
-    const dst = this.#stateBase + c * this.#stride
-    const src = this.#stateBase + e * this.#stride
-    for (let j = 0; j < this.#kparts.length; j++) mergeKernelIr(this.#dv, dst, src, this.#kparts[j]!)
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      const b = irs[e] ?? null
-      if (b !== null) irs[c] = this.#oparts[j]!.merge(irs[c] ?? null, b)
-    }
-    const latest = this.#entries.latest
-    if (latest[e]! > latest[c]!) latest[c] = latest[e]!
   }
 
   /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
   #closeRollups (partition: number, watermark: number): void {
     for (const r of this.#res) {
-      const due = r.takeDue(partition, watermark, this.#lateness)
-      if (due.length === 0) continue
-      this.#target = r
-      try {
-        for (const [start, list] of due) {
-          this.#emitMany(list.entries, list.n, true)
-          for (let i = 0; i < list.n; i++) {
-            const e = list.entries[i]!
-            r.forget(this.#entries.key[e]!, start)
-            this.#free(e)
-          }
+      for (const [start, list] of r.takeDue(partition, watermark, this.#lateness)) {
+        this.#encoder.emitMany(list.entries, list.n, true, r.out)
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(this.#entries.key[e]!, start)
+          this.#free(e)
         }
-      } finally {
-        this.#target = null
       }
     }
-  }
-
-  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
-  takeRollups (): RollupPuts[] {
-    const out: RollupPuts[] = []
-    for (const r of this.#res) {
-      const t = r.take()
-      if (t !== null) out.push(t)
-    }
-    return out
-  }
-
-  /** Open rolled-up tiles (entries). */
-  get openRollups (): number {
-    let n = 0
-    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
-    return n
   }
 
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
@@ -379,7 +274,7 @@ export class TileState {
     if (this.#triggers.dirtyCount === 0) return
     this.flush()
     const n = this.#triggers.takeDirty()
-    this.#emitMany(this.#triggers.dirty, n, false)
+    this.#encoder.emitMany(this.#triggers.dirty, n, false, this.#fine)
   }
 
   /** Buffered trigger: writes the tiles whose timer is due. */
@@ -387,14 +282,12 @@ export class TileState {
     let flushed = false
     for (let e = this.#triggers.takeDue(now); e >= 0; e = this.#triggers.takeDue(now)) {
       if (!flushed) { this.flush(); flushed = true }
-      this.#emit(e, false)
+      this.#encoder.emit(e, false, this.#fine)
     }
   }
 
   /** Earliest pending buffered-trigger deadline, or Infinity. */
-  nextTimer (): number {
-    return this.#triggers.nextTimer()
-  }
+  nextTimer (): number { return this.#triggers.nextTimer() }
 
   // ---- checkpoints (the format: worker/snapshot.ts) -----------------------------------------------------------
 
@@ -411,19 +304,18 @@ export class TileState {
       for (const tile of this.#open.lists(p)) {
         for (let i = 0; i < tile.n; i++) {
           const e = tile.entries[i]!
-          this.#emit(e, false, w.puts)
+          this.#encoder.write(e, false, w.puts)
           w.fine(p, this.#entries.latest[e]!, this.#triggers.timerPending(e))
         }
       }
     }
-    // open rolled-up tiles: flagged with their resolution, so a restore does not take them for fine tiles
     for (const r of this.#res) {
       for (const [p, open] of r.open) {
         if (partitions !== null && !partitions.includes(p)) continue
         for (const list of open.values()) {
           for (let i = 0; i < list.n; i++) {
             const e = list.entries[i]!
-            this.#emit(e, false, w.puts)
+            this.#encoder.write(e, false, w.puts)
             w.rolledUp(p, this.#entries.latest[e]!, r.index)
           }
         }
@@ -469,13 +361,7 @@ export class TileState {
         }
       }
       this.#entries.latest[e] = read.latest(i)
-      const irs = read.irs(i)
-      const base = this.#stateBase + e * this.#stride
-      for (let p = 0; p < this.#steps.length; p++) {
-        const step = this.#steps[p]!
-        if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
-        else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
-      }
+      this.#irs.load(e, read.irs(i))
       if (read.timerPending(i)) this.#triggers.restoreTimer(e, now)
     }
   }
@@ -487,117 +373,33 @@ export class TileState {
     const e = this.#entries.alloc(keyId, partition, tileStart)
     this.#triggers.reset(e)
     this.#keys.ref(keyId)
-    this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
-    for (const irs of this.#oirs) irs[e] = null
-    if (this.#meta >= 0) {
-      const m = this.#stateBase + e * this.#stride + this.#meta
-      this.#dv.setFloat64(m, tileStart, true)
-      const key = this.#keys.bytes(keyId)
-      if (key.length <= INLINE_KEY) {
-        this.#u8[m + 8] = key.length
-        this.#u8.set(key, m + 9)
-      }
-    }
+    this.#irs.reset(e, tileStart, this.#keys.bytes(keyId))
     return e
   }
 
   #free (e: number): void {
     this.#triggers.freed(e)
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      const ir = irs[e]
-      if (ir !== null && ir !== undefined) this.#oparts[j]!.dispose(ir)
-      irs[e] = null
-    }
+    this.#irs.dispose(e)
     this.#entries.free(e)
     this.#keys.unref(this.#entries.key[e]!)
   }
 
-  #grow (cap: number): void {
-    this.#ensureMemory(this.#stateBase + cap * this.#stride)
-    this.#entries.grow(cap)
-    this.#triggers.grow(cap)
+  /** Entry c ⊕= entry e: IRs, and the later latest event time. */
+  #merge (c: number, e: number): void {
+    this.#irs.merge(c, e)
+    const latest = this.#entries.latest
+    if (latest[e]! > latest[c]!) latest[c] = latest[e]!
   }
 
-  #ensureMemory (bytes: number): void {
+  #grow (cap: number): void {
+    const bytes = this.#irs.bytesFor(cap)
     const have = this.#memory.buffer.byteLength
     if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE))
     const buf = this.#memory.buffer
-    this.#dv = new DataView(buf)
-    this.#rowEntries = new Int32Array(buf, this.#entriesPtr, this.#rowCap)
-    this.#rowTs = new Float64Array(buf, this.#tsPtr, this.#rowCap)
-    this.#vals = this.#valsPtr.map(p => new Float64Array(buf, p, this.#rowCap))
-    this.#valid = this.#validPtr.map(p => new Uint8Array(buf, p, this.#rowCap))
-    this.#u8 = new Uint8Array(buf)
-    if (this.#meta >= 0) this.#list = new Int32Array(buf, this.#listPtr, EMIT_CHUNK)
-  }
-
-  // ---- emitting ----------------------------------------------------------------------------------------------
-
-  /** Writes the tiles of `n` entries: in WASM when the GroupBy allows it (short keys), else one by one in JS. */
-  #emitMany (list: Int32Array, n: number, complete: boolean): void {
-    if (this.#meta < 0) {
-      for (let i = 0; i < n; i++) this.#emit(list[i]!, complete)
-      return
-    }
-    const chunk = this.#list
-    let i = 0
-    while (i < n) {
-      let k = 0
-      while (i < n && k < EMIT_CHUNK) {
-        const e = list[i++]!
-        if (this.#keys.bytes(this.#entries.key[e]!).length > INLINE_KEY) this.#emit(e, complete)
-        else chunk[k++] = e
-      }
-      this.#encodeChunk(0, k, complete)
-    }
-  }
-
-  /** Encodes chunk[from, from + n) with encodeTiles, halving the run when the output room is too small. */
-  #encodeChunk (from: number, n: number, complete: boolean): void {
-    if (n === 0) return
-    const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
-    if (bytes >= 0) {
-      ;(this.#target?.puts ?? this.puts).appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
-      for (let i = 0; i < n; i++) this.#tagPut(this.#list[from + i]!)
-      return
-    }
-    if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
-    const half = n >> 1
-    this.#encodeChunk(from, half, complete)
-    this.#encodeChunk(from + half, n - half, complete)
-  }
-
-  /** Records the partition and latest event time of the put just made for entry e. */
-  #tagPut (e: number): void {
-    const r = this.#target
-    if (r !== null) {
-      r.parts.push(this.#entries.partition[e]!)
-      r.latest.push(this.#entries.latest[e]!)
-      return
-    }
-    if (this.#nPutParts === this.#putParts.length) {
-      this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
-      this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
-    }
-    this.#putLatest[this.#nPutParts] = this.#entries.latest[e]!
-    this.#putParts[this.#nPutParts++] = this.#entries.partition[e]!
-  }
-
-  #emit (e: number, complete: boolean, out: TilePutsWriter = this.#target?.puts ?? this.puts): void {
-    if (out === this.puts || out === this.#target?.puts) this.#tagPut(e)
-    const w = out.beginPut(this.#keys.bytes(this.#entries.key[e]!), this.#entries.tileStart[e]!)
-    w.byte(2)
-    const base = this.#stateBase + e * this.#stride
-    for (const step of this.#steps) {
-      if (step.kernel !== null) {
-        writeKernelIr(w, this.#dv, base, step.kernel)
-      } else {
-        const agg = this.#oparts[step.object]!
-        step.encoder(w, agg.normalize(this.#oirs[step.object]![e] ?? null))
-      }
-    }
-    writeTileTrailer(w, complete)
-    out.endValue()
+    this.#irs.attach(buf)
+    this.#rows.attach(buf)
+    this.#encoder.attach(buf)
+    this.#entries.grow(cap)
+    this.#triggers.grow(cap)
   }
 }
