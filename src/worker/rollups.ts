@@ -1,5 +1,6 @@
 // Multi-resolution tiles ("MegaTiles"): which open rolled-up (coarse: 1 hour, 1 day, …) tiles a worker holds, per
-// resolution and source partition. The tiles themselves are entries of the worker state (worker/tile-state.ts),
+// resolution and source partition, and their bookkeeping as fine tiles close (Rollups). The tiles themselves are
+// entries of the worker state (worker/tile-state.ts: allocated, merged, written and freed through RollupEntries),
 // laid out exactly as fine tiles are (same stride, same kernel cells, same JS IRs), filled from the fine tiles as
 // they become final, never from events:
 //
@@ -139,3 +140,132 @@ export function resolutionsFor (fineMillis: number, sizes: readonly number[], gr
   return [...new Set(sizes)].sort((a, b) => a - b).map((r, i) => new Resolution(i + 1, r))
 }
 
+/** What the rolled-up tiles need of the worker state's entries (worker/tile-state.ts). */
+export interface RollupEntries {
+  keyOf (e: number): number
+  tileStartOf (e: number): number
+  /** A new entry for the open coarse tile (keyId, start) of `partition`, its IRs empty. */
+  alloc (keyId: number, partition: number, start: number): number
+  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules; c's latest event time the later of both. */
+  merge (c: number, e: number): void
+  free (e: number): void
+  /** Writes the tiles of list[0, n), complete, into `out`. */
+  write (list: Int32Array, n: number, out: TaggedPuts): void
+}
+
+/** Every resolution of a run, and what happens to them as fine tiles close. */
+export class Rollups {
+  /** Ascending. */
+  readonly resolutions: readonly Resolution[]
+  readonly #fineMillis: number
+  readonly #lateness: number
+  readonly #groupBy: string
+  readonly #entries: RollupEntries
+
+  constructor (fineMillis: number, sizes: readonly number[], lateness: number, groupBy: string, entries: RollupEntries) {
+    this.resolutions = resolutionsFor(fineMillis, sizes, groupBy)
+    this.#fineMillis = fineMillis
+    this.#lateness = lateness
+    this.#groupBy = groupBy
+    this.#entries = entries
+  }
+
+  /** Are any tiles rolled up? */
+  get any (): boolean { return this.resolutions.length > 0 }
+
+  /** Open coarse tiles (entries). */
+  get open (): number {
+    let n = 0
+    for (const r of this.resolutions) for (const open of r.open.values()) for (const list of open.values()) n += list.n
+    return n
+  }
+
+  begin (): void {
+    for (const r of this.resolutions) r.begin()
+  }
+
+  /** The coarse tiles written since `begin`, one batch per resolution that wrote any. */
+  take (): RollupPuts[] {
+    const out: RollupPuts[] = []
+    for (const r of this.resolutions) {
+      const t = r.take()
+      if (t !== null) out.push(t)
+    }
+    return out
+  }
+
+  /** Merges a final fine tile's entries into their keys' open coarse tiles of every resolution (allocating them). */
+  rollUp (partition: number, list: CoarseList, tileStart: number): void {
+    const entries = this.#entries
+    for (const r of this.resolutions) {
+      const start = r.startOf(tileStart)
+      if (!r.covers(partition, start, this.#fineMillis, this.#lateness)) continue
+      for (let i = 0; i < list.n; i++) {
+        const e = list.entries[i]!
+        const keyId = entries.keyOf(e)
+        let c = r.get(keyId, start)
+        if (c < 0) {
+          c = entries.alloc(keyId, partition, start)
+          r.add(keyId, partition, start, c, this.#lateness, this.#groupBy)
+        }
+        entries.merge(c, e)
+      }
+    }
+  }
+
+  /** Writes (complete) and frees the coarse tiles of `partition` its clock has passed. */
+  close (partition: number, watermark: number): void {
+    const entries = this.#entries
+    for (const r of this.resolutions) {
+      for (const [start, list] of r.takeDue(partition, watermark, this.#lateness)) {
+        entries.write(list.entries, list.n, r.out)
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(entries.keyOf(e), start)
+          entries.free(e)
+        }
+      }
+    }
+  }
+
+  /** Frees the open coarse tiles of `partition` without writing them; returns how many. */
+  drop (partition: number): number {
+    const entries = this.#entries
+    let dropped = 0
+    for (const r of this.resolutions) {
+      for (const list of r.takeAll(partition)) {
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(entries.keyOf(e), entries.tileStartOf(e))
+          entries.free(e)
+          dropped++
+        }
+      }
+    }
+    return dropped
+  }
+
+  /** Visits the open coarse entries of `partitions` (all when null), by resolution, partition and tile. */
+  forEachOpen (partitions: readonly number[] | null, visit: (e: number, partition: number, r: Resolution) => void): void {
+    for (const r of this.resolutions) {
+      for (const [p, open] of r.open) {
+        if (partitions !== null && !partitions.includes(p)) continue
+        for (const list of open.values()) for (let i = 0; i < list.n; i++) visit(list.entries[i]!, p, r)
+      }
+    }
+  }
+
+  /** A restored partition closed at `watermark`: sizes the checkpoint did not roll up start after it. */
+  restoreClosed (partition: number, watermark: number, snapshotSizes: readonly number[]): void {
+    // Their open coarse tiles are not in the snapshot.
+    for (const r of this.resolutions) if (!snapshotSizes.includes(r.millis)) r.startAfter(partition, watermark)
+  }
+
+  /** A restored open coarse tile (keyId, start) of resolution r: its new entry. */
+  restoreEntry (r: Resolution, keyId: number, partition: number, start: number): number {
+    if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#groupBy, partition })
+    const e = this.#entries.alloc(keyId, partition, start)
+    r.add(keyId, partition, start, e, this.#lateness, this.#groupBy)
+    return e
+  }
+}

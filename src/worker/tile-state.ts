@@ -10,8 +10,7 @@
 //   rows      rows staged for the kernels, and the kernel runs                worker/row-buffer.ts
 //   writing   entries → tile puts, in WASM or JS                              worker/tile-encoder.ts, tagged-puts.ts
 //   triggers  dirty entries, timers; the lateness rule                        window/trigger.ts
-//   rollups   open rolled-up tiles, fed by closing fine tiles                 worker/rollups.ts (merged, written
-//             and freed here)
+//   rollups   open rolled-up tiles, fed by closing fine tiles                 worker/rollups.ts
 //   snapshots the checkpoint form of the state                                worker/snapshot.ts
 //
 // Rows are folded in two steps: `row()` resolves the entry, applies JS parts and stages the row for the kernels;
@@ -20,12 +19,11 @@
 
 import { instantiateKernels } from '../agg/kernels.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { TilekilnError } from '../errors.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { EntryTable } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
 import { OpenTiles } from './open-tiles.ts'
-import { type CoarseList, type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
+import { type Resolution, type RollupEntries, type RollupPuts, Rollups } from './rollups.ts'
 import { RowBuffer } from './row-buffer.ts'
 import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
 import { stateLayout } from './state-layout.ts'
@@ -69,8 +67,7 @@ export class TileState {
   readonly #rows: RowBuffer
   readonly #encoder: TileEncoder
   readonly #triggers: TriggerState
-  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
-  readonly #res: Resolution[]
+  readonly #rollups: Rollups
   readonly #stride: number
   readonly #fine = new TaggedPuts()
   /** The fine tiles written since `begin`. */
@@ -87,7 +84,15 @@ export class TileState {
     this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#open = new OpenTiles(this.#tileSize, this.#lateness)
     this.#triggers = new TriggerState(options.trigger)
-    this.#res = resolutionsFor(this.#tileSize, options.rollups ?? [], bound.plan.name)
+    const host: RollupEntries = {
+      keyOf: e => this.#entries.key[e]!,
+      tileStartOf: e => this.#entries.tileStart[e]!,
+      alloc: (keyId, partition, start) => this.#alloc(keyId, partition, start),
+      merge: (c, e) => this.#merge(c, e),
+      free: e => this.#free(e),
+      write: (list, n, out) => this.#encoder.emitMany(list, n, true, out)
+    }
+    this.#rollups = new Rollups(this.#tileSize, options.rollups ?? [], this.#lateness, bound.plan.name, host)
 
     const layout = stateLayout(bound, options.rowCapacity ?? 8192)
     const k = instantiateKernels(memory)
@@ -102,11 +107,7 @@ export class TileState {
   get liveKeys (): number { return this.#keys.size }
   get openTiles (): number { return this.#open.count }
   /** Open rolled-up tiles (entries). */
-  get openRollups (): number {
-    let n = 0
-    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
-    return n
-  }
+  get openRollups (): number { return this.#rollups.open }
   /** Partitions with live state. */
   get partitions (): number[] { return this.#open.partitions() }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
@@ -121,7 +122,7 @@ export class TileState {
   /** Starts the puts of a task. */
   begin (): void {
     this.#fine.begin()
-    for (const r of this.#res) r.begin()
+    this.#rollups.begin()
   }
 
   /** The partition of every put since `begin`, in put order. */
@@ -129,14 +130,7 @@ export class TileState {
   /** The latest event time of every put's tile since `begin`, in put order. */
   putLatest (): Float64Array { return this.#fine.latest() }
   /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
-  takeRollups (): RollupPuts[] {
-    const out: RollupPuts[] = []
-    for (const r of this.#res) {
-      const t = r.take()
-      if (t !== null) out.push(t)
-    }
-    return out
-  }
+  takeRollups (): RollupPuts[] { return this.#rollups.take() }
 
   /** Rows folded into another partition's key since the last call, with one example (for a log line). */
   takeCrossings (): { count: number, sample: string | null } {
@@ -205,59 +199,17 @@ export class TileState {
     if (due.length > 0) this.flush()
     for (const [tileStart, tile] of due) {
       this.#encoder.emitMany(tile.entries, tile.n, true, this.#fine)
-      if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
+      if (this.#rollups.any) this.#rollups.rollUp(partition, tile, tileStart)
       this.#open.remove(partition, tileStart, this.#entries.key)
       for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
     }
-    if (this.#res.length > 0) this.#closeRollups(partition, watermark)
+    if (this.#rollups.any) this.#rollups.close(partition, watermark)
     return due.length
-  }
-
-  /** Merges a fine tile's final IRs into its keys' open rolled-up tiles of every resolution (allocating them). */
-  #rollUp (partition: number, tile: CoarseList, tileStart: number): void {
-    for (const r of this.#res) {
-      const start = r.startOf(tileStart)
-      if (!r.covers(partition, start, this.#tileSize, this.#lateness)) continue
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        const keyId = this.#entries.key[e]!
-        let c = r.get(keyId, start)
-        if (c < 0) {
-          c = this.#alloc(keyId, partition, start)
-          r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
-        }
-        this.#merge(c, e)
-      }
-    }
-  }
-
-  /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
-  #closeRollups (partition: number, watermark: number): void {
-    for (const r of this.#res) {
-      for (const [start, list] of r.takeDue(partition, watermark, this.#lateness)) {
-        this.#encoder.emitMany(list.entries, list.n, true, r.out)
-        for (let i = 0; i < list.n; i++) {
-          const e = list.entries[i]!
-          r.forget(this.#entries.key[e]!, start)
-          this.#free(e)
-        }
-      }
-    }
   }
 
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
   drop (partition: number): number {
-    let dropped = 0
-    for (const r of this.#res) {
-      for (const list of r.takeAll(partition)) {
-        for (let i = 0; i < list.n; i++) {
-          const e = list.entries[i]!
-          r.forget(this.#entries.key[e]!, this.#entries.tileStart[e]!)
-          this.#free(e)
-          dropped++
-        }
-      }
-    }
+    let dropped = this.#rollups.drop(partition)
     const tiles = this.#open.takeAll(partition, this.#entries.key)
     if (tiles === null) return dropped
     this.flush()
@@ -309,18 +261,10 @@ export class TileState {
         }
       }
     }
-    for (const r of this.#res) {
-      for (const [p, open] of r.open) {
-        if (partitions !== null && !partitions.includes(p)) continue
-        for (const list of open.values()) {
-          for (let i = 0; i < list.n; i++) {
-            const e = list.entries[i]!
-            this.#encoder.write(e, false, w.puts)
-            w.rolledUp(p, this.#entries.latest[e]!, r.index)
-          }
-        }
-      }
-    }
+    this.#rollups.forEachOpen(partitions, (e, p, r) => {
+      this.#encoder.write(e, false, w.puts)
+      w.rolledUp(p, this.#entries.latest[e]!, r.index)
+    })
     return w.finish()
   }
 
@@ -328,19 +272,18 @@ export class TileState {
    * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
    * gives each restored partition's closing watermark; `snapRollups` the rolled-up sizes of its checkpoint.
    */
-  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
+  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#rollups.resolutions.map(r => r.millis)): void {
     const read = new SnapshotReader(snap, this.#bound, snapRollups)
     for (const [p, w] of closed) {
       this.#open.restoreClosed(p, w)
-      // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
-      for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
+      this.#rollups.restoreClosed(p, w, snapRollups)
     }
     for (let i = 0; i < read.count; i++) {
       const partition = read.partition(i)
       const size = read.rolledUpSize(i)
       let r: Resolution | undefined
       if (size !== 0) {
-        r = this.#res.find(x => x.millis === size)
+        r = this.#rollups.resolutions.find(x => x.millis === size)
         // This run does not roll up to that size: the tile is never written, and readers use the finer tiles.
         if (r === undefined) continue
       }
@@ -348,10 +291,7 @@ export class TileState {
       const start = read.tileStart(i)
       let e: number
       if (r !== undefined) {
-        // an open rolled-up tile
-        if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
-        e = this.#alloc(keyId, partition, start)
-        r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
+        e = this.#rollups.restoreEntry(r, keyId, partition, start)
       } else {
         const home = this.#keys.home(keyId)
         e = this.#open.entryOf(keyId, start)
