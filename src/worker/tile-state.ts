@@ -156,17 +156,14 @@ export class TileState {
       const closed = this.#open.closedAt(home)
       if (closed !== undefined && this.isLate(tileStart, closed)) return ROW_LATE_AT_HOME
     }
-    let e = this.#open.entryOf(keyId, tileStart)
-    const fresh = e < 0
-    if (fresh) {
-      e = this.#alloc(keyId, home, tileStart)
-      this.#open.add(keyId, home, tileStart, e)
-    }
+    const liveBefore = this.#entries.live
+    const e = this.#entryFor(keyId, home, tileStart)
     if (this.#irs.checks) {
       try {
         this.#irs.check(e, out)
       } catch (err) {
-        if (fresh) {
+        if (this.#entries.live > liveBefore) {
+          // the entry was made for this row: undo it
           this.#open.removeLast(e, keyId, home, tileStart)
           this.#free(e)
         }
@@ -293,12 +290,7 @@ export class TileState {
       if (r !== undefined) {
         e = this.#rollups.restoreEntry(r, keyId, partition, start)
       } else {
-        const home = this.#keys.home(keyId)
-        e = this.#open.entryOf(keyId, start)
-        if (e < 0) {
-          e = this.#alloc(keyId, home, start)
-          this.#open.add(keyId, home, start, e)
-        }
+        e = this.#entryFor(keyId, this.#keys.home(keyId), start)
       }
       this.#entries.latest[e] = read.latest(i)
       this.#irs.load(e, read.irs(i))
@@ -307,6 +299,15 @@ export class TileState {
   }
 
   // ---- entries: they live in several rooms ---------------------------------------------------------------------
+
+  /** The open fine-tile entry of (keyId, tileStart), made in `partition` if new. */
+  #entryFor (keyId: number, partition: number, tileStart: number): number {
+    const found = this.#open.entryOf(keyId, tileStart)
+    if (found >= 0) return found
+    const e = this.#alloc(keyId, partition, tileStart)
+    this.#open.add(keyId, partition, tileStart, e)
+    return e
+  }
 
   #alloc (keyId: number, partition: number, tileStart: number): number {
     if (this.#entries.full) this.#grow(this.#entries.capacity * 2)
