@@ -49,9 +49,8 @@ export class RowBuffer {
     this.#valid = this.#validPtr.map(p => new Uint8Array(buf, p, this.#rowCap))
   }
 
-  /** Stages a row folded into entry e (nothing when no part is a kernel part); runs the kernels when full. */
+  /** Stages a row folded into entry e (only when some part is a kernel part); runs the kernels when full. */
   add (e: number, ts: number, out: readonly unknown[]): void {
-    if (this.#kparts.length === 0) return
     const r = this.#n++
     this.#entries[r] = e
     this.#ts[r] = ts

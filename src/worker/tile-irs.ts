@@ -78,9 +78,6 @@ export class TileIrs {
     }
   }
 
-  /** Can a JS part refuse a row (element-wise tensors…)? Then `check` before updating anything. */
-  get checks (): boolean { return this.#checked.length > 0 }
-
   /** Throws (a TilekilnError TK_INPUT) when a JS part of entry e refuses the row; changes nothing. */
   check (e: number, out: readonly unknown[]): void {
     for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)

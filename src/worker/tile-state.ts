@@ -6,7 +6,7 @@
 //   entries   the free list and per-entry columns (keyId, partition, tile
 //             start, latest event time)                                       worker/entry-table.ts
 //   tiles     (keyId, tile) → entry; each partition's open tiles' entries     worker/open-tiles.ts
-//   IRs       kernel cells in WASM memory, JS IRs beside them                 worker/tile-irs.ts (where: state-layout.ts)
+//   IRs       kernel cells in WASM memory (where: state-layout.ts), JS IRs    worker/tile-irs.ts
 //   rows      rows staged for the kernels, and the kernel runs                worker/row-buffer.ts
 //   writing   entries → tile puts, in WASM or JS                              worker/tile-encoder.ts, tagged-puts.ts
 //   triggers  dirty entries, timers; the lateness rule                        window/trigger.ts
@@ -69,6 +69,10 @@ export class TileState {
   readonly #triggers: TriggerState
   readonly #rollups: Rollups
   readonly #stride: number
+  // decided once per GroupBy, so that the per-row path makes no call it does not need
+  readonly #checks: boolean
+  readonly #jsParts: boolean
+  readonly #kernelParts: boolean
   readonly #fine = new TaggedPuts()
   /** The fine tiles written since `begin`. */
   readonly puts = this.#fine.puts
@@ -97,6 +101,9 @@ export class TileState {
     const layout = stateLayout(bound, options.rowCapacity ?? 8192)
     const k = instantiateKernels(memory)
     this.#stride = layout.stride
+    this.#checks = layout.checked.length > 0
+    this.#jsParts = layout.oparts.length > 0
+    this.#kernelParts = layout.kparts.length > 0
     this.#irs = new TileIrs(layout, k)
     this.#rows = new RowBuffer(layout, k)
     this.#encoder = new TileEncoder(layout, k, this.#keys, this.#entries, this.#irs)
@@ -158,7 +165,7 @@ export class TileState {
     }
     const liveBefore = this.#entries.live
     const e = this.#entryFor(keyId, home, tileStart)
-    if (this.#irs.checks) {
+    if (this.#checks) {
       try {
         this.#irs.check(e, out)
       } catch (err) {
@@ -170,10 +177,10 @@ export class TileState {
         throw err
       }
     }
-    this.#irs.update(e, out, ts)
+    if (this.#jsParts) this.#irs.update(e, out, ts)
     // Chronon's add(): latestTsMillis = the time of the element just added (not a max: an out-of-order event lowers it)
     this.#entries.latest[e] = ts
-    this.#rows.add(e, ts, out)
+    if (this.#kernelParts) this.#rows.add(e, ts, out)
     this.#triggers.touched(e, now)
     return ROW_FOLDED
   }
