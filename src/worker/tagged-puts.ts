@@ -27,6 +27,23 @@ export class TaggedPuts {
     this.#partitions[this.#n++] = partition
   }
 
+  /** Records the puts of entries list[from, from + n): each one's partition and latest event time (per entry). */
+  tagEntries (list: Int32Array, from: number, n: number, partition: Int32Array, latest: Float64Array): void {
+    if (this.#n + n > this.#partitions.length) {
+      this.#partitions = growI32(this.#partitions, this.#n + n)
+      this.#latest = growF64(this.#latest, this.#n + n)
+    }
+    const parts = this.#partitions
+    const times = this.#latest
+    let at = this.#n
+    for (let i = from; i < from + n; i++) {
+      const e = list[i]!
+      times[at] = latest[e]!
+      parts[at++] = partition[e]!
+    }
+    this.#n = at
+  }
+
   /** The partition of every put since `begin` (a copy, to transfer). */
   partitions (): Int32Array<ArrayBuffer> { return this.#partitions.slice(0, this.#n) }
   /** The latest event time of every put since `begin` (a copy, to transfer). */

@@ -67,12 +67,13 @@ export class TileEncoder {
     }
     const chunk = this.#list
     const key = this.#entries.key
+    const keys = this.#keys
     let i = 0
     while (i < n) {
       let k = 0
       while (i < n && k < EMIT_CHUNK) {
         const e = list[i++]!
-        if (this.#keys.bytes(key[e]!).length > INLINE_KEY) this.emit(e, complete, out)
+        if (keys.bytes(key[e]!).length > INLINE_KEY) this.emit(e, complete, out)
         else chunk[k++] = e
       }
       this.#encodeChunk(0, k, complete, out)
@@ -85,11 +86,7 @@ export class TileEncoder {
     const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#nKernelParts, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
     if (bytes >= 0) {
       out.puts.appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
-      const { partition, latest } = this.#entries
-      for (let i = 0; i < n; i++) {
-        const e = this.#list[from + i]!
-        out.tag(partition[e]!, latest[e]!)
-      }
+      out.tagEntries(this.#list, from, n, this.#entries.partition, this.#entries.latest)
       return
     }
     if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
@@ -109,13 +106,14 @@ export class TileEncoder {
     const v = w.beginPut(this.#keys.bytes(this.#entries.key[e]!), this.#entries.tileStart[e]!)
     v.byte(2)
     const irs = this.#irs
+    const dv = irs.view
     const base = irs.base(e)
+    const jsParts = irs.jsParts
     for (const step of this.#steps) {
       if (step.kernel !== null) {
-        writeKernelIr(v, irs.view, base, step.kernel)
+        writeKernelIr(v, dv, base, step.kernel)
       } else {
-        const agg = irs.jsParts[step.object]!
-        step.encoder(v, agg.normalize(irs.jsIr(step.object, e)))
+        step.encoder(v, jsParts[step.object]!.normalize(irs.jsIr(step.object, e)))
       }
     }
     writeTileTrailer(v, complete)
