@@ -1,5 +1,6 @@
 // When a worker writes tiles (§4.6) and when a tile is final (§4.4–4.5): the trigger kinds, the lateness rule, and
-// the buffered trigger's timer queue. Pure logic, no I/O; the worker state (worker/tile-state.ts) holds one queue.
+// which open tiles have a write pending (TriggerState: the always trigger's dirty list, the buffered trigger's timer
+// queue). Pure logic over entry numbers, no I/O; the worker state (worker/tile-state.ts) holds one TriggerState.
 
 /** always: a tile is written after every batch that touched it; buffered: at most every `millis` per tile. */
 export type Trigger = { readonly kind: 'always' } | { readonly kind: 'buffered', readonly millis: number }
@@ -61,5 +62,115 @@ export class TimerQueue {
     this.#entry = entry; this.#gen = gen; this.#at = at
     this.#tail -= this.#head
     this.#head = 0
+  }
+}
+
+const DIRTY = 1
+const TIMER = 2
+
+/**
+ * Which entries (open tiles of the worker state, by entry number) have a write pending under the GroupBy's trigger:
+ *
+ *   always    touched → DIRTY, listed once in `dirty`; takeDirty compacts the list to the entries still dirty
+ *   buffered  touched → TIMER, a timer (entry, generation, now + millis) queued; takeDue hands out the due ones
+ *
+ * Per entry: a flags byte and a generation, bumped when the entry is freed, so that a timer queued for an earlier
+ * use of the entry number is skipped. Sized with the entry table (grow).
+ */
+export class TriggerState {
+  readonly #always: boolean
+  readonly #delay: number
+  #flags = new Uint8Array(0)
+  #gen = new Uint32Array(0)
+  #dirty = new Int32Array(0)
+  #nDirty = 0
+  readonly #timers = new TimerQueue()
+
+  constructor (trigger: Trigger) {
+    this.#always = trigger.kind === 'always'
+    this.#delay = trigger.kind === 'buffered' ? trigger.millis : 0
+  }
+
+  /** Room for entries [0, cap). */
+  grow (cap: number): void {
+    const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
+    const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
+    const dirty = new Int32Array(cap); dirty.set(this.#dirty); this.#dirty = dirty
+  }
+
+  /** A new use of entry e: nothing pending. */
+  reset (e: number): void {
+    this.#flags[e] = 0
+  }
+
+  /** Entry e was freed: what was pending for it is dropped (its dirty listing skipped, its timer stale). */
+  freed (e: number): void {
+    this.#flags[e] = 0
+    this.#gen[e] = (this.#gen[e]! + 1) >>> 0
+  }
+
+  /** A row was folded into entry e at processing time `now` (per row: no allocation). */
+  touched (e: number, now: number): void {
+    const f = this.#flags[e]!
+    if (this.#always) {
+      if ((f & DIRTY) === 0) {
+        this.#flags[e] = f | DIRTY
+        this.#dirty[this.#nDirty++] = e
+      }
+    } else if ((f & TIMER) === 0) {
+      this.#flags[e] = f | TIMER
+      this.#timers.push(e, this.#gen[e]!, now + this.#delay)
+    }
+  }
+
+  /** Entries touched since the last takeDirty (some may have been freed since). */
+  get dirtyCount (): number { return this.#nDirty }
+
+  /**
+   * Always trigger: moves the entries still dirty (once each, in touch order) to dirty[0, n) and clears them; returns
+   * n. The list is valid until the next touch.
+   */
+  takeDirty (): number {
+    let n = 0
+    for (let i = 0; i < this.#nDirty; i++) {
+      const e = this.#dirty[i]!
+      const f = this.#flags[e]!
+      if ((f & DIRTY) === 0) continue // freed (closed and written complete) in between
+      this.#flags[e] = f & ~DIRTY
+      this.#dirty[n++] = e
+    }
+    this.#nDirty = 0
+    return n
+  }
+
+  /** The list takeDirty filled. */
+  get dirty (): Int32Array { return this.#dirty }
+
+  /** Buffered trigger: the next entry whose timer is due at `now` (its timer cleared), or −1. */
+  takeDue (now: number): number {
+    for (let i = this.#timers.takeDue(now); i >= 0; i = this.#timers.takeDue(now)) {
+      const e = this.#timers.entryAt(i)
+      if (this.#gen[e] !== this.#timers.genAt(i) || (this.#flags[e]! & TIMER) === 0) continue
+      this.#flags[e] = this.#flags[e]! & ~TIMER
+      return e
+    }
+    return -1
+  }
+
+  /** Is a buffered-trigger timer pending for entry e? */
+  timerPending (e: number): boolean {
+    return (this.#flags[e]! & TIMER) !== 0
+  }
+
+  /** A restored entry whose timer was pending: under the buffered trigger, it fires at `at`; else nothing. */
+  restoreTimer (e: number, at: number): void {
+    if (this.#always) return
+    this.#flags[e] = this.#flags[e]! | TIMER
+    this.#timers.push(e, this.#gen[e]!, at)
+  }
+
+  /** Earliest pending buffered-trigger deadline, or Infinity. */
+  nextTimer (): number {
+    return this.#timers.next()
   }
 }

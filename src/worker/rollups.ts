@@ -1,5 +1,6 @@
 // Multi-resolution tiles ("MegaTiles"): which open rolled-up (coarse: 1 hour, 1 day, …) tiles a worker holds, per
-// resolution and source partition. The tiles themselves are entries of the worker state (worker/tile-state.ts),
+// resolution and source partition, and their bookkeeping as fine tiles close (Rollups). The tiles themselves are
+// entries of the worker state (worker/tile-state.ts: allocated, merged, written and freed through RollupEntries),
 // laid out exactly as fine tiles are (same stride, same kernel cells, same JS IRs), filled from the fine tiles as
 // they become final, never from events:
 //
@@ -19,9 +20,10 @@
 // parts); nothing per event.
 
 import { TilekilnError } from '../errors.ts'
-import { TilePutsWriter } from '../sink/tile-puts.ts'
 import { tileStartOf } from '../window/resolution.ts'
+import { isFinal } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
+import { TaggedPuts } from './tagged-puts.ts'
 
 /** The coarse tiles of one resolution written since `begin`, with each put's partition and latest event time. */
 export interface RollupPuts {
@@ -50,9 +52,8 @@ export class Resolution {
    * other --rollups, or by an older version): a coarse tile that had fine tiles closed before it is never written.
    */
   readonly #from = new Map<number, number>()
-  readonly puts = new TilePutsWriter()
-  parts: number[] = []
-  latest: number[] = []
+  /** The coarse tiles written since `begin`. */
+  readonly out = new TaggedPuts()
 
   constructor (index: number, millis: number) {
     this.index = index
@@ -67,7 +68,7 @@ export class Resolution {
   /** Records a new coarse entry. Refuses one whose tile this partition's clock already closed (the engine's bug). */
   add (keyId: number, partition: number, start: number, e: number, lateness: number, groupBy: string): void {
     const done = this.closed.get(partition) ?? -Infinity
-    if (start + this.millis - 1 + lateness <= done) {
+    if (isFinal(start, this.millis, lateness, done)) {
       throw new TilekilnError('TK_INTERNAL', `the ${this.millis} ms tile [${start}, ${start + this.millis}) of partition ${partition} was written before all its fine tiles were final (closed at watermark ${done})`, { groupBy, partition })
     }
     this.entries.set(keyId, start / this.millis, e)
@@ -98,7 +99,7 @@ export class Resolution {
     const open = this.open.get(partition)
     if (open === undefined) return []
     const due: [number, CoarseList][] = []
-    for (const [start, list] of open) if (start + this.millis - 1 + lateness <= watermark) due.push([start, list])
+    for (const [start, list] of open) if (isFinal(start, this.millis, lateness, watermark)) due.push([start, list])
     if (due.length > 1) due.sort((a, b) => a[0] - b[0])
     for (const [start] of due) open.delete(start)
     if (open.size === 0) this.open.delete(partition)
@@ -120,14 +121,12 @@ export class Resolution {
   }
 
   begin (): void {
-    this.puts.begin()
-    this.parts = []
-    this.latest = []
+    this.out.begin()
   }
 
   take (): RollupPuts | null {
-    if (this.puts.count === 0) return null
-    return { tileSizeMillis: this.millis, puts: this.puts.finish(), partitions: Int32Array.from(this.parts), latest: Float64Array.from(this.latest) }
+    if (this.out.puts.count === 0) return null
+    return { tileSizeMillis: this.millis, puts: this.out.puts.finish(), partitions: this.out.partitions(), latest: this.out.latest() }
   }
 
   startOf (tileStart: number): number { return tileStartOf(tileStart, this.millis) }
@@ -139,4 +138,134 @@ export function resolutionsFor (fineMillis: number, sizes: readonly number[], gr
     if (!(r > fineMillis && r % fineMillis === 0)) throw new TilekilnError('TK_USAGE', `a rolled-up tile of ${r} ms cannot be made of ${fineMillis} ms tiles: its size must be a larger multiple of the GroupBy's tile size`, { groupBy })
   }
   return [...new Set(sizes)].sort((a, b) => a - b).map((r, i) => new Resolution(i + 1, r))
+}
+
+/** What the rolled-up tiles need of the worker state's entries (worker/tile-state.ts). */
+export interface RollupEntries {
+  keyOf (e: number): number
+  tileStartOf (e: number): number
+  /** A new entry for the open coarse tile (keyId, start) of `partition`, its IRs empty. */
+  alloc (keyId: number, partition: number, start: number): number
+  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules; c's latest event time the later of both. */
+  merge (c: number, e: number): void
+  free (e: number): void
+  /** Writes the tiles of list[0, n), complete, into `out`. */
+  write (list: Int32Array, n: number, out: TaggedPuts): void
+}
+
+/** Every resolution of a run, and what happens to them as fine tiles close. */
+export class Rollups {
+  /** Ascending. */
+  readonly resolutions: readonly Resolution[]
+  readonly #fineMillis: number
+  readonly #lateness: number
+  readonly #groupBy: string
+  readonly #entries: RollupEntries
+
+  constructor (fineMillis: number, sizes: readonly number[], lateness: number, groupBy: string, entries: RollupEntries) {
+    this.resolutions = resolutionsFor(fineMillis, sizes, groupBy)
+    this.#fineMillis = fineMillis
+    this.#lateness = lateness
+    this.#groupBy = groupBy
+    this.#entries = entries
+  }
+
+  /** Are any tiles rolled up? */
+  get any (): boolean { return this.resolutions.length > 0 }
+
+  /** Open coarse tiles (entries). */
+  get open (): number {
+    let n = 0
+    for (const r of this.resolutions) for (const open of r.open.values()) for (const list of open.values()) n += list.n
+    return n
+  }
+
+  begin (): void {
+    for (const r of this.resolutions) r.begin()
+  }
+
+  /** The coarse tiles written since `begin`, one batch per resolution that wrote any. */
+  take (): RollupPuts[] {
+    const out: RollupPuts[] = []
+    for (const r of this.resolutions) {
+      const t = r.take()
+      if (t !== null) out.push(t)
+    }
+    return out
+  }
+
+  /** Merges a final fine tile's entries into their keys' open coarse tiles of every resolution (allocating them). */
+  rollUp (partition: number, list: CoarseList, tileStart: number): void {
+    const entries = this.#entries
+    for (const r of this.resolutions) {
+      const start = r.startOf(tileStart)
+      if (!r.covers(partition, start, this.#fineMillis, this.#lateness)) continue
+      for (let i = 0; i < list.n; i++) {
+        const e = list.entries[i]!
+        const keyId = entries.keyOf(e)
+        let c = r.get(keyId, start)
+        if (c < 0) {
+          c = entries.alloc(keyId, partition, start)
+          r.add(keyId, partition, start, c, this.#lateness, this.#groupBy)
+        }
+        entries.merge(c, e)
+      }
+    }
+  }
+
+  /** Writes (complete) and frees the coarse tiles of `partition` its clock has passed. */
+  close (partition: number, watermark: number): void {
+    const entries = this.#entries
+    for (const r of this.resolutions) {
+      for (const [start, list] of r.takeDue(partition, watermark, this.#lateness)) {
+        entries.write(list.entries, list.n, r.out)
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(entries.keyOf(e), start)
+          entries.free(e)
+        }
+      }
+    }
+  }
+
+  /** Frees the open coarse tiles of `partition` without writing them; returns how many. */
+  drop (partition: number): number {
+    const entries = this.#entries
+    let dropped = 0
+    for (const r of this.resolutions) {
+      for (const list of r.takeAll(partition)) {
+        for (let i = 0; i < list.n; i++) {
+          const e = list.entries[i]!
+          r.forget(entries.keyOf(e), entries.tileStartOf(e))
+          entries.free(e)
+          dropped++
+        }
+      }
+    }
+    return dropped
+  }
+
+  /** Visits the open coarse entries of `partitions` (all when null), by resolution, partition and tile. */
+  forEachOpen (partitions: readonly number[] | null, visit: (e: number, partition: number, r: Resolution) => void): void {
+    for (const r of this.resolutions) {
+      for (const [p, open] of r.open) {
+        if (partitions !== null && !partitions.includes(p)) continue
+        for (const list of open.values()) for (let i = 0; i < list.n; i++) visit(list.entries[i]!, p, r)
+      }
+    }
+  }
+
+  /** A restored partition closed at `watermark`: sizes the checkpoint did not roll up start after it. */
+  restoreClosed (partition: number, watermark: number, snapshotSizes: readonly number[]): void {
+    // Their open coarse tiles are not in the snapshot.
+    for (const r of this.resolutions) if (!snapshotSizes.includes(r.millis)) r.startAfter(partition, watermark)
+  }
+
+  /** A restored open coarse tile (keyId, start) of resolution r: its new entry. */
+  restoreEntry (r: Resolution, keyId: number, partition: number, start: number): number {
+    if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#groupBy, partition })
+    const e = this.#entries.alloc(keyId, partition, start)
+    r.add(keyId, partition, start, e, this.#lateness, this.#groupBy)
+    return e
+  }
 }

@@ -1,35 +1,38 @@
 // A worker's open tiles: one *entry* per (entity key, tile start) with the IR of every tile part, grouped by the
-// source partition the key's events come from (the unit of state that moves between daemons).
+// source partition the key's events come from (the unit of state that moves between daemons). This class
+// coordinates the rooms that hold it:
 //
-//   keys     key → keyId, its Avro key bytes and home partition: worker/key-table.ts
-//   entries  PairTable (keyId, tile index) → entry; per partition and open tile the list of its entries (closing a
-//            partition's tile walks it)
-//   entries  typed arrays indexed by entry: keyId, partition, tileStart, latest (the time of the last event folded
-//            in: Chronon's latestTsMillis), flags, generation; a free list recycles them
-//   state    kernel parts: WASM memory at stateBase + entry * stride + part.offset (flat, no objects; where
-//            everything lives: worker/state-layout.ts)
-//            other parts: irs[objectPart][entry] (JS values, for sets, heaps, strings…)
+//   keys      key → keyId, its Avro key bytes and home partition              worker/key-table.ts
+//   entries   the free list and per-entry columns (keyId, partition, tile
+//             start, latest event time)                                       worker/entry-table.ts
+//   tiles     (keyId, tile) → entry; each partition's open tiles' entries     worker/open-tiles.ts
+//   IRs       kernel cells in WASM memory (where: state-layout.ts), JS IRs    worker/tile-irs.ts
+//   rows      rows staged for the kernels, and the kernel runs                worker/row-buffer.ts
+//   writing   entries → tile puts, in WASM or JS                              worker/tile-encoder.ts, tagged-puts.ts
+//   triggers  dirty entries, timers; the lateness rule                        window/trigger.ts
+//   rollups   open rolled-up tiles, fed by closing fine tiles                 worker/rollups.ts
+//   snapshots the checkpoint form of the state                                worker/snapshot.ts
 //
-// Closed tiles also feed the rolled-up tiles (worker/rollups.ts); triggers and the lateness rule are window/trigger.ts.
-//
-// Rows are folded in two steps: `row()` resolves the entry, applies JS parts and appends the row to the kernel row
-// buffer (WASM memory); `flush()` runs each kernel part once over the buffered rows. Anything that reads IRs
-// (emitting, closing) flushes first.
+// Rows are folded in two steps: `row()` resolves the entry, applies JS parts and stages the row for the kernels;
+// `flush()` runs each kernel part once over the staged rows. Anything that reads IRs (emitting, closing) flushes
+// first. Allocating, freeing and growing entries touch several rooms, and are done here.
 
-import type { ColumnAggregator } from '../agg/column.ts'
-import { type KernelExports, type KernelPart, instantiateKernels, loadKernelIr, mergeKernelIr, runKernel, writeKernelIr } from '../agg/kernels.ts'
-import { writeTileTrailer } from '../codec/tile.ts'
+import { instantiateKernels } from '../agg/kernels.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
-import { TilekilnError } from '../errors.ts'
-import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
-import { isFinal, TimerQueue, type Trigger } from '../window/trigger.ts'
-import { PairTable } from './hash-tables.ts'
+import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
+import { EntryTable } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
-import { type Resolution, type RollupPuts, resolutionsFor } from './rollups.ts'
-import { EMIT_BYTES, EMIT_CHUNK, type EncodeStep, encoderDescriptors, INLINE_KEY, stateLayout } from './state-layout.ts'
+import { OpenTiles } from './open-tiles.ts'
+import { type Resolution, type RollupEntries, type RollupPuts, Rollups } from './rollups.ts'
+import { RowBuffer } from './row-buffer.ts'
+import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
+import { stateLayout } from './state-layout.ts'
+import { TaggedPuts } from './tagged-puts.ts'
+import { TileEncoder } from './tile-encoder.ts'
+import { TileIrs } from './tile-irs.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
-export type { Trigger }
+export type { StateSnapshot, Trigger }
 
 export interface TileStateOptions {
   readonly allowedLatenessMillis: number
@@ -43,14 +46,6 @@ export interface TileStateOptions {
 }
 
 const PAGE = 65536
-const DIRTY = 1
-const TIMER = 2
-
-/** The entries of one open tile, in allocation order. */
-interface TileList { entries: Int32Array, n: number }
-
-/** One source partition's open tiles, and the watermark its tiles were last closed at. */
-interface PartTiles { readonly tiles: Map<number, TileList>, closed: number }
 
 /** What `row` did with a row. */
 export const ROW_FOLDED = 0
@@ -60,143 +55,70 @@ export const ROW_FOLDED = 0
  */
 export const ROW_LATE_AT_HOME = 1
 
-/** A worker's state, or part of it, as a checkpoint holds it. */
-export interface StateSnapshot {
-  /** One tile put per live entry: what the tile would be written as, with isComplete = false. */
-  readonly entries: ArrayBuffer
-  /** The source partition of each entry. */
-  readonly partitions: Int32Array
-  /**
-   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–7 = 0 for an open fine tile, else the
-   * entry is an open rolled-up tile of resolution #(flags >> 1) (worker/rollups.ts), which is not an open fine tile
-   * (a restore must not write it as one).
-   */
-  readonly timers: Uint8Array
-  /** Per entry, the time of the last event folded into its tile. */
-  readonly latest: Float64Array
-}
 export class TileState {
   readonly #bound: BoundGroupBy
   readonly #tileSize: number
   readonly #lateness: number
-  readonly #trigger: Trigger
   readonly #memory: WasmMemory
-  readonly #k: KernelExports
-  #dv!: DataView
-
-  // kernel parts and the row buffer in WASM memory (worker/state-layout.ts)
-  readonly #kparts: readonly KernelPart[]
-  readonly #kinputs: readonly number[]
-  readonly #rowCap: number
-  readonly #entriesPtr: number
-  readonly #tsPtr: number
-  readonly #valsPtr: readonly number[]
-  readonly #validPtr: readonly number[]
-  readonly #stateBase: number
-  readonly #stride: number
-  /** When every part is a kernel part, tiles are encoded in WASM (encodeTiles): entry meta offset, or -1. */
-  readonly #meta: number
-  readonly #descPtr: number
-  readonly #listPtr: number
-  readonly #outPtr: number
-  #list!: Int32Array
-  #u8!: Uint8Array
-  #rowEntries!: Int32Array
-  #rowTs!: Float64Array
-  #vals: Float64Array[] = []
-  #valid: Uint8Array[] = []
-  #nRows = 0
-
-  // JS-IR parts
-  readonly #oparts: readonly ColumnAggregator[]
-  readonly #oirs: unknown[][]
-  /** JS parts that can refuse a row (element-wise tensors…): checked before anything is updated. */
-  readonly #checked: readonly number[]
-  readonly #steps: readonly EncodeStep[]
-
-  // entries
-  #cap = 0
-  #live = 0
-  #free = new Int32Array(0)
-  #freeTop = 0
-  #entryKey = new Int32Array(0)
-  #entryPart = new Int32Array(0)
-  #entryTile = new Float64Array(0)
-  #entryLatest = new Float64Array(0)
-  #flags = new Uint8Array(0)
-  #gen = new Uint32Array(0)
-  #dirty = new Int32Array(0)
-  #nDirty = 0
-
   readonly #keys: KeyTable
+  readonly #entries = new EntryTable()
+  readonly #open: OpenTiles
+  readonly #irs: TileIrs
+  readonly #rows: RowBuffer
+  readonly #encoder: TileEncoder
+  readonly #triggers: TriggerState
+  readonly #rollups: Rollups
+  readonly #stride: number
+  // decided once per GroupBy, so that the per-row path makes no call it does not need
+  readonly #checks: boolean
+  readonly #jsParts: boolean
+  readonly #kernelParts: boolean
+  readonly #fine = new TaggedPuts()
+  /** The fine tiles written since `begin`. */
+  readonly puts = this.#fine.puts
   /** Rows whose key lives in another partition (a topic not keyed by the entity), since the last `takeCrossings`. */
   #crossings = 0
   #crossingSample: string | null = null
-
-  // entries: (keyId, tile index) → entry, and each partition's open tiles' entries
-  readonly #entries = new PairTable(1 << 14)
-  readonly #parts = new Map<number, PartTiles>()
-  #lastPart = NaN
-  #lastTileStart = NaN
-  #lastTile: TileList | undefined
-
-  readonly #timers = new TimerQueue()
-
-  readonly puts = new TilePutsWriter()
-  /** Rolled-up tile sizes (worker/rollups.ts), ascending; their open tiles are entries too. */
-  readonly #res: Resolution[]
-  /** While rolled-up tiles are emitted: their resolution (its own put batch), else null (the fine batch). */
-  #target: Resolution | null = null
-  /** The source partition of each put in `puts`, in put order (the store fences writes per partition). */
-  #putParts = new Int32Array(1024)
-  #nPutParts = 0
-  #putLatest = new Float64Array(1024)
 
   constructor (bound: BoundGroupBy, memory: WasmMemory, options: TileStateOptions) {
     this.#bound = bound
     this.#tileSize = bound.plan.tileSizeMillis
     this.#lateness = options.allowedLatenessMillis
-    this.#trigger = options.trigger
-    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
     this.#memory = memory
-    this.#k = instantiateKernels(memory)
-    this.#rowCap = options.rowCapacity ?? 8192
-    this.#res = resolutionsFor(bound.plan.tileSizeMillis, options.rollups ?? [], bound.plan.name)
+    this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
+    this.#open = new OpenTiles(this.#tileSize, this.#lateness)
+    this.#triggers = new TriggerState(options.trigger)
+    const host: RollupEntries = {
+      keyOf: e => this.#entries.key[e]!,
+      tileStartOf: e => this.#entries.tileStart[e]!,
+      alloc: (keyId, partition, start) => this.#alloc(keyId, partition, start),
+      merge: (c, e) => this.#merge(c, e),
+      free: e => this.#free(e),
+      write: (list, n, out) => this.#encoder.emitMany(list, n, true, out)
+    }
+    this.#rollups = new Rollups(this.#tileSize, options.rollups ?? [], this.#lateness, bound.plan.name, host)
 
-    const layout = stateLayout(bound, this.#rowCap)
-    this.#kparts = layout.kparts
-    this.#kinputs = layout.kinputs
-    this.#oparts = layout.oparts
-    this.#oirs = layout.oparts.map(() => [])
-    this.#checked = layout.checked
-    this.#steps = layout.steps
-    this.#meta = layout.meta
+    const layout = stateLayout(bound, options.rowCapacity ?? 8192)
+    const k = instantiateKernels(memory)
     this.#stride = layout.stride
-    this.#entriesPtr = layout.entriesPtr
-    this.#tsPtr = layout.tsPtr
-    this.#valsPtr = layout.valsPtr
-    this.#validPtr = layout.validPtr
-    this.#descPtr = layout.descPtr
-    this.#listPtr = layout.listPtr
-    this.#outPtr = layout.outPtr
-    this.#stateBase = layout.stateBase
-    this.#ensureMemory(this.#stateBase + this.#stride * 1024)
-    if (this.#meta >= 0) new Int32Array(this.#memory.buffer, this.#descPtr, 3 * this.#kparts.length).set(encoderDescriptors(layout))
-    this.#growEntries(1024)
+    this.#checks = layout.checked.length > 0
+    this.#jsParts = layout.oparts.length > 0
+    this.#kernelParts = layout.kparts.length > 0
+    this.#irs = new TileIrs(layout, k)
+    this.#rows = new RowBuffer(layout, k)
+    this.#encoder = new TileEncoder(layout, k, this.#keys, this.#entries, this.#irs)
+    this.#grow(1024)
   }
 
-  get liveEntries (): number { return this.#live }
+  get liveEntries (): number { return this.#entries.live }
   get liveKeys (): number { return this.#keys.size }
-  get openTiles (): number {
-    let n = 0
-    for (const p of this.#parts.values()) n += p.tiles.size
-    return n
-  }
-
+  get openTiles (): number { return this.#open.count }
+  /** Open rolled-up tiles (entries). */
+  get openRollups (): number { return this.#rollups.open }
   /** Partitions with live state. */
-  get partitions (): number[] { return [...this.#parts.keys()] }
+  get partitions (): number[] { return this.#open.partitions() }
   /** Bytes of flat IR state (kernel parts) currently allocated. */
-  get stateBytes (): number { return this.#cap * this.#stride }
+  get stateBytes (): number { return this.#entries.capacity * this.#stride }
   get stride (): number { return this.#stride }
 
   /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */
@@ -206,20 +128,16 @@ export class TileState {
 
   /** Starts the puts of a task. */
   begin (): void {
-    this.puts.begin()
-    for (const r of this.#res) r.begin()
-    this.#nPutParts = 0
+    this.#fine.begin()
+    this.#rollups.begin()
   }
 
   /** The partition of every put since `begin`, in put order. */
-  putPartitions (): Int32Array {
-    return this.#putParts.slice(0, this.#nPutParts)
-  }
-
+  putPartitions (): Int32Array { return this.#fine.partitions() }
   /** The latest event time of every put's tile since `begin`, in put order. */
-  putLatest (): Float64Array {
-    return this.#putLatest.slice(0, this.#nPutParts)
-  }
+  putLatest (): Float64Array { return this.#fine.latest() }
+  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
+  takeRollups (): RollupPuts[] { return this.#rollups.take() }
 
   /** Rows folded into another partition's key since the last call, with one example (for a log line). */
   takeCrossings (): { count: number, sample: string | null } {
@@ -242,50 +160,28 @@ export class TileState {
       // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
       this.#crossings++
       if (this.#crossingSample === null) this.#crossingSample = `key ${this.#describeKey(out)} lives in partition ${home}, row from partition ${partition}`
-      const h = this.#parts.get(home)
-      if (h !== undefined && this.isLate(tileStart, h.closed)) return ROW_LATE_AT_HOME
+      const closed = this.#open.closedAt(home)
+      if (closed !== undefined && this.isLate(tileStart, closed)) return ROW_LATE_AT_HOME
     }
-    const liveBefore = this.#live
+    const liveBefore = this.#entries.live
     const e = this.#entryFor(keyId, home, tileStart)
-    if (this.#checked.length > 0) {
+    if (this.#checks) {
       try {
-        for (const j of this.#checked) this.#oparts[j]!.check!(this.#oirs[j]![e] ?? null, out)
+        this.#irs.check(e, out)
       } catch (err) {
-        if (this.#live > liveBefore) this.#discard(e, keyId, home, tileStart)
+        if (this.#entries.live > liveBefore) {
+          // the entry was made for this row: undo it
+          this.#open.removeLast(e, keyId, home, tileStart)
+          this.#free(e)
+        }
         throw err
       }
     }
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      irs[e] = this.#oparts[j]!.update(irs[e] ?? null, out, ts)
-    }
+    if (this.#jsParts) this.#irs.update(e, out, ts)
     // Chronon's add(): latestTsMillis = the time of the element just added (not a max: an out-of-order event lowers it)
-    this.#entryLatest[e] = ts
-    if (this.#kparts.length > 0) {
-      const r = this.#nRows++
-      this.#rowEntries[r] = e
-      this.#rowTs[r] = ts
-      for (let j = 0; j < this.#kinputs.length; j++) {
-        const v = out[this.#kinputs[j]!]
-        if (v === null || v === undefined) {
-          this.#valid[j]![r] = 0
-        } else {
-          this.#valid[j]![r] = 1
-          this.#vals[j]![r] = typeof v === 'number' ? v : v === true ? 1 : v === false ? 0 : Number(v)
-        }
-      }
-      if (this.#nRows === this.#rowCap) this.flush()
-    }
-    const f = this.#flags[e]!
-    if (this.#trigger.kind === 'always') {
-      if ((f & DIRTY) === 0) {
-        this.#flags[e] = f | DIRTY
-        this.#dirty[this.#nDirty++] = e
-      }
-    } else if ((f & TIMER) === 0) {
-      this.#flags[e] = f | TIMER
-      this.#timers.push(e, this.#gen[e]!, now + this.#trigger.millis)
-    }
+    this.#entries.latest[e] = ts
+    if (this.#kernelParts) this.#rows.add(e, ts, out)
+    this.#triggers.touched(e, now)
     return ROW_FOLDED
   }
 
@@ -294,477 +190,164 @@ export class TileState {
   }
 
   /** Runs every kernel part over the buffered rows. */
-  flush (): void {
-    const n = this.#nRows
-    if (n === 0) return
-    this.#nRows = 0
-    for (const kp of this.#kparts) {
-      const j = this.#kinputs.indexOf(kp.input)
-      runKernel(this.#k, kp, n, this.#entriesPtr, this.#tsPtr, this.#valsPtr[j]!, this.#validPtr[j]!, this.#stateBase, this.#stride)
-    }
-  }
+  flush (): void { this.#rows.flush() }
 
   /**
    * Closes every tile of `partition` its clock has passed (end − 1 + lateness ≤ watermark): writes it one last
    * time with isComplete = true and frees its entries. Returns how many tiles closed.
    */
   close (partition: number, watermark: number): number {
-    const part = this.#parts.get(partition)
-    if (part === undefined) return 0
-    if (watermark > part.closed) part.closed = watermark
-    let closed = 0
     // Ascending: the rollups merge each key's fine tiles in time order (as a fine-tile read does).
-    const due: number[] = []
-    for (const tileStart of part.tiles.keys()) if (this.isLate(tileStart, watermark)) due.push(tileStart)
-    if (due.length > 1) due.sort((a, b) => a - b)
-    for (const tileStart of due) {
-      const tile = part.tiles.get(tileStart)!
-      this.flush()
-      const tileIndex = tileStart / this.#tileSize
-      this.#emitMany(tile.entries, tile.n, true)
-      if (this.#res.length > 0) this.#rollUp(partition, tile, tileStart)
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        this.#entries.delete(this.#entryKey[e]!, tileIndex)
-        this.#freeEntry(e)
-      }
-      part.tiles.delete(tileStart)
-      if (this.#lastTile === tile) this.#forgetLastTile()
-      closed++
+    const due = this.#open.due(partition, watermark)
+    if (due === null) return 0
+    if (due.length > 0) this.flush()
+    for (const [tileStart, tile] of due) {
+      this.#encoder.emitMany(tile.entries, tile.n, true, this.#fine)
+      if (this.#rollups.any) this.#rollups.rollUp(partition, tile, tileStart)
+      this.#open.remove(partition, tileStart, this.#entries.key)
+      for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
     }
-    if (this.#res.length > 0) this.#closeRollups(partition, watermark)
-    return closed
-  }
-
-  /** Merges a fine tile's final IRs into its keys' open rolled-up tiles of every resolution (allocating them). */
-  #rollUp (partition: number, tile: TileList, tileStart: number): void {
-    for (const r of this.#res) {
-      const start = r.startOf(tileStart)
-      if (!r.covers(partition, start, this.#tileSize, this.#lateness)) continue
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        const keyId = this.#entryKey[e]!
-        let c = r.get(keyId, start)
-        if (c < 0) {
-          c = this.#allocEntry(keyId, partition, start)
-          r.add(keyId, partition, start, c, this.#lateness, this.#bound.plan.name)
-        }
-        this.#mergeEntry(c, e)
-      }
-    }
-  }
-
-  /** Entry c's IRs ⊕= entry e's, by the read side's merge rules. */
-  #mergeEntry (c: number, e: number): void {
-    const dst = this.#stateBase + c * this.#stride
-    const src = this.#stateBase + e * this.#stride
-    for (let j = 0; j < this.#kparts.length; j++) mergeKernelIr(this.#dv, dst, src, this.#kparts[j]!)
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      const b = irs[e] ?? null
-      if (b !== null) irs[c] = this.#oparts[j]!.merge(irs[c] ?? null, b)
-    }
-    if (this.#entryLatest[e]! > this.#entryLatest[c]!) this.#entryLatest[c] = this.#entryLatest[e]!
-  }
-
-  /** Writes (complete) and frees the rolled-up tiles of `partition` its clock has passed. */
-  #closeRollups (partition: number, watermark: number): void {
-    for (const r of this.#res) {
-      const due = r.takeDue(partition, watermark, this.#lateness)
-      if (due.length === 0) continue
-      this.#target = r
-      try {
-        for (const [start, list] of due) {
-          this.#emitMany(list.entries, list.n, true)
-          for (let i = 0; i < list.n; i++) {
-            const e = list.entries[i]!
-            r.forget(this.#entryKey[e]!, start)
-            this.#freeEntry(e)
-          }
-        }
-      } finally {
-        this.#target = null
-      }
-    }
-  }
-
-  /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
-  takeRollups (): RollupPuts[] {
-    const out: RollupPuts[] = []
-    for (const r of this.#res) {
-      const t = r.take()
-      if (t !== null) out.push(t)
-    }
-    return out
-  }
-
-  /** Open rolled-up tiles (entries). */
-  get openRollups (): number {
-    let n = 0
-    for (const r of this.#res) for (const open of r.open.values()) for (const list of open.values()) n += list.n
-    return n
+    if (this.#rollups.any) this.#rollups.close(partition, watermark)
+    return due.length
   }
 
   /** Drops a partition's state without writing anything (it moved to another daemon, or was fenced). */
   drop (partition: number): number {
-    let dropped = 0
-    for (const r of this.#res) {
-      for (const list of r.takeAll(partition)) {
-        for (let i = 0; i < list.n; i++) {
-          const e = list.entries[i]!
-          r.forget(this.#entryKey[e]!, this.#entryTile[e]!)
-          this.#freeEntry(e)
-          dropped++
-        }
-      }
-    }
-    const part = this.#parts.get(partition)
-    if (part === undefined) return dropped
+    let dropped = this.#rollups.drop(partition)
+    const tiles = this.#open.takeAll(partition, this.#entries.key)
+    if (tiles === null) return dropped
     this.flush()
-    for (const [tileStart, tile] of part.tiles) {
-      const tileIndex = tileStart / this.#tileSize
-      for (let i = 0; i < tile.n; i++) {
-        const e = tile.entries[i]!
-        this.#entries.delete(this.#entryKey[e]!, tileIndex)
-        this.#freeEntry(e)
-        dropped++
-      }
-      if (this.#lastTile === tile) this.#forgetLastTile()
+    for (const tile of tiles) {
+      for (let i = 0; i < tile.n; i++) this.#free(tile.entries[i]!)
+      dropped += tile.n
     }
-    this.#parts.delete(partition)
     // Dirty entries of the partition were freed: fireDirty skips them (their DIRTY flag is cleared on free).
     return dropped
   }
 
-  #forgetLastTile (): void {
-    this.#lastTile = undefined
-    this.#lastTileStart = NaN
-    this.#lastPart = NaN
-  }
-
   /** Always-fire trigger: writes every tile touched since the last call (once each). */
   fireDirty (): void {
-    if (this.#nDirty === 0) return
+    if (this.#triggers.dirtyCount === 0) return
     this.flush()
-    let n = 0
-    for (let i = 0; i < this.#nDirty; i++) {
-      const e = this.#dirty[i]!
-      const f = this.#flags[e]!
-      if ((f & DIRTY) === 0) continue // closed (and written complete) in between
-      this.#flags[e] = f & ~DIRTY
-      this.#dirty[n++] = e
-    }
-    this.#nDirty = 0
-    this.#emitMany(this.#dirty, n, false)
+    const n = this.#triggers.takeDirty()
+    this.#encoder.emitMany(this.#triggers.dirty, n, false, this.#fine)
   }
 
   /** Buffered trigger: writes the tiles whose timer is due. */
   fireTimers (now: number): void {
     let flushed = false
-    for (let i = this.#timers.takeDue(now); i >= 0; i = this.#timers.takeDue(now)) {
-      const e = this.#timers.entryAt(i)
-      if (this.#gen[e] !== this.#timers.genAt(i) || (this.#flags[e]! & TIMER) === 0) continue
-      this.#flags[e] = this.#flags[e]! & ~TIMER
+    for (let e = this.#triggers.takeDue(now); e >= 0; e = this.#triggers.takeDue(now)) {
       if (!flushed) { this.flush(); flushed = true }
-      this.#emit(e, false)
+      this.#encoder.emit(e, false, this.#fine)
     }
   }
 
   /** Earliest pending buffered-trigger deadline, or Infinity. */
-  nextTimer (): number {
-    return this.#timers.next()
-  }
+  nextTimer (): number { return this.#triggers.nextTimer() }
 
-  // ---- checkpoints ------------------------------------------------------------------------------------------
+  // ---- checkpoints (the format: worker/snapshot.ts) -----------------------------------------------------------
 
   /**
-   * The state of `partitions` (all when null) as a put batch: one record per live entry (entity key, tile start,
-   * the tile's value with isComplete = false), i.e. exactly what the tile would be written as, with each entry's
-   * partition and a byte per entry telling whether a buffered-trigger timer is pending. Taken when the worker is
-   * idle (nothing buffered, nothing dirty).
+   * The state of `partitions` (all when null): one tile put per live entry (open fine tiles, then open rolled-up
+   * ones), with each entry's partition, timer flag and latest event time. Taken when the worker is idle (nothing
+   * buffered, nothing dirty).
    */
   snapshot (partitions: readonly number[] | null = null): StateSnapshot {
     this.flush()
-    const w = new TilePutsWriter()
-    w.begin()
-    const timers: number[] = []
-    const parts: number[] = []
-    const latest: number[] = []
-    for (const [p, part] of this.#parts) {
+    const w = new SnapshotWriter()
+    for (const p of this.#open.partitions()) {
       if (partitions !== null && !partitions.includes(p)) continue
-      for (const tile of part.tiles.values()) {
+      for (const tile of this.#open.lists(p)) {
         for (let i = 0; i < tile.n; i++) {
           const e = tile.entries[i]!
-          this.#emit(e, false, w)
-          timers.push((this.#flags[e]! & TIMER) === 0 ? 0 : 1)
-          parts.push(p)
-          latest.push(this.#entryLatest[e]!)
+          this.#encoder.write(e, false, w.puts)
+          w.fine(p, this.#entries.latest[e]!, this.#triggers.timerPending(e))
         }
       }
     }
-    // open rolled-up tiles: flagged with their resolution, so a restore does not take them for fine tiles
-    for (const r of this.#res) {
-      for (const [p, open] of r.open) {
-        if (partitions !== null && !partitions.includes(p)) continue
-        for (const list of open.values()) {
-          for (let i = 0; i < list.n; i++) {
-            const e = list.entries[i]!
-            this.#emit(e, false, w)
-            timers.push(r.index << 1)
-            parts.push(p)
-            latest.push(this.#entryLatest[e]!)
-          }
-        }
-      }
-    }
-    return { entries: w.finish(), partitions: Int32Array.from(parts), timers: Uint8Array.from(timers), latest: Float64Array.from(latest) }
+    this.#rollups.forEachOpen(partitions, (e, p, r) => {
+      this.#encoder.write(e, false, w.puts)
+      w.rolledUp(p, this.#entries.latest[e]!, r.index)
+    })
+    return w.finish()
   }
 
   /**
    * Loads entries from a snapshot (or the part of one this worker owns); pending timers fire at `now`. `closed`
-   * gives each restored partition's closing watermark.
+   * gives each restored partition's closing watermark; `snapRollups` the rolled-up sizes of its checkpoint.
    */
-  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#res.map(r => r.millis)): void {
-    const puts = new TilePuts(snap.entries)
-    const codec = this.#bound.tileCodec
-    const keyCodec = this.#bound.keyCodec
-    const keyRow: unknown[] = []
+  restore (snap: StateSnapshot, closed: ReadonlyMap<number, number>, now: number, snapRollups: readonly number[] = this.#rollups.resolutions.map(r => r.millis)): void {
+    const read = new SnapshotReader(snap, this.#bound, snapRollups)
     for (const [p, w] of closed) {
-      this.#part(p).closed = Math.max(this.#part(p).closed, w)
-      // A size the checkpoint did not roll up starts after it: its open coarse tiles are not in the snapshot.
-      for (const r of this.#res) if (!snapRollups.includes(r.millis)) r.startAfter(p, w)
+      this.#open.restoreClosed(p, w)
+      this.#rollups.restoreClosed(p, w, snapRollups)
     }
-    for (let i = 0; i < puts.count; i++) {
-      const partition = snap.partitions[i] ?? 0
-      const flags = snap.timers[i] ?? 0
+    for (let i = 0; i < read.count; i++) {
+      const partition = read.partition(i)
+      const size = read.rolledUpSize(i)
       let r: Resolution | undefined
-      if (flags >> 1 !== 0) {
-        const size = snapRollups[(flags >> 1) - 1]
-        if (size === undefined) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${flags >> 1}, which its header does not list (rollups: ${snapRollups.join(', ') || 'none'})`, { groupBy: this.#bound.plan.name, partition })
-        r = this.#res.find(x => x.millis === size)
+      if (size !== 0) {
+        r = this.#rollups.resolutions.find(x => x.millis === size)
         // This run does not roll up to that size: the tile is never written, and readers use the finer tiles.
         if (r === undefined) continue
       }
-      const keyValues = keyCodec.decode(puts.key(i))
-      this.#bound.keyIndices.forEach((idx, j) => { keyRow[idx] = keyValues[j] })
-      const keyId = this.#keys.idFor(keyRow, partition)
+      const keyId = this.#keys.idFor(read.keyRow(i), partition)
+      const start = read.tileStart(i)
       let e: number
       if (r !== undefined) {
-        // an open rolled-up tile
-        const start = puts.tileStart(i)
-        if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#bound.plan.name, partition })
-        e = this.#allocEntry(keyId, partition, start)
-        r.add(keyId, partition, start, e, this.#lateness, this.#bound.plan.name)
+        e = this.#rollups.restoreEntry(r, keyId, partition, start)
       } else {
-        e = this.#entryFor(keyId, this.#keys.home(keyId), puts.tileStart(i))
+        e = this.#entryFor(keyId, this.#keys.home(keyId), start)
       }
-      this.#entryLatest[e] = snap.latest[i] ?? puts.tileStart(i)
-      const { irs } = codec.decode(puts.value(i))
-      const base = this.#stateBase + e * this.#stride
-      for (let p = 0; p < this.#steps.length; p++) {
-        const step = this.#steps[p]!
-        if (step.kernel !== null) loadKernelIr(this.#dv, base, step.kernel, irs[p])
-        else this.#oirs[step.object]![e] = irs[p] === null ? null : this.#oparts[step.object]!.denormalize(irs[p])
-      }
-      if ((flags & 1) === 1 && flags >> 1 === 0 && this.#trigger.kind === 'buffered') {
-        this.#flags[e] = this.#flags[e]! | TIMER
-        this.#timers.push(e, this.#gen[e]!, now)
-      }
+      this.#entries.latest[e] = read.latest(i)
+      this.#irs.load(e, read.irs(i))
+      if (read.timerPending(i)) this.#triggers.restoreTimer(e, now)
     }
   }
 
-  // ---- entries, keys, tiles ----------------------------------------------------------------------------------
+  // ---- entries: they live in several rooms ---------------------------------------------------------------------
 
-  #part (partition: number): PartTiles {
-    let part = this.#parts.get(partition)
-    if (part === undefined) {
-      part = { tiles: new Map(), closed: -Infinity }
-      this.#parts.set(partition, part)
-    }
-    return part
-  }
-
+  /** The open fine-tile entry of (keyId, tileStart), made in `partition` if new. */
   #entryFor (keyId: number, partition: number, tileStart: number): number {
-    const tileIndex = tileStart / this.#tileSize
-    const found = this.#entries.get(keyId, tileIndex)
+    const found = this.#open.entryOf(keyId, tileStart)
     if (found >= 0) return found
-    let tile: TileList | undefined
-    if (tileStart === this.#lastTileStart && partition === this.#lastPart) {
-      tile = this.#lastTile!
-    } else {
-      const tiles = this.#part(partition).tiles
-      tile = tiles.get(tileStart)
-      if (tile === undefined) {
-        tile = { entries: new Int32Array(64), n: 0 }
-        tiles.set(tileStart, tile)
-      }
-      this.#lastTileStart = tileStart
-      this.#lastPart = partition
-      this.#lastTile = tile
-    }
-    const e = this.#allocEntry(keyId, partition, tileStart)
-    if (tile.n === tile.entries.length) tile.entries = growI32(tile.entries, tile.n * 2)
-    tile.entries[tile.n++] = e
-    this.#entries.set(keyId, tileIndex, e)
+    const e = this.#alloc(keyId, partition, tileStart)
+    this.#open.add(keyId, partition, tileStart, e)
     return e
   }
 
-  /** Undoes the allocation of an entry that received nothing (the last one allocated, so last in its tile). */
-  #discard (e: number, keyId: number, partition: number, tileStart: number): void {
-    const tiles = this.#part(partition).tiles
-    const tile = tiles.get(tileStart)
-    if (tile !== undefined && tile.n > 0 && tile.entries[tile.n - 1] === e) tile.n--
-    if (tile !== undefined && tile.n === 0) {
-      tiles.delete(tileStart)
-      if (this.#lastTile === tile) this.#forgetLastTile()
-    }
-    this.#entries.delete(keyId, tileStart / this.#tileSize)
-    this.#freeEntry(e)
-  }
-
-  #allocEntry (keyId: number, partition: number, tileStart: number): number {
-    if (this.#freeTop === 0) this.#growEntries(this.#cap * 2)
-    const e = this.#free[--this.#freeTop]!
-    this.#entryKey[e] = keyId
-    this.#entryPart[e] = partition
-    this.#entryTile[e] = tileStart
-    this.#entryLatest[e] = tileStart
-    this.#flags[e] = 0
+  #alloc (keyId: number, partition: number, tileStart: number): number {
+    if (this.#entries.full) this.#grow(this.#entries.capacity * 2)
+    const e = this.#entries.alloc(keyId, partition, tileStart)
+    this.#triggers.reset(e)
     this.#keys.ref(keyId)
-    this.#live++
-    this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
-    for (const irs of this.#oirs) irs[e] = null
-    if (this.#meta >= 0) {
-      const m = this.#stateBase + e * this.#stride + this.#meta
-      this.#dv.setFloat64(m, tileStart, true)
-      const key = this.#keys.bytes(keyId)
-      if (key.length <= INLINE_KEY) {
-        this.#u8[m + 8] = key.length
-        this.#u8.set(key, m + 9)
-      }
-    }
+    this.#irs.reset(e, tileStart, this.#keys.bytes(keyId))
     return e
   }
 
-  #freeEntry (e: number): void {
-    this.#flags[e] = 0
-    this.#gen[e] = (this.#gen[e]! + 1) >>> 0
-    for (let j = 0; j < this.#oparts.length; j++) {
-      const irs = this.#oirs[j]!
-      const ir = irs[e]
-      if (ir !== null && ir !== undefined) this.#oparts[j]!.dispose(ir)
-      irs[e] = null
-    }
-    this.#free[this.#freeTop++] = e
-    this.#live--
-    this.#keys.unref(this.#entryKey[e]!)
+  #free (e: number): void {
+    this.#triggers.freed(e)
+    this.#irs.dispose(e)
+    this.#entries.free(e)
+    this.#keys.unref(this.#entries.key[e]!)
   }
 
-  #growEntries (cap: number): void {
-    const old = this.#cap
-    this.#ensureMemory(this.#stateBase + cap * this.#stride)
-    this.#entryKey = growI32(this.#entryKey, cap)
-    this.#entryPart = growI32(this.#entryPart, cap)
-    this.#entryTile = growF64(this.#entryTile, cap)
-    this.#entryLatest = growF64(this.#entryLatest, cap)
-    const flags = new Uint8Array(cap); flags.set(this.#flags); this.#flags = flags
-    const gen = new Uint32Array(cap); gen.set(this.#gen); this.#gen = gen
-    this.#dirty = growI32(this.#dirty, cap)
-    const free = new Int32Array(cap)
-    free.set(this.#free.subarray(0, this.#freeTop))
-    // Hand out low indices first: keeps the live state compact at the front of memory.
-    for (let e = cap - 1; e >= old; e--) free[this.#freeTop++] = e
-    this.#free = free
-    this.#cap = cap
+  /** Entry c ⊕= entry e: IRs, and the later latest event time. */
+  #merge (c: number, e: number): void {
+    this.#irs.merge(c, e)
+    const latest = this.#entries.latest
+    if (latest[e]! > latest[c]!) latest[c] = latest[e]!
   }
 
-  #ensureMemory (bytes: number): void {
+  #grow (cap: number): void {
+    const bytes = this.#irs.bytesFor(cap)
     const have = this.#memory.buffer.byteLength
     if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE))
     const buf = this.#memory.buffer
-    this.#dv = new DataView(buf)
-    this.#rowEntries = new Int32Array(buf, this.#entriesPtr, this.#rowCap)
-    this.#rowTs = new Float64Array(buf, this.#tsPtr, this.#rowCap)
-    this.#vals = this.#valsPtr.map(p => new Float64Array(buf, p, this.#rowCap))
-    this.#valid = this.#validPtr.map(p => new Uint8Array(buf, p, this.#rowCap))
-    this.#u8 = new Uint8Array(buf)
-    if (this.#meta >= 0) this.#list = new Int32Array(buf, this.#listPtr, EMIT_CHUNK)
+    this.#irs.attach(buf)
+    this.#rows.attach(buf)
+    this.#encoder.attach(buf)
+    this.#entries.grow(cap)
+    this.#triggers.grow(cap)
   }
-
-  // ---- emitting ----------------------------------------------------------------------------------------------
-
-  /** Writes the tiles of `n` entries: in WASM when the GroupBy allows it (short keys), else one by one in JS. */
-  #emitMany (list: Int32Array, n: number, complete: boolean): void {
-    if (this.#meta < 0) {
-      for (let i = 0; i < n; i++) this.#emit(list[i]!, complete)
-      return
-    }
-    const chunk = this.#list
-    let i = 0
-    while (i < n) {
-      let k = 0
-      while (i < n && k < EMIT_CHUNK) {
-        const e = list[i++]!
-        if (this.#keys.bytes(this.#entryKey[e]!).length > INLINE_KEY) this.#emit(e, complete)
-        else chunk[k++] = e
-      }
-      this.#encodeChunk(0, k, complete)
-    }
-  }
-
-  /** Encodes chunk[from, from + n) with encodeTiles, halving the run when the output room is too small. */
-  #encodeChunk (from: number, n: number, complete: boolean): void {
-    if (n === 0) return
-    const bytes = this.#k.encodeTiles(n, this.#listPtr + 4 * from, this.#stateBase, this.#stride, this.#meta, this.#descPtr, this.#kparts.length, this.#outPtr, EMIT_BYTES, complete ? 1 : 0)
-    if (bytes >= 0) {
-      ;(this.#target?.puts ?? this.puts).appendRecords(this.#u8.subarray(this.#outPtr, this.#outPtr + bytes), n)
-      for (let i = 0; i < n; i++) this.#tagPut(this.#list[from + i]!)
-      return
-    }
-    if (n === 1) throw new Error('internal: one tile does not fit the WASM encoder\'s output room')
-    const half = n >> 1
-    this.#encodeChunk(from, half, complete)
-    this.#encodeChunk(from + half, n - half, complete)
-  }
-
-  /** Records the partition and latest event time of the put just made for entry e. */
-  #tagPut (e: number): void {
-    const r = this.#target
-    if (r !== null) {
-      r.parts.push(this.#entryPart[e]!)
-      r.latest.push(this.#entryLatest[e]!)
-      return
-    }
-    if (this.#nPutParts === this.#putParts.length) {
-      this.#putParts = growI32(this.#putParts, this.#nPutParts * 2)
-      this.#putLatest = growF64(this.#putLatest, this.#nPutParts * 2)
-    }
-    this.#putLatest[this.#nPutParts] = this.#entryLatest[e]!
-    this.#putParts[this.#nPutParts++] = this.#entryPart[e]!
-  }
-
-  #emit (e: number, complete: boolean, out: TilePutsWriter = this.#target?.puts ?? this.puts): void {
-    if (out === this.puts || out === this.#target?.puts) this.#tagPut(e)
-    const w = out.beginPut(this.#keys.bytes(this.#entryKey[e]!), this.#entryTile[e]!)
-    w.byte(2)
-    const base = this.#stateBase + e * this.#stride
-    for (const step of this.#steps) {
-      if (step.kernel !== null) {
-        writeKernelIr(w, this.#dv, base, step.kernel)
-      } else {
-        const agg = this.#oparts[step.object]!
-        step.encoder(w, agg.normalize(this.#oirs[step.object]![e] ?? null))
-      }
-    }
-    writeTileTrailer(w, complete)
-    out.endValue()
-  }
-}
-
-function growI32 (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
-}
-
-function growF64 (a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(Math.max(n, a.length * 2)); b.set(a); return b
 }
