@@ -11,7 +11,7 @@
 // `--max-rate N` skips the measurement of the maximum and takes N (to compare two builds at the same offered load).
 // Latency here is the engine's: from a record entering the engine (pushed by the source) to the store
 // acknowledging its tiles, recorded per batch with the age of the batch's first record (so an upper bound for its
-// other records). The generator paces itself in bursts of 4,096 events, so at low rates records arrive in bursts.
+// other records). The generator paces itself in bursts (`--burst`, default the generator's 256 events).
 import { numberList, num, type Options, type Row, type Scenario } from '../lib/scenario.ts'
 import { PERCENTILES, runEngine, type EngineRunOptions, type EngineRunResult } from '../lib/engine-run.ts'
 
@@ -74,7 +74,7 @@ export const scenario: Scenario = {
     if (max <= 0) {
       const m = await runEngine({ ...base, rate: 0 })
       max = m.eventsPerSecond
-      // The generator sleeps up to 4,096 events' worth of its rate at a time: far below this, stopping takes long.
+      // The generator sleeps up to a burst's worth of its rate at a time: far below this, stopping takes long.
       if (max < 10_000) throw new Error(`the engine's maximum measured ${Math.round(max)} events/s over ${num(o, 'seconds')} s: too little to pace levels by (a longer --seconds?)`)
       rows.push({ load: 'max', 'target ev/s': 0, 'events/s': Math.round(m.eventsPerSecond), ...lat(m), ...stageCells(m), samples: m.latencyCount })
       process.stderr.write(`latency: maximum ${Math.round(max).toLocaleString('en-US')} events/s\n`)

@@ -10,7 +10,7 @@ import { createKafkaClient } from '../kafka/client.ts'
 import { DEFAULT_FETCH_MAX_BYTES } from '../kafka/shared.ts'
 import type { KafkaAdmin } from '../kafka/types.ts'
 import { produce } from './produce.ts'
-import { Engine } from '../engine/engine.ts'
+import { DEFAULT_LINGER_MILLIS, Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, type Served } from '../fetch/http.ts'
@@ -73,7 +73,7 @@ const RUN = [
   { name: 'kv-queue', type: 'number', arg: 'PUTS', help: 'queued tile writes above which reading pauses (backpressure)', default: 250_000, integer: true, min: 1 },
   { name: 'kv-coalesce', type: 'number', arg: 'PUTS', help: 'under backpressure, batches queued behind the requests in flight go out as one request of at most this many puts, each tile once (its last version); 0 = never', default: 100_000, integer: true, min: 0, max: 10_000_000 },
   { name: 'store-sync', type: 'string', arg: 'commit|checkpoint', help: 'embedded store: flush every commit to disk (commit), or only at checkpoints and at the end (checkpoint: tiles visible sooner; after an OS crash the restart replays from the last checkpoint)', default: 'commit', choices: ['commit', 'checkpoint'] },
-  { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: 5, min: 0, max: 60_000, duration: true },
+  { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: DEFAULT_LINGER_MILLIS, min: 0, max: 60_000, duration: true },
   // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark', choices: ['spark', 'column-refs'] },

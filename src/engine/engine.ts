@@ -56,7 +56,7 @@ export interface EngineOptions {
   /** Watermark = max event time of the partition − this (default 5 min, Chronon's). */
   readonly outOfOrdernessMillis?: number
   readonly writer?: Partial<KvWriterOptions>
-  /** A partially filled slot is dispatched after this long (ms) — the batching/latency trade-off. */
+  /** A partially filled slot is dispatched after this long (ms; default DEFAULT_LINGER_MILLIS) — the batching/latency trade-off. */
   readonly lingerMillis?: number
   readonly ring?: Partial<RingGeometry>
   readonly evaluator?: 'spark' | 'column-refs'
@@ -155,6 +155,13 @@ interface BatchMeta {
   /** Partitions whose first records since their assignment this batch writes. */
   readonly first?: readonly number[]
 }
+
+/**
+ * A part-filled batch goes to an idle worker after this long (ms). 2 ms: at half the engine's maximum rate the
+ * latency scenario measured p99 event→store 18 ms with it, against 28 ms at 5 ms, and no loss of the maximum rate
+ * (a busy worker's batch keeps filling whatever the linger).
+ */
+export const DEFAULT_LINGER_MILLIS = 2
 
 /** How much of a record too large for a ring slot its dead letter keeps (a dead-letter topic takes ~1 MB messages). */
 const OVERSIZED_KEPT_BYTES = 64 * 1024
@@ -301,7 +308,7 @@ export class Engine {
       this.#workerStats.push({ liveKeys: 0, liveEntries: 0, stateBytes: 0 })
     }
 
-    const linger = o.lingerMillis ?? 5
+    const linger = o.lingerMillis ?? DEFAULT_LINGER_MILLIS
     let clock: NodeJS.Timeout | undefined
     let progress: NodeJS.Timeout | undefined
     let checkpointTimer: NodeJS.Timeout | undefined
@@ -896,7 +903,7 @@ export class Engine {
 
   #onResult (d: Dispatched, r: TaskResult): void {
     // The worker is free: hand it what waited for it, if that waited long enough already.
-    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? 5) && this.#gate === null) this.#dispatch(d.worker)
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? DEFAULT_LINGER_MILLIS) && this.#gate === null) this.#dispatch(d.worker)
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
