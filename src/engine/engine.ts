@@ -314,7 +314,7 @@ export class Engine {
     let checkpointTimer: NodeJS.Timeout | undefined
     let gauges: NodeJS.Timeout | undefined
     try {
-      // Ticks at half the linger: a part-filled batch goes out at most half a linger late (at 5 ms, every 2 ms).
+      // Ticks at half the linger: a part-filled batch goes out at most half a linger late (the default 2 ms: every 1 ms).
       clock = setInterval(() => this.#onClock(linger), Math.max(1, Math.min(Math.floor(linger / 2), 20)))
       gauges = setInterval(() => this.#partitionGauges(), 1000)
       if (o.onProgress !== undefined) progress = setInterval(() => o.onProgress!(this.#progress(started)), o.progressMillis ?? 1000)
