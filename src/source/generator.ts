@@ -351,12 +351,19 @@ export class EventCursor implements GeneratedEvent {
   readonly #tsIdx: number
   readonly #tsScale: number
   readonly #gens: readonly (() => unknown)[]
+  /** Events per read of a real-time clock, less one (a power of two less one). */
+  readonly #clockMask: number
   /** The real-time clock read for the events since the last read (reading it is ~80 ns here, most of an event). */
   #now = 0
 
-  constructor (plan: Plan, opts: GeneratorOptions, schema: StructType, roles: Roles, clock: () => number = Date.now) {
+  /**
+   * `clockEvery`: a real-time clock is read every this many events (a power of two; 1 = every event); whoever reads
+   * fewer times calls clockStale() after each pause.
+   */
+  constructor (plan: Plan, opts: GeneratorOptions, schema: StructType, roles: Roles, clock: () => number = Date.now, clockEvery = 1) {
     this.#opts = opts
     this.#clock = clock
+    this.#clockMask = clockEvery - 1
     const rnd = this.#rnd = new Random(opts.seed)
     const keys = this.#keys = new KeySampler(Math.max(1, opts.keys), opts.zipf)
     const hints = valueHints(plan)
@@ -383,7 +390,7 @@ export class EventCursor implements GeneratedEvent {
     if (seq >= opts.count) return false
     this.seq = seq
     const rnd = this.#rnd
-    if (opts.start === undefined && (seq & (CLOCK_EVERY - 1)) === 0) this.#now = this.#clock()
+    if (opts.start === undefined && (seq & this.#clockMask) === 0) this.#now = this.#clock()
     const base = opts.start === undefined ? this.#now : opts.start + seq * opts.step
     const isLate = opts.late > 0 && rnd.next() < opts.late
     let ts = base - (opts.disorder > 0 ? rnd.int(opts.disorder + 1) : 0)
@@ -532,7 +539,7 @@ export function openGeneratorSource (plan: Plan, opts: GeneratorOptions, givenSc
       const burstMask = opts.rate > 0 ? opts.burst - 1 : UNPACED_YIELD - 1
       const asJson = opts.format === 'json'
       const obj: Record<string, unknown> = {}
-      const ev = new EventCursor(plan, opts, schema, roles)
+      const ev = new EventCursor(plan, opts, schema, roles, Date.now, CLOCK_EVERY)
       // Resuming after a checkpoint: the stream is regenerated and what was already consumed is skipped.
       const skip = new Float64Array(Math.max(1, opts.partitions))
       for (const [p, next] of from) if (p < skip.length) skip[p] = next
