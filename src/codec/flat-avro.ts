@@ -86,7 +86,6 @@ class Reader implements FlatReader {
   #buf: Buffer = Buffer.alloc(0)
   #pos = 0
   #end = 0
-  #truncated = false
   trailing = 0
 
   constructor (names: readonly string[], kinds: Int32Array, branches: readonly Int32Array[]) {
@@ -108,7 +107,6 @@ class Reader implements FlatReader {
     }
     this.#pos = start
     this.#end = end
-    this.#truncated = false
     const o = this.#record
     const names = this.#names
     const kinds = this.#kinds
@@ -123,7 +121,8 @@ class Reader implements FlatReader {
       if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
       o[names[i]!] = this.#value(bs[index]!)
     }
-    if (this.#truncated || this.#pos > end) return null
+    // Every way of running out of bytes leaves the position past the end (as in avsc, where that is the test too).
+    if (this.#pos > end) return null
     this.trailing = end - this.#pos
     return o
   }
@@ -141,21 +140,21 @@ class Reader implements FlatReader {
       case FLOAT: {
         const p = this.#pos
         this.#pos = p + 4
-        if (this.#pos > this.#end) { this.#truncated = true; return 0 }
+        if (this.#pos > this.#end) return 0
         return this.#view.getFloat32(p, true)
       }
       case DOUBLE: {
         const p = this.#pos
         this.#pos = p + 8
-        if (this.#pos > this.#end) { this.#truncated = true; return 0 }
+        if (this.#pos > this.#end) return 0
         return this.#view.getFloat64(p, true)
       }
       default: { // STRING
         const len = this.#long()
-        if (len < 0) { this.#truncated = true; this.#pos = this.#end + 1; return '' }
+        if (len < 0) { this.#pos = this.#end + 1; return '' }
         const p = this.#pos
         this.#pos = p + len
-        if (this.#pos > this.#end) { this.#truncated = true; return undefined }
+        if (this.#pos > this.#end) return undefined
         return this.#buf.toString('utf8', p, p + len)
       }
     }

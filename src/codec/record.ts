@@ -332,6 +332,11 @@ export function confluentSchemaId (bytes: Uint8Array): number {
 
 const NOT_CONFLUENT = 'not in the Confluent wire format (magic byte 0 + 4-byte schema id)'
 
+/** How an Avro record is refused, whichever reader read it (avsc, or the flat reader: the same words). */
+const invalidAvro = (e: unknown, schema = ''): TilekilnError => new TilekilnError('TK_DECODE', `invalid Avro record${schema}: ${(e as Error).message}`)
+const truncatedAvro = (schema = ''): TilekilnError => new TilekilnError('TK_DECODE', `truncated Avro record${schema}`)
+const trailingAvro = (n: number, schema = ''): TilekilnError => new TilekilnError('TK_DECODE', `Avro record has ${n} trailing byte(s)${schema}: wrong schema?`)
+
 function decodeWith (type: avro.Type, bytes: Uint8Array, skip: number, resolver: AvroResolver | undefined, id: number): Record<string, unknown> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const schema = id < 0 ? '' : ` (writer schema id ${id})`
@@ -339,10 +344,10 @@ function decodeWith (type: avro.Type, bytes: Uint8Array, skip: number, resolver:
   try {
     res = type.decode(buf, skip, resolver) as { value: unknown, offset: number }
   } catch (e) {
-    throw new TilekilnError('TK_DECODE', `invalid Avro record${schema}: ${(e as Error).message}`)
+    throw invalidAvro(e, schema)
   }
-  if (res.offset < 0) throw new TilekilnError('TK_DECODE', `truncated Avro record${schema}`)
-  if (res.offset !== bytes.length) throw new TilekilnError('TK_DECODE', `Avro record has ${bytes.length - res.offset} trailing byte(s)${schema}: wrong schema?`)
+  if (res.offset < 0) throw truncatedAvro(schema)
+  if (res.offset !== bytes.length) throw trailingAvro(bytes.length - res.offset, schema)
   return res.value as Record<string, unknown>
 }
 
@@ -362,10 +367,10 @@ function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): Record
     try {
       o = flat.read(data, start + skip, end)
     } catch (e) {
-      throw new TilekilnError('TK_DECODE', `invalid Avro record: ${(e as Error).message}`)
+      throw invalidAvro(e)
     }
-    if (o === null) throw new TilekilnError('TK_DECODE', 'truncated Avro record')
-    if (flat.trailing !== 0) throw new TilekilnError('TK_DECODE', `Avro record has ${flat.trailing} trailing byte(s): wrong schema?`)
+    if (o === null) throw truncatedAvro()
+    if (flat.trailing !== 0) throw trailingAvro(flat.trailing)
     return o
   }
   return { decode, decodeAt }
