@@ -6,7 +6,8 @@ import type { ProduceOptions } from '../../src/cli/produce.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { createKafkaClient } from '../../src/kafka/client.ts'
 import type { KafkaRecord, ProducerRecord } from '../../src/kafka/types.ts'
-import { sleep } from '../services/process.ts'
+import { waitFor } from '../services/process.ts'
+export { waitFor }
 import { groupByPath } from './reference.ts'
 
 /** The shared broker the test runner started (undefined outside `npm test`). */
@@ -35,14 +36,6 @@ export function runArgs (topic: string, dir: string, schemaFile: string, workers
   return ['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', `embedded:${join(dir, 'store')}`,
     '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers), '--until-end',
     '--progress', '0', '--json', ...extra]
-}
-
-export async function waitFor (cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`)
-    await sleep(50)
-  }
 }
 
 /** A topic's records (key, value, partition), each partition cut in two halves, in order. */

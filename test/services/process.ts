@@ -49,6 +49,15 @@ export async function waitForExit (pid: number, timeoutMs: number): Promise<bool
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
+/** Polls `cond` every 50 ms; throws, saying what it waited for, when `timeoutMs` pass first. */
+export async function waitFor (cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`)
+    await sleep(50)
+  }
+}
+
 const owned = new Map<number, ChildProcess>()
 let exitHookInstalled = false
 
