@@ -34,8 +34,20 @@ const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
 const plan = compilePlan(groupBy)
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-bench-kafka-'))
 const external = process.argv.includes('--brokers')
+const storeSync = arg('store-sync', 'commit') as 'commit' | 'checkpoint'
 const broker = external ? null : await startKafka({ log: m => process.stderr.write(m + '\n') })
 const brokers = external ? arg('brokers', '127.0.0.1:9092') : broker!.brokers
+
+/** The broker's CPU seconds so far (Linux /proc; 0 when it is not ours or /proc is missing). */
+function brokerCpuSeconds (): number {
+  if (broker === null) return 0
+  try {
+    const fields = readFileSync(`/proc/${broker.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s (USER_HZ)
+  } catch {
+    return 0
+  }
+}
 
 try {
   const topic = `bench-clicks-${Date.now()}`
@@ -56,7 +68,7 @@ try {
   const only = arg('only', '')
   for (const library of (['kafkajs', 'platformatic'] as KafkaLibrary[]).filter(l => only === '' || l === only)) {
     const dir = mkdtempSync(join(work, `${library}-`))
-    const store = new EmbeddedStore(join(dir, 'store'))
+    const store = new EmbeddedStore(join(dir, 'store'), { sync: storeSync })
     const source = await openKafkaSource({
       client: { library, brokers, clientId: 'tilekiln-bench' },
       topic,
@@ -85,10 +97,16 @@ try {
       log: () => {}
     })
     const started = Date.now()
+    // CPU seconds of this process (engine, workers, client, LMDB threads) and of the broker while the engine runs:
+    // on 2 shared cores, where the rate goes is their sum per event.
+    const cpuBefore = process.cpuUsage()
+    const brokerBefore = brokerCpuSeconds()
     // Resident memory while the engine runs (sampled every 50 ms; the process's maxRSS includes the producer's).
     let peakRss = process.memoryUsage.rss()
     const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 50)
     const r = await engine.run().finally(() => clearInterval(sampler))
+    const cpu = process.cpuUsage(cpuBefore)
+    const brokerCpu = brokerCpuSeconds() - brokerBefore
     await store.close()
     if (r.records !== events) throw new Error(`${library}: consumed ${r.records} of ${events} events`)
     const seconds = r.elapsedMillis / 1000
@@ -104,6 +122,8 @@ try {
       'p50 ms': r.latency.p50,
       'p99 ms': r.latency.p99,
       'p999 ms': r.latency.p999,
+      'engine CPU s/1M': Number(((cpu.user + cpu.system) / 1e6 / (r.records / 1e6)).toFixed(2)),
+      'broker CPU s/1M': broker === null ? '—' : Number((brokerCpu / (r.records / 1e6)).toFixed(2)),
       'peak RSS MB': Math.round(peakRss / 1048576),
       'process peak RSS MB': Math.round(process.resourceUsage().maxRSS / 1024)
     })
