@@ -648,9 +648,12 @@ export class Engine {
       },
       assigned: partitions => { this.#sourceConnected = true; return this.#assign(partitions) },
       revoked: (partitions, reason) => this.#revoke(partitions, reason ?? 'rebalance'),
-      caughtUp: (partition, end) => {
+      caughtUp: (partition, end, read) => {
         const p = this.#book.get(partition)
-        if (p !== undefined) p.end = end
+        if (p !== undefined) {
+          p.end = end
+          if (read !== undefined && read > p.next) p.next = read
+        }
         // A batch came (the source calls this once per batch): whatever trouble it reported is over.
         this.#sourceTrouble = null
       },

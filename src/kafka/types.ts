@@ -64,7 +64,10 @@ export interface KafkaRecord {
 export interface RecordBatch {
   topic: string
   partition: number
-  /** In offset order; never empty. */
+  /**
+   * In offset order. Empty when the fetched offsets held no data for the user (read_committed: transaction markers,
+   * aborted transactions' records): nextOffset still moves past them.
+   */
   records: readonly KafkaRecord[]
   /** Offset to read after this batch (last record + 1, or further when the batch ended in control records). */
   nextOffset: number

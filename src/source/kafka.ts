@@ -148,7 +148,7 @@ export async function openKafkaSource (o: KafkaSourceOptions): Promise<Source> {
           reached.set(b.partition, r.offset + 1)
         }
         reached.set(b.partition, b.nextOffset)
-        pusher.caughtUp(b.partition, b.highWatermark)
+        pusher.caughtUp(b.partition, b.highWatermark, b.nextOffset)
         if (b.nextOffset >= b.highWatermark) await pusher.flush()
         if (caughtUp()) { stopped = true; finish() }
       }

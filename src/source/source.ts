@@ -34,8 +34,13 @@ export interface RecordPusher {
    * counted; it is still attempted, because when nobody took them over yet it saves the next owner a replay.
    */
   revoked (partitions: readonly number[], reason?: RevocationReason): Promise<void>
-  /** The source's end position of a partition (Kafka's high watermark), for lag. */
-  caughtUp (partition: number, end: number): void
+  /**
+   * The source's end position of a partition (Kafka's high watermark), for lag; and, when given, `read`: every
+   * position below it was handed over or holds nothing to hand over (Kafka's transaction markers and aborted
+   * records), so the partition's position moves there — its lag reaches 0 at the end of a transactional topic, and
+   * a checkpoint resumes past them. Call only after every record before `read` was handed over.
+   */
+  caughtUp (partition: number, end: number, read?: number): void
   /**
    * The source's connection (for /readyz and the logs): `null` = connected and reading, a text = why it is not
    * reading (a broker outage the client is recovering from, a consumer being replaced). Optional for sources that

@@ -117,6 +117,12 @@ export class KafkajsConsumer implements KafkaConsumer {
     c.on(c.events.GROUP_JOIN, e => { this.#onJoin(e.payload.memberAssignment[this.topic] ?? []) })
     // Synchronous, and may throw: see RevocationPending.
     c.on(c.events.REBALANCING, () => { this.#onRebalancing() })
+    // kafkajs resolves a fetched range that held only transaction markers or aborted records itself, without
+    // eachBatch: hand it on as a batch without records, so that the engine knows the partition was read that far.
+    c.on(c.events.END_BATCH_PROCESS, e => {
+      const b = e.payload
+      if (b.batchSize === 0 && b.firstOffset !== null && b.topic === this.topic) this.#skipped(b.partition, Number(b.lastOffset) + 1, Number(b.highWatermark))
+    })
     c.on(c.events.CRASH, e => {
       const err = kafkaError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx(e.payload.restart ? {} : { fatal: 'consumer' }), e.payload.error)
       // A restarted kafkajs consumer joins as a new member: whatever we owned may already be someone else's.
@@ -220,6 +226,13 @@ export class KafkajsConsumer implements KafkaConsumer {
     })
   }
 
+  /** A fetched range without records for the user (see start()): offsets up to `next` were read. */
+  #skipped (p: number, next: number, highWatermark: number): void {
+    if (this.#stopped || this.#userPaused.has(p) || this.#held.has(p) || !this.#assigned.includes(p) || this.#pendingSeek.has(p)) return
+    const r = this.#opts.onBatch({ topic: this.topic, partition: p, records: [], nextOffset: next, highWatermark })
+    if (isThenable(r)) this.#inBatch = Promise.resolve(r).catch(() => {})
+  }
+
   async #eachBatch ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const p = batch.partition
     if (!isRunning() || isStale() || this.#userPaused.has(p) || this.#held.has(p) || !this.#assigned.includes(p)) return
@@ -243,12 +256,12 @@ export class KafkajsConsumer implements KafkaConsumer {
         headers: headersOf(m.headers as Record<string, unknown> | undefined)
       }
     }
-    const last = msgs[msgs.length - 1]!.offset
     const out: RecordBatch = {
       topic: batch.topic,
       partition: p,
       records,
-      nextOffset: Number(last) + 1,
+      // Past the fetched range's last offset, markers and aborted records at its end included.
+      nextOffset: Number(batch.lastOffset()) + 1,
       highWatermark: Number(batch.highWatermark)
     }
     const r = this.#opts.onBatch(out)
@@ -258,7 +271,7 @@ export class KafkajsConsumer implements KafkaConsumer {
       const timer = setInterval(() => { heartbeat().catch(() => {}) }, Math.max(100, Math.floor((this.#opts.heartbeatIntervalMs ?? 3000) / 2)))
       try { await r } finally { clearInterval(timer) }
     }
-    resolveOffset(last)
+    resolveOffset(batch.lastOffset())
   }
 
   assignment (): number[] { return [...this.#assigned] }

@@ -21,6 +21,7 @@
 //   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
+import { AbortedTransactions } from '../aborted-transactions.ts'
 import { DEFAULT_FETCH_MAX_BYTES, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
@@ -326,22 +327,25 @@ export class PlatformaticConsumer implements KafkaConsumer {
         }
         const records: KafkaRecord[] = []
         let next = requested
-        for (const b of batches) next = this.#decode(b, p, requested, records, next)
+        // read_committed: the broker returns aborted transactions' batches too, with the list to skip them by.
+        const aborted = pr.abortedTransactions !== undefined && pr.abortedTransactions !== null && pr.abortedTransactions.length > 0 ? new AbortedTransactions(pr.abortedTransactions) : null
+        for (const b of batches) next = this.#decode(b, p, requested, records, next, aborted)
         if (next === requested) continue
         part.next = next
         part.alone = false
-        if (records.length === 0) continue
+        // A batch without records still goes out when the offsets moved (transaction markers, an aborted
+        // transaction): the partition is read up to nextOffset, which --until-end and the lag need to know.
         out.push({ batch: { topic: this.topic, partition: p, records, nextOffset: next, highWatermark: Number(pr.highWatermark) }, from: requested, part })
       }
     }
     return out
   }
 
-  #decode (b: RecordsBatch, partition: number, from: number, into: KafkaRecord[], next: number): number {
+  #decode (b: RecordsBatch, partition: number, from: number, into: KafkaRecord[], next: number, aborted: AbortedTransactions | null): number {
     const first = Number(b.firstOffset)
     const end = first + b.lastOffsetDelta + 1
-    // Control batches (transaction markers) hold no data but occupy offsets.
-    if ((b.attributes & IS_CONTROL) !== 0) return Math.max(next, end)
+    // Control batches (transaction markers) hold no data but occupy offsets; so do aborted transactions' batches.
+    if (aborted !== null ? aborted.skip(b) : (b.attributes & IS_CONTROL) !== 0) return Math.max(next, end)
     const logAppend = (b.attributes & TIMESTAMP_LOG_APPEND_TIME) !== 0
     const ts0 = Number(b.firstTimestamp)
     const maxTs = Number(b.maxTimestamp)
