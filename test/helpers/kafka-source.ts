@@ -1,14 +1,17 @@
 // What the Kafka source tests share (test/integration/kafka-engine.test.ts, kafka-broker-restart.test.ts): Chronon's
 // quickstart returns.v1 GroupBy, the topic they produce for it, the daemon's arguments, and reading a topic back.
-import { readFileSync } from 'node:fs'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ProduceOptions } from '../../src/cli/produce.ts'
+import { produce, type ProduceOptions } from '../../src/cli/produce.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { createKafkaClient } from '../../src/kafka/client.ts'
 import type { KafkaRecord, ProducerRecord } from '../../src/kafka/types.ts'
 import { waitFor } from '../services/process.ts'
 export { waitFor }
+import { tilekiln } from './cli.ts'
 import { groupByPath } from './reference.ts'
+import { dumpLines } from './store-dump.ts'
 
 /** The shared broker the test runner started (undefined outside `npm test`). */
 export const BROKERS = process.env.TILEKILN_TEST_KAFKA
@@ -36,6 +39,20 @@ export function runArgs (topic: string, dir: string, schemaFile: string, workers
   return ['run', '--group-by', GB, '--source', `kafka:${BROKERS}/${topic}`, '--schema', schemaFile, '--store', `embedded:${join(dir, 'store')}`,
     '--group-id', `g-${topic}-${dir.split('-').pop()}-${incarnation}`, '--workers', String(workers), '--until-end',
     '--progress', '0', '--json', ...extra]
+}
+
+/**
+ * Produces `count` events to `topic` and runs the daemon over them once, uninterrupted (2 workers, a fresh store under
+ * `work`): the store's dump, the reference the crash and outage tests compare their interrupted runs with
+ * (kafka-engine.test.ts checks such a run against the oracle).
+ */
+export async function referenceRun (topic: string, work: string, schemaFile: string, count = 200_000): Promise<string[]> {
+  await produce(produceOptions(topic, count, schemaFile))
+  const dir = mkdtempSync(join(work, 'ref-'))
+  const r = await tilekiln(runArgs(topic, dir, schemaFile, 2))
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(JSON.parse(r.stdout).records, count)
+  return await dumpLines(join(dir, 'store'))
 }
 
 /** A topic's records (key, value, partition), each partition cut in two halves, in order. */

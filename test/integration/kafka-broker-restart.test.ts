@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { produce } from '../../src/cli/produce.ts'
 import { createKafkaClient } from '../../src/kafka/client.ts'
 import type { ProducerRecord } from '../../src/kafka/types.ts'
 import { startKafka } from '../services/kafka.ts'
 import { freePort, sleep, waitForExit } from '../services/process.ts'
-import { startTilekiln, tilekiln } from '../helpers/cli.ts'
-import { BROKERS, produceOptions, readHalves, runArgs, skipWithoutKafka as skip, waitFor } from '../helpers/kafka-source.ts'
+import { startTilekiln } from '../helpers/cli.ts'
+import { BROKERS, readHalves, referenceRun, runArgs, skipWithoutKafka as skip, waitFor } from '../helpers/kafka-source.ts'
 import { dumpLines } from '../helpers/store-dump.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-kafka-restart-'))
@@ -32,12 +31,7 @@ describe('Kafka source: the broker restarted mid-run', { skip }, () => {
   // oracle), and the same records read back per partition, cut in halves: the restarted runs get the first half
   // before the outage and the second after it, so they can only finish by consuming from the restarted broker.
   before(async () => {
-    await produce(produceOptions(topic, 200_000, schemaFile))
-    const dir = mkdtempSync(join(work, 'ref-'))
-    const r = await tilekiln(runArgs(topic, dir, schemaFile, 2))
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(JSON.parse(r.stdout).records, 200_000)
-    reference = await dumpLines(join(dir, 'store'))
+    reference = await referenceRun(topic, work, schemaFile)
     halves = await readHalves(BROKERS!, topic)
     assert.equal(halves[0].length + halves[1].length, 200_000)
     phase('reference run and halves ready')

@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { produce } from '../../src/cli/produce.ts'
 import { Random } from '../../src/source/generator.ts'
 import { startTilekiln, tilekiln } from '../helpers/cli.ts'
-import { produceOptions, runArgs, skipWithoutKafka as skip } from '../helpers/kafka-source.ts'
+import { referenceRun, runArgs, skipWithoutKafka as skip } from '../helpers/kafka-source.ts'
 import { dumpLines } from '../helpers/store-dump.ts'
 
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-kafka-crash-'))
@@ -21,14 +20,7 @@ describe('Kafka source: crash recovery', { skip }, () => {
   let reference: string[] = []
 
   // An uninterrupted run over 200,000 events (kafka-engine.test.ts checks such a run against the oracle).
-  before(async () => {
-    await produce(produceOptions(topic, 200_000, schemaFile))
-    const dir = mkdtempSync(join(work, 'ref-'))
-    const r = await tilekiln(runArgs(topic, dir, schemaFile, 2))
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(JSON.parse(r.stdout).records, 200_000)
-    reference = await dumpLines(join(dir, 'store'))
-  })
+  before(async () => { reference = await referenceRun(topic, work, schemaFile) })
   // TILEKILN_TEST_KEEP=1 keeps the stores, checkpoints and logs for a post-mortem.
   after(() => { if (process.env.TILEKILN_TEST_KEEP === undefined) rmSync(work, { recursive: true, force: true }) })
 
