@@ -5,6 +5,7 @@ import type { Kafka as KafkaInstance, KafkaConfig, SASLOptions } from 'kafkajs'
 import { DEFAULT_REQUEST_TIMEOUT_MS, kafkaError } from '../shared.ts'
 import type { ConsumeOptions, KafkaAdmin, KafkaClient, KafkaClientOptions, KafkaConsumer, KafkaProducer, ProducerOptions } from '../types.ts'
 import { KafkajsAdmin } from './admin.ts'
+import { installKafkajsCodecs } from './codecs.ts'
 import { KafkajsConsumer } from './consumer.ts'
 import { KafkajsProducer } from './producer.ts'
 
@@ -40,6 +41,7 @@ export class KafkajsClient implements KafkaClient {
     }
     if (options.ssl !== undefined) config.ssl = options.ssl
     if (options.sasl !== undefined) config.sasl = { ...options.sasl } as SASLOptions
+    installKafkajsCodecs()
     this.#kafka = new Kafka(config)
   }
 

@@ -19,6 +19,7 @@
 //   the group can form. Short, many retries (RETRY below) keep the member id through outages of a minute or more.
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance } from 'kafkajs'
 import { TilekilnError } from '../../errors.ts'
+import { codecRefusal } from '../codecs.ts'
 import { DEFAULT_FETCH_MAX_BYTES, deferred, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { committedOf } from './admin.ts'
@@ -124,11 +125,15 @@ export class KafkajsConsumer implements KafkaConsumer {
       if (b.batchSize === 0 && b.firstOffset !== null && b.topic === this.topic) this.#skipped(b.partition, Number(b.lastOffset) + 1, Number(b.highWatermark))
     })
     c.on(c.events.CRASH, e => {
-      const err = kafkaError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx(e.payload.restart ? {} : { fatal: 'consumer' }), e.payload.error)
+      // A batch kafkajs cannot decompress (zstd on an old Node) stops the consumer for good, whatever kafkajs says.
+      const refused = codecRefusal(e.payload.error)
+      const err = refused !== null
+        ? kafkaError(refused.message, this.#ctx({ fatal: 'run' }))
+        : kafkaError(e.payload.restart ? 'Kafka consumer failed and restarts' : 'Kafka consumer failed and stopped', this.#ctx(e.payload.restart ? {} : { fatal: 'consumer' }), e.payload.error)
       // A restarted kafkajs consumer joins as a new member: whatever we owned may already be someone else's.
       void this.#revokeAll('lost')
       // A restart (e.g. the group coordinator was still loading) may yet succeed: start() keeps waiting for it.
-      if (!e.payload.restart) this.#first.reject(err)
+      if (!e.payload.restart || refused !== null) this.#first.reject(err)
       this.#opts.onError?.(err)
     })
     try {

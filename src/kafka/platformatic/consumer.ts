@@ -22,6 +22,7 @@
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
 import { AbortedTransactions } from '../aborted-transactions.ts'
+import { codecRefusal } from '../codecs.ts'
 import { DEFAULT_FETCH_MAX_BYTES, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
@@ -278,6 +279,13 @@ export class PlatformaticConsumer implements KafkaConsumer {
   async #recover (e: unknown, parts: Planned[]): Promise<void> {
     const c = this.#client
     if (c === null || this.#stopped) return
+    const refused = codecRefusal(e)
+    if (refused !== null) {
+      // Every fetch of these partitions would fail the same way: stop the run with the reason, do not retry.
+      this.#report(refused.message, e, 'run', { partitions: parts.map(p => p.part.partition).join(',') })
+      await sleep(1000)
+      return
+    }
     const ids = protocolErrors(e)
     const at = (path: string): Planned | undefined => parts[Number(/\/partitions\/(\d+)/.exec(path)?.[1] ?? -1)]
     if (isUnknownTopic(e) && await this.#topicExists() === false) {
