@@ -3,7 +3,7 @@
 // (`--keys` keys, so every key has thousands of 5-minute tiles) into the embedded store (LMDB) and into Redis (a
 // real redis-server started here on 127.0.0.1), writing rolled-up 1 h and 1 d tiles beside the fine ones. Then
 // fetchFeatures reads at the end of the stream, one window at a time (the GroupBy's outputs of that window only,
-// same tiles), for one key, for batches of 100 keys read concurrently (100 fetchFeatures calls) and for 100 keys in
+// same tiles), for one key, for batches of 100 keys (`--batch`) read concurrently (100 fetchFeatures calls) and for 100 keys in
 // one fetchFeaturesMany call (one store request per round for all of them), each with rollups (the default) and with
 // fine tiles only (FetchOptions.rollups = false). Latencies are wall-clock per read (per batch), in an hdr
 // histogram; each cell reads until `--reads` reads or `--seconds` seconds, whichever comes first, from a collected
@@ -64,6 +64,8 @@ export interface FetchBenchOptions {
   readonly keys: number
   readonly reads: number
   readonly seconds: number
+  /** Keys per batch read (the report's batches are of 100). */
+  readonly batch: number
   readonly redis: boolean
 }
 
@@ -89,7 +91,7 @@ async function measure (label: string, store: TileStore, read: ReadSide, q: numb
   for (const w of WINDOWS) {
     const side = oneWindow(read, w.millis)
     for (const rollups of [true, false]) {
-      for (const [batch, many] of [[1, false], [100, false], [100, true]] as const) {
+      for (const [batch, many] of [[1, false], [o.batch, false], [o.batch, true]] as const) {
         const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 })
         let tiles = 0
         let n = 0
@@ -178,10 +180,11 @@ async function main (): Promise<void> {
     keys: positiveArg('keys', 100),
     reads: positiveArg('reads', 2000),
     seconds: positiveArg('seconds', 3),
+    batch: positiveArg('batch', 100),
     redis: !process.argv.includes('--no-redis')
   }
   const rows = await fetchBench(o)
-  printTable(`Reads at the end of ${o.events.toLocaleString('en-US')} events over 31 days (${o.keys} keys, SUM/COUNT/AVERAGE, 5-minute tiles + rolled-up 1 h / 1 d): latency per read of one key, or per batch of 100 keys read concurrently`, rows)
+  printTable(`Reads at the end of ${o.events.toLocaleString('en-US')} events over 31 days (${o.keys} keys, SUM/COUNT/AVERAGE, 5-minute tiles + rolled-up 1 h / 1 d): latency per read of one key, or per batch of ${o.batch} keys read concurrently`, rows)
   const path = writeResults('fetch', { options: o, rows })
   process.stdout.write(`\nresults: ${path}\n`)
 }
