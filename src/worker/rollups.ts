@@ -12,20 +12,20 @@
 //                                                             that resolution's put batch, then freed
 //
 // A coarse tile is written exactly once, when every fine tile it covers is final (an event later than the lateness
-// is refused upstream, so it never changes afterwards).
+// is refused upstream, so it never changes afterwards). Its bytes are the same Avro tile record as a fine tile's; the
+// TileKey carries the coarse tileSizeMillis. A reader that finds a coarse tile may use it instead of the fine tiles
+// it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
 //
 // Unmergeable coarse tiles. A merge the aggregator refuses (TK_INPUT: an element-wise aggregation whose list length
 // differs between two fine tiles of the hour or day — Chronon's "Tensor dimensions must match for merge") is bad
-// input, not a bug: the fine tiles are written as they are (Chronon's own read side refuses to merge them, as it would
-// Chronon's), and the coarse tile is marked unmergeable. Its IRs are emptied, nothing is merged into it any more,
-// and at its close an empty tile NOT marked complete is written in its place instead of its value: readers never
-// take an incomplete coarse tile (fetch/tile-cover.ts), so they read the fine tiles, as if the coarse tile were not
-// there, and an older complete version (a run over other data into the same store) is overwritten rather than left
-// readable. The store has no delete; the incomplete tile is how a tile is withdrawn. Each such tile is reported once,
-// when its merge fails (takeReports: the worker hands them to the engine, which counts and logs them). The mark is
-// state: a checkpoint carries it (worker/snapshot.ts flag bit 7), so a restored worker does not write the tile either. Its bytes are the same Avro tile record as a fine tile's; the
-// TileKey carries the coarse tileSizeMillis. A reader that finds a coarse tile may use it instead of the fine tiles
-// it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
+// input, not a bug: the fine tiles are written as they are (Chronon's read side refuses to merge them too), and the
+// coarse tile is marked unmergeable. Its IRs are emptied, nothing is merged into it any more, and at its close an
+// empty tile NOT marked complete is written in its place, never a value: readers never take an incomplete coarse
+// tile (fetch/tile-cover.ts), so they read the fine tiles as if the coarse tile were not there, and an older complete
+// version (a run over other data into the same store) is overwritten rather than left readable. The store has no
+// delete; the incomplete tile is how a coarse tile is withdrawn. Each is reported once, when its merge fails
+// (takeReports: the worker hands the reports to the engine, which counts and logs them). The mark is state: a
+// checkpoint carries it (worker/snapshot.ts flag bit 7), so a restored worker does not write the tile either.
 //
 // Cost: per closed fine tile and resolution, one hash lookup and one cell merge per part (no allocation for kernel
 // parts); nothing per event.
@@ -196,7 +196,8 @@ export class Rollups {
   readonly #entries: RollupEntries
   /** Open coarse entries whose merge failed: never merged into again, written emptied and incomplete (header). */
   readonly #unmergeable = new Set<number>()
-  #reports: UnmergeableRollup[] | readonly UnmergeableRollup[] = NO_REPORTS
+  /** Reports since the last takeReports; null until the first (the usual case allocates nothing). */
+  #reports: UnmergeableRollup[] | null = null
 
   constructor (fineMillis: number, sizes: readonly number[], lateness: number, groupBy: string, entries: RollupEntries) {
     this.resolutions = resolutionsFor(fineMillis, sizes, groupBy)
@@ -261,15 +262,14 @@ export class Rollups {
     // The merge may have changed some parts of c before refusing another: no part of c is any tile's value now.
     this.#unmergeable.add(c)
     this.#entries.clear(c)
-    if (this.#reports === NO_REPORTS) this.#reports = []
-    ;(this.#reports as UnmergeableRollup[]).push({ partition, tileSizeMillis: r.millis, tileStart: start, fineTileStart, key: this.#entries.describeKey(c), reason: describeError(err) })
+    ;(this.#reports ??= []).push({ partition, tileSizeMillis: r.millis, tileStart: start, fineTileStart, key: this.#entries.describeKey(c), reason: describeError(err) })
   }
 
   /** The unmergeable coarse tiles found since the last call (each reported once). */
   takeReports (): readonly UnmergeableRollup[] {
     const reports = this.#reports
-    this.#reports = NO_REPORTS
-    return reports
+    this.#reports = null
+    return reports ?? NO_REPORTS
   }
 
   /** Is open coarse entry e unmergeable? */
