@@ -64,24 +64,26 @@ export class FileDeadLetters implements DeadLetterSink {
   }
 }
 
-/** Logs at most `burst` lines per `windowMillis`, then a summary of how many were not shown. */
+/** Logs at most `burst` lines per `windowMillis`, then a summary of how many were not shown (`what`: of what). */
 export class RateLimitedLog {
   readonly #burst: number
   readonly #window: number
   readonly #log: Logger
+  readonly #what: string
   #windowStart = 0
   #shown = 0
   #suppressed = 0
 
-  constructor (log: Logger, burst = 20, windowMillis = 10_000) {
+  constructor (log: Logger, burst = 20, windowMillis = 10_000, what = 'dead letter(s)') {
     this.#log = log
+    this.#what = what
     this.#burst = burst
     this.#window = windowMillis
   }
 
   line (text: string, now = Date.now()): void {
     if (now - this.#windowStart >= this.#window) {
-      if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more dead letter(s) not shown in the last ${this.#window / 1000} s`)
+      if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more ${this.#what} not shown in the last ${this.#window / 1000} s`)
       this.#windowStart = now
       this.#shown = 0
       this.#suppressed = 0
@@ -90,7 +92,7 @@ export class RateLimitedLog {
   }
 
   flush (): void {
-    if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more dead letter(s) not shown`)
+    if (this.#suppressed > 0) this.#log.warn(`… ${this.#suppressed} more ${this.#what} not shown`)
     this.#suppressed = 0
   }
 }

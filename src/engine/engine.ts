@@ -195,6 +195,8 @@ export class Engine {
   readonly #busyBefore: number[] = []
   readonly #load: number[] = []
   readonly #dlqLog: RateLimitedLog
+  /** Unmergeable rolled-up tiles: logged like dead letters (a line each, rate-limited), counted in their metric. */
+  readonly #unmergeableLog: RateLimitedLog
   readonly #probe: RecordProbe
   readonly #book = new PartitionBook()
   readonly #ooo: number
@@ -237,6 +239,7 @@ export class Engine {
     this.plan = compilePlan(o.groupBy, o.planOptions)
     this.#log = asLogger(o.log).child({ groupBy: this.plan.name })
     this.#dlqLog = new RateLimitedLog(this.#log)
+    this.#unmergeableLog = new RateLimitedLog(this.#log, 20, 10_000, 'unmergeable rolled-up tile(s)')
     const compile = queryCompiler(o.evaluator ?? 'spark')
     this.bound = bindGroupBy(this.plan, o.source.format.schema, compile)
     this.metrics = new Metrics(this.plan.name)
@@ -344,6 +347,7 @@ export class Engine {
       clearInterval(progress)
       clearInterval(checkpointTimer)
       this.#dlqLog.flush()
+      this.#unmergeableLog.flush()
       await this.#pool.close()
       await this.#source.close?.()
     }
@@ -914,6 +918,7 @@ export class Engine {
     m.inc(M.tilesClosed, r.closedTiles)
     if (r.late > 0) m.inc(M.lateEvents, r.late)
     if (r.crossings > 0) this.#crossed(r.crossings, r.crossingSample)
+    for (let i = 0; i < r.unmergeableRollups.length; i++) this.#unmergeable(r.unmergeableRollups[i]!)
     for (let i = 0; i < r.exprEvalMicros.length; i++) m.record(M.exprEvalTime, r.exprEvalMicros[i]!)
     this.#nextTimer[d.worker] = r.nextTimer
     this.#workerStats[d.worker] = { liveKeys: r.liveKeys, liveEntries: r.liveEntries, stateBytes: r.stateBytes }
@@ -949,6 +954,17 @@ export class Engine {
     if (this.#crossLogged) return
     this.#crossLogged = true
     this.#log.warn(`an entity key arrives from more than one partition (${sample ?? 'example unavailable'}): the topic is not keyed by the entity, so partitions cannot be owned independently. Each key's state stays with the partition it came from first; with several daemons, run with --repartition. Counted in ${M.crossPartitionRows}; logged once. [groupBy=${this.plan.name}]`)
+  }
+
+  /**
+   * A rolled-up tile whose fine tiles do not merge (worker/rollups.ts). Not a dead letter: every record is in its fine
+   * tile, and reads are right (they take the fine tiles); what is lost is only the shortcut, so it is counted and
+   * logged, with where it is.
+   */
+  #unmergeable (u: TaskResult['unmergeableRollups'][number]): void {
+    this.metrics.inc(M.rollupUnmergeable)
+    const iso = (ms: number): string => new Date(ms).toISOString()
+    this.#unmergeableLog.line(`the rolled-up ${u.tileSizeMillis} ms tile [${iso(u.tileStart)}, ${iso(u.tileStart + u.tileSizeMillis)}) of key ${u.key} cannot be made: its fine tile at ${iso(u.fineTileStart)} does not merge with the earlier ones (${u.reason}). Its fine tiles are written as they are and reads take them instead; the rolled-up tile is written empty and not complete. Counted in ${M.rollupUnmergeable}. [groupBy=${this.plan.name}, key=${u.key}, partition=${u.partition}, tileStart=${u.tileStart}, tileSizeMillis=${u.tileSizeMillis}, fineTileStart=${u.fineTileStart}]`)
   }
 
   #deadLetter (dl: TaskResult['deadLetters'][number]): void {

@@ -11,7 +11,8 @@
 // tiles are read instead, which are always right. This holds per key, across partitions and daemons, and across
 // restarts (a restored daemon rewrites the same coarse tile or none), so the reader needs no per-partition mark and
 // no minimum over daemons. The price: a sparse key's gaps each cost one more (empty, or nearly) range read.
-// A coarse tile not marked complete (some other writer's tile of that size) is never taken.
+// A coarse tile not marked complete is never taken: some other writer's tile of that size, or one whose fine tiles
+// do not merge, which the engine withdraws by writing it empty and incomplete (worker/rollups.ts, "unmergeable").
 
 // Round trips: a cover is read in rounds, each one store request (TileStore.readTileRanges: one Redis pipeline)
 // holding every range known so far, for every span and key of the read. Round 1 reads each span's coarsest tiles and,

@@ -50,6 +50,7 @@ const TABLE = {
   crossPartitionRows: { name: 'cross_partition_rows', type: 'counter', help: 'rows whose entity key arrived from more than one partition: the topic is not keyed by the entity (use --repartition)' },
   shuffleDuplicates: { name: 'shuffle_duplicates_dropped', type: 'counter', help: 'records of a repartitioned topic dropped as replays of the shuffle stage' },
   // ---- tiles, state and the store
+  rollupUnmergeable: { name: 'rollup_unmergeable_tiles', type: 'counter', help: 'rolled-up tiles not written with a value because their fine tiles do not merge (an element-wise list whose length changes within the hour or day): written empty and incomplete, so reads take the fine tiles' },
   tilesClosed: { name: 'tiles_closed', type: 'counter', help: 'tiles written complete and dropped because their partition\'s watermark passed them' },
   kvSuccesses: { name: 'kvstore_writer.successes', type: 'counter', help: 'tile (or event) writes acknowledged by the store' },
   kvErrors: { name: 'kvstore_writer.errors', type: 'counter', help: 'store write requests that failed (each is retried)' },

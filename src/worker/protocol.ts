@@ -4,7 +4,7 @@
 import type { Flavour } from '../api/group-by.ts'
 import type { InputFormat } from '../codec/record.ts'
 import type { RingGeometry } from '../route/ring.ts'
-import type { RollupPuts } from './rollups.ts'
+import type { RollupPuts, UnmergeableRollup } from './rollups.ts'
 import type { Trigger } from '../window/trigger.ts'
 import type { StateSnapshot } from './tile-state.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
@@ -122,6 +122,11 @@ export interface TaskResult {
   /** Rows whose key lives in another partition (the topic is not keyed by the entity), and an example. */
   readonly crossings: number
   readonly crossingSample: string | null
+  /**
+   * Rolled-up tiles found unmergeable in this task (their fine tiles do not merge: worker/rollups.ts), each reported
+   * once; they are written empty and incomplete instead of with a value. Usually empty.
+   */
+  readonly unmergeableRollups: readonly UnmergeableRollup[]
   readonly closedTiles: number
   readonly liveEntries: number
   readonly liveKeys: number

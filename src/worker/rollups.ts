@@ -16,10 +16,21 @@
 // TileKey carries the coarse tileSizeMillis. A reader that finds a coarse tile may use it instead of the fine tiles
 // it covers (fetch/tile-cover.ts); one that does not find it falls back to the fine tiles.
 //
+// Unmergeable coarse tiles. A merge the aggregator refuses (TK_INPUT: an element-wise aggregation whose list length
+// differs between two fine tiles of the hour or day — Chronon's "Tensor dimensions must match for merge") is bad
+// input, not a bug: the fine tiles are written as they are (Chronon's read side refuses to merge them too), and the
+// coarse tile is marked unmergeable. Its IRs are emptied, nothing is merged into it any more, and at its close an
+// empty tile NOT marked complete is written in its place, never a value: readers never take an incomplete coarse
+// tile (fetch/tile-cover.ts), so they read the fine tiles as if the coarse tile were not there, and an older complete
+// version (a run over other data into the same store) is overwritten rather than left readable. The store has no
+// delete; the incomplete tile is how a coarse tile is withdrawn. Each is reported once, when its merge fails
+// (takeReports: the worker hands the reports to the engine, which counts and logs them). The mark is state: a
+// checkpoint carries it (worker/snapshot.ts flag bit 7), so a restored worker does not write the tile either.
+//
 // Cost: per closed fine tile and resolution, one hash lookup and one cell merge per part (no allocation for kernel
 // parts); nothing per event.
 
-import { TilekilnError } from '../errors.ts'
+import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { tileStartOf } from '../window/resolution.ts'
 import { isFinal } from '../window/trigger.ts'
 import { PairTable } from './hash-tables.ts'
@@ -32,6 +43,22 @@ export interface RollupPuts {
   readonly partitions: Int32Array
   readonly latest: Float64Array
 }
+
+/** A coarse tile whose fine tiles do not merge (see the header), reported once, when its merge failed. */
+export interface UnmergeableRollup {
+  readonly partition: number
+  readonly tileSizeMillis: number
+  readonly tileStart: number
+  /** The fine tile whose merge into it was refused. */
+  readonly fineTileStart: number
+  /** The entity key, as a JSON object of its key columns. */
+  readonly key: string
+  /** What the aggregator refused (what mismatched). */
+  readonly reason: string
+}
+
+/** No reports (shared: a task without any allocates nothing). */
+const NO_REPORTS: readonly UnmergeableRollup[] = Object.freeze([])
 
 /** The entries of one open coarse tile. */
 export interface CoarseList { entries: Int32Array, n: number }
@@ -151,6 +178,12 @@ export interface RollupEntries {
   free (e: number): void
   /** Writes the tiles of list[0, n), complete, into `out`. */
   write (list: Int32Array, n: number, out: TaggedPuts): void
+  /** Empties entry e's IRs (its coarse tile is unmergeable: what was merged into it is no tile's value). */
+  clear (e: number): void
+  /** Writes entry e's tile, NOT complete, into `out` (an unmergeable coarse tile, emptied). */
+  writeIncomplete (e: number, out: TaggedPuts): void
+  /** Entry e's key as a JSON object of its key columns (for reports). */
+  describeKey (e: number): string
 }
 
 /** Every resolution of a run, and what happens to them as fine tiles close. */
@@ -161,6 +194,10 @@ export class Rollups {
   readonly #lateness: number
   readonly #groupBy: string
   readonly #entries: RollupEntries
+  /** Open coarse entries whose merge failed: never merged into again, written emptied and incomplete (header). */
+  readonly #unmergeable = new Set<number>()
+  /** Reports since the last takeReports; null until the first (the usual case allocates nothing). */
+  #reports: UnmergeableRollup[] | null = null
 
   constructor (fineMillis: number, sizes: readonly number[], lateness: number, groupBy: string, entries: RollupEntries) {
     this.resolutions = resolutionsFor(fineMillis, sizes, groupBy)
@@ -207,10 +244,57 @@ export class Rollups {
         if (c < 0) {
           c = entries.alloc(keyId, partition, start)
           r.add(keyId, partition, start, c, this.#lateness, this.#groupBy)
+        } else if (this.#unmergeable.size !== 0 && this.#unmergeable.has(c)) {
+          continue
         }
-        entries.merge(c, e)
+        try {
+          entries.merge(c, e)
+        } catch (err) {
+          this.#refused(err, r, c, partition, start, tileStart)
+        }
       }
     }
+  }
+
+  /** A merge into coarse entry c threw: bad input (TK_INPUT) marks the tile unmergeable; anything else is rethrown. */
+  #refused (err: unknown, r: Resolution, c: number, partition: number, start: number, fineTileStart: number): void {
+    if (!isTilekilnError(err) || err.code !== 'TK_INPUT') throw err
+    // The merge may have changed some parts of c before refusing another: no part of c is any tile's value now.
+    this.#unmergeable.add(c)
+    this.#entries.clear(c)
+    ;(this.#reports ??= []).push({ partition, tileSizeMillis: r.millis, tileStart: start, fineTileStart, key: this.#entries.describeKey(c), reason: describeError(err) })
+  }
+
+  /** The unmergeable coarse tiles found since the last call (each reported once). */
+  takeReports (): readonly UnmergeableRollup[] {
+    const reports = this.#reports
+    this.#reports = null
+    return reports ?? NO_REPORTS
+  }
+
+  /** Is open coarse entry e unmergeable? */
+  isUnmergeable (e: number): boolean {
+    return this.#unmergeable.size !== 0 && this.#unmergeable.has(e)
+  }
+
+  /** Moves the unmergeable entries of `list` to its end; returns how many others there are (they come first). */
+  #setAside (list: CoarseList): number {
+    const a = list.entries
+    let n = 0
+    for (let i = 0; i < list.n; i++) {
+      const e = a[i]!
+      if (this.#unmergeable.has(e)) continue
+      a[i] = a[n]!
+      a[n++] = e
+    }
+    return n
+  }
+
+  /** Frees coarse entry e of the tile at `start` (written, or dropped). */
+  #free (r: Resolution, e: number, start: number): void {
+    r.forget(this.#entries.keyOf(e), start)
+    if (this.#unmergeable.size !== 0) this.#unmergeable.delete(e)
+    this.#entries.free(e)
   }
 
   /** Writes (complete) and frees the coarse tiles of `partition` its clock has passed. */
@@ -218,12 +302,10 @@ export class Rollups {
     const entries = this.#entries
     for (const r of this.resolutions) {
       for (const [start, list] of r.takeDue(partition, watermark, this.#lateness)) {
-        entries.write(list.entries, list.n, r.out)
-        for (let i = 0; i < list.n; i++) {
-          const e = list.entries[i]!
-          r.forget(entries.keyOf(e), start)
-          entries.free(e)
-        }
+        const n = this.#unmergeable.size === 0 ? list.n : this.#setAside(list)
+        entries.write(list.entries, n, r.out)
+        for (let i = n; i < list.n; i++) entries.writeIncomplete(list.entries[i]!, r.out)
+        for (let i = 0; i < list.n; i++) this.#free(r, list.entries[i]!, start)
       }
     }
   }
@@ -236,8 +318,7 @@ export class Rollups {
       for (const list of r.takeAll(partition)) {
         for (let i = 0; i < list.n; i++) {
           const e = list.entries[i]!
-          r.forget(entries.keyOf(e), entries.tileStartOf(e))
-          entries.free(e)
+          this.#free(r, e, entries.tileStartOf(e))
           dropped++
         }
       }
@@ -261,11 +342,13 @@ export class Rollups {
     for (const r of this.resolutions) if (!snapshotSizes.includes(r.millis)) r.startAfter(partition, watermark)
   }
 
-  /** A restored open coarse tile (keyId, start) of resolution r: its new entry. */
-  restoreEntry (r: Resolution, keyId: number, partition: number, start: number): number {
+  /** A restored open coarse tile (keyId, start) of resolution r, marked unmergeable or not: its new entry. */
+  restoreEntry (r: Resolution, keyId: number, partition: number, start: number, unmergeable = false): number {
     if (r.startOf(start) !== start) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a ${r.millis} ms rolled-up tile at ${start}, which is not a start of such a tile`, { groupBy: this.#groupBy, partition })
     const e = this.#entries.alloc(keyId, partition, start)
     r.add(keyId, partition, start, e, this.#lateness, this.#groupBy)
+    // Reported when its merge failed, before the checkpoint: not again.
+    if (unmergeable) this.#unmergeable.add(e)
     return e
   }
 }

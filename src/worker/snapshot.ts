@@ -3,9 +3,12 @@
 // checkpoint can be written as they are (checkpoint/restore.ts openFineTiles); beside the puts, per entry:
 //
 //   partitions  i32  its source partition
-//   timers      u8   bit 0: a buffered-trigger timer is pending; bits 1–7: 0 for an open fine tile, else the entry
-//                    is an open rolled-up tile of resolution #(flags >> 1), numbered as the checkpoint header's
-//                    rollups list (worker/rollups.ts)
+//   timers      u8   bit 0: a buffered-trigger timer is pending; bits 1–6: 0 for an open fine tile, else the entry
+//                    is an open rolled-up tile of resolution #((flags >> 1) & 63), numbered as the checkpoint
+//                    header's rollups list (worker/rollups.ts); bit 7: that rolled-up tile is unmergeable (its fine
+//                    tiles do not merge: it is written emptied and incomplete, never with a value). Bit 7 came with
+//                    checkpoint format 5; before it, bits 1–7 were the resolution, which never reached 64, so older
+//                    snapshots read the same (checkpoint/partition-checkpoint.ts refuses an older one with bit 7).
 //   latest      f64  the time of the last event folded into its tile
 //
 // Where restored entries go (keys, open tiles, rolled-up tiles) is the worker state's business (worker/tile-state.ts).
@@ -14,6 +17,11 @@ import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { TilePuts, TilePutsWriter } from '../sink/tile-puts.ts'
 
+/** Flag bit 7: an unmergeable rolled-up tile. */
+export const UNMERGEABLE = 0x80
+/** Resolutions number 1 … 63 (flag bits 1–6). */
+const MAX_RESOLUTION = 63
+
 /** A worker's state, or part of it, as a checkpoint holds it. */
 export interface StateSnapshot {
   /** One tile put per live entry: what the tile would be written as, with isComplete = false. */
@@ -21,9 +29,10 @@ export interface StateSnapshot {
   /** The source partition of each entry. */
   readonly partitions: Int32Array
   /**
-   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–7 = 0 for an open fine tile, else the
-   * entry is an open rolled-up tile of resolution #(flags >> 1) (worker/rollups.ts), which is not an open fine tile
-   * (a restore must not write it as one).
+   * Per entry, flags: bit 0 = a buffered-trigger timer is pending; bits 1–6 = 0 for an open fine tile, else the
+   * entry is an open rolled-up tile of resolution #((flags >> 1) & 63) (worker/rollups.ts), which is not an open
+   * fine tile (a restore must not write it as one); bit 7 = that rolled-up tile is unmergeable. So `flags >> 1` is
+   * 0 exactly for open fine tiles.
    */
   readonly timers: Uint8Array
   /** Per entry, the time of the last event folded into its tile. */
@@ -46,9 +55,10 @@ export class SnapshotWriter {
     this.#add(partition, latest, timerPending ? 1 : 0)
   }
 
-  /** The entry just written is an open rolled-up tile of resolution #index (1-based). */
-  rolledUp (partition: number, latest: number, index: number): void {
-    this.#add(partition, latest, index << 1)
+  /** The entry just written is an open rolled-up tile of resolution #index (1-based), unmergeable or not. */
+  rolledUp (partition: number, latest: number, index: number, unmergeable = false): void {
+    if (!(index >= 1 && index <= MAX_RESOLUTION)) throw new TilekilnError('TK_INTERNAL', `rolled-up resolution #${index} does not fit a snapshot's flags (1 … ${MAX_RESOLUTION})`)
+    this.#add(partition, latest, (index << 1) | (unmergeable ? UNMERGEABLE : 0))
   }
 
   #add (partition: number, latest: number, flags: number): void {
@@ -84,11 +94,17 @@ export class SnapshotReader {
 
   /** Entry i's tile size when it is an open rolled-up tile, else 0. Throws TK_CHECKPOINT for a size not listed. */
   rolledUpSize (i: number): number {
-    const index = (this.#snap.timers[i] ?? 0) >> 1
+    const index = ((this.#snap.timers[i] ?? 0) >> 1) & MAX_RESOLUTION
     if (index === 0) return 0
     const size = this.#rollups[index - 1]
     if (size === undefined) throw new TilekilnError('TK_CHECKPOINT', `the checkpoint holds a rolled-up tile of resolution #${index}, which its header does not list (rollups: ${this.#rollups.join(', ') || 'none'})`, { groupBy: this.#bound.plan.name, partition: this.partition(i) })
     return size
+  }
+
+  /** Is entry i an unmergeable open rolled-up tile? */
+  unmergeable (i: number): boolean {
+    const flags = this.#snap.timers[i] ?? 0
+    return (flags & UNMERGEABLE) !== 0 && ((flags >> 1) & MAX_RESOLUTION) !== 0
   }
 
   /** Is a buffered-trigger timer pending for entry i (an open fine tile)? */

@@ -23,7 +23,7 @@ import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { EntryTable } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
 import { OpenTiles } from './open-tiles.ts'
-import { type Resolution, type RollupEntries, type RollupPuts, Rollups } from './rollups.ts'
+import { type Resolution, type RollupEntries, type RollupPuts, Rollups, type UnmergeableRollup } from './rollups.ts'
 import { RowBuffer } from './row-buffer.ts'
 import { SnapshotReader, SnapshotWriter, type StateSnapshot } from './snapshot.ts'
 import { stateLayout } from './state-layout.ts'
@@ -32,7 +32,7 @@ import { TileEncoder } from './tile-encoder.ts'
 import { TileIrs } from './tile-irs.ts'
 import type { WasmMemory } from '../types/wasm-memory.ts'
 
-export type { StateSnapshot, Trigger }
+export type { StateSnapshot, Trigger, UnmergeableRollup }
 
 export interface TileStateOptions {
   readonly allowedLatenessMillis: number
@@ -94,7 +94,13 @@ export class TileState {
       alloc: (keyId, partition, start) => this.#alloc(keyId, partition, start),
       merge: (c, e) => this.#merge(c, e),
       free: e => this.#free(e),
-      write: (list, n, out) => this.#encoder.emitMany(list, n, true, out)
+      write: (list, n, out) => this.#encoder.emitMany(list, n, true, out),
+      clear: e => {
+        this.#irs.dispose(e)
+        this.#irs.reset(e, this.#entries.tileStart[e]!, this.#keys.bytes(this.#entries.key[e]!))
+      },
+      writeIncomplete: (e, out) => this.#encoder.emit(e, false, out),
+      describeKey: e => this.#describeKeyBytes(this.#keys.bytes(this.#entries.key[e]!))
     }
     this.#rollups = new Rollups(this.#tileSize, options.rollups ?? [], this.#lateness, bound.plan.name, host)
 
@@ -138,6 +144,12 @@ export class TileState {
   putLatest (): Float64Array { return this.#fine.latest() }
   /** The rolled-up tiles written since `begin`, one batch per resolution that wrote any. */
   takeRollups (): RollupPuts[] { return this.#rollups.take() }
+
+  /**
+   * Rolled-up tiles found unmergeable since the last call (their fine tiles do not merge: worker/rollups.ts), each
+   * once; the same empty array when none.
+   */
+  takeUnmergeable (): readonly UnmergeableRollup[] { return this.#rollups.takeReports() }
 
   /** Rows folded into another partition's key since the last call, with one example (for a log line). */
   takeCrossings (): { count: number, sample: string | null } {
@@ -183,6 +195,14 @@ export class TileState {
     if (this.#kernelParts) this.#rows.add(e, ts, out)
     this.#triggers.touched(e, now)
     return ROW_FOLDED
+  }
+
+  /** A key's Avro bytes as a JSON object of its key columns (reports; not a hot path). */
+  #describeKeyBytes (bytes: Uint8Array): string {
+    const values = this.#bound.keyCodec.decode(bytes)
+    const o: Record<string, unknown> = {}
+    this.#bound.plan.keyColumns.forEach((c, i) => { o[c] = values[i] })
+    return JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 200)
   }
 
   #describeKey (out: readonly unknown[]): string {
@@ -267,7 +287,7 @@ export class TileState {
     }
     this.#rollups.forEachOpen(partitions, (e, p, r) => {
       this.#encoder.write(e, false, w.puts)
-      w.rolledUp(p, this.#entries.latest[e]!, r.index)
+      w.rolledUp(p, this.#entries.latest[e]!, r.index, this.#rollups.isUnmergeable(e))
     })
     return w.finish()
   }
@@ -295,7 +315,7 @@ export class TileState {
       const start = read.tileStart(i)
       let e: number
       if (r !== undefined) {
-        e = this.#rollups.restoreEntry(r, keyId, partition, start)
+        e = this.#rollups.restoreEntry(r, keyId, partition, start, read.unmergeable(i))
       } else {
         e = this.#entryFor(keyId, this.#keys.home(keyId), start)
       }

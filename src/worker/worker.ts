@@ -26,6 +26,7 @@ const tiles = init.untiled === true ? null : new TileState(bound, init.memory, {
 const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis, maxKeyBytes: init.maxKeyBytes }) : null
 const puts = tiles !== null ? tiles.puts : events!.puts
 const isLate = tiles !== null ? (tileStart: number, wm: number) => tiles.isLate(tileStart, wm) : (tileStart: number, wm: number) => events!.isLate(tileStart, wm)
+const NO_UNMERGEABLE: TaskResult['unmergeableRollups'] = Object.freeze([])
 const slots = Array.from({ length: init.geometry.slots }, (_, i) => new SlotView(init.ring, init.geometry, i))
 
 const query = bound.query
@@ -207,6 +208,7 @@ export default function run (task: Task): unknown {
   const putPartitions = batch !== null && tiles !== null ? tiles.putPartitions() : null
   const putLatest = batch !== null && tiles !== null ? tiles.putLatest() : null
   const rollups = tiles !== null ? tiles.takeRollups() : []
+  const unmergeableRollups = tiles !== null ? tiles.takeUnmergeable() : NO_UNMERGEABLE
   const result: TaskResult = {
     puts: batch,
     putPartitions,
@@ -220,6 +222,7 @@ export default function run (task: Task): unknown {
     deadLetters,
     crossings: crossings.count,
     crossingSample: crossings.sample,
+    unmergeableRollups,
     closedTiles,
     liveEntries: tiles?.liveEntries ?? 0,
     liveKeys: tiles?.liveKeys ?? 0,
