@@ -12,7 +12,8 @@
 // version that reads only format 3 refuses format 4 instead of taking open rolled-up tiles for open tiles.
 // Format 5 added the unmergeable mark (bit 7, so the resolution is bits 1–6). Format 4's resolutions never reached
 // 64, so a format 3 or 4 checkpoint reads the same under format 5's rules; one with bit 7 set is refused as damaged.
-// A version that reads only formats 3 and 4 refuses format 5 (it would take bit 7 for a resolution it lacks).
+// A version that reads only formats 3 and 4 refuses format 5 (it would take bit 7 for a resolution it lacks), so
+// format 5 is written only for a checkpoint that has a mark; every other one is written as format 4.
 //
 // The entries are the open tiles exactly as they would be written (isComplete = false), so restoring one is
 // decoding a tile; the CRC rejects bytes damaged after they were written.
@@ -59,7 +60,10 @@ export interface PartitionCheckpoint {
 
 export function encodeCheckpoint (cp: PartitionCheckpoint): Uint8Array {
   const json = Buffer.from(JSON.stringify(cp.header, (_k, v) => (v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v)))
-  const body = Buffer.concat([MAGIC, u32(CHECKPOINT_FORMAT), u32(json.length), json, u32(cp.entries.byteLength), Buffer.from(cp.entries), u32(cp.timers.length), Buffer.from(cp.timers), u32(cp.latest.length), Buffer.from(cp.latest.buffer, cp.latest.byteOffset, cp.latest.byteLength)])
+  // Format 5 only when a mark needs it: during a rolling upgrade an older daemon (formats 3 and 4) can then still
+  // take over a partition a newer one checkpointed, which is every checkpoint but one with an unmergeable tile.
+  const format = cp.timers.some(f => (f & FORMAT_5_FLAG) !== 0) ? CHECKPOINT_FORMAT : 4
+  const body = Buffer.concat([MAGIC, u32(format), u32(json.length), json, u32(cp.entries.byteLength), Buffer.from(cp.entries), u32(cp.timers.length), Buffer.from(cp.timers), u32(cp.latest.length), Buffer.from(cp.latest.buffer, cp.latest.byteOffset, cp.latest.byteLength)])
   return Buffer.concat([body, u32(crc32(body))])
 }
 

@@ -171,7 +171,10 @@ test('the unmergeable mark survives a snapshot and restore (flag bit 7, checkpoi
       const snap = state.snapshot()
       flags = flagsOf(snap)
       // through the checkpoint's bytes, as a daemon taking the partition over reads them
-      const cp = decodeCheckpoint(encodeCheckpoint(checkpointOf(snap, [HOUR, DAY])), 'under test')
+      const bytes = encodeCheckpoint(checkpointOf(snap, [HOUR, DAY]))
+      // Format 5 only for a checkpoint with a mark (an older daemon reads every other one).
+      assert.equal(Buffer.from(bytes).readUInt32LE(4), flags.some(f => (f & 0x80) !== 0) ? 5 : 4)
+      const cp = decodeCheckpoint(bytes, 'under test')
       state = fresh(bound)
       state.restore({ ...snap, entries: cp.entries, timers: cp.timers, latest: cp.latest }, new Map([[0, T0 + 2 * FIVE_MIN - 1]]), 0, cp.header.rollups)
       state.begin()
@@ -228,6 +231,8 @@ test('a format 4 checkpoint (open rolled-up tiles, no mark) still restores: the 
     if (format !== null) {
       const snap = state.snapshot()
       assert.ok([...snap.timers].some(f => f >> 1 !== 0), 'the snapshot holds open rolled-up tiles')
+      // No mark: written as format 4, which a daemon of the version before (formats 3 and 4) reads.
+      assert.equal(Buffer.from(encodeCheckpoint(checkpointOf(snap, [HOUR, DAY]))).readUInt32LE(4), 4)
       const bytes = asFormat(encodeCheckpoint(checkpointOf(snap, [HOUR, DAY])), format)
       const cp = decodeCheckpoint(bytes, 'under test')
       state = fresh(bound)
