@@ -34,6 +34,8 @@ import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parse
 
 /** `--workers` bound: cores × 4 (more threads than that only contend), and no more than the engine's key routing takes. */
 const MAX_CLI_WORKERS = Math.min(MAX_WORKERS, availableParallelism() * 4)
+/** How often a stop that takes long says what it waits for (TILEKILN_STOP_REPORT_MILLIS overrides, for tests). */
+const STOP_REPORT_MILLIS = Number(process.env.TILEKILN_STOP_REPORT_MILLIS ?? 15_000)
 
 /** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
 const LOGGING = [
@@ -360,11 +362,19 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     }, Math.min(1000, progressMs > 0 ? progressMs : 1000))
     : undefined
   let stopping = false
+  let stopWatch: NodeJS.Timeout | undefined
   const onSignal = (): void => {
     if (stopping) process.exit(130)
     stopping = true
     getLogger().info('stopping (flushing what is in flight; press Ctrl-C again to abort)…')
     engine.stop()
+    // A stop that takes long says what it waits for, every STOP_REPORT_MILLIS (a stuck daemon is then diagnosable
+    // from its log; a supervisor's SIGKILL would otherwise leave no trace of why).
+    const since = Date.now()
+    stopWatch = setInterval(() => {
+      getLogger().warn({ stoppingForMillis: Date.now() - since }, `still stopping after ${Math.round((Date.now() - since) / 1000)} s: waiting for ${engine.stopPhase ?? 'the run to end'}`)
+    }, STOP_REPORT_MILLIS)
+    stopWatch.unref()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -389,6 +399,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     return 0
   } finally {
     clearInterval(sampler)
+    clearInterval(stopWatch)
     screen?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

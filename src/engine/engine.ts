@@ -260,6 +260,16 @@ export class Engine {
     this.#abort.abort()
   }
 
+  /**
+   * What a stopping run is waiting for (null before the stop): the CLI says it while a stop takes long, so that a
+   * daemon that does not exit on SIGTERM tells which step holds it.
+   */
+  get stopPhase (): string | null {
+    return this.#abort.signal.aborted ? this.#phase : null
+  }
+
+  #phase = 'the source to stop reading'
+
   async run (): Promise<RunSummary> {
     const o = this.#o
     const started = Date.now()
@@ -325,6 +335,7 @@ export class Engine {
         checkpointTimer = setInterval(() => { this.#coordinator.cut().catch(e => this.#fail(e)) }, o.checkpoints!.intervalMillis)
       }
       await this.#source.run(this.#pusher(), this.#abort.signal)
+      this.#phase = 'the workers to finish their batches and the writer to store their tiles'
       this.#check()
       if (this.#source.bounded && !this.#abort.signal.aborted) {
         // End of a bounded input: event time is over, every tile closes and is written complete.
@@ -336,6 +347,7 @@ export class Engine {
       this.#check()
       if (this.#storage !== null) {
         clearInterval(checkpointTimer)
+        this.#phase = 'the final checkpoint (written to the store, then the positions committed)'
         await this.#coordinator.cut({ final: true })
       }
     } finally {
@@ -348,8 +360,11 @@ export class Engine {
       clearInterval(checkpointTimer)
       this.#dlqLog.flush()
       this.#unmergeableLog.flush()
+      this.#phase = 'the worker threads to exit'
       await this.#pool.close()
+      this.#phase = `the source to close (${this.#source.description}: leaving the consumer group hands the partitions over, each after its final checkpoint)`
       await this.#source.close?.()
+      this.#phase = 'nothing (stopped)'
     }
     return { ...this.#progress(started), latency: this.metrics.summary(M.latency), restoredPartitions: this.#restored, checkpointsTaken: this.#coordinator.taken }
   }
