@@ -70,7 +70,12 @@ function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Da
   const log = join(work, `${name}.log`)
   child.stdout!.on('data', d => { stdout += String(d) })
   child.stderr!.on('data', d => { stderr += String(d); appendFileSync(log, String(d)) })
-  const timer = setTimeout(() => { child.kill('SIGCONT'); child.kill('SIGKILL') }, timeoutMs)
+  const timer = setTimeout(() => {
+    // Said in its stderr, which a failed assertion prints: a code of 128 is then not taken for the test's own kill.
+    stderr += `\n[test] ${name} was still running after ${timeoutMs} ms: SIGKILLed\n`
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+  }, timeoutMs)
   const done = new Promise<{ code: number, stdout: string, stderr: string }>(resolve => {
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }) })
   })
