@@ -8,7 +8,7 @@
 // runner can run them side by side.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -63,7 +63,10 @@ interface Daemon {
 
 /** A `tilekiln run` daemon that is SIGKILLed if it is still running after `timeoutMs`. */
 function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Daemon {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: process.env })
+  // A daemon still running at the timeout is asked for a diagnostic report first (SIGUSR2), whose outcome goes into its
+  // stderr below: a daemon that hung on SIGTERM then tells from the failure alone whether its main thread was blocked.
+  const reports = mkdtempSync(join(work, `${name}-report-`))
+  const child = spawn(process.execPath, ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`, join(repoRoot, 'bin', 'tilekiln.js'), ...args], { cwd: repoRoot, env: process.env })
   let stdout = ''
   let stderr = ''
   // Kept on disk as it comes (TILEKILN_TEST_KEEP=1 keeps the directory), so a hung run can be diagnosed.
@@ -72,9 +75,21 @@ function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Da
   child.stderr!.on('data', d => { stderr += String(d); appendFileSync(log, String(d)) })
   const timer = setTimeout(() => {
     // Said in its stderr, which a failed assertion prints: a code of 128 is then not taken for the test's own kill.
-    stderr += `\n[test] ${name} was still running after ${timeoutMs} ms: SIGKILLed\n`
     child.kill('SIGCONT')
-    child.kill('SIGKILL')
+    child.kill('SIGUSR2')
+    setTimeout(() => {
+      // No report: the main thread did not get back to its event loop (Node writes it from there): it is blocked.
+      let stack = '(no diagnostic report within 3 s: the main thread is blocked, not waiting)'
+      try {
+        const file = readdirSync(reports).find(f => f.endsWith('.json'))
+        if (file !== undefined) {
+          const r = JSON.parse(readFileSync(join(reports, file), 'utf8')) as { javascriptStack?: { message?: string, stack?: string[] } }
+          stack = ['(its event loop ran: it is waiting, not blocked)', r.javascriptStack?.message ?? '', ...(r.javascriptStack?.stack ?? [])].join('\n  ')
+        }
+      } catch {}
+      stderr += `\n[test] ${name} was still running after ${timeoutMs} ms: SIGKILLed. Its main thread's JavaScript stack then:\n  ${stack}\n`
+      child.kill('SIGKILL')
+    }, 3000)
   }, timeoutMs)
   const done = new Promise<{ code: number, stdout: string, stderr: string }>(resolve => {
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }) })
