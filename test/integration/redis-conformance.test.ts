@@ -104,7 +104,8 @@ describe('Redis Cluster: routing', { skip: cluster.skip, timeout: 60_000 }, () =
 })
 
 describe('Redis: connections', { skip: server.skip, timeout: 60_000 }, () => {
-  test('a frozen server: a write hangs; resetConnection() makes it fail at once; the store reconnects when the server is back', async () => {
+  // Each test has its own timeout: the suite's does not end a hung test (one hung here for 10+ minutes in a CI-like run).
+  test('a frozen server: a write hangs; resetConnection() makes it fail at once; the store reconnects when the server is back', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tilekiln-redis-frozen-'))
     const redis = await startRedis({ dir })
     const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'frozen', connectTimeoutMillis: 1000 })
@@ -134,7 +135,7 @@ describe('Redis: connections', { skip: server.skip, timeout: 60_000 }, () => {
 
   // Its own server: MONITOR and the command statistics are server-wide, and the other lane's tests (npm test runs
   // two) write to the shared test server with connections of their own — CLIENT KILLs and EVALSHAs included.
-  test('a new connection kills the previous one (CLIENT KILL ID … ADDR …) ahead of its first write', async () => {
+  test('a new connection kills the previous one (CLIENT KILL ID … ADDR …) ahead of its first write', { timeout: 60_000 }, async () => {
     const redis = await startRedis()
     const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'barrier', connectTimeoutMillis: 1000 })
     const admin = new Redis(redis.url)
