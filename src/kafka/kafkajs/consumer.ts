@@ -231,16 +231,21 @@ export class KafkajsConsumer implements KafkaConsumer {
     })
   }
 
+  /** Is partition p ours to deliver now (assigned, not paused by the user, not held back during a rebalance)? */
+  #delivers (p: number): boolean {
+    return !this.#userPaused.has(p) && !this.#held.has(p) && this.#assigned.includes(p)
+  }
+
   /** A fetched range without records for the user (see start()): offsets up to `next` were read. */
   #skipped (p: number, next: number, highWatermark: number): void {
-    if (this.#stopped || this.#userPaused.has(p) || this.#held.has(p) || !this.#assigned.includes(p) || this.#pendingSeek.has(p)) return
+    if (this.#stopped || !this.#delivers(p) || this.#pendingSeek.has(p)) return
     const r = this.#opts.onBatch({ topic: this.topic, partition: p, records: [], nextOffset: next, highWatermark })
     if (isThenable(r)) this.#inBatch = Promise.resolve(r).catch(() => {})
   }
 
   async #eachBatch ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const p = batch.partition
-    if (!isRunning() || isStale() || this.#userPaused.has(p) || this.#held.has(p) || !this.#assigned.includes(p)) return
+    if (!isRunning() || isStale() || !this.#delivers(p)) return
     const pending = this.#pendingSeek.get(p)
     if (pending !== undefined) {
       // Fetched before the seek took effect: drop it, the next fetch starts at the seek offset.

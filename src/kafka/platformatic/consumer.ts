@@ -19,9 +19,9 @@
 // - A partition whose next record batch is larger than the per-partition fetch limit gets no data in a shared fetch
 //   (the broker returns part of a batch, which is discarded), forever. Such a partition is fetched alone: the broker
 //   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
-import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
-import { AbortedTransactions } from '../aborted-transactions.ts'
+import { AbortedTransactions, IS_CONTROL_BATCH } from '../aborted-transactions.ts'
 import { codecRefusal } from '../codecs.ts'
 import { DEFAULT_FETCH_MAX_BYTES, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
@@ -353,7 +353,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
     const first = Number(b.firstOffset)
     const end = first + b.lastOffsetDelta + 1
     // Control batches (transaction markers) hold no data but occupy offsets; so do aborted transactions' batches.
-    if (aborted !== null ? aborted.skip(b) : (b.attributes & IS_CONTROL) !== 0) return Math.max(next, end)
+    if (aborted !== null ? aborted.skip(b) : (b.attributes & IS_CONTROL_BATCH) !== 0) return Math.max(next, end)
     const logAppend = (b.attributes & TIMESTAMP_LOG_APPEND_TIME) !== 0
     const ts0 = Number(b.firstTimestamp)
     const maxTs = Number(b.maxTimestamp)
