@@ -144,7 +144,8 @@ for (const { library, groupProtocol } of CONFIGS) {
           if (first) { first = false; await sleep(700) }
         }
       }, got))
-      await until('80000 records', () => got.length >= 80_000, 60_000)
+      const seen = (): string => `80000 records; got ${got.length}: ${range(0, 4).map(p => { const o = byPartition(got, p); const gap = o.findIndex((x, i) => x !== i); return `partition ${p} ${o.length} (first out of order at ${gap}, last ${o[o.length - 1] ?? -1})` }).join(', ')}`
+      await until(seen, () => got.length >= 80_000, 60_000)
       await sleep(300)
       for (let p = 0; p < 4; p++) assert.deepEqual(byPartition(got, p), range(0, 20_000), `partition ${p}`)
       await consumer.stop()

@@ -141,6 +141,10 @@ function serverProperties (port: number, controllerPort: number, dataDir: string
     'share.coordinator.state.topic.replication.factor': 1,
     'share.coordinator.state.topic.min.isr': 1,
     'group.initial.rebalance.delay.ms': 0,
+    // Keep every record: the tests produce events of 2023 with their event time as the record's timestamp, which the
+    // default 7-day retention deletes at its next check (every 5 minutes): a test's topic then lost its first batches
+    // mid-test (seen: a consumer starting at offset 6,667 of 20,000, the earliest offset the broker still had).
+    'log.retention.ms': -1,
     // The consumer group protocol (KIP-848) takes session timeout and heartbeat interval from the broker, with floors of
     // 45 s and 5 s: the tests' groups run with the 10 s session tilekiln's classic members use, and 1 s heartbeats
     // (an assignment change reaches a member with its next heartbeat).
