@@ -671,7 +671,8 @@ export class Engine {
         const p = this.#book.get(partition)
         if (p !== undefined) {
           p.end = end
-          if (read !== undefined && read > p.next) p.next = read
+          // Only for a partition it processes: one held during a rebalance dropped the batch's records unseen.
+          if (read !== undefined && read > p.next && p.status === 'active') p.next = read
         }
         // A batch came (the source calls this once per batch): whatever trouble it reported is over.
         this.#sourceTrouble = null
