@@ -24,6 +24,7 @@ import { tileStartOf } from '../../src/window/resolution.ts'
 import { naiveColumns } from './engine.ts'
 import { groupByPath, repoRoot } from './reference.ts'
 import { storeLines } from './store-dump.ts'
+import { threadStates } from '../services/process.ts'
 import { naiveFeatures, type NaiveEvent } from '../reference/naive.ts'
 import { matchesNaive } from '../reference/naive-ops.ts'
 
@@ -76,7 +77,13 @@ function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Da
   const timer = setTimeout(() => {
     // Said in its stderr, which a failed assertion prints: a code of 128 is then not taken for the test's own kill.
     child.kill('SIGCONT')
-    child.kill('SIGUSR2')
+    // Its threads first (a busy loop and a blocking call look alike from the report alone), then the report.
+    void threadStates(child.pid!).catch(() => '(unreadable)').then(threads => {
+      const note = `\n[test] ${name}'s threads over one second:\n${threads}\n`
+      stderr += note
+      appendFileSync(log, note)
+      child.kill('SIGUSR2')
+    })
     setTimeout(() => {
       // No report: the main thread did not get back to its event loop (Node writes it from there): it is blocked.
       let stack = '(no diagnostic report within 3 s: the main thread is blocked, not waiting)'
@@ -87,9 +94,11 @@ function daemon (name: string, args: readonly string[], timeoutMs = 300_000): Da
           stack = ['(its event loop ran: it is waiting, not blocked)', r.javascriptStack?.message ?? '', ...(r.javascriptStack?.stack ?? [])].join('\n  ')
         }
       } catch {}
-      stderr += `\n[test] ${name} was still running after ${timeoutMs} ms: SIGKILLed. Its main thread's JavaScript stack then:\n  ${stack}\n`
+      const note = `\n[test] ${name} was still running after ${timeoutMs} ms: SIGKILLed. Its main thread's JavaScript stack then:\n  ${stack}\n`
+      stderr += note
+      appendFileSync(log, note)
       child.kill('SIGKILL')
-    }, 3000)
+    }, 4000)
   }, timeoutMs)
   const done = new Promise<{ code: number, stdout: string, stderr: string }>(resolve => {
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal !== null ? 128 : 1), stdout, stderr }) })

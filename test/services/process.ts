@@ -1,7 +1,7 @@
 // Plumbing shared by the service launchers: free ports, a log tail for error messages, and making sure a server we
 // started never outlives the process that started it (also when that process dies without running its handlers).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** A port that was free a moment ago on 127.0.0.1. The caller must cope with losing the race for it. */
@@ -92,4 +92,34 @@ export async function terminate (pid: number, graceMs: number): Promise<void> {
   if (await waitForExit(pid, graceMs)) return
   try { process.kill(pid, 'SIGKILL') } catch {}
   await waitForExit(pid, 5000)
+}
+
+/**
+ * What each thread of a live process is doing, from /proc (Linux; '' elsewhere): name, state (R running, S sleeping,
+ * D in I/O), CPU milliseconds spent over a `sampleMs` window, and the kernel function it waits in. Tells a hung
+ * process's busy loop (main thread R, CPU ≈ sampleMs) from one blocked in a call (S/D, no CPU, its wchan).
+ */
+export async function threadStates (pid: number, sampleMs = 1000): Promise<string> {
+  const tasks = (): Map<string, { comm: string, state: string, cpu: number, wchan: string }> => {
+    const out = new Map<string, { comm: string, state: string, cpu: number, wchan: string }>()
+    let ids: string[] = []
+    try { ids = readdirSync(`/proc/${pid}/task`) } catch { return out }
+    for (const id of ids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${id}/stat`, 'utf8')
+        // comm is in parentheses and may hold spaces: the fields after it start at the last ')'.
+        const close = stat.lastIndexOf(')')
+        const rest = stat.slice(close + 2).split(' ')
+        let wchan = ''
+        try { wchan = readFileSync(`/proc/${pid}/task/${id}/wchan`, 'utf8') } catch {}
+        out.set(id, { comm: stat.slice(stat.indexOf('(') + 1, close), state: rest[0] ?? '?', cpu: Number(rest[11]) + Number(rest[12]), wchan })
+      } catch {}
+    }
+    return out
+  }
+  const before = tasks()
+  await sleep(sampleMs)
+  const after = tasks()
+  const tick = 10 // ms per clock tick (USER_HZ = 100 on Linux)
+  return [...after].map(([id, t]) => `${id === String(pid) ? 'main' : id} ${t.comm} ${t.state} cpu ${(t.cpu - (before.get(id)?.cpu ?? t.cpu)) * tick} ms/${sampleMs} ms${t.wchan !== '' && t.wchan !== '0' ? ` in ${t.wchan}` : ''}`).join('\n')
 }
