@@ -11,7 +11,8 @@
 //                      the store writer or the source is stalled
 //
 // Key values are typed with the GroupBy's stored key schema, exactly as `tilekiln fetch --key` does. Errors are JSON
-// {"error", "code"} with 400 (bad request), 404 (unknown GroupBy or path) or 500.
+// {"error", "code"} with 400 (bad request), 404 (unknown GroupBy or path), 422 (the key's stored tiles cannot be
+// aggregated: an element-wise list whose length changed within the window) or 500.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ReadSide } from '../config/bind.ts'
@@ -140,8 +141,9 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })
   } catch (e) {
     metrics.inc(M.fetchErrors)
-    const usage = isTilekilnError(e) && (e.code === 'TK_USAGE')
-    send(res, usage ? 400 : 500, { error: describeError(e), code: isTilekilnError(e) ? e.code : 'TK_INTERNAL' })
+    // 400: the request is wrong; 422: the request is right but this key's stored data cannot be aggregated.
+    const status = !isTilekilnError(e) ? 500 : e.code === 'TK_USAGE' ? 400 : e.code === 'TK_INPUT' ? 422 : 500
+    send(res, status, { error: describeError(e), code: isTilekilnError(e) ? e.code : 'TK_INTERNAL' })
   }
 }
 

@@ -21,7 +21,7 @@
 
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
-import { TilekilnError } from '../errors.ts'
+import { isTilekilnError, TilekilnError } from '../errors.ts'
 import type { StoredTile, TileRange, TileStore } from '../sink/store.ts'
 import { DAY, HOUR, roundTrunc, tileStartOf } from '../window/resolution.ts'
 import { usableRollups } from '../window/rollup-sizes.ts'
@@ -136,11 +136,11 @@ export async function fetchFeaturesMany (read: ReadSide, store: TileStore, keys:
   const byLatest = (options.headTile ?? defaultHeadTile(plan)) === 'latest'
   const cutoffs = plan.outputs.map(o => (o.window.unbounded ? -Infinity : roundTrunc(atMillis - o.window.millis, o.window.hopMillis)))
   const tiles = await readTilesFor(plan, store, keyBytes, atMillis, cutoffs, rollupsOf(plan, options.rollups))
-  return tiles.map(t => aggregate(read, t, atMillis, cutoffs, byLatest))
+  return tiles.map((t, i) => aggregate(read, t, atMillis, cutoffs, byLatest, keys[i]!))
 }
 
 /** Merges each tile's IRs into the windows that take it and finalizes every output column. */
-function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: number, cutoffs: readonly number[], byLatest: boolean): FetchResult {
+function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: number, cutoffs: readonly number[], byLatest: boolean, key: readonly unknown[]): FetchResult {
   const outputs = read.plan.outputs
   const accs: unknown[] = outputs.map(() => null)
   let tilesRead = 0
@@ -155,7 +155,12 @@ function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: numb
       const p = outputs[i]!.part.index
       const ir = parts[p]
       if (ir === null || ir === undefined) continue
-      accs[i] = read.aggregators[p]!.merge(accs[i], ir)
+      try {
+        accs[i] = read.aggregators[p]!.merge(accs[i], ir)
+      } catch (e) {
+        if (!isTilekilnError(e) || e.code !== 'TK_INPUT') throw e
+        throw unmergeable(read, key, outputs[i]!.name, tile, e)
+      }
     }
     // merge() cloned or merged what it needed; the decoded IRs are ours to release (sketches live in WASM memory).
     parts.forEach((ir, p) => { if (ir !== null) read.aggregators[p]!.dispose(ir) })
@@ -167,6 +172,17 @@ function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: numb
     agg.dispose(accs[i] ?? null)
   }
   return { features, tilesRead, atMillis }
+}
+
+/**
+ * The stored tiles of a key hold IRs that cannot be merged (an element-wise list whose length changed over the
+ * window: Chronon's merge refuses it too). A data problem of this key and column, not of the reader: said with both.
+ */
+function unmergeable (read: ReadSide, key: readonly unknown[], column: string, tile: StoredTile, e: TilekilnError): TilekilnError {
+  const described = JSON.stringify(Object.fromEntries(read.plan.keyColumns.map((c, i) => [c, key[i]])), (_k, v) => (typeof v === 'bigint' ? String(v) : v))
+  return new TilekilnError('TK_INPUT',
+    `the stored tiles of key ${described} cannot be merged into ${column}: ${e.message} (at the tile of ${new Date(tile.tileStartMillis).toISOString()}); the events of this key disagree, other keys are not affected`,
+    { groupBy: read.plan.name, key: described, column }, { cause: e })
 }
 
 /**

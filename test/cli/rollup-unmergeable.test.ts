@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { logMessages, tilekiln } from '../helpers/cli.ts'
+import { logMessages, startTilekiln, tilekiln } from '../helpers/cli.ts'
 
 const T0 = Date.UTC(2023, 10, 14)
 const FIVE_MIN = 5 * 60_000
@@ -77,12 +77,39 @@ test('run --rollups: a list length that changes within an hour leaves the fine t
     for (const user of [1, 2]) {
       const read = async (rollups: string): Promise<{ code: number, stdout: string, error: string }> => {
         const r = await tilekiln(['fetch', '--group-by', gb, '--store', store, '--key', `user_id=${user}`, '--at', AT, '--json', '--rollups', rollups], {}, 60_000)
-        return { code: r.code, stdout: r.stdout, error: (/Tensor dimensions must match[^"[]*/.exec(logMessages(r.stderr))?.[0] ?? '').trim() }
+        return { code: r.code, stdout: r.stdout, error: (/the stored tiles of key .*? cannot be merged into [^:]+: Tensor dimensions must match for merge: left=\d, right=\d/.exec(logMessages(r.stderr))?.[0] ?? '').trim() }
       }
       const auto = await read('auto')
       assert.deepEqual(auto, await read('none'), `user ${user}`)
-      if (user === 1) assert.deepEqual([auto.code, auto.error], [1, 'Tensor dimensions must match for merge: left=3, right=2'])
+      // The error names the key and the column (the first output that merges the two lengths), not just Chronon's text.
+      if (user === 1) assert.deepEqual([auto.code, auto.error], [1, 'the stored tiles of key {"user_id":1} cannot be merged into v_sum_30d: Tensor dimensions must match for merge: left=3, right=2'])
       else assert.deepEqual([auto.code, JSON.parse(auto.stdout)], [0, { v_sum_1h: null, v_sum_30d: [3, 3], n_count_1h: null, n_count_30d: 2 }])
+    }
+
+    // serve: the same data problem is the key's (422, TK_INPUT, with the key and column), not the server's (500);
+    // the other key is served.
+    const server = startTilekiln(['serve', '--group-by', gb, '--store', store, '--port', '0'], {}, 120_000)
+    try {
+      let stderr = ''
+      const url = await new Promise<string>((resolve, reject) => {
+        server.child.stderr!.on('data', d => {
+          stderr += String(d)
+          const m = /on (http:\/\/[^ ]+)/.exec(stderr)
+          if (m !== null) resolve(m[1]!.replace(/\/$/, ''))
+        })
+        server.child.once('exit', code => { reject(new Error(`serve exited ${code}: ${stderr}`)) })
+      })
+      const bad = await fetch(`${url}/v1/features/tests.unmergeable.v1?user_id=1&at=${AT}`)
+      const body = await bad.json() as { error: string, code: string }
+      assert.deepEqual([bad.status, body.code], [422, 'TK_INPUT'], body.error)
+      assert.match(body.error, /key \{"user_id":1\} cannot be merged into v_sum_30d/)
+      assert.match(body.error, /groupBy=tests\.unmergeable\.v1/)
+      const good = await fetch(`${url}/v1/features/tests.unmergeable.v1?user_id=2&at=${AT}`)
+      assert.equal(good.status, 200)
+      assert.deepEqual((await good.json() as { features: unknown }).features, { v_sum_1h: null, v_sum_30d: [3, 3], n_count_1h: null, n_count_30d: 2 })
+    } finally {
+      server.child.kill('SIGTERM')
+      await server.done
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
