@@ -114,6 +114,37 @@ export function storeConformance (name: string, o: ConformanceOptions): void {
       assert.equal(await tileText(store, A, starts[0]!), 'v0')
     }))
 
+    test('one batch of many keys in random order, some tiles put several times, fenced or not: the last put of each tile wins', () => withStore(async store => {
+      // Stores may reorder a batch's puts (the embedded store issues them in key order): never two puts of one tile.
+      let seed = 12345
+      const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n }
+      // Keys of 1 to 300 bytes, many sharing their first bytes, so that key order and batch order differ.
+      const keys = Array.from({ length: 60 }, (_, k) => {
+        const b = new Uint8Array(1 + (k % 7 === 0 ? 250 + k : rand(12)))
+        for (let i = 0; i < b.length; i++) b[i] = i < 2 ? k % 3 : rand(256)
+        return b
+      })
+      const scope = `order-${Math.random()}`
+      const epoch = await store.acquireEpoch(scope, 1)
+      for (const fenced of [false, true]) {
+        const puts: Put[] = []
+        const last = new Map<string, string>()
+        for (let n = 0; n < 2000; n++) {
+          const key = keys[rand(keys.length)]!
+          const start = T0 + rand(4) * TILE
+          const value = `${fenced ? 'f' : 'p'}${n}`
+          puts.push([key, start, value])
+          last.set(`${Buffer.from(key).toString('hex')}@${start}`, value)
+        }
+        const parts = puts.map((_, i) => (fenced ? 1 + (i % 2) : 0))
+        await store.writeTiles(DS, TILE, tiles(puts, parts), fenced ? fence(scope, { 1: epoch }) : undefined)
+        for (const [id, value] of last) {
+          const [hex, start] = id.split('@')
+          assert.equal(await tileText(store, Buffer.from(hex!, 'hex'), Number(start)), value, `${fenced ? 'fenced' : 'plain'} ${id}`)
+        }
+      }
+    }))
+
     test('readTileRanges: many ranges of many keys (and sizes, days, open ends) in one call equal readTiles per range', () => withStore(async store => {
       // 24 keys: on a cluster they fall on every master, so one call spans several pipelines.
       const keys = Array.from({ length: 24 }, (_, k) => longs.encode([k * 7919]))
