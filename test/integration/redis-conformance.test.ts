@@ -137,14 +137,28 @@ describe('Redis: connections', { skip: server.skip, timeout: 60_000 }, () => {
   // two) write to the shared test server with connections of their own — CLIENT KILLs and EVALSHAs included.
   test('a new connection kills the previous one (CLIENT KILL ID … ADDR …) ahead of its first write', { timeout: 60_000 }, async () => {
     const redis = await startRedis()
-    const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'barrier', connectTimeoutMillis: 1000 })
     const admin = new Redis(redis.url)
     // MONITOR does not show admin commands such as CLIENT KILL: count them in the command statistics instead, and
     // watch the new connection's first commands.
     const kills = async (): Promise<number> => Number(/cmdstat_client\|kill:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0)
-    const monitor = await admin.monitor()
+    // MONITOR before the store exists: ioredis enters monitoring mode a tick after MONITOR's reply, and a feed line
+    // that comes in that tick (the store's set-up commands, when it connected meanwhile) is taken for a reply, and
+    // monitor() never resolved — the test then hung past its own timeout (node:test does not end a hung test body,
+    // and its open connections kept the file from exiting). Bounded too, so that it fails instead.
+    let timer: NodeJS.Timeout | undefined
+    const monitoring = admin.monitor()
+    const monitor = await Promise.race([
+      monitoring,
+      new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('MONITOR did not start within 10 s')) }, 10_000) })
+    ]).catch(async (e: unknown) => {
+      monitoring.then(m => { m.disconnect() }, () => {})
+      admin.disconnect()
+      await redis.stop()
+      throw e
+    }).finally(() => { clearTimeout(timer) })
     const seen: string[] = []
     monitor.on('monitor', (_time: string, args: string[], source: string) => { seen.push(`${source} ${args.slice(0, 2).join(' ').toLowerCase()}`) })
+    const store = new RedisStore({ host: '127.0.0.1', port: redis.port, db: 0, prefix: 'barrier', connectTimeoutMillis: 1000 })
     // MONITOR's feed lags the replies: wait for what is expected rather than for a fixed time.
     const evalshaOf = async (exclude: string | null): Promise<string> => {
       await waitFor(() => seen.some(s => s.includes(' evalsha ') && (exclude === null || !s.startsWith(exclude + ' '))), 10_000,
