@@ -671,7 +671,7 @@ export class Engine {
         const p = this.#book.get(partition)
         if (p !== undefined) {
           p.end = end
-          // Only for a partition it processes: one held during a rebalance dropped the batch's records unseen.
+          // Only for a partition it processes: a fenced one (another daemon owns it now) dropped the batch's records.
           if (read !== undefined && read > p.next && p.status === 'active') p.next = read
         }
         // A batch came (the source calls this once per batch): whatever trouble it reported is over.
