@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { logMessages, startTilekiln, tilekiln } from '../helpers/cli.ts'
+import { listeningUrl, logMessages, startTilekiln, tilekiln } from '../helpers/cli.ts'
 import { groupByPath, referencePath } from '../helpers/reference.ts'
 
 const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
@@ -57,15 +57,7 @@ test('fetch and serve --rollups none read fine tiles only: same features, more t
     // serve --rollups none answers with fetch --rollups none's tile count and fetch's features
     const server = startTilekiln(['serve', '--group-by', GB, '--store', store, '--port', '0', '--rollups', 'none'], {}, 120_000)
     try {
-      let stderr = ''
-      const url = await new Promise<string>((resolve, reject) => {
-        server.child.stderr!.on('data', d => {
-          stderr += String(d)
-          const m = /on (http:\/\/[^ ]+)/.exec(stderr)
-          if (m !== null) resolve(m[1]!.replace(/\/$/, ''))
-        })
-        server.child.once('exit', code => reject(new Error(`serve exited ${code}: ${stderr}`)))
-      })
+      const url = await listeningUrl(server)
       for (const user of USERS) {
         const got = await (await fetch(`${url}/v1/features/quickstart.returns.v1?user_id=${user}&at=${AT}`)).json() as { tilesRead: number, features: unknown }
         const cli = await tilekiln(['fetch', '--group-by', GB, '--store', store, '--key', `user_id=${user}`, '--at', AT, '--json'], {}, 60_000)

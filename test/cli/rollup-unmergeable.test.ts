@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { logMessages, startTilekiln, tilekiln } from '../helpers/cli.ts'
+import { listeningUrl, logMessages, startTilekiln, tilekiln } from '../helpers/cli.ts'
 
 const T0 = Date.UTC(2023, 10, 14)
 const FIVE_MIN = 5 * 60_000
@@ -90,15 +90,7 @@ test('run --rollups: a list length that changes within an hour leaves the fine t
     // the other key is served.
     const server = startTilekiln(['serve', '--group-by', gb, '--store', store, '--port', '0'], {}, 120_000)
     try {
-      let stderr = ''
-      const url = await new Promise<string>((resolve, reject) => {
-        server.child.stderr!.on('data', d => {
-          stderr += String(d)
-          const m = /on (http:\/\/[^ ]+)/.exec(stderr)
-          if (m !== null) resolve(m[1]!.replace(/\/$/, ''))
-        })
-        server.child.once('exit', code => { reject(new Error(`serve exited ${code}: ${stderr}`)) })
-      })
+      const url = await listeningUrl(server)
       const bad = await fetch(`${url}/v1/features/tests.unmergeable.v1?user_id=1&at=${AT}`)
       const body = await bad.json() as { error: string, code: string }
       assert.deepEqual([bad.status, body.code], [422, 'TK_INPUT'], body.error)

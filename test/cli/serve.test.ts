@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { startTilekiln, tilekiln } from '../helpers/cli.ts'
+import { listeningUrl, startTilekiln, tilekiln } from '../helpers/cli.ts'
 import { groupByPath, referencePath } from '../helpers/reference.ts'
 
 const GB = groupByPath('airbnb-chronon/api/py/test/sample/production/group_bys/quickstart/returns.v1')
@@ -19,16 +19,7 @@ test('serve answers feature requests like fetch, with clear errors and metrics',
     assert.equal(r.code, 0, r.stderr)
     const server = startTilekiln(['serve', '--group-by', GB, '--store', store, '--port', '0'])
     try {
-      let stderr = ''
-      const url = await new Promise<string>((resolve, reject) => {
-        server.child.stderr!.on('data', d => {
-          stderr += String(d)
-          const m = /on (http:\/\/[^ ]+)/.exec(stderr)
-          if (m !== null) resolve(m[1]!)
-        })
-        server.child.once('exit', code => reject(new Error(`serve exited ${code}: ${stderr}`)))
-      })
-      const base = url.replace(/\/$/, '')
+      const base = await listeningUrl(server)
       const got = await (await fetch(`${base}/v1/features/quickstart.returns.v1?user_id=91&at=1701475200000`)).json() as { features: unknown, key: unknown }
       const cli = await tilekiln(['fetch', '--group-by', GB, '--store', store, '--key', 'user_id=91', '--at', '1701475200000', '--json'])
       assert.deepEqual(got.features, JSON.parse(cli.stdout))

@@ -60,3 +60,19 @@ export function startTilekiln (args: readonly string[], env: Record<string, stri
   })
   return { child, done }
 }
+
+/**
+ * The base URL (no trailing slash) a started `tilekiln serve` logs once it listens (`… on http://HOST:PORT/`);
+ * rejects, with what it logged, if it exits first. Bounded by startTilekiln's own timeout.
+ */
+export async function listeningUrl (server: RunningCli): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
+    let stderr = ''
+    server.child.stderr!.on('data', d => {
+      stderr += String(d)
+      const m = /on (http:\/\/[^ ]+)/.exec(stderr)
+      if (m !== null) resolve(m[1]!.replace(/\/$/, ''))
+    })
+    server.child.once('exit', code => { reject(new Error(`serve exited ${code}: ${stderr}`)) })
+  })
+}
