@@ -99,3 +99,8 @@ function parseKeyText (f: KeyField, text: string): unknown {
     default: throw new Error(`key ${name} has type ${f.type.kind}, which cannot be given on the command line`)
   }
 }
+
+/** A key for messages: `{"column": value, …}` in key column order, 64-bit integers as strings (JSON has none). */
+export function describeKey (columns: readonly string[], values: readonly unknown[]): string {
+  return JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, values[i]])), (_k, v) => (typeof v === 'bigint' ? String(v) : v))
+}

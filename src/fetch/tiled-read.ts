@@ -19,6 +19,7 @@
 // that fit and fine tiles elsewhere (tile-cover.ts); a window takes the spans at or after its cutoff. The head tile
 // is always a fine tile, judged by the head-tile rule as before.
 
+import { describeKey } from '../codec/key.ts'
 import { bindReadSide, type ReadSide, type ServingInfo } from '../config/bind.ts'
 import type { Plan } from '../config/plan.ts'
 import { isTilekilnError, TilekilnError } from '../errors.ts'
@@ -179,7 +180,7 @@ function aggregate (read: ReadSide, tiles: readonly StoredTile[], atMillis: numb
  * window: Chronon's merge refuses it too). A data problem of this key and column, not of the reader: said with both.
  */
 function unmergeable (read: ReadSide, key: readonly unknown[], column: string, tile: StoredTile, e: TilekilnError): TilekilnError {
-  const described = JSON.stringify(Object.fromEntries(read.plan.keyColumns.map((c, i) => [c, key[i]])), (_k, v) => (typeof v === 'bigint' ? String(v) : v))
+  const described = describeKey(read.plan.keyColumns, key)
   return new TilekilnError('TK_INPUT',
     `the stored tiles of key ${described} cannot be merged into ${column}: ${e.message} (at the tile of ${new Date(tile.tileStartMillis).toISOString()}); the events of this key disagree, other keys are not affected`,
     { groupBy: read.plan.name, key: described, column }, { cause: e })

@@ -18,6 +18,7 @@
 // first. Allocating, freeing and growing entries touch several rooms, and are done here.
 
 import { instantiateKernels } from '../agg/kernels.ts'
+import { describeKey } from '../codec/key.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { EntryTable } from './entry-table.ts'
@@ -199,10 +200,7 @@ export class TileState {
 
   /** A key's Avro bytes as a JSON object of its key columns (reports; not a hot path). */
   #describeKeyBytes (bytes: Uint8Array): string {
-    const values = this.#bound.keyCodec.decode(bytes)
-    const o: Record<string, unknown> = {}
-    this.#bound.plan.keyColumns.forEach((c, i) => { o[c] = values[i] })
-    return JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 200)
+    return describeKey(this.#bound.plan.keyColumns, this.#bound.keyCodec.decode(bytes)).slice(0, 200)
   }
 
   #describeKey (out: readonly unknown[]): string {
