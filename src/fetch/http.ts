@@ -16,11 +16,14 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ReadSide } from '../config/bind.ts'
-import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
+import { describeError, type ErrorCode, isTilekilnError, TilekilnError } from '../errors.ts'
 import { M, Metrics } from '../metrics/metrics.ts'
 import type { TileStore } from '../sink/store.ts'
 import { type StatusFeed, statusAssets } from './status-page.ts'
 import { fetchFeatures, type FetchOptions, type HeadTileRule } from './tiled-read.ts'
+
+/** 400: the request is wrong; 422: the request is right but this key's stored data cannot be aggregated; else 500. */
+const ERROR_STATUS: Partial<Record<ErrorCode, number>> = { TK_USAGE: 400, TK_INPUT: 422 }
 
 export interface Served {
   readonly read: ReadSide
@@ -141,9 +144,8 @@ async function handle (req: IncomingMessage, res: ServerResponse, served: Readon
     send(res, 200, { groupBy: name, key: Object.fromEntries(s.read.plan.keyColumns.map((c, i) => [c, typeof key[i] === 'bigint' ? String(key[i]) : key[i]])), at, tilesRead: r.tilesRead, features: r.features })
   } catch (e) {
     metrics.inc(M.fetchErrors)
-    // 400: the request is wrong; 422: the request is right but this key's stored data cannot be aggregated.
-    const status = !isTilekilnError(e) ? 500 : e.code === 'TK_USAGE' ? 400 : e.code === 'TK_INPUT' ? 422 : 500
-    send(res, status, { error: describeError(e), code: isTilekilnError(e) ? e.code : 'TK_INTERNAL' })
+    const known = isTilekilnError(e)
+    send(res, known ? ERROR_STATUS[e.code] ?? 500 : 500, { error: describeError(e), code: known ? e.code : 'TK_INTERNAL' })
   }
 }
 
