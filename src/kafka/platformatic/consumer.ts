@@ -1,10 +1,11 @@
-// The consumer on @platformatic/kafka 1.35: the library's connections, metadata and low-level Fetch, our fetch loop,
-// and our group membership (membership.ts; group-classic.ts or group-consumer.ts by ConsumeOptions.groupProtocol).
+// The consumer on @platformatic/kafka 1.35: the library's connections, metadata and Fetch requests; our fetch loop,
+// our reading of the fetched record batches (raw-fetch.ts, ../record-batch-reader.ts) and our group membership
+// (membership.ts; group-classic.ts or group-consumer.ts by ConsumeOptions.groupProtocol).
 //
 // The library's MessagesStream pushes one object per record into an object-mode Readable (and binds a commit closure
 // per record), which measured slower than kafkajs; its group membership rejoins or acknowledges by itself, before the
 // application has let go of what it loses. So the fetch loop here is ours (per-partition batches straight from the
-// decoded record batches, per-partition pause and seek), and so is the membership.
+// record batches' bytes, per-partition pause and seek), and so is the membership.
 //
 // Fetch loop invariants:
 // - Each owned partition has a Part; a partition assigned again gets a new Part, so anything fetched for an older one
@@ -20,20 +21,19 @@
 //   (the broker returns part of a batch, which is discarded), forever. Such a partition is fetched alone: the broker
 //   always returns the first batch of the first partition of a fetch whole, whatever the limits (KIP-74).
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
-import type { ClusterMetadata, RecordsBatch } from '@platformatic/kafka'
-import { AbortedTransactions, IS_CONTROL_BATCH } from '../aborted-transactions.ts'
+import type { ClusterMetadata } from '@platformatic/kafka'
+import { AbortedTransactions } from '../aborted-transactions.ts'
 import { codecRefusal } from '../codecs.ts'
-import { DEFAULT_FETCH_MAX_BYTES, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
-import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
+import { readRecordBatches } from '../record-batch-reader.ts'
+import { DEFAULT_FETCH_MAX_BYTES, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, watchTopic } from '../shared.ts'
+import type { ConsumeOptions, KafkaConsumer, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
 import { EARLIEST, isUnknownTopic, LATEST, protocolErrors, withKafkaErrors, type BaseConfig } from './config.ts'
 import { ClassicGroupMember } from './group-classic.ts'
 import { ConsumerGroupMember } from './group-consumer.ts'
 import { GroupCoordinator, sleep, type Membership, type MemberOptions } from './membership.ts'
+import { rawFetch, type RawFetchResponse } from './raw-fetch.ts'
 
 type BufferConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>
-type FetchResponse = Awaited<ReturnType<BufferConsumer['fetch']>>
-
-const TIMESTAMP_LOG_APPEND_TIME = 0x08
 
 interface Part {
   readonly partition: number
@@ -257,18 +257,14 @@ export class PlatformaticConsumer implements KafkaConsumer {
     const topicId = md.topics.get(this.topic)!.id
     const results = await Promise.all(plan.map(async ({ leader, parts }) => {
       try {
-        const res = await c.fetch({
-          node: leader,
-          topics: [{ topicId, partitions: parts.map(x => ({ partition: x.part.partition, fetchOffset: BigInt(x.offset), partitionMaxBytes: x.part.alone ? this.#maxBytes : this.#maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }],
-          maxWaitTime: this.#maxWait,
-          minBytes: this.#minBytes,
-          maxBytes: this.#maxBytes,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED
-        })
+        const broker = md.brokers.get(leader)
+        if (broker === undefined) throw new Error(`no broker with node id ${leader} in the cluster metadata`)
+        const res = await rawFetch(c, broker, this.#maxWait, this.#minBytes, this.#maxBytes, FetchIsolationLevels.READ_COMMITTED,
+          [{ topicId, partitions: parts.map(x => ({ partition: x.part.partition, fetchOffset: BigInt(x.offset), partitionMaxBytes: x.part.alone ? this.#maxBytes : this.#maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }])
         return () => this.#accept(res, parts)
       } catch (e) {
         // A partition-level error fails the whole response; the partitions without one still carry data.
-        const res = (e as { response?: FetchResponse }).response
+        const res = (e as { response?: RawFetchResponse }).response
         await this.#recover(e, parts)
         return () => (res !== undefined ? this.#accept(res, parts) : [])
       }
@@ -317,7 +313,7 @@ export class PlatformaticConsumer implements KafkaConsumer {
   }
 
   /** Turns a fetch response into batches and advances part.next past them. */
-  #accept (res: FetchResponse, parts: Planned[]): Pending[] {
+  #accept (res: RawFetchResponse, parts: Planned[]): Pending[] {
     const out: Pending[] = []
     for (const tr of res.responses) {
       for (const pr of tr.partitions) {
@@ -327,18 +323,26 @@ export class PlatformaticConsumer implements KafkaConsumer {
         if (planned === undefined) continue
         const { part, offset: requested } = planned
         if (this.#parts.get(p) !== part || !part.live || part.next !== requested || this.#userPaused.has(p)) continue
-        const batches = pr.records
-        if (batches === undefined || batches === null || batches.length === 0) {
+        const records: KafkaRecord[] = []
+        let next = requested
+        // read_committed: the broker returns aborted transactions' batches too, with the list to skip them by.
+        const aborted = pr.abortedTransactions.length > 0 ? new AbortedTransactions(pr.abortedTransactions) : null
+        if (pr.records !== null) {
+          try {
+            next = readRecordBatches(pr.records, p, requested, aborted, records, next)
+          } catch (e) {
+            // Every fetch from here would fail the same way: the run stops with the reason (a codec this Node lacks,
+            // a damaged batch), it does not retry for ever.
+            const refused = codecRefusal(e)
+            this.#report(refused?.message ?? `cannot read the record batches of partition ${p} from offset ${requested}: ${(e as Error).message}`, e, 'run', { partition: p, offset: requested })
+            continue
+          }
+        }
+        if (next === requested) {
           // Records there but none came whole: the next batch is larger than the per-partition limit.
           if (Number(pr.lastStableOffset) > requested && !part.alone) part.alone = true
           continue
         }
-        const records: KafkaRecord[] = []
-        let next = requested
-        // read_committed: the broker returns aborted transactions' batches too, with the list to skip them by.
-        const aborted = pr.abortedTransactions !== undefined && pr.abortedTransactions !== null && pr.abortedTransactions.length > 0 ? new AbortedTransactions(pr.abortedTransactions) : null
-        for (const b of batches) next = this.#decode(b, p, requested, records, next, aborted)
-        if (next === requested) continue
         part.next = next
         part.alone = false
         // A batch without records still goes out when the offsets moved (transaction markers, an aborted
@@ -347,32 +351,6 @@ export class PlatformaticConsumer implements KafkaConsumer {
       }
     }
     return out
-  }
-
-  #decode (b: RecordsBatch, partition: number, from: number, into: KafkaRecord[], next: number, aborted: AbortedTransactions | null): number {
-    const first = Number(b.firstOffset)
-    const end = first + b.lastOffsetDelta + 1
-    // Control batches (transaction markers) hold no data but occupy offsets; so do aborted transactions' batches.
-    if (aborted !== null ? aborted.skip(b) : (b.attributes & IS_CONTROL_BATCH) !== 0) return Math.max(next, end)
-    const logAppend = (b.attributes & TIMESTAMP_LOG_APPEND_TIME) !== 0
-    const ts0 = Number(b.firstTimestamp)
-    const maxTs = Number(b.maxTimestamp)
-    const recs = b.records
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i]!
-      const offset = first + r.offsetDelta
-      // A fetch may start inside a (compressed) batch; records before the requested offset were seen already.
-      if (offset < from) continue
-      const h = r.headers
-      let headers: KafkaHeaders = EMPTY_HEADERS
-      if (h.length > 0) {
-        const o: Record<string, Buffer> = {}
-        for (const [k, v] of h) if (k !== null && v !== null) o[k.toString()] = v
-        headers = o
-      }
-      into.push({ partition, offset, timestamp: logAppend ? maxTs : ts0 + Number(r.timestampDelta), key: r.key, value: r.value, headers })
-    }
-    return Math.max(next, end)
   }
 
   async #run (): Promise<void> {
