@@ -3,8 +3,9 @@
 //
 //   JSON   a scan of the top-level object for the wanted members; only their values are parsed
 //   CSV    the line is split and only the wanted cells converted
-//   Avro   a projection of the reader schema onto the wanted fields, read through Avro schema resolution, which
-//          skips the other fields without building them (one resolver per writer schema)
+//   Avro   a flat record (primitives, maybe in unions) of one schema: the flat reader, skipping the other fields;
+//          otherwise a projection of the reader schema onto the wanted fields, read through Avro schema
+//          resolution, which skips the other fields without building them (one resolver per writer schema)
 //
 // Values come out exactly as the full decoder (codec/record.ts) gives them, through the same converters — so the
 // key a record is routed by is the key it is aggregated under. A field the decoder would refuse comes out as
@@ -12,6 +13,7 @@
 
 import type avro from 'avsc'
 import type { StructType } from '../api/data-type.ts'
+import { flatReader } from './flat-avro.ts'
 import { avroReaderType, confluentSchemaId, csvCellConverter, type InputFormat, jsonFieldConverter, splitCsv } from './record.ts'
 import { SchemaBoard } from './schema-board.ts'
 
@@ -105,6 +107,24 @@ function avroExtractor (format: Extract<InputFormat, { kind: 'avro' }>, fields: 
   const board = format.writerSchemas === undefined ? null : new SchemaBoard(format.writerSchemas)
   const byId = new Map<number, Resolver | null>()
   let cursor = 0
+  // One reader schema (no registry): the wanted fields read where they lie, the others skipped, into one reused
+  // object; what avsc reads through the projection below, without a Buffer, a record and a resolver pass per record.
+  const flat = board === null ? flatReader(reader, fields) : null
+  if (flat !== null) {
+    return {
+      extract (bytes, out) {
+        if (skip > 0 && (bytes.length < 5 || bytes[0] !== 0)) return false
+        let rec: Record<string, unknown> | null
+        try { rec = flat.read(bytes, skip, bytes.length) } catch { return false }
+        if (rec === null) return false
+        for (let i = 0; i < fields.length; i++) {
+          const v = index[i]! ? rec[fields[i]!] : null
+          out[i] = v === undefined ? null : v
+        }
+        return true
+      }
+    }
+  }
   let fixed: Resolver
   try { fixed = projection.createResolver(reader) } catch { return null }
   const resolverFor = (bytes: Uint8Array): Resolver | null => {

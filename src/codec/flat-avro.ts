@@ -55,8 +55,12 @@ function primitiveKind (t: avro.Type): number {
   }
 }
 
-/** A reader for `type` when it is a flat record this module reads exactly as avsc does; otherwise null. */
-export function flatReader (type: avro.Type): FlatReader | null {
+/**
+ * A reader for `type` when it is a flat record this module reads exactly as avsc does; otherwise null. With `only`,
+ * the other fields are skipped, not built (they stay null in the record object): the main thread reads a record's
+ * key and time fields this way.
+ */
+export function flatReader (type: avro.Type, only?: readonly string[]): FlatReader | null {
   if (!(type instanceof avro.types.RecordType)) return null
   const fields = (type as unknown as { fields: { name: string, type: avro.Type }[] }).fields
   // A field named __proto__ would set the record object's prototype here, not a property: avsc's then.
@@ -73,25 +77,31 @@ export function flatReader (type: avro.Type): FlatReader | null {
     kinds.push(UNION)
     branches.push(bs)
   }
-  return new Reader(fields.map(f => f.name), Int32Array.from(kinds), branches.map(b => Int32Array.from(b)))
+  const wanted = Uint8Array.from(fields, f => (only === undefined || only.includes(f.name) ? 1 : 0))
+  return new Reader(fields.map(f => f.name), Int32Array.from(kinds), branches.map(b => Int32Array.from(b)), wanted)
 }
 
 class Reader implements FlatReader {
   readonly #names: readonly string[]
   readonly #kinds: Int32Array
   readonly #branches: readonly Int32Array[]
+  /** 1: read the field; 0: skip it. */
+  readonly #wanted: Uint8Array
   readonly #record: Record<string, unknown>
   #data: Uint8Array = new Uint8Array(0)
-  #view: DataView = new DataView(new ArrayBuffer(0))
-  #buf: Buffer = Buffer.alloc(0)
+  // Views of the buffer records are read from, made when first needed for it (a float, a string), not per record:
+  // a ring slot's records share one buffer; a Kafka record's value is a Buffer already.
+  #view: DataView | null = null
+  #buf: Buffer | null = null
   #pos = 0
   #end = 0
   trailing = 0
 
-  constructor (names: readonly string[], kinds: Int32Array, branches: readonly Int32Array[]) {
+  constructor (names: readonly string[], kinds: Int32Array, branches: readonly Int32Array[], wanted: Uint8Array) {
     this.#names = names
     this.#kinds = kinds
     this.#branches = branches
+    this.#wanted = wanted
     // Every field present from the start: one shape for every record read.
     const o: Record<string, unknown> = {}
     for (const n of names) o[n] = null
@@ -100,26 +110,26 @@ class Reader implements FlatReader {
 
   read (data: Uint8Array, start: number, end: number): Record<string, unknown> | null {
     if (data !== this.#data) {
-      // Views of the buffer a slot's records live in, made once per buffer, not per record.
       this.#data = data
-      this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength)
-      this.#buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      this.#view = null
+      this.#buf = null
     }
     this.#pos = start
     this.#end = end
     const o = this.#record
     const names = this.#names
     const kinds = this.#kinds
+    const wanted = this.#wanted
     for (let i = 0; i < kinds.length; i++) {
-      const k = kinds[i]!
-      if (k !== UNION) {
-        o[names[i]!] = this.#value(k)
-        continue
+      let k = kinds[i]!
+      if (k === UNION) {
+        const index = this.#long()
+        const bs = this.#branches[i]!
+        if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
+        k = bs[index]!
       }
-      const index = this.#long()
-      const bs = this.#branches[i]!
-      if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
-      o[names[i]!] = this.#value(bs[index]!)
+      if (wanted[i] === 1) o[names[i]!] = this.#value(k)
+      else this.#skip(k)
     }
     // Every way of running out of bytes leaves the position past the end (as in avsc, where that is the test too).
     if (this.#pos > end) return null
@@ -141,13 +151,13 @@ class Reader implements FlatReader {
         const p = this.#pos
         this.#pos = p + 4
         if (this.#pos > this.#end) return 0
-        return this.#view.getFloat32(p, true)
+        return this.#dataView().getFloat32(p, true)
       }
       case DOUBLE: {
         const p = this.#pos
         this.#pos = p + 8
         if (this.#pos > this.#end) return 0
-        return this.#view.getFloat64(p, true)
+        return this.#dataView().getFloat64(p, true)
       }
       default: { // STRING
         const len = this.#long()
@@ -155,9 +165,34 @@ class Reader implements FlatReader {
         const p = this.#pos
         this.#pos = p + len
         if (this.#pos > this.#end) return undefined
-        return this.#buf.toString('utf8', p, p + len)
+        return this.#buffer().toString('utf8', p, p + len)
       }
     }
+  }
+
+  /** Moves past a value of kind `k` (the position ends past the end when the record is cut short, as reading does). */
+  #skip (k: number): void {
+    switch (k) {
+      case NULL: return
+      case BOOLEAN: this.#pos++; return
+      case INT: case LONG: this.#long(); return
+      case FLOAT: this.#pos += 4; return
+      case DOUBLE: this.#pos += 8; return
+      default: { // STRING
+        const len = this.#long()
+        this.#pos = len < 0 ? this.#end + 1 : this.#pos + len
+      }
+    }
+  }
+
+  #dataView (): DataView {
+    const d = this.#data
+    return (this.#view ??= new DataView(d.buffer, d.byteOffset, d.byteLength))
+  }
+
+  #buffer (): Buffer {
+    const d = this.#data
+    return (this.#buf ??= Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength))
   }
 
   /** One byte; past the record's end, 0 (as avsc reads past the end of its buffer). */

@@ -1,11 +1,13 @@
 // The flat-record Avro reader (src/codec/flat-avro.ts) against avsc, its reference: random flat schemas (primitives
 // and unions of them), random values, and records damaged every way (cut short, extended, bytes flipped, garbage),
 // each read in place from a buffer with other bytes around it, as records lie in a ring slot. Every record must give
-// the same values as avsc, or the same refusal with the same message.
+// the same values as avsc, or the same refusal with the same message. The main thread's reading of a few fields
+// (skipping the others) must give what the full decode gives whenever that accepts the record.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import avro from 'avsc'
 import type { StructType } from '../../src/api/data-type.ts'
+import { fieldExtractor } from '../../src/codec/field-extract.ts'
 import { flatReader } from '../../src/codec/flat-avro.ts'
 import { avroReaderType, createDecoder, type RecordDecoder } from '../../src/codec/record.ts'
 import { Random } from '../../src/source/generator.ts'
@@ -144,4 +146,41 @@ test('a nested, wrapped or logical-typed schema stays with avsc', () => {
   for (const s of reject) assert.equal(flatReader(avroReaderType(s)), null, JSON.stringify(s))
   assert.notEqual(flatReader(avroReaderType({ type: 'record', name: 'F', fields: [{ name: 'a', type: ['null', 'long'] }, { name: 'b', type: 'string' }] })), null)
   assert.ok(avro.Type.forSchema({ type: 'record', name: 'X', fields: [] }) instanceof avro.types.RecordType)
+})
+
+// The main thread routes a record by the key fields it reads with fieldExtractor (the flat reader skipping the other
+// fields); the worker aggregates it under the key its full decode gives. Whenever the worker accepts a record, both
+// must agree, or a key's events would be split between workers.
+test('key fields read by skipping the others are what the full decode gives, whenever it accepts the record', () => {
+  const r = new Random(6122026)
+  let compared = 0
+  for (let s = 0; s < 200; s++) {
+    const schema = randomSchema(r, 1 + r.int(8))
+    if (flatReader(avroReaderType(schema)) === null) continue
+    const names = schema.fields.map(f => f.name)
+    const wanted = names.filter(() => r.int(3) === 0)
+    if (r.int(4) === 0) wanted.push('absent_field')
+    for (const framing of ['raw', 'confluent'] as const) {
+      const format = { kind: 'avro' as const, schema: NO_FIELDS, avroSchema: schema, framing }
+      const extractor = fieldExtractor(format, wanted)
+      assert.ok(extractor !== null)
+      const d = createDecoder(format)
+      const type = avroReaderType(schema)
+      const out: unknown[] = new Array(wanted.length)
+      for (let i = 0; i < 40; i++) {
+        const body = new Uint8Array(type.toBuffer(randomRecord(r, schema)))
+        const good = framing === 'raw' ? body : Uint8Array.from([0, 0, 0, 0, 7, ...body])
+        const bytes = i < 20 ? good : damage(r, good)
+        const full = outcome(() => d.decode(bytes))
+        if (!full.ok) continue
+        // Kafka hands over Buffers, the generator and files Uint8Arrays.
+        const ok = extractor.extract(i % 2 === 0 ? Buffer.from(bytes) : bytes, out)
+        assert.ok(ok, `schema ${JSON.stringify(schema)}, ${framing}, bytes [${[...bytes].join(',')}]: not read, yet the full decode accepts it`)
+        const value = Object.fromEntries(full.value)
+        assert.deepEqual(out, wanted.map(f => (f === 'absent_field' ? null : value[f] ?? null)), `schema ${JSON.stringify(schema)}, fields ${wanted.join(',')}`)
+        compared++
+      }
+    }
+  }
+  assert.ok(compared > 5000, `${compared} records compared`)
 })
