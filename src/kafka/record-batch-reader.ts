@@ -106,6 +106,7 @@ function openRecords (data: Buffer, at: number, batchEnd: number, attributes: nu
   const inflated = decompress(codec, data.subarray(at + BATCH_HEADER, batchEnd))
   cursor.reset(inflated, 0, inflated.length)
 }
+
 const NO_RECORDS: TransactionalBatch['records'] = []
 
 /**
