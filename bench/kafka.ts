@@ -5,6 +5,8 @@
 //
 //   npm run bench:kafka                         1,000,000 events, 100,000 keys, 2 workers
 //   npm run bench:kafka -- --events 2000000 --workers 1 --brokers 127.0.0.1:9092 --only kafkajs
+//   npm run bench:kafka -- --rollups none          the GroupBy's own tiles only (the daemon's default also writes
+//                                                  rolled-up 1 h and 1 d tiles for this GroupBy's 1 d and 7 d windows)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,6 +37,8 @@ const plan = compilePlan(groupBy)
 const work = mkdtempSync(join(tmpdir(), 'tilekiln-bench-kafka-'))
 const external = process.argv.includes('--brokers')
 const storeSync = arg('store-sync', 'commit') as 'commit' | 'checkpoint'
+const rollups = arg('rollups', 'auto')
+if (rollups !== 'auto' && rollups !== 'none') throw new Error(`--rollups must be auto or none, got ${rollups}`)
 const broker = external ? null : await startKafka({ log: m => process.stderr.write(m + '\n') })
 const brokers = external ? arg('brokers', '127.0.0.1:9092') : broker!.brokers
 
@@ -88,6 +92,8 @@ try {
       store,
       deadLetters: new MemoryDeadLetters(),
       workers,
+      // null: the engine's default for this GroupBy (as the daemon's --rollups auto); []: none.
+      rollups: rollups === 'auto' ? null : [],
       progressMillis: 500,
       onProgress: (p: Progress) => {
         const written = p.records - p.lagRecords
@@ -114,6 +120,7 @@ try {
     rows.push({
       library,
       workers,
+      rollups,
       events: r.records,
       seconds: Number(seconds.toFixed(2)),
       'events/s': Math.round(r.records / seconds),
