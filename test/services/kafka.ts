@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, r
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import kafkajs from 'kafkajs'
-import { freePort, ownChild, sleep, tailFile, terminate } from './process.ts'
+import { freePort, ownChild, rememberStart, sleep, tailFile, terminate } from './process.ts'
 
 const { Kafka, logLevel } = kafkajs
 
@@ -238,8 +238,12 @@ async function startOnce (version: string, libs: string, dir: string, temp: bool
   const state: { exited: string | null } = { exited: null }
   child.once('exit', (code, sig) => { state.exited = sig !== null ? `signal ${sig}` : `exit code ${String(code)}` })
   child.once('error', e => { state.exited = e.message })
-  if (opts.detached === true) child.unref()
-  else ownChild(child)
+  if (opts.detached === true) {
+    child.unref()
+    rememberStart(pid)
+  } else {
+    ownChild(child)
+  }
 
   const brokers = `127.0.0.1:${port}`
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000)

@@ -29,13 +29,41 @@ export function tailFile (path: string, maxBytes = 4000): string {
   return (start > 0 ? '…\n' : '') + buf.toString('utf8')
 }
 
+/**
+ * When a process started, in clock ticks since boot (/proc/<pid>/stat field 22); null when there is no such process
+ * (or no /proc). A pid and its start time name one process: with pid_max 32768 and the suite starting thousands of
+ * processes, a pid is reused within minutes, so a pid alone may name another process than the one we started.
+ */
+export function startTimeOf (pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // After the command name, which is in parentheses and may hold spaces: field 3 on.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+/** Start times of the processes this one started (see rememberStart): their pids are checked against them. */
+const started = new Map<number, string>()
+
+/**
+ * Records the start time of a process this one just started, so that isAlive, waitForExit and terminate never take
+ * another process that got its pid later for it (and never signal that one). ownChild does it for its children.
+ */
+export function rememberStart (pid: number): void {
+  const t = startTimeOf(pid)
+  if (t !== null) started.set(pid, t)
+}
+
 export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  const t = started.get(pid)
+  return t === undefined || startTimeOf(pid) === t
 }
 
 export async function waitForExit (pid: number, timeoutMs: number): Promise<boolean> {
@@ -68,21 +96,34 @@ let exitHookInstalled = false
 export function ownChild (child: ChildProcess): void {
   const pid = child.pid
   if (pid === undefined) return
+  rememberStart(pid)
   owned.set(pid, child)
   child.once('exit', () => owned.delete(pid))
   if (!exitHookInstalled) {
     exitHookInstalled = true
     process.on('exit', () => {
-      for (const p of owned.keys()) {
-        try { process.kill(p, 'SIGKILL') } catch {}
-      }
+      // Only children that have not exited (an exited child's pid may be another process's by now).
+      for (const c of owned.values()) c.kill('SIGKILL')
     })
   }
-  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; kill -9 ${pid} 2>/dev/null; true`], {
+  // The watchdog compares start times, not just pids: when the child exits and its pid goes to a new process (a test
+  // file of the unit stream, once), a pid-only watchdog took that process for the child and SIGKILLed it when this
+  // process ended. Without /proc (start time empty) it is pid-only, as before.
+  const watchdog = spawn('sh', ['-c', watchdogScript(process.pid, startTimeOf(process.pid) ?? '', pid, startTimeOf(pid) ?? '')], {
     detached: true,
     stdio: 'ignore'
   })
   watchdog.unref()
+}
+
+/**
+ * The shell loop of ownChild's watchdog: while the parent (pid, start time) and the child are both the processes
+ * they were, wait; then SIGKILL the child if it is still that process. An empty start time: by pid alone.
+ */
+export function watchdogScript (parent: number, parentStart: string, child: number, childStart: string): string {
+  const st = 'st () { s=$(cat /proc/$1/stat 2>/dev/null) || { echo gone; return; }; s=${s##*) }; set -- $s; echo "${20}"; }'
+  const same = (p: number, t: string): string => (t === '' ? `kill -0 ${p} 2>/dev/null` : `[ "$(st ${p})" = "${t}" ]`)
+  return `${st}; while ${same(parent, parentStart)} && ${same(child, childStart)}; do sleep 1; done; if ${same(child, childStart)}; then kill -9 ${child} 2>/dev/null; fi; true`
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone. */

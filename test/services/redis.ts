@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, ownChild, sleep, tailFile, terminate, waitForExit } from './process.ts'
+import { freePort, isAlive, ownChild, sleep, tailFile, terminate, waitForExit } from './process.ts'
 
 export interface RedisService {
   /** `redis://127.0.0.1:PORT` */
@@ -112,7 +112,7 @@ async function startOnce (bin: string, opts: StartRedisOptions): Promise<RedisSe
       stopped ??= (async () => {
         if (pid !== undefined) {
           if (o.signal === 'SIGKILL') {
-            try { process.kill(pid, 'SIGKILL') } catch {}
+            if (isAlive(pid)) try { process.kill(pid, 'SIGKILL') } catch {}
             await waitForExit(pid, 5000)
           } else {
             await terminate(pid, 3000)
