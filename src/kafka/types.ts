@@ -152,7 +152,11 @@ export interface KafkaConsumer {
   start: () => Promise<void>
   /** Partitions this member owns: from the start of their onAssigned until the end of their onRevoked. Sorted. */
   assignment: () => number[]
-  /** Stops fetching the given partitions (default: all assigned) until resume(). Takes effect at once. */
+  /**
+   * Stops fetching the given partitions (default: all assigned) until resume(). Takes effect at once. A revocation
+   * ends a partition's pause, as in Kafka's Java consumer: assigned again (an eager rebalance gives everything back),
+   * it is not paused; pause it again in onAssigned.
+   */
   pause: (partitions?: readonly number[]) => void
   resume: (partitions?: readonly number[]) => void
   isPaused: (partition: number) => boolean
