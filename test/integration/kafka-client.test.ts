@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test'
 import { createKafkaClient } from '../../src/kafka/client.ts'
 import {
   KAFKA_LIBRARIES,
-  type ConsumeOptions, type GroupProtocol, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaLibrary, type KafkaRecord, type ProducerRecord
+  type ConsumeOptions, type GroupProtocol, type KafkaAdmin, type KafkaClient, type KafkaConsumer, type KafkaLibrary, type KafkaProducer, type KafkaRecord, type ProducerOptions, type ProducerRecord
 } from '../../src/kafka/types.ts'
 import { startKafka } from '../services/kafka.ts'
 
@@ -87,12 +87,17 @@ for (const { library, groupProtocol } of CONFIGS) {
     let admin: KafkaAdmin
     const open: KafkaConsumer[] = []
     const track = <T extends { consumer: KafkaConsumer }>(x: T): T => { open.push(x.consumer); return x }
+    // Producers are closed by the after hook too: one left open by a failed test kept this file's process alive until
+    // the broker dropped its idle connection (connections.max.idle.ms, 10 minutes).
+    const producers: KafkaProducer[] = []
+    const newProducer = (o?: ProducerOptions): KafkaProducer => { const p = client.producer(o); producers.push(p); return p }
 
     before(async () => {
       client = await clientFor(library, groupProtocol, brokers!, `tilekiln-test-${library}`)
       admin = await client.admin()
     })
     after(async () => {
+      for (const p of producers) await p.close().catch(() => {})
       for (const c of open) await c.stop()
       await admin?.close()
     })
@@ -102,7 +107,7 @@ for (const { library, groupProtocol } of CONFIGS) {
       assert.equal(await admin.createTopic(topic, { partitions }), true)
       assert.equal(await admin.createTopic(topic, { partitions }), false, 'creating an existing topic reports false')
       if (perPartition > 0) {
-        const producer = client.producer()
+        const producer = newProducer()
         await producer.send(topic, records(partitions, perPartition))
         await producer.close()
       }
@@ -153,7 +158,7 @@ for (const { library, groupProtocol } of CONFIGS) {
 
     test('end offsets, start offsets and partition count', async () => {
       const topic = await topicWith(3, 10)
-      const more = client.producer({ idempotent: false, acks: 'leader' })
+      const more = newProducer({ idempotent: false, acks: 'leader' })
       await more.send(topic, [{ partition: 1, key: null, value: 'x' }, { partition: 1, value: null }])
       await more.close()
       assert.deepEqual([...(await admin.endOffsets(topic))], [[0, 10], [1, 12], [2, 10]])
@@ -183,7 +188,7 @@ for (const { library, groupProtocol } of CONFIGS) {
     test('startFrom latest skips what was there before the group existed', async () => {
       const topic = await topicWith(1, 5)
       const { consumer, got } = track(await consume(client, { topic, groupId: `g-${uid()}`, startFrom: 'latest' }))
-      const producer = client.producer()
+      const producer = newProducer()
       await producer.send(topic, [{ partition: 0, value: 'new' }])
       await until('the new record', () => got.length >= 1)
       assert.deepEqual(got.map(r => [r.offset, r.value?.toString()]), [[5, 'new']])
@@ -239,7 +244,7 @@ for (const { library, groupProtocol } of CONFIGS) {
       want.paused = new Set([0])
       consumer.pause([0])
       assert.equal(consumer.isPaused(0), true)
-      const producer = client.producer()
+      const producer = newProducer()
       await producer.send(topic, records(2, 50))
       await until('partition 1', () => byPartition(got, 1).length >= 50)
       await sleep(700)
