@@ -102,6 +102,13 @@ function avroExtractor (format: Extract<InputFormat, { kind: 'avro' }>, fields: 
     return null
   }
   const index = fields.map(f => full.fields.some(x => x.name === f))
+  /** The wanted fields of a decoded record into `out` (null for a field outside the schema or missing). */
+  const fill = (rec: Record<string, unknown>, out: unknown[]): void => {
+    for (let i = 0; i < fields.length; i++) {
+      const v = index[i]! ? rec[fields[i]!] : null
+      out[i] = v === undefined ? null : v
+    }
+  }
   const skip = format.framing === 'confluent' ? 5 : 0
   type Resolver = ReturnType<avro.Type['createResolver']>
   const board = format.writerSchemas === undefined ? null : new SchemaBoard(format.writerSchemas)
@@ -117,10 +124,7 @@ function avroExtractor (format: Extract<InputFormat, { kind: 'avro' }>, fields: 
         let rec: Record<string, unknown> | null
         try { rec = flat.read(bytes, skip, bytes.length) } catch { return false }
         if (rec === null) return false
-        for (let i = 0; i < fields.length; i++) {
-          const v = index[i]! ? rec[fields[i]!] : null
-          out[i] = v === undefined ? null : v
-        }
+        fill(rec, out)
         return true
       }
     }
@@ -153,10 +157,7 @@ function avroExtractor (format: Extract<InputFormat, { kind: 'avro' }>, fields: 
       } catch {
         return false
       }
-      for (let i = 0; i < fields.length; i++) {
-        const v = index[i]! ? rec[fields[i]!] : null
-        out[i] = v === undefined ? null : v
-      }
+      fill(rec, out)
       return true
     }
   }

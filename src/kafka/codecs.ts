@@ -4,9 +4,9 @@
 // - snappy: Java's clients and the broker write snappy-java's *framed* stream (the "xerial" format: a 16-byte header
 //   — magic 0x82 "SNAPPY" 0x00, version, compatible version — then blocks of a big-endian int32 length and a raw
 //   snappy block); other producers (librdkafka, platformatic) write one raw snappy block, which Java reads too.
-//   @platformatic/kafka reads raw blocks only (a snappy topic written by Java failed every fetch, retried for ever),
-//   so its snappy decoder is replaced by one that reads both (platformatic/codecs.ts); kafkajs has no snappy at all
-//   (kafkajs/codecs.ts gives it these).
+//   @platformatic/kafka reads raw blocks only (a snappy topic written by Java failed every fetch, retried for ever);
+//   the platformatic consumer reads its batches itself with these (record-batch-reader.ts), and kafkajs, which has
+//   no snappy at all, gets them in its codec table (kafkajs/codecs.ts).
 // - lz4 (LZ4 frames) and snappy's raw blocks: @platformatic/wasm-utils, the codec @platformatic/kafka itself uses.
 // - zstd: node:zlib, which has it from Node 22.15 (and 23.8); on older Nodes a zstd batch is refused with an error
 //   that says so.

@@ -8,13 +8,10 @@ import { test } from 'node:test'
 import { createRecordsBatch, Reader, readRecordsBatches, type CompressionAlgorithmValue, type MessageRecord, type RecordsBatch } from '@platformatic/kafka'
 import { AbortedTransactions, IS_CONTROL_BATCH, IS_TRANSACTIONAL, type AbortedTransaction } from '../../src/kafka/aborted-transactions.ts'
 import { zstdSupported } from '../../src/kafka/codecs.ts'
-import { installPlatformaticCodecs } from '../../src/kafka/platformatic/codecs.ts'
 import { readRecordBatches, RecordBatchError } from '../../src/kafka/record-batch-reader.ts'
 import { EMPTY_HEADERS } from '../../src/kafka/shared.ts'
 import type { KafkaHeaders, KafkaRecord } from '../../src/kafka/types.ts'
 import { Random } from '../../src/source/generator.ts'
-
-installPlatformaticCodecs()
 
 const CODECS: CompressionAlgorithmValue[] = ['none', 'gzip', 'snappy', 'lz4', ...(zstdSupported ? ['zstd' as const] : [])]
 

@@ -4,7 +4,6 @@ import { Admin } from '@platformatic/kafka'
 import { kafkaError } from '../shared.ts'
 import type { ConsumeOptions, KafkaAdmin, KafkaClient, KafkaClientOptions, KafkaConsumer, KafkaProducer, ProducerOptions } from '../types.ts'
 import { PlatformaticAdmin } from './admin.ts'
-import { installPlatformaticCodecs } from './codecs.ts'
 import { baseConfig, withKafkaErrors } from './config.ts'
 import { PlatformaticConsumer } from './consumer.ts'
 import { PlatformaticProducer } from './producer.ts'
@@ -15,7 +14,6 @@ export class PlatformaticClient implements KafkaClient {
   readonly #opts: KafkaClientOptions
 
   constructor (brokers: string[], options: KafkaClientOptions) {
-    installPlatformaticCodecs()
     this.brokers = brokers
     this.#opts = options
   }

@@ -275,13 +275,6 @@ export class PlatformaticConsumer implements KafkaConsumer {
   async #recover (e: unknown, parts: Planned[]): Promise<void> {
     const c = this.#client
     if (c === null || this.#stopped) return
-    const refused = codecRefusal(e)
-    if (refused !== null) {
-      // Every fetch of these partitions would fail the same way: stop the run with the reason, do not retry.
-      this.#report(refused.message, e, 'run', { partitions: parts.map(p => p.part.partition).join(',') })
-      await sleep(1000)
-      return
-    }
     const ids = protocolErrors(e)
     const at = (path: string): Planned | undefined => parts[Number(/\/partitions\/(\d+)/.exec(path)?.[1] ?? -1)]
     if (isUnknownTopic(e) && await this.#topicExists() === false) {
