@@ -31,10 +31,13 @@ function arg (name: string, dflt: string): string {
   return i >= 0 ? process.argv[i + 1]! : dflt
 }
 
+const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
+const plan = compilePlan(groupBy)
+
 // The producer's own process (see below): produce, print the summary, exit.
 if (process.argv.includes('--produce-only')) {
   const o = JSON.parse(arg('produce-only', '{}')) as Omit<ProduceOptions, 'plan'>
-  const summary = await produce({ ...o, plan: compilePlan(JSON.parse(readFileSync(GROUP_BY, 'utf8'))) })
+  const summary = await produce({ ...o, plan })
   process.stdout.write(JSON.stringify({ ...summary, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n')
   process.exit(0)
 }
@@ -42,8 +45,6 @@ if (process.argv.includes('--produce-only')) {
 const events = Number(arg('events', '1000000'))
 const workers = Number(arg('workers', '2'))
 const keys = Number(arg('keys', '100000'))
-const groupBy = JSON.parse(readFileSync(GROUP_BY, 'utf8'))
-const plan = compilePlan(groupBy)
 const storeSync = arg('store-sync', 'commit') as 'commit' | 'checkpoint'
 const rollups = arg('rollups', 'auto')
 if (rollups !== 'auto' && rollups !== 'none') throw new Error(`--rollups must be auto or none, got ${rollups}`)
@@ -164,10 +165,11 @@ try {
   const rows: Row[] = []
   const lagSeries: Record<string, [number, number][]> = {}
   const only = arg('only', '')
+  // This run's options, for each consuming process (which library it runs is its own).
+  const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--only' && all[i - 1] !== '--only')
   for (const library of (['kafkajs', 'platformatic'] as KafkaLibrary[]).filter(l => only === '' || l === only)) {
     const dir = mkdtempSync(join(work, `${library}-`))
     const started = Date.now()
-    const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--only' && all[i - 1] !== '--only')
     const c: Consume = { library, brokers, topic, schemaFile, dir, brokerPid: broker?.pid ?? null }
     const { row, lag } = child<{ row: Row, lag: [number, number][] }>([...forwarded, '--consume-only', JSON.stringify(c)])
     rows.push(row)

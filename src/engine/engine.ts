@@ -383,8 +383,8 @@ export class Engine {
       // flushed commit) instead of one per partition, which at start and after a rebalance delayed every partition's
       // first record by the others' commits. Their takeover (checkpoint read, restore) stays one at a time, in order.
       const storage = this.#storage
-      const fresh = storage === null ? [] : partitions.filter(p => this.#book.get(p) === undefined)
-      const epochs = new Map(await Promise.all(fresh.map(async p => [p, await storage!.acquireEpoch(p)] as const)))
+      const epochs = new Map(storage === null ? [] : await Promise.all(partitions.filter(p => this.#book.get(p) === undefined)
+        .map(async p => [p, await storage.acquireEpoch(p)] as const)))
       for (const p of partitions) {
         const at = await this.#assignOne(p, epochs.get(p))
         if (at !== null) from.set(p, at)

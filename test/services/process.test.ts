@@ -31,7 +31,7 @@ test('the watchdog kills the child when the parent is gone, and leaves a process
   }
 })
 
-test('isAlive: a remembered child is alive until it exits', { skip: !proc }, async () => {
+test('isAlive: a remembered child is alive until it exits', { skip: !proc, timeout: 10_000 }, async () => {
   const c = sleeper(30)
   try {
     rememberStart(c.pid!)
