@@ -2,6 +2,10 @@
 // partition it lives in (its home: the first one it came from) and a count of the entries that use it; a key whose
 // count drops to 0 is forgotten and its id reused.
 //
+// What a row reads of its key sits in one 32-byte record per id (home, byte length, and the open-tile hint: the
+// tile index and entry of the key's last open fine tile, worker/open-tiles.ts), so that it costs one cache miss,
+// not one per array: with 100,000 keys nearly every row misses.
+//
 //   one integral key column   → a flat NumberTable (value → id), no allocation per event
 //   anything else             → a Map of a canonical form (canonicalKey below)
 
@@ -18,7 +22,8 @@ export class KeyTable {
   readonly #canon: unknown[] = []
   readonly #bytes: (Uint8Array | null)[] = []
   #refs = new Int32Array(1024)
-  #home = new Int32Array(1024)
+  /** Per id at 4·id: home partition, key byte length, hinted tile index (NaN: none), hinted entry. */
+  #rec = new Float64Array(4 * 1024)
   readonly #free: number[] = []
   #count = 0
 
@@ -51,7 +56,27 @@ export class KeyTable {
   }
 
   bytes (id: number): Uint8Array { return this.#bytes[id]! }
-  home (id: number): number { return this.#home[id]! }
+  /** bytes(id).length, without touching the bytes (the tile encoder asks it of every tile it writes). */
+  byteLength (id: number): number { return this.#rec[4 * id + 1]! }
+  home (id: number): number { return this.#rec[4 * id]! }
+
+  /** The entry hinted for key id's tile `tileIndex` (OpenTiles keeps hints true), or −1. */
+  hinted (id: number, tileIndex: number): number {
+    const at = 4 * id
+    return this.#rec[at + 2] === tileIndex ? this.#rec[at + 3]! : -1
+  }
+
+  hint (id: number, tileIndex: number, e: number): void {
+    const at = 4 * id
+    this.#rec[at + 2] = tileIndex
+    this.#rec[at + 3] = e
+  }
+
+  /** Forgets the hint of key id if it is for `tileIndex`. */
+  unhint (id: number, tileIndex: number): void {
+    const at = 4 * id
+    if (this.#rec[at + 2] === tileIndex) this.#rec[at + 2] = NaN
+  }
   ref (id: number): void { this.#refs[id]!++ }
 
   /** Drops one use of the key; the last one forgets it. */
@@ -77,10 +102,15 @@ export class KeyTable {
     this.#canon[id] = canon
     if (id >= this.#refs.length) {
       this.#refs = grow(this.#refs, id + 1)
-      this.#home = grow(this.#home, id + 1)
+      const rec = new Float64Array(4 * this.#refs.length)
+      rec.set(this.#rec)
+      this.#rec = rec
     }
     this.#refs[id] = 0
-    this.#home[id] = partition
+    const at = 4 * id
+    this.#rec[at] = partition
+    this.#rec[at + 1] = bytes.length
+    this.#rec[at + 2] = NaN
     if (this.#nums !== null && typeof canon === 'number') this.#nums.set(canon, id)
     else this.#ids.set(canon, id)
     this.#count++

@@ -1,6 +1,8 @@
 // The open fine tiles of a worker, per source partition (the unit of state that moves between daemons):
 //
-//   (keyId, tile index) → entry          PairTable: the per-row lookup
+//   (keyId, tile index) → entry          PairTable, behind a hint per key (the key's last open tile and entry,
+//                                         kept in the key's record: worker/key-table.ts), which answers most rows
+//                                         with a read of memory the row touched anyway
 //   partition → tile start → its entries  closing a partition's tile walks its list; with the watermark the
 //                                         partition's tiles were last closed at
 //
@@ -14,6 +16,13 @@ import { PairTable } from './hash-tables.ts'
 /** The entries of one open tile, in allocation order. */
 export interface TileList { entries: Int32Array, n: number }
 
+/** Where the per-key hints live (KeyTable): OpenTiles sets them and forgets them whenever an entry goes. */
+export interface KeyHints {
+  hinted: (keyId: number, tileIndex: number) => number
+  hint: (keyId: number, tileIndex: number, e: number) => void
+  unhint: (keyId: number, tileIndex: number) => void
+}
+
 /** One source partition's open tiles, and the watermark its tiles were last closed at. */
 interface PartTiles { readonly tiles: Map<number, TileList>, closed: number }
 
@@ -21,13 +30,15 @@ export class OpenTiles {
   readonly #tileSize: number
   readonly #lateness: number
   readonly #entries = new PairTable(1 << 14)
+  readonly #hints: KeyHints
   readonly #parts = new Map<number, PartTiles>()
   // the tile the last new entry went to: rows come in runs of one partition and tile
   #lastPart = NaN
   #lastTileStart = NaN
   #lastTile: TileList | undefined
 
-  constructor (tileSizeMillis: number, allowedLatenessMillis: number) {
+  constructor (tileSizeMillis: number, allowedLatenessMillis: number, hints: KeyHints) {
+    this.#hints = hints
     this.#tileSize = tileSizeMillis
     this.#lateness = allowedLatenessMillis
   }
@@ -58,7 +69,12 @@ export class OpenTiles {
 
   /** The entry of (keyId, tileStart), or −1. */
   entryOf (keyId: number, tileStart: number): number {
-    return this.#entries.get(keyId, tileStart / this.#tileSize)
+    const t = tileStart / this.#tileSize
+    const hinted = this.#hints.hinted(keyId, t)
+    if (hinted >= 0) return hinted
+    const e = this.#entries.get(keyId, t)
+    if (e >= 0) this.#hints.hint(keyId, t, e)
+    return e
   }
 
   /** Records the new entry e of (keyId, tileStart) in `partition`'s tile. */
@@ -79,7 +95,9 @@ export class OpenTiles {
     }
     if (tile.n === tile.entries.length) tile.entries = growI32(tile.entries, tile.n * 2)
     tile.entries[tile.n++] = e
-    this.#entries.set(keyId, tileStart / this.#tileSize, e)
+    const t = tileStart / this.#tileSize
+    this.#entries.set(keyId, t, e)
+    this.#hints.hint(keyId, t, e)
   }
 
   /** Undoes `add` of entry e, the last one added (so last in its tile). */
@@ -91,7 +109,9 @@ export class OpenTiles {
       tiles.delete(tileStart)
       if (this.#lastTile === tile) this.#forgetLastTile()
     }
-    this.#entries.delete(keyId, tileStart / this.#tileSize)
+    const t = tileStart / this.#tileSize
+    this.#entries.delete(keyId, t)
+    this.#hints.unhint(keyId, t)
   }
 
   /**
@@ -128,7 +148,11 @@ export class OpenTiles {
 
   #unmap (tileStart: number, tile: TileList, keyOf: Int32Array): void {
     const tileIndex = tileStart / this.#tileSize
-    for (let i = 0; i < tile.n; i++) this.#entries.delete(keyOf[tile.entries[i]!]!, tileIndex)
+    for (let i = 0; i < tile.n; i++) {
+      const keyId = keyOf[tile.entries[i]!]!
+      this.#entries.delete(keyId, tileIndex)
+      this.#hints.unhint(keyId, tileIndex)
+    }
     if (this.#lastTile === tile) this.#forgetLastTile()
   }
 

@@ -73,7 +73,7 @@ export class TileEncoder {
       let k = 0
       while (i < n && k < EMIT_CHUNK) {
         const e = list[i++]!
-        if (keys.bytes(key[e]!).length > INLINE_KEY) this.emit(e, complete, out)
+        if (keys.byteLength(key[e]!) > INLINE_KEY) this.emit(e, complete, out)
         else chunk[k++] = e
       }
       this.#encodeChunk(0, k, complete, out)

@@ -87,7 +87,7 @@ export class TileState {
     this.#lateness = options.allowedLatenessMillis
     this.#memory = memory
     this.#keys = new KeyTable(bound, Math.min(0xffff, options.maxKeyBytes ?? 0xffff))
-    this.#open = new OpenTiles(this.#tileSize, this.#lateness)
+    this.#open = new OpenTiles(this.#tileSize, this.#lateness, this.#keys)
     this.#triggers = new TriggerState(options.trigger)
     const host: RollupEntries = {
       keyOf: e => this.#entries.key[e]!,

@@ -3,9 +3,21 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { EntryTable } from '../../src/worker/entry-table.ts'
-import { OpenTiles } from '../../src/worker/open-tiles.ts'
+import { Random } from '../../src/source/generator.ts'
+import { type KeyHints, OpenTiles } from '../../src/worker/open-tiles.ts'
 
 const SIZE = 300_000
+
+/** KeyHints as KeyTable keeps them (one hint per key), in a Map. */
+function mapHints (): KeyHints & { readonly map: Map<number, [number, number]> } {
+  const map = new Map<number, [number, number]>()
+  return {
+    map,
+    hinted: (k, t) => { const h = map.get(k); return h !== undefined && h[0] === t ? h[1] : -1 },
+    hint: (k, t, e) => { map.set(k, [t, e]) },
+    unhint: (k, t) => { if (map.get(k)?.[0] === t) map.delete(k) }
+  }
+}
 
 test('entries: low numbers first, reused when freed; growing keeps the columns', () => {
   const t = new EntryTable()
@@ -23,7 +35,7 @@ test('entries: low numbers first, reused when freed; growing keeps the columns',
 })
 
 test('open tiles: lookups, the closing order and watermark, and removal', () => {
-  const o = new OpenTiles(SIZE, 0)
+  const o = new OpenTiles(SIZE, 0, mapHints())
   const keyOf = new Int32Array([10, 11, 10, 12])
   o.add(10, 0, 2 * SIZE, 0)
   o.add(11, 0, 2 * SIZE, 1)
@@ -48,7 +60,7 @@ test('open tiles: lookups, the closing order and watermark, and removal', () => 
 })
 
 test('open tiles: a tile emptied by removeLast (a refused row) or closed is never written to again through the last-tile cache', () => {
-  const o = new OpenTiles(SIZE, 0)
+  const o = new OpenTiles(SIZE, 0, mapHints())
   const keyOf = new Int32Array([1, 2, 3])
   o.add(1, 0, 0, 0)
   o.removeLast(0, 1, 0, 0)
@@ -60,4 +72,44 @@ test('open tiles: a tile emptied by removeLast (a refused row) or closed is neve
   o.add(3, 0, 0, 2)
   assert.equal(o.count, 1)
   assert.equal(o.entryOf(3, 0), 2)
+})
+
+test('open tiles: entryOf through the per-key hints agrees with a model over random adds, refusals, closes and drops', () => {
+  const r = new Random(11)
+  const hints = mapHints()
+  const o = new OpenTiles(SIZE, 0, hints)
+  const model = new Map<string, number>() // "key:tileStart" → entry
+  const keyOf = new Int32Array(100_000)
+  const partOf = (key: number): number => key % 3
+  let next = 0
+  for (let step = 0; step < 20_000; step++) {
+    const key = r.int(40)
+    const tileStart = r.int(6) * SIZE
+    const op = r.next()
+    const id = `${key}:${tileStart}`
+    if (op < 0.55) {
+      if (!model.has(id)) {
+        const e = next++
+        keyOf[e] = key
+        o.add(key, partOf(key), tileStart, e)
+        model.set(id, e)
+        // a refused row undoes the add of the entry it made
+        if (r.next() < 0.1) { o.removeLast(e, key, partOf(key), tileStart); model.delete(id) }
+      }
+    } else if (op < 0.9) {
+      assert.equal(o.entryOf(key, tileStart), model.get(id) ?? -1, `entryOf ${id} at step ${step}`)
+    } else if (op < 0.97) {
+      const p = r.int(3)
+      for (const [start] of o.due(p, tileStart + SIZE - 1) ?? []) {
+        o.remove(p, start, keyOf)
+        for (const k of [...model.keys()]) if (k.endsWith(`:${start}`) && partOf(Number(k.split(':')[0])) === p) model.delete(k)
+      }
+    } else {
+      const p = r.int(3)
+      o.takeAll(p, keyOf)
+      for (const k of [...model.keys()]) if (partOf(Number(k.split(':')[0])) === p) model.delete(k)
+    }
+  }
+  for (let key = 0; key < 40; key++) for (let t = 0; t < 6; t++) assert.equal(o.entryOf(key, t * SIZE), model.get(`${key}:${t * SIZE}`) ?? -1)
+  for (const [key, [t, e]] of hints.map) assert.equal(model.get(`${key}:${t * SIZE}`), e, 'no hint outlives its entry')
 })
