@@ -70,6 +70,13 @@ export class ByteWriter {
       this.zigzag(BigInt(Math.trunc(n)))
       return
     }
+    // Below −2^52 the zig-zag value −2n − 1 is an odd number above 2^53, which a double cannot hold: computed in
+    // floats it rounded to its even neighbour, the zig-zag of another long (−2^52 − 1 was written as 2^52: two keys
+    // one tile). Exact in BigInt. (2n of a safe n ≥ 0 is even, so exact.)
+    if (n < -4503599627370496) {
+      this.zigzag(BigInt(n))
+      return
+    }
     this.uvarint(n >= 0 ? n * 2 : -n * 2 - 1)
   }
 

@@ -251,6 +251,25 @@ test('value ranges: what each type holds', () => {
   }
 })
 
+test('long keys below -2^52 keep tiles of their own: their zig-zag (an odd number above 2^53) is written exactly', async () => {
+  // −2^52 − 1 zig-zags to 2^53 + 1, which floats rounded to 2^53: the zig-zag of 2^52, so both keys shared one tile.
+  const codec = new KeyCodec([{ name: 'k', type: T.long }])
+  const a = -(2 ** 52) - 1
+  const b = 2 ** 52
+  assert.notDeepEqual([...codec.encode([a])], [...codec.encode([b])])
+  assert.deepEqual(codec.decode(codec.encode([a])), [a])
+  const tmp = tempDir('keys-2-52')
+  try {
+    const gb = groupBy('test.keys_2_52.v1')
+    const lines = [`{"k":${a},"v":5,"ts":${T0}}`, `{"k":${b},"v":7,"ts":${T0 + 1}}`, `{"k":${a},"v":11,"ts":${T0 + 2}}`]
+    const r = await runFile(gb, writeLines(join(tmp.dir, 'e.jsonl'), lines), { keys: [[a], [b]] })
+    assert.deepEqual(r.features, [{ v_count: 2, v_sum: 16 }, { v_count: 1, v_sum: 7 }])
+    assert.equal(r.dead.length, 0)
+  } finally {
+    tmp.remove()
+  }
+})
+
 test('encoding a long never wraps: beyond [-2^63, 2^63) it throws', () => {
   const w = new ByteWriter(16)
   assert.throws(() => w.zigzag(2n ** 64n), /outside \[-2\^63, 2\^63 - 1\]/)
