@@ -41,7 +41,7 @@ export class ByteWriter {
     this.pos += bytes.length
   }
 
-  /** Unsigned LEB128 varint of a non-negative number < 2^53, or of a bigint < 2^64. */
+  /** Unsigned LEB128 varint of a non-negative integer number (exact: < 2^53, or even < 2^54), or of a bigint < 2^64. */
   uvarint (n: number | bigint): void {
     this.ensure(10)
     if (typeof n === 'bigint') {
@@ -50,11 +50,20 @@ export class ByteWriter {
       this.buf[this.pos++] = Number(v)
       return
     }
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80
+    const buf = this.buf
+    let p = this.pos
+    // Above 2^31 the bits are taken with float arithmetic; below, with int32 operations (several times cheaper).
+    while (n >= 0x80000000) {
+      buf[p++] = (n % 0x80) | 0x80
       n = Math.floor(n / 0x80)
     }
-    this.buf[this.pos++] = n
+    let m = n | 0
+    while (m >= 0x80) {
+      buf[p++] = (m & 0x7f) | 0x80
+      m >>>= 7
+    }
+    buf[p++] = m
+    this.pos = p
   }
 
   /** Zig-zag varint (Avro int/long, Thrift compact i32/i64). */
@@ -80,18 +89,24 @@ export class ByteWriter {
     this.uvarint(n >= 0 ? n * 2 : -n * 2 - 1)
   }
 
+  // Eight (four) stores, not buf.set(f64b, pos): a set() call of 8 bytes cost more than the bytes (perf, bench engine).
   double (x: number): void {
     this.ensure(8)
     f64[0] = x
-    this.buf.set(f64b, this.pos)
-    this.pos += 8
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = f64b[0]!; buf[p + 1] = f64b[1]!; buf[p + 2] = f64b[2]!; buf[p + 3] = f64b[3]!
+    buf[p + 4] = f64b[4]!; buf[p + 5] = f64b[5]!; buf[p + 6] = f64b[6]!; buf[p + 7] = f64b[7]!
+    this.pos = p + 8
   }
 
   float (x: number): void {
     this.ensure(4)
     f32[0] = x
-    this.buf.set(f32b, this.pos)
-    this.pos += 4
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = f32b[0]!; buf[p + 1] = f32b[1]!; buf[p + 2] = f32b[2]!; buf[p + 3] = f32b[3]!
+    this.pos = p + 4
   }
 
   /** Avro string / bytes: zig-zag length then the bytes. */
