@@ -190,7 +190,7 @@ async function flinkSection (results: Loaded[]): Promise<string> {
 
 async function fetchSection (results: Loaded[]): Promise<string> {
   const rs = latest(results, 'fetch')
-  if (rs.length === 0) return missing('fetch', 'bench/fetch.ts (branch multires) writes one; rows: <code>store</code>, <code>window</code>, <code>keys</code>, <code>p50 µs</code>, <code>p99 µs</code>.')
+  if (rs.length === 0) return missing('fetch', 'Run <code>npm run bench:fetch</code>.')
   const values: Array<Record<string, unknown>> = []
   for (const r of rs) {
     for (const row of r.rows) {
