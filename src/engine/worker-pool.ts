@@ -3,7 +3,7 @@
 // record slots in a SharedArrayBuffer and its WASM memory (shared, so the state is inspectable from main).
 
 import { Piscina } from 'piscina'
-import { describeError, TilekilnError } from '../errors.ts'
+import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { type RingGeometry, SlotView, SlotWriter, slotBytes } from '../route/ring.ts'
 import type { Closes, Task, TaskResult, WorkerInit } from '../worker/protocol.ts'
 
@@ -152,9 +152,12 @@ export class WorkerPool {
         try {
           this.#onResult({ worker: w, slot, task }, result)
         } catch (e) {
-          // A result the engine cannot take (a bug, or a batch it cannot parse) stops the run with its cause,
-          // instead of escaping as an unhandled rejection with the batch's tiles silently lost.
-          const err = new TilekilnError('TK_INTERNAL', `the result of worker ${w}'s ${task.kind} task could not be handled: ${describeError(e)}`, { worker: w }, { cause: e })
+          // A result the engine cannot take stops the run with its cause, instead of escaping as an unhandled
+          // rejection with the batch's tiles silently lost. An error of ours passes as it is: after a fatal store
+          // error (a full disk) the writer refuses every later batch with that same error, and the run must end
+          // with it — wrapped, `tilekiln run` reported a full disk as TK_INTERNAL (seen once in CI). Anything else is
+          // a bug here, TK_INTERNAL.
+          const err = isTilekilnError(e) ? e : new TilekilnError('TK_INTERNAL', `the result of worker ${w}'s ${task.kind} task could not be handled: ${describeError(e)}`, { worker: w }, { cause: e })
           this.#failed ??= err
           this.#onFailure(err)
         } finally {
