@@ -11,6 +11,7 @@
 
 import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
+import { growF64, growI32 } from './entry-table.ts'
 import { NumberTable } from './hash-tables.ts'
 
 export class KeyTable {
@@ -101,10 +102,8 @@ export class KeyTable {
     this.#bytes[id] = bytes
     this.#canon[id] = canon
     if (id >= this.#refs.length) {
-      this.#refs = grow(this.#refs, id + 1)
-      const rec = new Float64Array(4 * this.#refs.length)
-      rec.set(this.#rec)
-      this.#rec = rec
+      this.#refs = growI32(this.#refs, id + 1)
+      this.#rec = growF64(this.#rec, 4 * this.#refs.length)
     }
     this.#refs[id] = 0
     const at = 4 * id
@@ -116,10 +115,6 @@ export class KeyTable {
     this.#count++
     return id
   }
-}
-
-function grow (a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(Math.max(n, a.length * 2)); b.set(a); return b
 }
 
 /**
