@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { open } from 'lmdb'
 import { toHex } from '../../src/codec/bytes.ts'
 import { isTilekilnError } from '../../src/errors.ts'
-import { EMBEDDED_MAX_KEY_BYTES, EmbeddedStore, LMDB_MAX_KEY_BYTES, MAX_DATASET_BYTES } from '../../src/sink/embedded-store.ts'
+import { EMBEDDED_MAX_KEY_BYTES, EmbeddedStore, LMDB_MAX_KEY_BYTES, LMDB_PAGE_BYTES, MAX_DATASET_BYTES } from '../../src/sink/embedded-store.ts'
 import { EventPuts, EventPutsWriter } from '../../src/sink/event-puts.ts'
 import { KvWriter, writeTilesTo } from '../../src/sink/kv-writer.ts'
 import type { TilePuts } from '../../src/sink/tile-puts.ts'
@@ -149,6 +149,37 @@ describe('embedded store', { timeout: 120_000 }, () => {
     const env2 = open({ path: fresh, maxDbs: 8, compression: false })
     assert.equal(env2.openDB({ name: 'format', encoding: 'string' }).get('layout'), '2')
     await env2.close()
+  })
+
+  test('page size: a new store has 16 KiB pages; a store made with 4 KiB pages keeps them, and reads and writes as before', async () => {
+    const pageOf = async (dir: string): Promise<number> => {
+      const env = open({ path: dir, maxDbs: 16, compression: false, readOnly: true })
+      const size = (env.getStats() as { pageSize: number }).pageSize
+      await env.close()
+      return size
+    }
+    const fresh = join(tempDir('page'), 'store')
+    const a = new EmbeddedStore(fresh)
+    await a.writeTiles(DS, TILE, tiles([[K, 0, 'new']]))
+    await a.close()
+    assert.equal(await pageOf(fresh), LMDB_PAGE_BYTES)
+    assert.equal(LMDB_PAGE_BYTES, 16384)
+    // A store of an earlier version: 4 KiB pages (LMDB's default here), one tile in this layout.
+    const old = join(tempDir('page'), 'store')
+    const env = open({ path: old, maxDbs: 16, compression: false })
+    const latest = Buffer.alloc(8)
+    latest.writeBigInt64BE(1_701_475_200_000n)
+    const tileKey = Buffer.concat([Buffer.from(`${DS}\u0000`), Buffer.from([0, 2]), Buffer.from(K), Buffer.alloc(8), Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0])])
+    tileKey.writeBigUInt64BE(BigInt(TILE), tileKey.length - 16)
+    await env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' }).put(tileKey, Buffer.concat([latest, Buffer.from('old')]))
+    await env.close()
+    assert.equal(await pageOf(old), 4096)
+    const b = new EmbeddedStore(old)
+    await b.writeTiles(DS, TILE, tiles([[K, TILE, 'next']]))
+    const read = await b.readTiles(DS, K, TILE, 0, 2 * TILE)
+    assert.deepEqual(read.map(t => [t.tileStartMillis, Buffer.from(t.value).toString()]), [[0, 'old'], [TILE, 'next']])
+    await b.close()
+    assert.equal(await pageOf(old), 4096)
   })
 
   test('a store written before the scale-out databases opens read-only: no checkpoints, and a clear refusal to write', async () => {
