@@ -20,14 +20,17 @@ function recordBytes (r: ProducerRecord): number {
 
 const byteLength = (v: Buffer | string): number => typeof v === 'string' ? Buffer.byteLength(v) : v.length
 
-/** Consecutive runs of records of at most `maxBytes` each (a record larger than that alone). */
-export function requestChunks (records: readonly ProducerRecord[], maxBytes = MAX_REQUEST_BYTES): ProducerRecord[][] {
+/**
+ * Consecutive runs of records of at most `maxBytes` each (a record larger than that alone), and of at most
+ * `maxRecords` records.
+ */
+export function requestChunks (records: readonly ProducerRecord[], maxBytes = MAX_REQUEST_BYTES, maxRecords = Infinity): ProducerRecord[][] {
   const out: ProducerRecord[][] = []
   let chunk: ProducerRecord[] = []
   let bytes = 0
   for (const r of records) {
     const n = recordBytes(r)
-    if (chunk.length > 0 && bytes + n > maxBytes) { out.push(chunk); chunk = []; bytes = 0 }
+    if (chunk.length > 0 && (bytes + n > maxBytes || chunk.length >= maxRecords)) { out.push(chunk); chunk = []; bytes = 0 }
     chunk.push(r)
     bytes += n
   }
@@ -42,10 +45,13 @@ export function requestChunks (records: readonly ProducerRecord[], maxBytes = MA
  */
 export class ProduceQueue {
   readonly #serial: boolean
+  readonly #maxRecords: number
   #tail: Promise<unknown> = Promise.resolve()
 
-  constructor (serial: boolean) {
+  /** `maxRecords`: most records a request carries (besides the byte limit), for a library that pays per record. */
+  constructor (serial: boolean, maxRecords = Infinity) {
     this.#serial = serial
+    this.#maxRecords = maxRecords
   }
 
   /**
@@ -55,7 +61,7 @@ export class ProduceQueue {
   async send (records: readonly ProducerRecord[], request: (chunk: readonly ProducerRecord[]) => Promise<unknown>, context: { topic: string, broker: string }): Promise<void> {
     const send = async (): Promise<void> => {
       let sent = 0
-      for (const chunk of requestChunks(records)) {
+      for (const chunk of requestChunks(records, MAX_REQUEST_BYTES, this.#maxRecords)) {
         try {
           await request(chunk)
         } catch (e) {

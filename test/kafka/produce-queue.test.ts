@@ -17,6 +17,18 @@ test('100,000 dead letters become requests under the broker limit, in order; a r
   assert.ok(chunks.some(c => c.length === 1 && (c[0]!.value as Buffer).length === 2_000_000))
 })
 
+test('a record limit cuts requests too (kafkajs pays per record of a send): in order, none above either limit', async () => {
+  const recs: ProducerRecord[] = Array.from({ length: 2_500 }, (_, i) => ({ value: Buffer.alloc(i === 1_200 ? 950_000 : 30, i) }))
+  const chunks = requestChunks(recs, MAX_REQUEST_BYTES, 1_000)
+  assert.deepEqual(chunks.flat(), recs, 'all records, in order')
+  assert.ok(chunks.every(c => c.length <= 1_000))
+  assert.deepEqual(chunks.map(c => c.length), [1_000, 200, 1, 1_000, 299])
+  const q = new ProduceQueue(true, 1_000)
+  const sizes: number[] = []
+  await q.send(recs.filter((_, i) => i !== 1_200), async chunk => { sizes.push(chunk.length) }, { topic: 't', broker: 'b' })
+  assert.deepEqual(sizes, [1_000, 1_000, 499])
+})
+
 test('a failed request fails its send and skips the rest of it; the next send goes on', async () => {
   const q = new ProduceQueue(true)
   const sent: number[] = []
