@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { heapFlags } from '../src/cli/heap-flags.ts'
 import { compilePlan } from '../src/config/plan.ts'
 import { MemoryDeadLetters } from '../src/engine/dead-letter.ts'
 import { Engine } from '../src/engine/engine.ts'
@@ -89,7 +90,7 @@ async function runScenario (s: Scenario): Promise<Row> {
 
 /** Runs one scenario in a fresh process (clean heap, JIT and peak RSS) and returns its row. */
 export function runScenarioIsolated (s: Scenario, timeoutMillis = 30 * 60_000): Row {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: timeoutMillis, killSignal: 'SIGKILL' })
+  const child = spawnSync(process.execPath, [...heapFlags([]), fileURLToPath(import.meta.url), '--scenario', JSON.stringify(s)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: timeoutMillis, killSignal: 'SIGKILL' })
   const line = child.stdout.split('\n').find(l => l.startsWith('RESULT '))
   if (child.status !== 0 || line === undefined) {
     process.stderr.write(child.stderr)

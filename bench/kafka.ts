@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { heapFlags } from '../src/cli/heap-flags.ts'
 import { produce, type ProduceOptions, type ProduceSummary } from '../src/cli/produce.ts'
 import { asStruct, fromAvroSchema } from '../src/codec/input-schema.ts'
 import { compilePlan } from '../src/config/plan.ts'
@@ -138,7 +139,7 @@ if (process.argv.includes('--consume-only')) {
 
 /** Runs this script in a child process with `args`; its last stdout line, parsed. */
 function child<T> (args: string[]): T {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+  const out = execFileSync(process.execPath, [...heapFlags([]), fileURLToPath(import.meta.url), ...args], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000, maxBuffer: 16 << 20
   })
   return JSON.parse(out.trim().split('\n').at(-1)!) as T

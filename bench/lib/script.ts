@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { heapFlags } from '../../src/cli/heap-flags.ts'
 import { ROOT } from './result.ts'
 import type { OptionDef, Options, Row, Scenario, ScenarioResult } from './scenario.ts'
 
@@ -35,7 +36,8 @@ export interface ScriptScenario {
 
 /** Runs `node <script> args` to completion (stdout and stderr go to ours), killing it after `timeoutMs`. */
 export async function runScript (script: string, args: string[], env: Record<string, string>, timeoutMs: number, nodeArgs: readonly string[] = []): Promise<void> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
+  // The daemon's own V8 flags (src/cli/heap-flags.ts), so that a script running the engine measures what runs.
+  const child = spawn(process.execPath, [...heapFlags(nodeArgs), ...nodeArgs, script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const code = await new Promise<number | string>(resolve => child.on('exit', (c, sig) => resolve(c ?? sig ?? 1)))
   clearTimeout(timer)
