@@ -16,3 +16,12 @@ execWithHeapFlags(fileURLToPath(import.meta.url), process.argv.slice(2))
 process.stdout.on('error', e => { if (e.code === 'EPIPE') process.exit(0); throw e })
 const { main } = await import('../dist/src/cli/main.js')
 process.exitCode = await main(process.argv.slice(2))
+// The command is done. Whatever still holds the event loop open now (a client reconnecting to a node that went away,
+// a socket a library left open) must not keep a stopped daemon running for ever: exit after a grace period, saying
+// what held the process. Unref'd, so a process that ends by itself ends as before.
+const EXIT_GRACE_MILLIS = Number(process.env.TILEKILN_EXIT_GRACE_MILLIS ?? 15_000)
+setTimeout(() => {
+  const held = process.getActiveResourcesInfo().filter(r => r !== 'Timeout')
+  process.stderr.write(`tilekiln: the command ended, but ${held.length > 0 ? held.join(', ') : 'something'} kept the process open for ${EXIT_GRACE_MILLIS / 1000} s: exiting\n`)
+  process.exit()
+}, EXIT_GRACE_MILLIS).unref()

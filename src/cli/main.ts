@@ -36,6 +36,23 @@ import { kafkaClientOptions, type KafkaSpecOptions, openSource, openStore, parse
 const MAX_CLI_WORKERS = Math.min(MAX_WORKERS, availableParallelism() * 4)
 /** How often a stop that takes long says what it waits for (TILEKILN_STOP_REPORT_MILLIS overrides, for tests). */
 const STOP_REPORT_MILLIS = Number(process.env.TILEKILN_STOP_REPORT_MILLIS ?? 15_000)
+/** Longest wait for each close after a run (the store's client, the dead-letter output, the shuffle stage). */
+const CLOSE_MILLIS = Number(process.env.TILEKILN_CLOSE_MILLIS ?? 10_000)
+
+/**
+ * Waits for `closing` at most CLOSE_MILLIS (its failure is rethrown): a close that never settles (a client waiting on
+ * a node that went away) must not keep a stopped daemon running. Resolves false when it was still going.
+ */
+async function closeWithin (closing: Promise<unknown> | undefined): Promise<boolean> {
+  if (closing === undefined) return true
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), CLOSE_MILLIS) })
+  try {
+    return await Promise.race([closing.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** Every command logs (log/logger.ts): JSON lines on stderr, readable ones when stderr is a terminal. */
 const LOGGING = [
@@ -403,10 +420,12 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     screen?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await shuffle?.stop().catch(() => {})
+    await closeWithin(shuffle?.stop().catch(() => {}))
     metricsHttp?.close()
-    await deadLetters.close()
-    await store.close()
+    // Dead letters still being written when the wait ends may be lost: that fails the run. The store acknowledged
+    // everything the run counted before engine.run() settled, so a store close that hangs only costs its client.
+    if (!await closeWithin(deadLetters.close())) throw new TilekilnError('TK_DEAD_LETTER', `the dead-letter output ${deadLetters.description} did not finish closing within ${CLOSE_MILLIS / 1000} s: dead letters it had not written yet may be lost`)
+    if (!await closeWithin(store.close())) getLogger().warn(`closing the store ${store.description} did not finish within ${CLOSE_MILLIS / 1000} s; everything the run wrote was acknowledged, exiting without it`)
   }
 }
 
