@@ -1,6 +1,7 @@
 // Reads the record batches of one partition of a Fetch response (Kafka's RecordBatch v2, the only format a Kafka 4
 // broker stores) straight into the records the engine is handed: one KafkaRecord and one view of the value per
-// record, nothing else. @platformatic/kafka's reader made, per record, a record object, a header array, a BigInt
+// record, nothing else (the key's view is made only when someone reads it: the engine never does, the shuffle stage
+// does). @platformatic/kafka's reader made, per record, a record object, a header array, a BigInt
 // timestamp delta and its buffers through a chunked reader, which the fetch loop then copied into a KafkaRecord: about
 // a fifth of the main thread's time from Kafka, and most of its garbage.
 //
@@ -82,16 +83,48 @@ class RecordCursor {
 
   /** A varint-length byte string as a view of the buffer; null for length -1. */
   bytes (): Buffer | null {
+    const n = this.skipBytes()
+    return n < 0 ? null : this.data.subarray(this.at - n, this.at)
+  }
+
+  /** Skips a varint-length byte string; returns its length (it ends at `at`), or -1 for null. */
+  skipBytes (): number {
     const n = this.varint()
     if (n < 0) {
-      if (n === -1) return null
+      if (n === -1) return -1
       throw new RecordBatchError(`a negative length (${n})`)
     }
     const s = this.at
     if (s + n > this.end) throw new RecordBatchError(`a field of ${n} bytes runs past the end of its record batch`)
     this.at = s + n
-    return this.data.subarray(s, s + n)
+    return n
   }
+}
+
+/** A fetched record whose key is a view made on first read. */
+class FetchedRecord implements KafkaRecord {
+  readonly partition: number
+  readonly offset: number
+  readonly timestamp: number
+  readonly value: Buffer | null
+  readonly headers: KafkaHeaders
+  readonly #data: Buffer
+  readonly #keyAt: number
+  /** -1: a null key. */
+  readonly #keyLength: number
+
+  constructor (partition: number, offset: number, timestamp: number, data: Buffer, keyAt: number, keyLength: number, value: Buffer | null, headers: KafkaHeaders) {
+    this.partition = partition
+    this.offset = offset
+    this.timestamp = timestamp
+    this.#data = data
+    this.#keyAt = keyAt
+    this.#keyLength = keyLength
+    this.value = value
+    this.headers = headers
+  }
+
+  get key (): Buffer | null { return this.#keyLength < 0 ? null : this.#data.subarray(this.#keyAt, this.#keyAt + this.#keyLength) }
 }
 
 const cursor = new RecordCursor()
@@ -168,7 +201,8 @@ export function readRecordBatches (data: Buffer, partition: number, from: number
         cursor.end = outer
         continue
       }
-      const key = cursor.bytes()
+      const keyLength = cursor.skipBytes()
+      const keyAt = cursor.at - Math.max(keyLength, 0)
       const value = cursor.bytes()
       const nHeaders = cursor.varint()
       let headers: KafkaHeaders = EMPTY_HEADERS
@@ -184,7 +218,7 @@ export function readRecordBatches (data: Buffer, partition: number, from: number
       }
       cursor.at = recordEnd
       cursor.end = outer
-      into.push({ partition, offset, timestamp: logAppend ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers })
+      into.push(new FetchedRecord(partition, offset, logAppend ? maxTimestamp : baseTimestamp + timestampDelta, cursor.data, keyAt, keyLength, value, headers))
     }
     if (end > next) next = end
     at = batchEnd
