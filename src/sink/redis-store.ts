@@ -87,7 +87,9 @@
 // after the first commands of the new one. So each new connection first sends `CLIENT KILL ID <old id> ADDR <old
 // address>` (learnt with CLIENT INFO when the old one was set up): Redis frees the old client and drops its unread
 // input before it reads anything else from the new connection. (Redis < 6.2 has no CLIENT INFO; an ACL without
-// CLIENT KILL refuses it: then that gap stays.)
+// CLIENT KILL refuses it: then that gap stays.) ioredis bounds only the TCP connect of a reconnect, not its ready
+// check: a connection opened and never answered would wait for ever, so a write that finds one open but not set up
+// past the connect timeout drops it (#nudge).
 //
 // Redis Cluster: a write batch is split by the master serving each entity's slot (ioredis's slot table), each
 // master's share packed into chunks that only hold its own keys, and sent down our connection to that master. A
@@ -157,6 +159,17 @@ interface ReadRangesCommand { tilekilnReadRangesBuffer: (numKeys: number, ...key
 
 const TOPOLOGY_ERROR = /MOVED|ASK|CLUSTERDOWN|TRYAGAIN|non local key|not served/i
 
+/** ioredis's connection statuses, as an error message says them. */
+const STATUS_WORDS: Record<string, string> = {
+  wait: 'not opened yet',
+  connecting: 'connecting',
+  connect: 'open, waiting for Redis to answer',
+  ready: 'open, being set up',
+  reconnecting: 'reconnecting',
+  close: 'closed',
+  end: 'closed for good'
+}
+
 /** One connection we write through (the server's, or one master's), and whether it is set up for writes. */
 class Link {
   readonly name: string
@@ -170,7 +183,23 @@ class Link {
     this.client = client
   }
 
+  /** Since when the link has not been writable (null while it is): for the state an error reports. */
+  downSince: number | null = Date.now()
+  /** When the current connection was opened (ioredis 'connect'): one open but not set up long after is stuck. */
+  openedAt = 0
+  detach: () => void = () => {}
+
   get writable (): boolean { return this.setUp && this.client.status === 'ready' }
+
+  /** The connection's state in a user's words: `reconnecting (attempt 40), not writable for 12.3 s`. */
+  state (): string {
+    // ioredis counts reconnection attempts in a field its types keep private.
+    const tries = (this.client as unknown as { retryAttempts?: number }).retryAttempts ?? 0
+    const what = STATUS_WORDS[this.client.status] ?? this.client.status
+    const attempts = tries > 0 && this.client.status !== 'ready' ? ` (attempt ${tries})` : ''
+    const since = this.downSince === null ? '' : `, not writable for ${((Date.now() - this.downSince) / 1000).toFixed(1)} s`
+    return `${what}${attempts}${since}`
+  }
 }
 
 /** One range of a bucket read: a key's members with fromMillis ≤ score < toMillis in its buckets `…:DAY<suffix>`. */
@@ -270,7 +299,8 @@ export class RedisStore implements TileStore {
       this.#cluster = cluster
       cluster.defineCommand(READ_RANGES, { lua: RANGES_LUA })
       cluster.on('+node', (node: Redis) => { this.#masterAdded(node) })
-      cluster.on('-node', (_node: Redis, key: string) => { this.#links.delete(key) })
+      // Only the link of that very client: a node dropped and added again under the same name has a new link by now.
+      cluster.on('-node', (node: Redis, key: string) => { if (this.#links.get(key)?.client === node) this.#retire(key) })
       cluster.on('ready', () => { for (const n of cluster.nodes('master')) this.#masterAdded(n) })
       cluster.on('error', (e: Error) => { this.#lastError = e.message })
     }
@@ -280,6 +310,7 @@ export class RedisStore implements TileStore {
     if (node.options.readOnly === true) return
     const name = `${node.options.host!}:${node.options.port!}`
     if (this.#links.get(name)?.client === node) return
+    this.#retire(name)
     this.#addLink(name, node)
     // Cluster node connections are lazy: connect now, so the first write finds them ready.
     if (node.status === 'wait') node.connect().catch(() => {})
@@ -288,11 +319,32 @@ export class RedisStore implements TileStore {
   #addLink (name: string, client: Redis): void {
     const link = new Link(name, client)
     this.#links.set(name, link)
-    client.on('error', (e: Error) => { this.#lastError = e.message })
-    client.on('close', () => { link.setUp = false; link.generation++ })
+    // On a cluster, which master it was; ioredis's own messages name the address only for connection refusals.
+    const onError = (e: Error): void => { this.#lastError = this.#cluster === null ? e.message : `${name}: ${e.message}` }
+    const onClose = (): void => { link.setUp = false; link.generation++; link.downSince ??= Date.now() }
+    const onReady = (): void => { this.#setUp(link).catch(() => {}) }
+    const onConnect = (): void => { link.openedAt = Date.now() }
+    client.on('error', onError)
+    client.on('close', onClose)
+    client.on('connect', onConnect)
     // ioredis announces 'ready' a tick after it starts accepting commands, so writes wait for this listener.
-    client.on('ready', () => { this.#setUp(link).catch(() => {}) })
+    client.on('ready', onReady)
+    link.detach = () => { client.off('error', onError); client.off('close', onClose); client.off('ready', onReady); client.off('connect', onConnect) }
+    if (client.status === 'connect' || client.status === 'ready') link.openedAt = Date.now()
     if (client.status === 'ready') this.#setUp(link).catch(() => {})
+  }
+
+  /**
+   * Forgets the link to a node whose client the Cluster replaced or dropped. Its listeners go (a retired client's
+   * reconnect must not run #setUp, whose CLIENT KILL would then kill the live link's connection), and so does its
+   * connection: a client the Cluster no longer holds is closed by nobody else, and would keep the process alive.
+   */
+  #retire (name: string): void {
+    const old = this.#links.get(name)
+    if (old === undefined) return
+    this.#links.delete(name)
+    old.detach()
+    if (old.client.status !== 'end') old.client.disconnect()
   }
 
   /**
@@ -315,7 +367,10 @@ export class RedisStore implements TileStore {
     } catch {
       this.#identities.delete(link.name)
     }
-    if (generation === link.generation && c.status === 'ready') link.setUp = true
+    if (generation === link.generation && c.status === 'ready') {
+      link.setUp = true
+      link.downSince = null
+    }
   }
 
   #head (dataset: string): string {
@@ -327,11 +382,11 @@ export class RedisStore implements TileStore {
     return h
   }
 
-  #error (what: string, dataset: string | undefined, cause?: unknown): TilekilnError {
+  #error (what: string, dataset: string | undefined, cause?: unknown, state?: string): TilekilnError {
     let why = cause instanceof Error ? cause.message : `connection ${this.#client.status}`
     // ioredis's words for our fail-fast settings, in the user's terms (the original stays in `cause`).
     if (/Stream isn't writeable|max retries per request|Connection is closed/i.test(why) || cause === undefined) {
-      why = `the connection to Redis is down${this.#lastError !== '' ? ` (last error: ${this.#lastError})` : ''}`
+      why = `the connection to Redis is down${this.#lastError !== '' ? ` (last error: ${this.#lastError})` : ''}${state !== undefined ? `; it is ${state}` : ''}`
     }
     return new TilekilnError('TK_STORE', `${what}: ${why}`, { store: this.description, dataset }, { cause })
   }
@@ -376,13 +431,37 @@ export class RedisStore implements TileStore {
     }
   }
 
+  /**
+   * A write found this link down: move it along where ioredis would not by itself. A lazy cluster node waits for a
+   * first command, so connect it; a client ended under us is dropped for the Cluster's current one; a connection
+   * open but not set up (or not through ioredis's ready check) for longer than the connect timeout is stuck on an
+   * unanswered command, so drop it and let it reconnect.
+   */
+  #nudge (link: Link): void {
+    const c = link.client
+    if (c.status === 'wait') {
+      c.connect().catch(() => {})
+    } else if (c.status === 'end' && this.#cluster !== null) {
+      this.#retire(link.name)
+      for (const n of this.#cluster.nodes('master')) this.#masterAdded(n)
+      this.#cluster.refreshSlotsCache()
+    } else if ((c.status === 'connect' || c.status === 'ready') && link.openedAt > 0 && Date.now() - link.openedAt > this.#connectTimeout) {
+      this.#lastError = `${link.name}: the connection was open but not ready for ${this.#connectTimeout} ms; reconnecting`
+      link.openedAt = 0
+      c.disconnect(true)
+    }
+  }
+
   // ---- writes ------------------------------------------------------------------------------------------------
 
   /** The write connection of every put, grouped (each group in the batch's order). */
   #route (tags: readonly string[], what: string, dataset: string): Routed[] {
     if (this.#cluster === null) {
       const link = this.#links.values().next().value!
-      if (!link.writable) throw this.#error(what, dataset)
+      if (!link.writable) {
+        this.#nudge(link)
+        throw this.#error(what, dataset, undefined, link.state())
+      }
       return [{ link, puts: tags.map((_, i) => i) }]
     }
     const slots = this.#cluster.slots
@@ -391,9 +470,15 @@ export class RedisStore implements TileStore {
       const name = slots[hashSlot(tags[i]!)]?.[0]
       const link = name === undefined ? undefined : this.#links.get(name)
       if (link === undefined || !link.writable) {
-        if (link !== undefined && link.client.status === 'wait') link.client.connect().catch(() => {})
-        else if (link === undefined) this.#cluster.refreshSlotsCache()
-        throw this.#error(what, dataset, new Error(name === undefined ? 'the cluster has no master for a slot (CLUSTERDOWN?)' : `the connection to master ${name} is not ready`))
+        if (link !== undefined) this.#nudge(link)
+        else {
+          // A master the Cluster holds without a link of ours: take it on; else ask the Cluster for the slot table.
+          for (const n of this.#cluster.nodes('master')) this.#masterAdded(n)
+          this.#cluster.refreshSlotsCache()
+        }
+        throw this.#error(what, dataset, new Error(name === undefined
+          ? 'the cluster has no master for a slot (CLUSTERDOWN?)'
+          : `the connection to master ${name} is ${link === undefined ? 'not open (the cluster client holds none)' : link.state()}${this.#lastError !== '' ? ` (last error: ${this.#lastError})` : ''}`))
       }
       let g = groups.get(link)
       if (g === undefined) groups.set(link, g = [])
@@ -918,17 +1003,23 @@ export class RedisStore implements TileStore {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#client.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined
-      try {
-        await Promise.race([this.#client.quit(), new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('QUIT timed out')), QUIT_MILLIS) })])
-        return
-      } catch {} finally {
-        clearTimeout(timer)
+    try {
+      if (this.#client.status === 'ready') {
+        let timer: NodeJS.Timeout | undefined
+        try {
+          await Promise.race([this.#client.quit(), new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('QUIT timed out')), QUIT_MILLIS) })])
+          return
+        } catch {} finally {
+          clearTimeout(timer)
+        }
       }
+      this.#client.disconnect()
+    } finally {
+      // The Cluster closes the clients it holds; a link's client it no longer holds is ours to close.
+      for (const name of [...this.#links.keys()]) this.#retire(name)
     }
-    this.#client.disconnect()
   }
+
 }
 
 /** A score bound for ZRANGEBYSCORE: a whole number (exact up to 2^53), or ±inf. */

@@ -25,6 +25,7 @@ import { storeLines } from '../helpers/store-dump.ts'
 import { groupByPath, referencePath } from '../helpers/reference.ts'
 import { freePort, sleep } from '../services/process.ts'
 import { startRedis } from '../services/redis.ts'
+import { tcpFault } from '../helpers/tcp-fault.ts'
 
 const server = redisTestBed('npm test / node scripts/test.mjs redis-store')
 const clusterBed = redisTestBed('npm test / node scripts/test.mjs redis-store', 'cluster')
@@ -374,7 +375,7 @@ describe('RedisStore: connection failures', { skip: server.skip }, () => {
     try {
       const r = await rejectsWith(store.readTiles(DS, KEY_A, TILE, 0, 1), 'TK_STORE', /no connection to Redis within 300 ms.*ECONNREFUSED/)
       assert.equal(r.context.dataset, DS)
-      const w = await rejectsWith(store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']])), 'TK_STORE', /^Redis write of 1 tile\(s\) failed: the connection to Redis is down \(last error: .*ECONNREFUSED/)
+      const w = await rejectsWith(store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'x']])), 'TK_STORE', /^Redis write of 1 tile\(s\) failed: the connection to Redis is down \(last error: .*ECONNREFUSED.*\); it is (reconnecting|connecting)/)
       assert.equal(w.context.store, `redis://127.0.0.1:${port}/0?prefix=nobody`)
       assert.equal(w.context.dataset, DS)
       await rejectsWith(store.getMetadata('g'), 'TK_STORE', /ECONNREFUSED/)
@@ -402,6 +403,38 @@ describe('RedisStore: connection failures', { skip: server.skip }, () => {
       await store.close()
       await server.stop()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a connection that opens but is never answered is dropped after the connect timeout; writes pass again once Redis answers', async () => {
+    const target = parseRedisSpec(server.url!)
+    const relay = await tcpFault(target.port)
+    const store = new RedisStore({ host: '127.0.0.1', port: relay.port, db: target.db, prefix: server.prefix('unanswered'), connectTimeoutMillis: 500 })
+    try {
+      await store.connected()
+      await store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'before']]))
+      // The path goes bad: the connection is cut, and the reconnect opens a TCP connection nothing answers. ioredis
+      // bounds the TCP connect only; its ready check would wait for ever.
+      relay.blackhole = true
+      relay.cut()
+      await sleep(300)
+      await rejectsWith(store.writeTiles(DS, TILE, batch([[KEY_A, T0 + TILE, 'during']])), 'TK_STORE', /the connection to Redis is down.*; it is open, waiting for Redis to answer/)
+      relay.blackhole = false
+      // The writer's retries: each finds the connection down; one after the connect timeout drops it.
+      const started = Date.now()
+      for (;;) {
+        try {
+          await store.writeTiles(DS, TILE, batch([[KEY_A, T0 + TILE, 'after']]))
+          break
+        } catch (e) {
+          assert.ok(Date.now() - started < 5000, `still failing after 5 s: ${String(e)}`)
+          await sleep(50)
+        }
+      }
+      assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), [[T0, 'before'], [T0 + TILE, 'after']])
+    } finally {
+      await store.close()
+      await relay.close()
     }
   })
 })
