@@ -344,7 +344,7 @@ export class EmbeddedStore implements TileStore {
     } else {
       const epochs = this.#epochs()
       if (epochs === undefined) throw this.#readOnlyError(`write ${what}s`, dataset)
-      // Puts grouped by partition, each group in the batch's order; unfenced partitions are plain puts.
+      // Puts grouped by partition, each group in the order above; unfenced partitions are plain puts.
       const groups = new Map<number, number[]>()
       for (let j = 0; j < batch.count; j++) {
         const i = order === null ? j : order[j]!

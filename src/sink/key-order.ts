@@ -15,7 +15,8 @@ let orderOut = new Uint32Array(0)
  * same for all). Any order is correct — a batch's puts to one key keep their order (the sort is stable). This one is
  * for LMDB: puts in random order walk the B-tree at random, missing the CPU cache at every page, and insert into
  * the middle of the transaction's dirty-page list (a sorted array); in key order neighbouring puts share pages.
- * About 4 buckets a put (at most 2^16), so the passes cost ~10 ns a put on the main thread whatever the batch size.
+ * About 4 buckets a put (at most 2^16), so the passes cost ~20 ns a put on the main thread whatever the batch size
+ * (16–21 ns measured for batches of 100 to 30,000).
  * The result is shared scratch: use it before the next call.
  */
 export function keyOrder (batch: PutBatch): Uint32Array | null {

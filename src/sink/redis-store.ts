@@ -301,7 +301,7 @@ export class RedisStore implements TileStore {
       cluster.on('+node', (node: Redis) => { this.#masterAdded(node) })
       // Only the link of that very client: a node dropped and added again under the same name has a new link by now.
       cluster.on('-node', (node: Redis, key: string) => { if (this.#links.get(key)?.client === node) this.#retire(key) })
-      cluster.on('ready', () => { for (const n of cluster.nodes('master')) this.#masterAdded(n) })
+      cluster.on('ready', () => { this.#adoptMasters() })
       cluster.on('error', (e: Error) => { this.#lastError = e.message })
     }
   }
@@ -314,6 +314,11 @@ export class RedisStore implements TileStore {
     this.#addLink(name, node)
     // Cluster node connections are lazy: connect now, so the first write finds them ready.
     if (node.status === 'wait') node.connect().catch(() => {})
+  }
+
+  /** A link for every master the Cluster holds now (one it already has is kept). */
+  #adoptMasters (): void {
+    for (const n of this.#cluster?.nodes('master') ?? []) this.#masterAdded(n)
   }
 
   #addLink (name: string, client: Redis): void {
@@ -443,7 +448,7 @@ export class RedisStore implements TileStore {
       c.connect().catch(() => {})
     } else if (c.status === 'end' && this.#cluster !== null) {
       this.#retire(link.name)
-      for (const n of this.#cluster.nodes('master')) this.#masterAdded(n)
+      this.#adoptMasters()
       this.#cluster.refreshSlotsCache()
     } else if ((c.status === 'connect' || c.status === 'ready') && link.openedAt > 0 && Date.now() - link.openedAt > this.#connectTimeout) {
       this.#lastError = `${link.name}: the connection was open but not ready for ${this.#connectTimeout} ms; reconnecting`
@@ -473,7 +478,7 @@ export class RedisStore implements TileStore {
         if (link !== undefined) this.#nudge(link)
         else {
           // A master the Cluster holds without a link of ours: take it on; else ask the Cluster for the slot table.
-          for (const n of this.#cluster.nodes('master')) this.#masterAdded(n)
+          this.#adoptMasters()
           this.#cluster.refreshSlotsCache()
         }
         throw this.#error(what, dataset, new Error(name === undefined
@@ -1019,7 +1024,6 @@ export class RedisStore implements TileStore {
       for (const name of [...this.#links.keys()]) this.#retire(name)
     }
   }
-
 }
 
 /** A score bound for ZRANGEBYSCORE: a whole number (exact up to 2^53), or ±inf. */

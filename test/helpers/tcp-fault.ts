@@ -14,20 +14,13 @@ export interface TcpFault {
 
 export async function tcpFault (targetPort: number, targetHost = '127.0.0.1'): Promise<TcpFault> {
   const open = new Set<Socket>()
-  const fault: TcpFault = {
-    port: 0,
-    blackhole: false,
-    cut: () => { for (const s of open) s.destroy(); open.clear() },
-    close: async () => {
-      fault.cut()
-      await new Promise<void>(resolve => server.close(() => { resolve() }))
-    }
-  }
+  const cut = (): void => { for (const s of open) s.destroy(); open.clear() }
+  let blackhole = false
   const server: Server = createServer(client => {
     open.add(client)
     client.on('error', () => {})
     client.on('close', () => open.delete(client))
-    if (fault.blackhole) {
+    if (blackhole) {
       client.resume() // read and drop: the peer's writes succeed, no answer ever comes
       return
     }
@@ -40,6 +33,14 @@ export async function tcpFault (targetPort: number, targetHost = '127.0.0.1'): P
     upstream.pipe(client)
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  ;(fault as { port: number }).port = (server.address() as { port: number }).port
-  return fault
+  return {
+    port: (server.address() as { port: number }).port,
+    get blackhole () { return blackhole },
+    set blackhole (on: boolean) { blackhole = on },
+    cut,
+    close: async () => {
+      cut()
+      await new Promise<void>(resolve => server.close(() => { resolve() }))
+    }
+  }
 }

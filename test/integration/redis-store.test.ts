@@ -406,7 +406,7 @@ describe('RedisStore: connection failures', { skip: server.skip }, () => {
     }
   })
 
-  test('a connection that opens but is never answered is dropped after the connect timeout; writes pass again once Redis answers', async () => {
+  test('a connection that opens but is never answered is dropped after the connect timeout; writes pass again once Redis answers', { timeout: 30_000 }, async () => {
     const target = parseRedisSpec(server.url!)
     const relay = await tcpFault(target.port)
     const store = new RedisStore({ host: '127.0.0.1', port: relay.port, db: target.db, prefix: server.prefix('unanswered'), connectTimeoutMillis: 500 })
