@@ -22,16 +22,21 @@ export interface RedisStoreOptions {
   readonly readOnly?: boolean
   /** How long reads wait for a connection before failing (ms). Default 10 s. */
   readonly connectTimeoutMillis?: number
+  /**
+   * How long a read, checkpoint, epoch or metadata request waits for Redis's answer before it fails and the
+   * connections are reset (ms). Default 10 s. Tile writes have the KvWriter's deadlines (`--kv-timeout`).
+   */
+  readonly requestTimeoutMillis?: number
   /** How long flushed() waits for `waitReplicas` (ms). Default 10 s. */
   readonly waitTimeoutMillis?: number
   /** Redis Cluster: the nodes to discover it from (host and port above are the first). Absent: one server. */
   readonly cluster?: readonly RedisNode[]
 }
 
-const KNOWN = ['prefix', 'ttl', 'wait']
+const KNOWN = ['prefix', 'ttl', 'wait', 'timeout']
 
-/** The options after `?`: prefix, ttl (seconds or N{s,m,h,d}; 0 = none), wait (replicas). */
-function parseQuery (spec: string, query: URLSearchParams): { prefix: string, ttlSeconds: number, waitReplicas: number } {
+/** The options after `?`: prefix, ttl (seconds or N{s,m,h,d}; 0 = none), wait (replicas), timeout (ms or N{ms,s,m}). */
+function parseQuery (spec: string, query: URLSearchParams): { prefix: string, ttlSeconds: number, waitReplicas: number, requestTimeoutMillis?: number } {
   for (const k of query.keys()) {
     if (!KNOWN.includes(k)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': unknown option '${k}' (known: ${KNOWN.join(', ')})`)
   }
@@ -47,11 +52,18 @@ function parseQuery (spec: string, query: URLSearchParams): { prefix: string, tt
   if (!Number.isInteger(waitReplicas) || waitReplicas < 0) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': wait must be a number of replicas, got '${String(waitText)}'`)
   const prefix = query.get('prefix') ?? DEFAULT_REDIS_PREFIX
   if (/[{}]/.test(prefix)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': the prefix must not contain { or } (they delimit the Redis Cluster hash tag)`)
-  return { prefix, ttlSeconds, waitReplicas }
+  const timeoutText = query.get('timeout')
+  let requestTimeoutMillis: number | undefined
+  if (timeoutText !== null) {
+    const m = /^(\d+)(ms|s|m)?$/.exec(timeoutText.trim())
+    requestTimeoutMillis = m === null ? NaN : Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 'ms'] ?? 1)
+    if (!(requestTimeoutMillis >= 1 && requestTimeoutMillis <= 2 ** 31 - 1)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': timeout must be a positive number of ms or N{ms,s,m} (at most 24 days), got '${timeoutText}'`)
+  }
+  return { prefix, ttlSeconds, waitReplicas, ...(requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis }) }
 }
 
 /**
- * `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N]` (`rediss://` for TLS). `ttl` is seconds, or
+ * `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N&timeout=D]` (`rediss://` for TLS). `ttl` is seconds, or
  * a number with a unit s/m/h/d; 0 = no TTL.
  */
 export function parseRedisSpec (spec: string): RedisStoreOptions {
@@ -59,7 +71,7 @@ export function parseRedisSpec (spec: string): RedisStoreOptions {
   try {
     url = new URL(spec)
   } catch {
-    throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': use redis://HOST:PORT[/DB][?prefix=…&ttl=…&wait=…]`)
+    throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': use redis://HOST:PORT[/DB][?prefix=…&ttl=…&wait=…&timeout=…]`)
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': the scheme must be redis:// or rediss://`)
   const path = url.pathname.replace(/^\/+/, '')
@@ -77,12 +89,12 @@ export function parseRedisSpec (spec: string): RedisStoreOptions {
 }
 
 /**
- * `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…][?prefix=P&ttl=T&wait=N]` (`rediss+cluster://` for TLS):
+ * `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…][?prefix=P&ttl=T&wait=N&timeout=D]` (`rediss+cluster://` for TLS):
  * a Redis Cluster, discovered from any of the nodes given. No database number (a cluster has only database 0).
  */
 export function parseRedisClusterSpec (spec: string): RedisStoreOptions {
   const m = /^(rediss?)\+cluster:\/\/([^?#]*)(?:\?([^#]*))?$/.exec(spec)
-  const usage = 'use redis+cluster://HOST:PORT,HOST:PORT…[?prefix=…&ttl=…&wait=…]'
+  const usage = 'use redis+cluster://HOST:PORT,HOST:PORT…[?prefix=…&ttl=…&wait=…&timeout=…]'
   if (m === null) throw new TilekilnError('TK_USAGE', `bad Redis Cluster store '${spec}': ${usage}`)
   let body = m[2]!
   let username: string | undefined

@@ -145,6 +145,8 @@ const SCRIPT_MAX_TILES = 256
 const SCAN_COUNT = 1000
 /** How long close() waits for QUIT before it drops the connection (a frozen server never answers). */
 const QUIT_MILLIS = 1000
+/** How long a read, a checkpoint, an epoch or a metadata request waits for Redis's answer (`?timeout=`). */
+export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 10_000
 
 const UPSERT_SHA = createHash('sha1').update(UPSERT_LUA).digest('hex')
 const APPEND_SHA = createHash('sha1').update(APPEND_LUA).digest('hex')
@@ -244,6 +246,7 @@ export class RedisStore implements TileStore {
   readonly #waitReplicas: number
   readonly #readOnly: boolean
   readonly #connectTimeout: number
+  readonly #requestTimeout: number
   readonly #waitTimeout: number
   /** `P{DATASET:` per dataset: the constant head of every key of that dataset. */
   readonly #heads = new Map<string, string>()
@@ -259,8 +262,10 @@ export class RedisStore implements TileStore {
     this.#waitReplicas = o.waitReplicas ?? 0
     this.#readOnly = o.readOnly === true
     this.#connectTimeout = o.connectTimeoutMillis ?? 10_000
+    this.#requestTimeout = o.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS
     this.#waitTimeout = o.waitTimeoutMillis ?? 10_000
-    const query = [`prefix=${encodeURIComponent(prefix)}`, ttl !== DEFAULT_REDIS_TTL_SECONDS ? `ttl=${ttl}` : '', this.#waitReplicas > 0 ? `wait=${this.#waitReplicas}` : ''].filter(s => s !== '')
+    const query = [`prefix=${encodeURIComponent(prefix)}`, ttl !== DEFAULT_REDIS_TTL_SECONDS ? `ttl=${ttl}` : '', this.#waitReplicas > 0 ? `wait=${this.#waitReplicas}` : '',
+      this.#requestTimeout !== DEFAULT_REQUEST_TIMEOUT_MILLIS ? `timeout=${this.#requestTimeout}ms` : ''].filter(s => s !== '')
     const hostPort = (h: string, p: number): string => `${h.includes(':') ? `[${h}]` : h}:${p}`
     const scheme = o.tls === true ? 'rediss' : 'redis'
     const common: RedisOptions = {
@@ -403,7 +408,8 @@ export class RedisStore implements TileStore {
   /** Reads wait for the connection (start-up, reconnects) up to the connect timeout; writes never wait. */
   async #ready (what: string, dataset?: string): Promise<void> {
     if (this.#closed) throw new TilekilnError('TK_STORE', `${what}: the store is closed`, { store: this.description, dataset })
-    if (this.#client.status === 'ready') return
+    // A connection just reset (resetConnection) still says 'ready' until its close event: wait for the new one.
+    if (this.#client.status === 'ready' && (this.#cluster !== null || (this.#client as Redis).stream?.destroyed !== true)) return
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { this.#client.off('ready', onReady); reject(this.#error(`${what}: no connection to Redis within ${this.#connectTimeout} ms`, dataset)) }, this.#connectTimeout)
       const onReady = (): void => { clearTimeout(timer); resolve() }
@@ -433,6 +439,30 @@ export class RedisStore implements TileStore {
       const stream = link.client.stream as { destroy?: () => void } | undefined
       if (stream?.destroy !== undefined) stream.destroy()
       else link.client.disconnect(true)
+    }
+  }
+
+  /**
+   * `request`, or an error once Redis has not answered it for the request timeout. A frozen server, or a connection
+   * whose peer vanished without a reset (TCP gives up on it only after ~15 minutes), would otherwise hold a read, a
+   * checkpoint or an epoch for ever: `serve` would pile up requests, a hand-over would stall. Then the connections
+   * are reset (as the KvWriter does for a slow write): commands pending on them fail, and they reconnect, so the next
+   * request finds a live connection as soon as there is one. Tile and event writes are the KvWriter's to bound.
+   */
+  async #answered<T> (request: Promise<T>, timeoutMillis = this.#requestTimeout): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const silent = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const state = this.#cluster === null ? ` (the connection was ${STATUS_WORDS[this.#client.status] ?? this.#client.status})` : ''
+        if (!this.#closed) this.resetConnection()
+        this.#lastError = `no answer within ${timeoutMillis} ms; the connections were reset`
+        reject(new Error(`Redis did not answer within ${timeoutMillis.toLocaleString('en-US')} ms${state}; the connections were reset and reconnect (a frozen or unreachable server answers nothing; a slow one needs a longer ?timeout= on the store)`))
+      }, timeoutMillis)
+    })
+    try {
+      return await Promise.race([request, silent])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -725,7 +755,7 @@ export class RedisStore implements TileStore {
     }
     let reply: (number | Buffer)[]
     try {
-      reply = await (this.#client as unknown as ReadRangesCommand).tilekilnReadRangesBuffer(keys.length, ...keys, ...args)
+      reply = await this.#answered((this.#client as unknown as ReadRangesCommand).tilekilnReadRangesBuffer(keys.length, ...keys, ...args))
     } catch (err) {
       if (this.#cluster !== null && err instanceof Error && TOPOLOGY_ERROR.test(err.message)) this.#cluster.refreshSlotsCache()
       throw this.#error('Redis read failed', dataset, err)
@@ -811,7 +841,7 @@ export class RedisStore implements TileStore {
     await Promise.all([...groups.values()].map(async members => {
       const pipeline = this.#client.pipeline()
       for (const i of members) commands[i]!.command(pipeline)
-      const results = await pipeline.exec()
+      const results = await this.#answered(pipeline.exec())
       const bad = this.#failed(results, null, 'Redis read failed', dataset)
       if (bad !== null) throw bad
       members.forEach((i, j) => { replies[i] = results![j]![1] })
@@ -827,7 +857,7 @@ export class RedisStore implements TileStore {
     writeI64BE(stored, Date.now(), 0)
     v.copy(stored, 8)
     try {
-      await this.#client.set(metadataKey(this.#p, name), stored)
+      await this.#answered(this.#client.set(metadataKey(this.#p, name), stored))
     } catch (e) {
       throw this.#error(`Redis metadata write of '${name}' failed`, METADATA_DATASET, e)
     }
@@ -837,7 +867,7 @@ export class RedisStore implements TileStore {
     await this.#ready('Redis metadata read failed', METADATA_DATASET)
     let stored: Buffer | null
     try {
-      stored = await this.#client.getBuffer(metadataKey(this.#p, name))
+      stored = await this.#answered(this.#client.getBuffer(metadataKey(this.#p, name)))
     } catch (e) {
       throw this.#error(`Redis metadata read of '${name}' failed`, METADATA_DATASET, e)
     }
@@ -853,7 +883,7 @@ export class RedisStore implements TileStore {
     if (this.#readOnly) throw this.#readOnlyError('acquire an epoch')
     await this.#ready('Redis epoch update failed')
     try {
-      return await this.#client.incr(partitionTag(this.#p, scope, partition) + 'epoch')
+      return await this.#answered(this.#client.incr(partitionTag(this.#p, scope, partition) + 'epoch'))
     } catch (e) {
       throw this.#error(`Redis epoch update of partition ${partition} failed`, undefined, e)
     }
@@ -864,7 +894,7 @@ export class RedisStore implements TileStore {
     await this.#ready('Redis checkpoint read failed')
     let v: Buffer | null
     try {
-      v = await this.#client.getBuffer(partitionTag(this.#p, scope, partition) + 'checkpoint')
+      v = await this.#answered(this.#client.getBuffer(partitionTag(this.#p, scope, partition) + 'checkpoint'))
     } catch (e) {
       throw this.#error(`Redis checkpoint read of partition ${partition} failed`, undefined, e)
     }
@@ -884,7 +914,7 @@ export class RedisStore implements TileStore {
     writeI64BE(value, epoch, 0)
     value.set(bytes, 8)
     try {
-      return await this.#client.eval(CHECKPOINT_LUA, 2, tag + 'epoch', tag + 'checkpoint', String(epoch), value) === 1
+      return await this.#answered(this.#client.eval(CHECKPOINT_LUA, 2, tag + 'epoch', tag + 'checkpoint', String(epoch), value)) === 1
     } catch (e) {
       throw this.#error(`Redis checkpoint write of partition ${partition} failed`, undefined, e)
     }
@@ -917,7 +947,7 @@ export class RedisStore implements TileStore {
       do {
         let keys: string[]
         try {
-          [cursor, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)
+          [cursor, keys] = await this.#answered(node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT))
         } catch (e) {
           throw this.#error(what, undefined, e)
         }
@@ -946,7 +976,7 @@ export class RedisStore implements TileStore {
           if (parsed.kind === 'metadata') pipeline.getBuffer(key)
           else pipeline.zrangeBuffer(key, 0, -1, 'WITHSCORES')
         }
-        results = await pipeline.exec()
+        results = await this.#answered(pipeline.exec())
       } catch (e) {
         throw this.#error('Redis scan failed', undefined, e)
       }
@@ -994,7 +1024,8 @@ export class RedisStore implements TileStore {
     for (const link of this.#links.values()) {
       let acked: number
       try {
-        acked = await link.client.wait(this.#waitReplicas, this.#waitTimeout)
+        // WAIT's own timeout is the server's: a frozen server never answers it.
+        acked = await this.#answered(link.client.wait(this.#waitReplicas, this.#waitTimeout), this.#waitTimeout + this.#requestTimeout)
       } catch (e) {
         throw this.#error('Redis WAIT failed', undefined, e)
       }

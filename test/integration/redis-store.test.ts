@@ -14,7 +14,7 @@ import { encodeTileKey } from '../../src/codec/tile-key.ts'
 import { compilePlan } from '../../src/config/plan.ts'
 import { isTilekilnError, type TilekilnError } from '../../src/errors.ts'
 import { EmbeddedStore } from '../../src/sink/embedded-store.ts'
-import { DAY_MILLIS, dayOf, DEFAULT_REDIS_TTL_SECONDS, parseRedisSpec, RedisStore } from '../../src/sink/redis-store.ts'
+import { DAY_MILLIS, dayOf, DEFAULT_REDIS_TTL_SECONDS, parseRedisClusterSpec, parseRedisSpec, RedisStore } from '../../src/sink/redis-store.ts'
 import type { StoredTile, TileStore } from '../../src/sink/store.ts'
 import { TilePuts, TilePutsWriter } from '../../src/sink/tile-puts.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
@@ -78,6 +78,12 @@ describe('parseRedisSpec', () => {
     assert.equal(parseRedisSpec('redis://h?prefix=').prefix, '')
     assert.equal(parseRedisSpec('redis://h?ttl=0').ttlSeconds, 0)
     assert.equal(parseRedisSpec('redis://h?ttl=90').ttlSeconds, 90)
+    assert.equal(parseRedisSpec('redis://h').requestTimeoutMillis, undefined)
+    assert.equal(parseRedisSpec('redis://h?timeout=250').requestTimeoutMillis, 250)
+    assert.equal(parseRedisSpec('redis://h?timeout=250ms').requestTimeoutMillis, 250)
+    assert.equal(parseRedisSpec('redis://h?timeout=3s').requestTimeoutMillis, 3000)
+    assert.equal(parseRedisSpec('redis://h?timeout=2m').requestTimeoutMillis, 120_000)
+    assert.equal(parseRedisClusterSpec('redis+cluster://h:1,h:2?timeout=1s').requestTimeoutMillis, 1000)
   })
 
   test('bad specs are usage errors that say what is wrong', () => {
@@ -86,6 +92,9 @@ describe('parseRedisSpec', () => {
       ['redis://h?pefix=a', /unknown option 'pefix'/],
       ['redis://h?ttl=5x', /ttl must be/],
       ['redis://h?wait=-1', /wait must be/],
+      ['redis://h?timeout=0', /timeout must be a positive number/],
+      ['redis://h?timeout=5h', /timeout must be/],
+      ['redis://h?timeout=99999999999', /at most 24 days/],
       ['redis://h?prefix=a{b}', /must not contain \{ or \}/],
       ['http://h', /redis:\/\/ or rediss:\/\//]
     ]
@@ -432,6 +441,39 @@ describe('RedisStore: connection failures', { skip: server.skip }, () => {
         }
       }
       assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), [[T0, 'before'], [T0 + TILE, 'after']])
+    } finally {
+      await store.close()
+      await relay.close()
+    }
+  })
+  test('a read, a checkpoint or an epoch that Redis never answers fails after the request timeout; the connection is reset and the next one passes', { timeout: 30_000 }, async () => {
+    const target = parseRedisSpec(server.url!)
+    const relay = await tcpFault(target.port)
+    const store = new RedisStore({ host: '127.0.0.1', port: relay.port, db: target.db, prefix: server.prefix('silent'), connectTimeoutMillis: 2000, requestTimeoutMillis: 400 })
+    const scope = 'SILENT_STREAMING|kafka:t'
+    try {
+      await store.connected()
+      await store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'before']]))
+      const epoch = await store.acquireEpoch(scope, 0)
+      assert.equal(await store.writeCheckpoint(scope, 0, epoch, new Uint8Array([7])), true)
+      // The peer goes silent without a reset (a frozen server, a host that vanished): TCP would wait ~15 minutes.
+      const calls: [string, () => Promise<unknown>][] = [
+        ['a tile read', async () => await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)],
+        ['a checkpoint read', async () => await store.readCheckpoint(scope, 0)],
+        ['an epoch', async () => await store.acquireEpoch(scope, 0)],
+        ['a checkpoint write', async () => await store.writeCheckpoint(scope, 0, epoch, new Uint8Array([8]))],
+        ['a metadata read', async () => await store.getMetadata('x')]
+      ]
+      for (const [what, call] of calls) {
+        relay.stall()
+        const started = Date.now()
+        await rejectsWith(call(), 'TK_STORE', /Redis did not answer within 400 ms.*the connections were reset/)
+        const took = Date.now() - started
+        assert.ok(took >= 390 && took < 3000, `${what} failed after ${took} ms`)
+        // The reset connection reconnects through the relay, which relays new connections.
+        assert.deepEqual(show(await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)), [[T0, 'before']], what)
+      }
+      assert.deepEqual((await store.readCheckpoint(scope, 0))?.bytes, new Uint8Array([7]))
     } finally {
       await store.close()
       await relay.close()
