@@ -451,17 +451,24 @@ export class RedisStore implements TileStore {
    */
   async #answered<T> (request: Promise<T>, timeoutMillis = this.#requestTimeout): Promise<T> {
     let timer: NodeJS.Timeout | undefined
+    let answered = false
     const silent = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const state = this.#cluster === null ? ` (the connection was ${STATUS_WORDS[this.#client.status] ?? this.#client.status})` : ''
+      // Judged after this turn's poll phase (setImmediate): when the process itself did not run for a while, the
+      // expired timer runs before the answer that came meanwhile is read, and an answered request must win.
+      timer = setTimeout(() => setImmediate(() => {
+        if (answered) return
+        // Open ('ready') is what a silent peer looks like; any other state says more.
+        const status = this.#client.status
+        const state = this.#cluster === null && status !== 'ready' ? ` (the connection was ${STATUS_WORDS[status] ?? status})` : ''
         if (!this.#closed) this.resetConnection()
         this.#lastError = `no answer within ${timeoutMillis} ms; the connections were reset`
         reject(new Error(`Redis did not answer within ${timeoutMillis.toLocaleString('en-US')} ms${state}; the connections were reset and reconnect (a frozen or unreachable server answers nothing; a slow one needs a longer ?timeout= on the store)`))
-      }, timeoutMillis)
+      }), timeoutMillis)
     })
     try {
       return await Promise.race([request, silent])
     } finally {
+      answered = true
       clearTimeout(timer)
     }
   }

@@ -449,13 +449,30 @@ describe('RedisStore: connection failures', { skip: server.skip }, () => {
   test('a read, a checkpoint or an epoch that Redis never answers fails after the request timeout; the connection is reset and the next one passes', { timeout: 30_000 }, async () => {
     const target = parseRedisSpec(server.url!)
     const relay = await tcpFault(target.port)
-    const store = new RedisStore({ host: '127.0.0.1', port: relay.port, db: target.db, prefix: server.prefix('silent'), connectTimeoutMillis: 2000, requestTimeoutMillis: 400 })
+    const prefix = server.prefix('silent')
+    const store = new RedisStore({ host: '127.0.0.1', port: relay.port, db: target.db, prefix, connectTimeoutMillis: 2000, requestTimeoutMillis: 400 })
     const scope = 'SILENT_STREAMING|kafka:t'
     try {
       await store.connected()
       await store.writeTiles(DS, TILE, batch([[KEY_A, T0, 'before']]))
       const epoch = await store.acquireEpoch(scope, 0)
       assert.equal(await store.writeCheckpoint(scope, 0, epoch, new Uint8Array([7])), true)
+      // A process that did not run past the timeout (a loaded machine, a long GC) has its answer waiting: it wins.
+      // Held in the check phase, the expired timer runs next, before the poll phase reads the answer. (Straight to
+      // Redis: the relay runs in this process and would not pass the answer on while it is held.)
+      const direct = new RedisStore({ host: '127.0.0.1', port: target.port, db: target.db, prefix, requestTimeoutMillis: 400 })
+      try {
+        await direct.connected()
+        const read = direct.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)
+        await new Promise<void>(resolve => setImmediate(() => {
+          const until = Date.now() + 1000
+          while (Date.now() < until) { /* the event loop held 2.5× the timeout */ }
+          resolve()
+        }))
+        assert.deepEqual(show(await read), [[T0, 'before']])
+      } finally {
+        await direct.close()
+      }
       // The peer goes silent without a reset (a frozen server, a host that vanished): TCP would wait ~15 minutes.
       const calls: [string, () => Promise<unknown>][] = [
         ['a tile read', async () => await store.readTiles(DS, KEY_A, TILE, -Infinity, Infinity)],
