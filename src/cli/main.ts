@@ -72,7 +72,7 @@ const READ_ROLLUPS = { name: 'rollups', type: 'string', arg: 'auto|none|1h,1d', 
 const RUN = [
   { name: 'group-by', type: 'string', arg: 'FILE', help: 'compiled Chronon GroupBy JSON (airbnb or Zipline flavour)' },
   { name: 'source', type: 'string', arg: 'SPEC', help: 'file:PATH (.jsonl/.csv/.avro) | generator[:k=v,…] | kafka:HOST:PORT/TOPIC' },
-  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server), redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N] or redis+cluster://HOST:PORT,HOST:PORT…[?…]', default: 'embedded:.tilekiln/store' },
+  { name: 'store', type: 'string', arg: 'SPEC', help: 'embedded:DIR (LMDB, no server), redis://HOST:PORT[/DB][?prefix=P&ttl=T&wait=N&timeout=D] or redis+cluster://HOST:PORT,HOST:PORT…[?…]', default: 'embedded:.tilekiln/store' },
   { name: 'workers', type: 'number', arg: 'N', help: 'worker threads (each owns a share of the keys)', default: 1, integer: true, min: 1, max: MAX_CLI_WORKERS },
   { name: 'trigger', type: 'string', arg: 'always|buffered:MS', help: 'when tiles are written: on every batch of events, or at most every MS per tile', default: 'always' },
   { name: 'until-end', type: 'boolean', help: 'stop when a bounded source is exhausted (files, generator with count=N); files always end' },

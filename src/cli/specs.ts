@@ -146,7 +146,7 @@ export async function openSource (spec: string, plan: Plan, o: SourceSpecOptions
 }
 
 /**
- * `embedded:DIR`, or `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N]` (`rediss://` for TLS):
+ * `embedded:DIR`, or `redis://[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=P&ttl=T&wait=N&timeout=D]` (`rediss://` for TLS):
  * key prefix (default `chronon`, Zipline's; empty = none), TTL of tiles (seconds or N{s,m,h,d}; default 5d; 0 =
  * none), replicas to WAIT for when flushing (default 0); or `redis+cluster://HOST:PORT,HOST:PORT…[?…]` (a Redis
  * Cluster discovered from those nodes, same options; `rediss+cluster://` for TLS).
