@@ -7,6 +7,8 @@
 // with an explicit schema (and Avro container files for the Avro-only cases); every bad line must be dead-lettered
 // with the right reason and the store must equal the clean run's byte for byte. Two workers, so routing is tested.
 import assert from 'node:assert/strict'
+import { createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import avro from 'avsc'
@@ -188,12 +190,14 @@ test('short/byte Avro ints out of range and timestamp-millis beyond ±285,000 ye
   try {
     const schema = { type: 'record', name: 'E', fields: [{ name: 'k', type: { type: 'int', logicalType: 'short' } }, { name: 'v', type: { type: 'int', logicalType: 'byte' } }, { name: 'ts', type: { type: 'long', logicalType: 'timestamp-millis' } }] }
     const write = async (path: string, recs: object[]): Promise<string> => {
-      // The schema itself, not a type: avsc then writes it to the header whole, logical types included.
-      const enc = avro.createFileEncoder(path, schema as avro.Schema)
+      // The schema itself, not a type: avsc then writes it to the header whole, logical types included. Piped to a
+      // file stream of our own and awaited until that stream is done: the encoder's 'finish' (and a 20 ms sleep after
+      // it, as before) says nothing about the file's bytes, and on a loaded machine the run read a truncated file.
+      const enc = new avro.streams.BlockEncoder(schema as avro.Schema)
+      const written = pipeline(enc, createWriteStream(path))
       for (const r of recs) enc.write(r)
       enc.end()
-      await new Promise(resolve => enc.on('finish', resolve))
-      await new Promise(resolve => setTimeout(resolve, 20))
+      await written
       return path
     }
     const good = [{ k: 1, v: 5, ts: T0 }, { k: 2, v: -128, ts: T0 + 1 }, { k: -32768, v: 127, ts: T0 + 2 }, { k: 1, v: 1, ts: T0 + 3 }]
