@@ -274,7 +274,11 @@ describe('KvWriter', { timeout: 20_000 }, () => {
   test('a request that hangs: the writer asks for a connection reset, the request fails for real and is retried', async () => {
     const store = new MemoryStore({ faults: { latencyMillis: () => 1, fault: faultsAt({ 2: 'hang' }) } })
     const t = new Watched(store, true)
-    const { w, r } = writer(t, { timeoutMillis: 30 })
+    // 400 ms, not 30: this store runs in the test's own process, so a request queued in it behind another starts its
+    // latency only when the process runs again. With 30 ms (60 ms for the re-issued requests after the first slow
+    // one), a pause of the process (a loaded machine) right after the retry let the second re-issued request outlive
+    // its deadline while the store itself had not run, and the writer rightly asked for a second reset.
+    const { w, r } = writer(t, { timeoutMillis: 400 })
     w.enqueue(batch([[1, 0, 'a']]), 1)
     w.enqueue(batch([[2, 0, 'b']]), 2)
     w.enqueue(batch([[3, 0, 'c']]), 3)
