@@ -109,7 +109,10 @@ describe('coalesced tile writes', () => {
     const sizes: number[] = []
     const target = { ...inner, write: async (p: TilePuts, fence?: Fence) => { sizes.push(p.count); return await inner.write(p, fence) } }
     const durable: number[] = []
-    const w = new KvWriter<number>(target, { onDurable: (b: WriteBatch<number>) => durable.push(b.meta), onError: e => { throw e } }, { maxInFlight: queued ? 1 : 100, maxCoalescedPuts: 60, maxQueuedPuts: 1_000_000 })
+    // A deadline no run reaches (the default is 1 s): the store runs in this process, so a request queued in it behind
+    // 49 others of 5 ms each answers only after all of them, later still on a loaded machine, and a request past its
+    // deadline makes the writer reset this store's connection — a failure, which onError turns into this test's.
+    const w = new KvWriter<number>(target, { onDurable: (b: WriteBatch<number>) => durable.push(b.meta), onError: e => { throw e } }, { maxInFlight: queued ? 1 : 100, maxCoalescedPuts: 60, maxQueuedPuts: 1_000_000, timeoutMillis: 60_000 })
     const spec = randomBatches(rnd, 50, 15)
     const batches = spec.map(s => batch(s))
     for (let b = 0; b < batches.length; b++) {
@@ -139,7 +142,7 @@ describe('coalesced tile writes', () => {
     const target = { ...inner, write: async (p: TilePuts, fence?: Fence) => { requests++; return await inner.write(p, fence) } }
     const fenced: [readonly number[], number][] = []
     const durable: number[] = []
-    const w = new KvWriter<number>(target, { onDurable: b => durable.push(b.meta), onFenced: (p, b) => fenced.push([p, b.meta]), onError: e => { throw e } }, { maxInFlight: 1, maxQueuedPuts: 1 })
+    const w = new KvWriter<number>(target, { onDurable: b => durable.push(b.meta), onFenced: (p, b) => fenced.push([p, b.meta]), onError: e => { throw e } }, { maxInFlight: 1, maxQueuedPuts: 1, timeoutMillis: 60_000 })
     w.enqueue(batch([[1, 0, 'first', 0, 0]]), 0, { scope, epochs: new Map([[0, e0]]) })
     // Queued behind the first: the new owner of partition 1, then a stale writer of it, then partition 0 again.
     w.enqueue(batch([[5, 0, 'new owner', 1, 0]]), 1, { scope, epochs: new Map([[1, e2]]) })
