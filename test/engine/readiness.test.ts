@@ -58,7 +58,7 @@ test('readyz: 503 until the store is connected, 503 with the reason while the wr
   }
 })
 
-test('readyz follows the source: connecting until it reports in, its trouble (a broker outage) with the reason, ready once it reads', { timeout: 30_000 }, async () => {
+test('readyz follows the source: connecting until it reports in, its trouble (a broker outage) with the reason, ready once it reads', { timeout: 90_000 }, async () => {
   const store = new MemoryStore()
   const gen = openGeneratorSource(compilePlan(GB), parseGeneratorOptions('keys=5,rate=2000,seed=2'))
   let step: (what: 'trouble' | 'read') => void = () => {}
@@ -84,12 +84,12 @@ test('readyz follows the source: connecting until it reports in, its trouble (a 
   const engine = new Engine({ groupBy: GB, source, store, deadLetters: new MemoryDeadLetters(), log: () => {} })
   const run = engine.run()
   try {
-    await waitFor('the store connected', 5000, () => engine.notReady() !== 'connecting to the store memory')
+    await waitFor('the store connected', 20_000, () => engine.notReady() !== 'connecting to the store memory')
     assert.match(engine.notReady() ?? '', /^connecting to the source generator/)
     step('trouble')
-    await waitFor('the trouble reported', 5000, () => /^the source is not reading: Kafka: the broker 127\.0\.0\.1:9 is not reachable$/.test(engine.notReady() ?? ''))
+    await waitFor('the trouble reported', 20_000, () => /^the source is not reading: Kafka: the broker 127\.0\.0\.1:9 is not reachable$/.test(engine.notReady() ?? ''))
     step('read')
-    await waitFor('ready', 5000, () => engine.notReady() === null)
+    await waitFor('ready', 20_000, () => engine.notReady() === null)
   } finally {
     engine.stop()
     await run
