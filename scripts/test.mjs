@@ -145,10 +145,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 function runTests (runFiles, runEnv, live, what, timeoutMs = FILE_TIMEOUT_MS) {
   return new Promise(resolve => {
     const t0 = Date.now()
-    // --test-force-exit: a file whose test timed out ends once its tests and hooks are done, even if the timed-out
-    // test still holds sockets or timers (a daemon's pipe, a store connection); without it the file waited for the
-    // runner's kill net, and its report was lost with it.
-    const child = spawn(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', ...runFiles], {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...runFiles], {
       cwd: root, env: runEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe']
     })
     children.add(child)
