@@ -204,12 +204,13 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   #lastReportAt = -Infinity
   #slowSinceReport = 0
   #stopping = false
-  #lastProgressAt = Date.now()
   // Silence after a stop is counted in check intervals, each at most two intervals long: a process that did not run
   // (a loaded machine, a long GC, SIGSTOP) has not heard from the store either, and its acknowledgements wait in the
   // event loop behind the check. Seen in CI: a 30 ms store's request waited 0.3 s and the writer gave up on it.
+  // An acknowledgement starts the count again.
   #silentMillis = 0
-  #lastCheckAt = 0
+  /** Since when the silence is not counted yet: the stop, the last acknowledgement or the last check. */
+  #silentSince = 0
   #checkEvery = 0
   #stopTimer: NodeJS.Timeout | undefined
   #lastError: unknown = null
@@ -283,7 +284,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   stop (): void {
     if (this.#stopping) return
     this.#stopping = true
-    this.#lastProgressAt = this.#lastCheckAt = Date.now()
+    this.#silentSince = Date.now()
     this.#silentMillis = 0
     const every = this.#checkEvery = Math.max(10, Math.min(1000, this.#opts.stopGraceMillis / 4))
     this.#stopTimer = setInterval(() => this.#checkStalled(), every)
@@ -293,9 +294,8 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
   #checkStalled (): void {
     if (this.#failure !== null || this.#log.length === 0) return
     const now = Date.now()
-    const since = Math.max(this.#lastCheckAt, this.#lastProgressAt)
-    this.#silentMillis += Math.min(Math.max(0, now - since), 2 * this.#checkEvery)
-    this.#lastCheckAt = now
+    this.#silentMillis += Math.min(Math.max(0, now - this.#silentSince), 2 * this.#checkEvery)
+    this.#silentSince = now
     if (this.#silentMillis < this.#opts.stopGraceMillis) return
     const puts = this.#queuedPuts
     const oldest = this.#log[0]!
@@ -433,7 +433,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     if (this.#failure !== null) return
     if (error === null) {
       // Only acknowledgements are progress: a store that fails at once (Redis down) is as stalled as a silent one.
-      this.#lastProgressAt = now
+      this.#silentSince = now
       this.#silentMillis = 0
       const fenced = outcome?.fenced
       for (const s of slot.group) {
