@@ -35,6 +35,16 @@ export interface RedisStoreOptions {
 
 const KNOWN = ['prefix', 'ttl', 'wait', 'timeout']
 
+/** `N` or `N<unit>`, a whole number times the unit's value (`bare`'s without one); NaN for anything else. */
+function amount (text: string, units: Readonly<Record<string, number>>, bare: string): number {
+  const m = /^(\d+)([a-z]*)$/.exec(text.trim())
+  const unit = m === null ? '' : m[2] === '' ? bare : m[2]!
+  return m !== null && Object.hasOwn(units, unit) ? Number(m[1]) * units[unit]! : NaN
+}
+
+const TTL_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 }
+const TIMEOUT_UNITS = { ms: 1, s: 1000, m: 60_000 }
+
 /** The options after `?`: prefix, ttl (seconds or N{s,m,h,d}; 0 = none), wait (replicas), timeout (ms or N{ms,s,m}). */
 function parseQuery (spec: string, query: URLSearchParams): { prefix: string, ttlSeconds: number, waitReplicas: number, requestTimeoutMillis?: number } {
   for (const k of query.keys()) {
@@ -43,9 +53,8 @@ function parseQuery (spec: string, query: URLSearchParams): { prefix: string, tt
   const ttlText = query.get('ttl')
   let ttlSeconds = DEFAULT_REDIS_TTL_SECONDS
   if (ttlText !== null) {
-    const m = /^(\d+)(s|m|h|d)?$/.exec(ttlText.trim())
-    if (m === null) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': ttl must be whole seconds or N{s,m,h,d}, got '${ttlText}'`)
-    ttlSeconds = Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86_400 }[m[2] ?? 's'] ?? 1)
+    ttlSeconds = amount(ttlText, TTL_UNITS, 's')
+    if (Number.isNaN(ttlSeconds)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': ttl must be whole seconds or N{s,m,h,d}, got '${ttlText}'`)
   }
   const waitText = query.get('wait')
   const waitReplicas = waitText === null ? 0 : Number(waitText)
@@ -55,8 +64,7 @@ function parseQuery (spec: string, query: URLSearchParams): { prefix: string, tt
   const timeoutText = query.get('timeout')
   let requestTimeoutMillis: number | undefined
   if (timeoutText !== null) {
-    const m = /^(\d+)(ms|s|m)?$/.exec(timeoutText.trim())
-    requestTimeoutMillis = m === null ? NaN : Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 'ms'] ?? 1)
+    requestTimeoutMillis = amount(timeoutText, TIMEOUT_UNITS, 'ms')
     if (!(requestTimeoutMillis >= 1 && requestTimeoutMillis <= 2 ** 31 - 1)) throw new TilekilnError('TK_USAGE', `bad Redis store '${spec}': timeout must be a positive number of ms or N{ms,s,m} (at most 24 days), got '${timeoutText}'`)
   }
   return { prefix, ttlSeconds, waitReplicas, ...(requestTimeoutMillis === undefined ? {} : { requestTimeoutMillis }) }
