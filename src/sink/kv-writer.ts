@@ -377,11 +377,22 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
     } catch (e) {
       request = Promise.reject(e)
     }
-    slot.timer = setTimeout(() => this.#onDeadline(slot, attempt), slot.deadline)
+    slot.timer = setTimeout(() => this.#deadlinePassed(slot, attempt), slot.deadline)
     request.then(
       outcome => this.#settle(slot, attempt, null, outcome),
       (e: unknown) => this.#settle(slot, attempt, e ?? new Error('store write failed'), undefined)
     )
+  }
+
+  /**
+   * A request's deadline timer fired. The verdict waits for this turn of the event loop to read the I/O that came:
+   * when the process itself did not run for a while (a loaded machine, a long GC), the timers run first in the next
+   * turn, before the store's answer — which came meanwhile — is read (LMDB's write thread, a Redis socket: the poll
+   * phase); judged at once, an answered request was counted slow, reported, and a Redis connection reset under it,
+   * failing the requests it had just answered. setImmediate runs after the poll phase.
+   */
+  #deadlinePassed (slot: Slot<M, B>, attempt: number): void {
+    setImmediate(() => this.#onDeadline(slot, attempt))
   }
 
   /** A live request outlived its deadline: a slow store, not a failure. It stays live; nothing is re-issued. */
@@ -419,7 +430,7 @@ export class KvWriter<M, B extends PutBatch = TilePuts> {
       this.#events.onSlow(report)
     }
     // Still waiting: look again later (a longer wait each time), to report and reset while it lasts.
-    slot.timer = setTimeout(() => this.#onDeadline(slot, attempt), slot.deadline)
+    slot.timer = setTimeout(() => this.#deadlinePassed(slot, attempt), slot.deadline)
   }
 
   #settle (slot: Slot<M, B>, attempt: number, error: unknown, outcome: WriteOutcome | void): void {

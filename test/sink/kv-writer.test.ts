@@ -4,6 +4,7 @@
 // slow request waited for (not re-issued), deadlines that follow the store's pace, backpressure, fenced outcomes
 // as final, fatal errors as fatal, and a bounded stop on a store that never answers.
 import assert from 'node:assert/strict'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { describe, test } from 'node:test'
 import { TilekilnError } from '../../src/errors.ts'
 import { KvWriter, type KvWriterEvents, type KvWriterOptions, type SlowReport, type WriteBatch, writeTilesTo, type WriteTarget } from '../../src/sink/kv-writer.ts'
@@ -139,6 +140,40 @@ describe('KvWriter', { timeout: 20_000 }, () => {
     assert.deepEqual(r.errors, [])
     assert.deepEqual(r.durable, [0, 1])
     assert.equal(await value(store, 1, 0), 'first')
+  })
+
+  test('a deadline that passes while the process itself did not run is not a slow store: the answer that came meanwhile is read first', async () => {
+    // A store that answers at once over a socket, as Redis does (and as LMDB's write thread answers through the event
+    // loop's poll phase): the answer is in the kernel when write() returns, so no other thread has to run for it.
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const accepted = new Promise<Socket>(resolve => server.once('connection', resolve))
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+    const [peer] = await Promise.all([accepted, new Promise(resolve => client.once('connect', resolve))])
+    try {
+      let resets = 0
+      const target: WriteTarget<TilePuts> = {
+        write: async () => { await new Promise<void>(resolve => { client.once('data', () => resolve()); peer.write('OK') }) },
+        reset: () => { resets++ }
+      }
+      const { w, r } = writer(target, { timeoutMillis: 50 })
+      // From the event loop's check phase: its next turn starts with the timers, and reads the socket after them.
+      await new Promise(resolve => setImmediate(resolve))
+      w.enqueue(batch([[1, 0, 'a']]), 1)
+      // The event loop is held for 4× the deadline, as a loaded machine or a long GC holds it: the store answered
+      // at once, but its answer is read only after the deadline's timer has fired.
+      const until = Date.now() + 200
+      while (Date.now() < until) { /* busy */ }
+      await w.drain()
+      assert.deepEqual(r.durable, [1])
+      assert.equal(w.timeouts, 0, 'an answered request was counted as outliving its deadline')
+      assert.deepEqual(r.slow, [])
+      assert.equal(resets, 0, 'the connection was reset under an answered request')
+    } finally {
+      client.destroy()
+      peer.destroy()
+      server.close()
+    }
   })
 
   test('last write wins across failures: a failed batch is retried with everything after it, in order', async () => {
