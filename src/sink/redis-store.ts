@@ -252,6 +252,8 @@ export class RedisStore implements TileStore {
   readonly #heads = new Map<string, string>()
   #lastError = ''
   #closed = false
+  /** When resetConnection() last destroyed the connections (0: never); a Cluster's reads wait for its masters after it. */
+  #resetAt = 0
 
   constructor (o: RedisStoreOptions) {
     const prefix = o.prefix ?? DEFAULT_REDIS_PREFIX
@@ -409,12 +411,29 @@ export class RedisStore implements TileStore {
   async #ready (what: string, dataset?: string): Promise<void> {
     if (this.#closed) throw new TilekilnError('TK_STORE', `${what}: the store is closed`, { store: this.description, dataset })
     // A connection just reset (resetConnection) still says 'ready' until its close event: wait for the new one.
-    if (this.#client.status === 'ready' && (this.#cluster !== null || (this.#client as Redis).stream?.destroyed !== true)) return
+    if (this.#client.status === 'ready' && (this.#cluster !== null || (this.#client as Redis).stream?.destroyed !== true)) {
+      if (this.#cluster !== null) await this.#mastersBack()
+      return
+    }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { this.#client.off('ready', onReady); reject(this.#error(`${what}: no connection to Redis within ${this.#connectTimeout} ms`, dataset)) }, this.#connectTimeout)
       const onReady = (): void => { clearTimeout(timer); resolve() }
       this.#client.once('ready', onReady)
     })
+  }
+
+  /**
+   * After resetConnection() a Cluster still says 'ready' while the masters' connections it destroyed reconnect, and
+   * a command sent to one of them fails at once ("the connection to Redis is down"). Waits until every master is
+   * ready again, for at most the connect timeout from the reset; then goes on either way: a master that stays down
+   * fails the commands sent to it, not those of the others. Costs nothing when no reset is recent.
+   */
+  async #mastersBack (): Promise<void> {
+    const until = this.#resetAt + this.#connectTimeout
+    while (Date.now() < until && !this.#closed) {
+      if (this.#cluster!.nodes('master').every(n => n.status === 'ready' && n.stream?.destroyed !== true)) return
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
   }
 
   /** Resolves once connected, on a cluster to every master (at most the connect timeout). Writes never wait. */
@@ -434,6 +453,7 @@ export class RedisStore implements TileStore {
    * is destroyed, not ended: a frozen server would never complete a graceful close.
    */
   resetConnection (): void {
+    this.#resetAt = Date.now()
     for (const link of this.#links.values()) {
       link.setUp = false
       const stream = link.client.stream as { destroy?: () => void } | undefined

@@ -55,6 +55,26 @@ describe('parseRedisClusterSpec', () => {
 
 for (const [name, bed] of [['Redis', server], ['Redis Cluster', cluster]] as const) {
   describe(`${name}: its own`, { skip: bed.skip, timeout: 60_000 }, () => {
+    test('a read, an epoch and a checkpoint read right after resetConnection() wait for the new connections instead of failing on the ones it destroyed', async () => {
+      const store = await bed.open(bed.prefix('reset-read'), { ttlSeconds: 1000 })
+      try {
+        const keys = Array.from({ length: 60 }, (_, i) => longs.encode([i]))
+        await store.writeTiles(DS, TILE, tiles(keys.map((k, i) => [k, T0, `v${i}`] as const)))
+        for (let round = 0; round < 3; round++) {
+          store.resetConnection()
+          // Keys of every master (a Cluster's slots spread 60 keys over all three), in one round of reads.
+          const read = await store.readTileRanges(DS, keys.map(k => ({ keyBytes: k, ranges: [{ tileSizeMillis: TILE, fromMillis: T0, toMillis: T0 + 1 }] })))
+          assert.deepEqual(read.map(r => Buffer.from(r[0]![0]!.value).toString()), keys.map((_, i) => `v${i}`))
+          store.resetConnection()
+          assert.ok(await store.acquireEpoch(SCOPE, 9) > 0)
+          store.resetConnection()
+          assert.equal(await store.readCheckpoint(SCOPE, 9), null)
+        }
+      } finally {
+        await store.close()
+      }
+    })
+
     test('the fence is per entity: a hash `…:fence` of PARTITION@SCOPE → epoch in the entity\'s hash tag; an older epoch is refused only for entities the newer one wrote', async () => {
       const p = bed.prefix('fence')
       const store = await bed.open(p, { ttlSeconds: 1000 })
