@@ -648,12 +648,16 @@ export class Engine {
   #pusher (): RecordPusher {
     return {
       push: (bytes, partition, position, origin = -1, originOffset = -1, originMax = NaN) => {
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, origin, originOffset, originMax, null, NaN)) }
-        return this.#take(bytes, partition, position, origin, originOffset, originMax, null, NaN)
+        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, 0, copy.length, partition, position, origin, originOffset, originMax, null, NaN)) }
+        return this.#take(bytes, 0, bytes.length, partition, position, origin, originOffset, originMax, null, NaN)
       },
-      pushKeyed: (keyValues, eventTime, bytes, partition, position) => {
-        if (this.#gate !== null) { const copy = Uint8Array.from(bytes); return this.#gate.then(() => this.#take(copy, partition, position, -1, -1, NaN, keyValues, eventTime)) }
-        return this.#take(bytes, partition, position, -1, -1, NaN, keyValues, eventTime)
+      pushKeyed: (keyValues, eventTime, data, start, end, partition, position) => {
+        if (this.#gate !== null) {
+          const copy = data.slice(start, end)
+          const keys = keyValues.slice()
+          return this.#gate.then(() => this.#take(copy, 0, copy.length, partition, position, -1, -1, NaN, keys, eventTime))
+        }
+        return this.#take(data, start, end, partition, position, -1, -1, NaN, keyValues, eventTime)
       },
       // Like records, a heartbeat and a refused record wait while a checkpoint holds the gate: the cut must not
       // see a clock or a position move under it (and a heartbeat that is a partition's last record must still move
@@ -712,8 +716,8 @@ export class Engine {
     this.#deadLetter({ index: -1, partition, position, code: 'TK_DECODE', reason, bytes, late: false })
   }
 
-  /** One record: probe it, judge it by its partition's clock, copy it to its workers' slots. */
-  #take (bytes: Uint8Array, partition: number, position: number, origin: number, originOffset: number, originMax: number, keyValues: readonly unknown[] | null, eventTime: number): Promise<void> | undefined {
+  /** One record, `data[start, end)`: probe it, judge it by its partition's clock, copy it to its workers' slots. */
+  #take (data: Uint8Array, start: number, end: number, partition: number, position: number, origin: number, originOffset: number, originMax: number, keyValues: readonly unknown[] | null, eventTime: number): Promise<void> | undefined {
     const owned = this.#book.active(partition)
     // Records of a partition this daemon no longer owns (fenced, revoked meanwhile) are not ours to process.
     if (owned === undefined) return undefined
@@ -721,9 +725,9 @@ export class Engine {
     let ts: number
     if (keyValues !== null) {
       mask = this.#workers === 1 ? 1 : maskOfKey(keyValues, this.#workers)
-      ts = Number.isNaN(eventTime) ? this.#probe.timeOf(bytes) : eventTime
+      ts = Number.isNaN(eventTime) ? this.#probe.timeOf(data.subarray(start, end)) : eventTime
     } else {
-      mask = this.#probe.probe(bytes)
+      mask = this.#probe.probe(start === 0 && end === data.length ? data : data.subarray(start, end))
       ts = this.#probe.ts
     }
     let watermark: number
@@ -746,7 +750,7 @@ export class Engine {
       if (owned.clock.closing !== before) this.#book.version++
       if (ts > this.#maxEventTime) this.#maxEventTime = ts
     }
-    return this.#append(owned, mask, bytes, partition, position, watermark)
+    return this.#append(owned, mask, data, start, end, partition, position, watermark)
   }
 
   /**
@@ -754,17 +758,17 @@ export class Engine {
    * record's position counts as consumed only once every copy is in a slot, so a checkpoint (which waits for
    * appends in progress) never records a position whose record is not in the state it snapshots.
    */
-  #append (owned: OwnedPartition, mask: number, bytes: Uint8Array, partition: number, position: number, watermark: number): Promise<void> | undefined {
+  #append (owned: OwnedPartition, mask: number, data: Uint8Array, start: number, end: number, partition: number, position: number, watermark: number): Promise<void> | undefined {
     this.#records++
     owned.records++
-    this.#bytesIn += bytes.length
+    this.#bytesIn += end - start
     // Issue 12: a record larger than a ring slot can never reach a worker; it is a dead letter, not a failed run.
-    if (bytes.length > this.#slotDataBytes) { this.#oversized(owned, bytes, partition, position); return undefined }
+    if (end - start > this.#slotDataBytes) { this.#oversized(owned, data.subarray(start, end), partition, position); return undefined }
     let waits: Promise<void>[] | undefined
     let primary = true
     for (let w = 0; mask !== 0; w++, mask >>>= 1) {
       if ((mask & 1) === 0) continue
-      const r = this.#appendTo(w, bytes, partition, position, watermark, primary)
+      const r = this.#appendTo(w, data, start, end, partition, position, watermark, primary)
       primary = false
       if (r !== undefined) (waits ??= []).push(r)
     }
@@ -790,32 +794,32 @@ export class Engine {
     })
   }
 
-  #appendTo (w: number, bytes: Uint8Array, partition: number, position: number, watermark: number, primary: boolean): Promise<void> | undefined {
+  #appendTo (w: number, data: Uint8Array, start: number, end: number, partition: number, position: number, watermark: number, primary: boolean): Promise<void> | undefined {
     this.#check()
     // The writer is behind (a slow or failed store): the record waits for it. Waiting only once the ring is full
     // would hold back a fast source but never a trickle (records arriving in small bursts, a paced generator, a
     // Kafka topic at a moderate rate): its slots go out part-filled and come back, so the ring never fills, and the
     // writer's log would grow for as long as the store is down.
-    if (this.#writer.backpressured) return this.#waitAndAppend(w, Uint8Array.from(bytes), partition, position, watermark, primary)
+    if (this.#writer.backpressured) return this.#waitAndAppend(w, data.slice(start, end), partition, position, watermark, primary)
     const slot = this.#pool.filling(w)
-    if (slot !== null && slot.append(bytes, partition, position, watermark, primary)) {
+    if (slot !== null && slot.append(data, start, end, partition, position, watermark, primary)) {
       if (slot.full) this.#dispatch(w)
       return undefined
     }
     if (slot !== null && slot.count === 0) {
-      throw new TilekilnError('TK_SOURCE', `a record of ${bytes.length} bytes does not fit in a ring slot (${slot.view.data.length} bytes); raise the slot size`, { partition, position })
+      throw new TilekilnError('TK_SOURCE', `a record of ${end - start} bytes does not fit in a ring slot (${slot.view.data.length} bytes); raise the slot size`, { partition, position })
     }
     // Full slot: dispatch it and wait for a free one (and for the writer, if it is behind).
     if (slot !== null) this.#dispatch(w)
-    const copy = Uint8Array.from(bytes)
-    return this.#waitAndAppend(w, copy, partition, position, watermark, primary)
+    return this.#waitAndAppend(w, data.slice(start, end), partition, position, watermark, primary)
   }
 
+  /** `bytes` is the record's own copy: the source may reuse its buffer once the push returned. */
   async #waitAndAppend (w: number, bytes: Uint8Array, partition: number, position: number, watermark: number, primary: boolean): Promise<void> {
     for (;;) {
       await this.#writer.ready()
       const slot = this.#pool.filling(w)
-      if (slot !== null && slot.append(bytes, partition, position, watermark, primary)) {
+      if (slot !== null && slot.append(bytes, 0, bytes.length, partition, position, watermark, primary)) {
         if (slot.full) this.#dispatch(w)
         return
       }
