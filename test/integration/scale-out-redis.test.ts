@@ -3,4 +3,4 @@
 import { scaleOutTest } from '../helpers/scale-out.ts'
 
 scaleOutTest('Redis')
-if (process.env.TILEKILN_TEST_SCALE_EMBEDDED !== undefined) scaleOutTest('embedded LMDB')
+scaleOutTest('embedded LMDB', process.env.TILEKILN_TEST_SCALE_EMBEDDED === undefined ? 'set TILEKILN_TEST_SCALE_EMBEDDED=1 to run it' : false)
