@@ -11,12 +11,16 @@
 //                              .tilekiln/runtimes/ on first use (CI runs the suite on the machine's Node and on 24)
 //
 // It ends with a timing report (each file's time and lane, each stream's time, the test totals), also written to
-// test-output/test-times.json.
+// test-output/test-times.json, and with the test-count check: each file's tests (names and counts, from a second
+// reporter, scripts/test-events-reporter.mjs) are compared with what the same file content registered on the other
+// Node majors and on this one's previous run (scripts/test-counts.mjs, records in .tilekiln/test-counts/); a file
+// that registered other tests fails the run.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { nodeRuntime } from './node-runtime.mjs'
+import { checkAndRecord, contentHasher, readEvents, RECORD_DIR, testsByFile } from './test-counts.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -140,12 +144,23 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   })
 }
 
+// Beside spec (on stdout, as before), each `node --test` run writes the events that say which tests each file
+// registered to a file of test-output/test-events/node<major>/ (one directory per major: CI runs two, one after the
+// other, and a developer may run them at once), for the test-count check at the end.
+const EVENTS_REPORTER = pathToFileURL(join(root, 'scripts', 'test-events-reporter.mjs')).href
+const eventsDir = join(root, 'test-output', 'test-events', `node${process.versions.node.split('.')[0]}`)
+rmSync(eventsDir, { recursive: true, force: true })
+mkdirSync(eventsDir, { recursive: true })
+const streams = [] // { what, files, events, code, killed }: one per `node --test` run, for the test-count check
+
 /** Runs `node --test` on `runFiles`, its output collected and, if `live`, also passed on as it comes. Resolves with
  * the exit code, the output and the seconds it took. */
 function runTests (runFiles, runEnv, live, what, timeoutMs = FILE_TIMEOUT_MS) {
   return new Promise(resolve => {
     const t0 = Date.now()
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...runFiles], {
+    const events = join(eventsDir, `${what.replace(/[^A-Za-z0-9.-]+/g, '_')}.jsonl`)
+    const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${EVENTS_REPORTER}`, `--test-reporter-destination=${events}`]
+    const child = spawn(process.execPath, ['--test', ...reporters, ...runFiles], {
       cwd: root, env: runEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe']
     })
     children.add(child)
@@ -165,7 +180,9 @@ function runTests (runFiles, runEnv, live, what, timeoutMs = FILE_TIMEOUT_MS) {
         output += msg
         if (live) process.stderr.write(msg)
       }
-      resolve({ code: timedOut ? 124 : (c ?? (sig ? 1 : 0)), output, seconds: (Date.now() - t0) / 1000 })
+      const code = timedOut ? 124 : (c ?? (sig ? 1 : 0))
+      streams.push({ what, files: runFiles, events, code, killed: timedOut || sig !== null })
+      resolve({ code, output, seconds: (Date.now() - t0) / 1000 })
     })
   })
 }
@@ -242,6 +259,66 @@ if (unitRun !== null) {
   code = code || u.code
 }
 
+/** What each file that ran registered ({ tests, counts, … } with its content hash), by test file; `warn` is told of
+ * the runs whose events say nothing usable. */
+function registeredTests (warn) {
+  const hashOf = contentHasher(root)
+  const results = new Map()
+  for (const s of streams) {
+    // A run that was killed, or ended before node:test's report did, says nothing of what its files register; its
+    // failure is in the report already.
+    if (s.killed) continue
+    const events = readEvents(s.events)
+    if (events === null) {
+      if (s.code === 0) warn(`the test events of ${s.what} (${relative(root, s.events)}) end early: not compared`)
+      continue
+    }
+    const byFile = testsByFile(events, s.files, root)
+    if (byFile.reason !== undefined) {
+      warn(`could not tell which file some tests of ${s.what} are in (${byFile.reason}): not compared`)
+      continue
+    }
+    for (const [f, r] of byFile.results) results.set(rel(f), { ...r, hash: hashOf(f) })
+  }
+  return results
+}
+
+/**
+ * The test-count check (scripts/test-counts.mjs): the tests each file registered in this run against the records of
+ * the other Node majors and of this one's previous run, for the files whose content is the same. Returns the lines
+ * for the summary, and what failed (null if nothing did).
+ */
+function testCountCheck () {
+  const lines = []
+  const warn = m => lines.push(`test counts: ${m}`)
+  const major = Number(process.versions.node.split('.')[0])
+  const c = checkAndRecord({ root, major, version: process.version, results: registeredTests(warn), warn })
+  const n = c.differing.length
+  if (n > 0) {
+    lines.push('', '── test counts: files that registered other tests than the record for the same content ──', ...c.differing.flatMap(d => d.lines),
+      'A test file must register the same tests on every run and every Node major: one registered after a top-level',
+      'await, or only under some condition, is lost without failing (use { skip } for tests that cannot run here).',
+      `If the record is what is wrong, delete it (${RECORD_DIR}/node<major>.json) and run again.`)
+  }
+  const others = c.records.filter(m => m !== major)
+  const against = [others.length > 0 ? `Node ${others.join(', ')}` : '', c.records.includes(major) ? "this Node's previous run" : ''].filter(Boolean).join(' and ')
+  const summary = n > 0
+    ? `${n} of ${c.compared} files compared registered other tests than recorded (above)`
+    : c.compared > 0 ? `${c.compared} files registered the same tests as recorded for ${against}` : 'no record of these files\' content yet'
+  const rest = c.compared > 0 && c.notCompared > 0 ? `; ${c.notCompared} not compared (no record of their content, or failed)` : ''
+  lines.push(`test counts: ${summary}${rest}; recorded in ${relative(root, c.path)}`)
+  return { lines, failed: n > 0 ? `the test counts of ${n} file${n === 1 ? '' : 's'}` : null }
+}
+
+let countCheck
+try {
+  countCheck = testCountCheck()
+} catch (e) {
+  // A check that cannot run cannot fail either: say so, and fail the run.
+  countCheck = { lines: [`test counts: the check itself failed: ${e.stack ?? e}`], failed: 'the test-count check' }
+}
+if (countCheck.failed !== null) code = code || 1
+
 // The timing report.
 const total = (Date.now() - started) / 1000
 const sum = {}
@@ -257,11 +334,13 @@ if (lanesTime.length > 0) {
 if (unitSeconds !== null) lines.push(`unit stream: ${unitSeconds.toFixed(1)} s`)
 if (Object.keys(sum).length > 0) lines.push(`tests ${sum.tests ?? 0}, pass ${sum.pass ?? 0}, fail ${sum.fail ?? 0}, cancelled ${sum.cancelled ?? 0}, skipped ${sum.skipped ?? 0}, todo ${sum.todo ?? 0}`)
 const failed = report.filter(r => r.code !== 0)
-if (failed.length > 0) lines.push(`failed: ${failed.map(r => r.file).join(', ')}`)
+lines.push(...countCheck.lines)
+const failedNames = [...failed.map(r => r.file), ...(countCheck.failed !== null ? [countCheck.failed] : [])]
+if (failedNames.length > 0) lines.push(`failed: ${failedNames.join(', ')}`)
 process.stdout.write(lines.join('\n') + '\n')
 try {
   mkdirSync(join(root, 'test-output'), { recursive: true })
-  writeFileSync(join(root, 'test-output', 'test-times.json'), JSON.stringify({ node: process.version, lanes, seconds: total, code, totals: sum, files: report }, null, 2) + '\n')
+  writeFileSync(join(root, 'test-output', 'test-times.json'), JSON.stringify({ node: process.version, lanes, seconds: total, code, totals: sum, testCounts: countCheck.failed ?? 'ok', files: report }, null, 2) + '\n')
 } catch {}
 console.error(`tests finished in ${total.toFixed(1)} s with exit code ${code}`)
 process.exit(code)
