@@ -16,7 +16,7 @@ const CANCELLED = new Set(['cancelledByParent', 'testTimeoutFailure', 'testAbort
 
 const asPath = f => typeof f === 'string' && f.startsWith('file:') ? fileURLToPath(f) : f
 
-/** The events of one run, or null if the run was cut short (no end line: the process was killed). */
+/** The events of one run, or null if the run was cut short (no end line: the process was killed first). */
 export function readEvents (path) {
   if (!existsSync(path)) return null
   const events = []
@@ -24,7 +24,7 @@ export function readEvents (path) {
     if (text === '') continue
     try { events.push(JSON.parse(text)) } catch { return null } // a line cut in two by a kill
   }
-  return events.at(-1)?.type === 'end' ? events.slice(0, -1) : null
+  return events.some(ev => ev.type === 'end') ? events.filter(ev => ev.type !== 'end') : null
 }
 
 /** node:test's own event about a test file as a whole (Node 20 names it by its path, Node 24 by a shorter name): it

@@ -2,11 +2,18 @@
 // which tests a test file registered, so that the runner can compare them with earlier runs and other Node majors
 // (scripts/test-counts.mjs). It only keeps what that needs: test:start (the nesting of names), test:pass and
 // test:fail (the results), and the top-level test:complete (Node 20 numbers a file's top-level tests from 1 there:
-// how scripts/test-counts.mjs tells the files apart when a test was defined in a helper module). Its last line is
-// {"type":"end"}: a file without it was cut short (the process was killed), and its counts mean nothing.
+// how scripts/test-counts.mjs tells the files apart when a test was defined in a helper module). It ends with
+// {"type":"end"}, written once node:test has reported every file: a file without it was cut short (the process was
+// killed), and its counts mean nothing.
+//
+// It writes the file named by `?out=` in its URL itself, synchronously, rather than through its destination: under
+// --test-force-exit Node 20 ends the process as soon as its summary is out, before a second reporter has seen all of
+// it, and what a reporter had yielded to its destination but not yet written is lost (on 20.20: the last events).
 //
 //   node --test --test-reporter=spec --test-reporter-destination=stdout \
-//               --test-reporter=./scripts/test-events-reporter.mjs --test-reporter-destination=events.jsonl …
+//               --test-reporter='file:///…/scripts/test-events-reporter.mjs?out=/tmp/events.jsonl' \
+//               --test-reporter-destination=stdout …      (it writes nothing there)
+import { closeSync, openSync, writeSync } from 'node:fs'
 
 const KEPT = new Set(['test:start', 'test:pass', 'test:fail', 'test:complete'])
 
@@ -30,12 +37,21 @@ function line (type, data) {
   }) + '\n'
 }
 
+/** The plan of the whole run (not a file's): node:test sends it once every file is reported, before its summary. */
+const isRunPlan = (type, data) => type === 'test:plan' && data.nesting === 0 && data.file === undefined
+
 export default async function * testEvents (source) {
+  const out = new URL(import.meta.url).searchParams.get('out')
+  if (out === null) throw new Error('test-events-reporter.mjs writes the file named by ?out= in its URL: none was given')
+  const fd = openSync(out, 'w')
+  let ended = false
+  const end = () => { if (!ended) writeSync(fd, '{"type":"end"}\n'); ended = true }
   for await (const { type, data } of source) {
-    if (!KEPT.has(type)) continue
+    if (isRunPlan(type, data)) end()
     // test:complete comes in execution order; only the top-level ones are needed (their per-file number).
-    if (type === 'test:complete' && data.nesting !== 0) continue
-    yield line(type, data)
+    else if (KEPT.has(type) && !(type === 'test:complete' && data.nesting !== 0)) writeSync(fd, line(type, data))
   }
-  yield '{"type":"end"}\n'
+  end()
+  closeSync(fd)
+  yield '' // a reporter is a generator; everything went to `out`
 }

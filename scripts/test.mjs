@@ -146,7 +146,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 // Beside spec (on stdout, as before), each `node --test` run writes the events that say which tests each file
 // registered to a file of test-output/test-events/node<major>/ (one directory per major: CI runs two, one after the
-// other, and a developer may run them at once), for the test-count check at the end.
+// other, and a developer may run them at once), for the test-count check at the end. That reporter writes its file
+// itself (see why in it) and nothing to its destination, stdout (a file or /dev/null there: Node 24 fsyncs it on
+// close, which /dev/null refuses with EINVAL and the run then crashes).
 const EVENTS_REPORTER = pathToFileURL(join(root, 'scripts', 'test-events-reporter.mjs')).href
 const eventsDir = join(root, 'test-output', 'test-events', `node${process.versions.node.split('.')[0]}`)
 rmSync(eventsDir, { recursive: true, force: true })
@@ -159,7 +161,7 @@ function runTests (runFiles, runEnv, live, what, timeoutMs = FILE_TIMEOUT_MS) {
   return new Promise(resolve => {
     const t0 = Date.now()
     const events = join(eventsDir, `${what.replace(/[^A-Za-z0-9.-]+/g, '_')}.jsonl`)
-    const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${EVENTS_REPORTER}`, `--test-reporter-destination=${events}`]
+    const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${EVENTS_REPORTER}?out=${encodeURIComponent(events)}`, '--test-reporter-destination=stdout']
     const child = spawn(process.execPath, ['--test', ...reporters, ...runFiles], {
       cwd: root, env: runEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe']
     })
