@@ -231,22 +231,23 @@ function saveRecord (path, version, files) {
 /**
  * Compares this run's results (Map(relative test file → result with its hash)) with the records of the other Node
  * majors and of this one, then records the results that are comparable and did not differ. Returns the files that
- * differ with the lines that say how, how many files were compared, how many were not (new, changed or failed), the
- * record written and the Node majors that had one.
+ * differ with the lines that say how, how many files were compared, how many were not (no record of their content;
+ * failed), the record written and the Node majors that had one.
  */
 export function checkAndRecord ({ root, major, version, results, warn }) {
   const records = loadRecords(root, warn)
   const mine = records.get(major) ?? { path: join(root, RECORD_DIR, `node${major}.json`), node: version, files: {} }
   const differing = [] // { file, lines }
   let compared = 0
-  let notCompared = 0
+  let unrecorded = 0
+  let failed = 0
   const files = { ...mine.files }
   for (const [file, now] of results) {
-    if (!comparable(now)) { notCompared++; continue }
+    if (!comparable(now)) { failed++; continue }
     const against = [...records.entries()].filter(([m]) => m !== major).map(([, r]) => ({ r, where: `recorded in ${relative(root, r.path)}` }))
     if (records.has(major)) against.push({ r: mine, where: `its previous run, recorded in ${relative(root, mine.path)}` })
     const same = against.filter(({ r }) => r.files[file]?.hash === now.hash)
-    if (same.length === 0) notCompared++
+    if (same.length === 0) unrecorded++
     else compared++
     const lines = same.flatMap(({ r, where }) => difference(file, now, version, r.files[file], r.node, where))
     if (lines.length > 0) differing.push({ file, lines })
@@ -258,5 +259,5 @@ export function checkAndRecord ({ root, major, version, results, warn }) {
   } catch (e) {
     warn(`could not write ${relative(root, mine.path)}: ${e.message}`)
   }
-  return { differing, compared, notCompared, path: mine.path, records: [...records.keys()].sort((a, b) => a - b) }
+  return { differing, compared, unrecorded, failed, path: mine.path, records: [...records.keys()].sort((a, b) => a - b) }
 }

@@ -285,6 +285,8 @@ function registeredTests (warn) {
   return results
 }
 
+const nFiles = n => `${n} file${n === 1 ? '' : 's'}`
+
 /**
  * The test-count check (scripts/test-counts.mjs): the tests each file registered in this run against the records of
  * the other Node majors and of this one's previous run, for the files whose content is the same. Returns the lines
@@ -304,12 +306,14 @@ function testCountCheck () {
   }
   const others = c.records.filter(m => m !== major)
   const against = [others.length > 0 ? `Node ${others.join(', ')}` : '', c.records.includes(major) ? "this Node's previous run" : ''].filter(Boolean).join(' and ')
-  const summary = n > 0
-    ? `${n} of ${c.compared} files compared registered other tests than recorded (above)`
-    : c.compared > 0 ? `${c.compared} files registered the same tests as recorded for ${against}` : 'no record of these files\' content yet'
-  const rest = c.compared > 0 && c.notCompared > 0 ? `; ${c.notCompared} not compared (no record of their content, or failed)` : ''
-  lines.push(`test counts: ${summary}${rest}; recorded in ${relative(root, c.path)}`)
-  return { lines, failed: n > 0 ? `the test counts of ${n} file${n === 1 ? '' : 's'}` : null }
+  const summary = [
+    n > 0 ? `${n} of ${nFiles(c.compared)} compared registered other tests than recorded (above)` : c.compared > 0 ? `${nFiles(c.compared)} registered the same tests as recorded for ${against}` : 'no file compared',
+    c.unrecorded > 0 ? `${nFiles(c.unrecorded)} with no record of their content yet` : '',
+    c.failed > 0 ? `${nFiles(c.failed)} failed, not compared` : '',
+    `recorded in ${relative(root, c.path)}`
+  ]
+  lines.push(`test counts: ${summary.filter(Boolean).join('; ')}`)
+  return { lines, failed: n > 0 ? `the test counts of ${nFiles(n)}` : null }
 }
 
 let countCheck
