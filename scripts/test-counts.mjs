@@ -254,6 +254,8 @@ export function checkAndRecord ({ root, major, version, results, warn }) {
     // A file that differs keeps its old record: the difference is reported again until it is fixed or the record reset.
     if (lines.length === 0) files[file] = { hash: now.hash, counts: now.counts, tests: now.tests, ...(now.skippedSuites.length > 0 ? { skippedSuites: now.skippedSuites } : {}) }
   }
+  // A test file since deleted or renamed has nothing left to compare.
+  for (const f of Object.keys(files)) if (!existsSync(join(root, f))) delete files[f]
   try {
     saveRecord(mine.path, version, files)
   } catch (e) {
