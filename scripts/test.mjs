@@ -308,7 +308,7 @@ function testCountCheck () {
   const against = [others.length > 0 ? `Node ${others.join(', ')}` : '', c.records.includes(major) ? "this Node's previous run" : ''].filter(Boolean).join(' and ')
   const summary = [
     n > 0 ? `${n} of ${nFiles(c.compared)} compared registered other tests than recorded (above)` : c.compared > 0 ? `${nFiles(c.compared)} registered the same tests as recorded for ${against}` : 'no file compared',
-    c.unrecorded > 0 ? `${nFiles(c.unrecorded)} with no record of their content yet` : '',
+    c.unrecorded > 0 ? `${nFiles(c.unrecorded)} with no record of ${c.unrecorded === 1 ? 'its' : 'their'} content yet` : '',
     c.failed > 0 ? `${nFiles(c.failed)} failed, not compared` : '',
     `recorded in ${relative(root, c.path)}`
   ]
