@@ -205,7 +205,7 @@ function minus (a, b, skippedSuites) {
   return out
 }
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
+export const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
 const listed = (names, max = 15) => [...names.slice(0, max).map(n => `      ${n}`), ...(names.length > max ? [`      … and ${names.length - max} more`] : [])]
 
 /** One difference between this run's tests of a file and a record's, as lines for the summary (none if the same). */
@@ -242,10 +242,10 @@ export function checkAndRecord ({ root, major, version, results, warn }) {
   let unrecorded = 0
   let failed = 0
   const files = { ...mine.files }
+  const against = [...records.entries()].filter(([m]) => m !== major).map(([, r]) => ({ r, where: `recorded in ${relative(root, r.path)}` }))
+  if (records.has(major)) against.push({ r: mine, where: `its previous run, recorded in ${relative(root, mine.path)}` })
   for (const [file, now] of results) {
     if (!comparable(now)) { failed++; continue }
-    const against = [...records.entries()].filter(([m]) => m !== major).map(([, r]) => ({ r, where: `recorded in ${relative(root, r.path)}` }))
-    if (records.has(major)) against.push({ r: mine, where: `its previous run, recorded in ${relative(root, mine.path)}` })
     const same = against.filter(({ r }) => r.files[file]?.hash === now.hash)
     if (same.length === 0) unrecorded++
     else compared++

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { delimiter, dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { nodeRuntime } from './node-runtime.mjs'
-import { checkAndRecord, contentHasher, readEvents, RECORD_DIR, testsByFile } from './test-counts.mjs'
+import { checkAndRecord, contentHasher, plural, readEvents, RECORD_DIR, testsByFile } from './test-counts.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -285,7 +285,7 @@ function registeredTests (warn) {
   return results
 }
 
-const nFiles = n => `${n} file${n === 1 ? '' : 's'}`
+const nFiles = n => plural(n, 'file')
 
 /**
  * The test-count check (scripts/test-counts.mjs): the tests each file registered in this run against the records of
