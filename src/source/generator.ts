@@ -507,10 +507,13 @@ function numberKinds (schema: StructType, roles: Roles): Int8Array | null {
   for (let i = 0; i < schema.fields.length; i++) {
     const f = schema.fields[i]!
     const k = f.type.kind
-    if (k === 'int' || k === 'long' || k === 'short' || k === 'byte' || (k === 'timestamp' && f.name === roles.timeField)) kinds[i] = NUMBER_VARINT
-    else if (k === 'double' && !roles.keyFields.includes(f.name)) kinds[i] = NUMBER_DOUBLE
-    else if (k === 'float' && !roles.keyFields.includes(f.name)) kinds[i] = NUMBER_FLOAT
-    else if (k === 'boolean' && !roles.keyFields.includes(f.name) && f.name !== roles.timeField) kinds[i] = NUMBER_BOOLEAN
+    // Key ids and event times are whole numbers: such a field must be written as a varint.
+    const key = roles.keyFields.includes(f.name)
+    const time = f.name === roles.timeField
+    if (k === 'int' || k === 'long' || k === 'short' || k === 'byte' || (k === 'timestamp' && time)) kinds[i] = NUMBER_VARINT
+    else if (k === 'double' && !key) kinds[i] = NUMBER_DOUBLE
+    else if (k === 'float' && !key) kinds[i] = NUMBER_FLOAT
+    else if (k === 'boolean' && !key && !time) kinds[i] = NUMBER_BOOLEAN
     else return null
   }
   return kinds
