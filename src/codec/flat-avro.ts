@@ -37,6 +37,17 @@ export interface FlatReader {
   read (data: Uint8Array, start: number, end: number): Record<string, unknown> | null
   /** Bytes after the record's end that were not read, after the last read (the caller refuses them). */
   readonly trailing: number
+  /**
+   * Which fields `readNumbers` can read as numbers: 1 for a field whose every branch is null, an int, a long, a float
+   * or a double (its value is then a number or null, never anything else), 0 otherwise.
+   */
+  readonly numeric: Uint8Array
+  /**
+   * Reads the record in `data[start..end)` as `read` would — the same refusals, the same truncation, every field
+   * read or skipped alike — but keeps only the values of the fields with `want[i]` = 1 (numeric fields only), as
+   * `vals[i]` and `valid[i]` (0: null): no record object, no boxed number. Returns false when the record is truncated.
+   */
+  readNumbers (data: Uint8Array, start: number, end: number, want: Uint8Array, vals: Float64Array, valid: Uint8Array): boolean
 }
 
 /** The kind of a primitive avsc type, or -1 when it is not one this reader handles. */
@@ -78,7 +89,9 @@ export function flatReader (type: avro.Type, only?: readonly string[]): FlatRead
     branches.push(bs)
   }
   const wanted = Uint8Array.from(fields, f => (only === undefined || only.includes(f.name) ? 1 : 0))
-  return new Reader(fields.map(f => f.name), Int32Array.from(kinds), branches.map(b => Int32Array.from(b)), wanted)
+  const isNumber = (k: number): boolean => k === NULL || k === INT || k === LONG || k === FLOAT || k === DOUBLE
+  const numeric = Uint8Array.from(kinds, (k, i) => ((k === UNION ? branches[i]!.every(isNumber) : isNumber(k) && k !== NULL) ? 1 : 0))
+  return new Reader(fields.map(f => f.name), Int32Array.from(kinds), branches.map(b => Int32Array.from(b)), wanted, numeric)
 }
 
 /**
@@ -106,9 +119,13 @@ class Reader implements FlatReader {
   #buf: Buffer | null = null
   #pos = 0
   #end = 0
+  /** Where #long and a checked-but-unkept long are read to. */
+  readonly #scratch = new Float64Array(1)
   trailing = 0
+  readonly numeric: Uint8Array
 
-  constructor (names: readonly string[], kinds: Int32Array, branches: readonly Int32Array[], wanted: Uint8Array) {
+  constructor (names: readonly string[], kinds: Int32Array, branches: readonly Int32Array[], wanted: Uint8Array, numeric: Uint8Array) {
+    this.numeric = numeric
     this.#stores = names.map(storeOf)
     this.#kinds = kinds
     this.#branches = branches
@@ -120,11 +137,7 @@ class Reader implements FlatReader {
   }
 
   read (data: Uint8Array, start: number, end: number): Record<string, unknown> | null {
-    if (data !== this.#data) {
-      this.#data = data
-      this.#view = null
-      this.#buf = null
-    }
+    this.#at(data)
     this.#pos = start
     this.#end = end
     const o = this.#record
@@ -146,6 +159,71 @@ class Reader implements FlatReader {
     if (this.#pos > end) return null
     this.trailing = end - this.#pos
     return o
+  }
+
+  readNumbers (data: Uint8Array, start: number, end: number, want: Uint8Array, vals: Float64Array, valid: Uint8Array): boolean {
+    this.#at(data)
+    this.#pos = start
+    this.#end = end
+    const kinds = this.#kinds
+    const wanted = this.#wanted
+    for (let i = 0; i < kinds.length; i++) {
+      let k = kinds[i]!
+      if (k === UNION) {
+        const index = this.#long()
+        const bs = this.#branches[i]!
+        if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
+        k = bs[index]!
+      }
+      if (want[i] === 1) {
+        if (k === NULL) valid[i] = 0
+        else { valid[i] = 1; this.#numberInto(k, vals, i) }
+      } else if (wanted[i] === 1 && k === LONG) {
+        // `read` refuses a long it cannot hold exactly in any field it reads, kept or not: so does this.
+        this.#numberInto(k, this.#scratch, 0)
+      } else {
+        // Skipping moves exactly as reading does, also past the end of a cut-short record.
+        this.#skip(k)
+      }
+    }
+    if (this.#pos > end) return false
+    this.trailing = end - this.#pos
+    return true
+  }
+
+  /**
+   * A field of a numeric kind (not null) into out[i], as #value reads it. Written into the array, not returned: a
+   * double returned by a call V8 does not inline is a heap number, one per field and record.
+   */
+  #numberInto (k: number, out: Float64Array, i: number): void {
+    switch (k) {
+      case INT: this.#longInto(out, i); return
+      case LONG: {
+        this.#longInto(out, i)
+        const n = out[i]!
+        if (!(n >= -SAFE_LONG && n <= SAFE_LONG)) throw new Error('potential precision loss')
+        return
+      }
+      case FLOAT: {
+        const p = this.#pos
+        this.#pos = p + 4
+        out[i] = this.#pos > this.#end ? 0 : this.#dataView().getFloat32(p, true)
+        return
+      }
+      default: { // DOUBLE
+        const p = this.#pos
+        this.#pos = p + 8
+        out[i] = this.#pos > this.#end ? 0 : this.#dataView().getFloat64(p, true)
+      }
+    }
+  }
+
+  #at (data: Uint8Array): void {
+    if (data !== this.#data) {
+      this.#data = data
+      this.#view = null
+      this.#buf = null
+    }
   }
 
   #value (k: number): unknown {
@@ -214,6 +292,12 @@ class Reader implements FlatReader {
 
   /** A zig-zag varint, computed as avsc computes it (ints, then floats beyond 28 bits). */
   #long (): number {
+    this.#longInto(this.#scratch, 0)
+    return this.#scratch[0]!
+  }
+
+  /** #long into out[i]. */
+  #longInto (out: Float64Array, i: number): void {
     let n = 0
     let k = 0
     let b: number
@@ -224,7 +308,7 @@ class Reader implements FlatReader {
       n |= (b & 0x7f) << k
       k += 7
     } while (h !== 0 && k < 28)
-    if (h === 0) return (n >> 1) ^ -(n & 1)
+    if (h === 0) { out[i] = (n >> 1) ^ -(n & 1); return }
     let f = n
     let fk = 268435456
     do {
@@ -232,6 +316,6 @@ class Reader implements FlatReader {
       f += (b & 0x7f) * fk
       fk *= 128
     } while ((b & 0x80) !== 0)
-    return (f % 2 !== 0 ? -(f + 1) : f) / 2
+    out[i] = (f % 2 !== 0 ? -(f + 1) : f) / 2
   }
 }

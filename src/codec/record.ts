@@ -43,6 +43,16 @@ export interface RecordDecoder {
    * the decoder's own, overwritten by its next call: read it, do not keep it.
    */
   decodeAt (data: Uint8Array, start: number, end: number): Record<string, unknown>
+  /**
+   * Present when records are flat Avro read by the flat reader (codec/flat-avro.ts): reads the record in
+   * `data[start..end)` with the same refusals as decodeAt (the same TilekilnErrors), keeping only the fields with
+   * `want[i]` = 1 — field i of the schema, which must be one `numericFields` marks — as `vals[i]` / `valid[i]` (0:
+   * null). The worker's path for GroupBys whose every input is a plain numeric column: no object, no boxed number.
+   */
+  numbersAt?: (data: Uint8Array, start: number, end: number, want: Uint8Array, vals: Float64Array, valid: Uint8Array) => void
+  /** With numbersAt: the schema's field names in record order, and which of them numbersAt can read. */
+  readonly fieldNames?: readonly string[]
+  readonly numericFields?: Uint8Array
 }
 
 /** decodeAt for a decoder that reads a record from its own view. */
@@ -373,7 +383,19 @@ function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): Record
     if (flat.trailing !== 0) throw trailingAvro(flat.trailing)
     return o
   }
-  return { decode, decodeAt }
+  const numbersAt = (data: Uint8Array, start: number, end: number, want: Uint8Array, vals: Float64Array, valid: Uint8Array): void => {
+    if (skip > 0 && (end - start < 5 || data[start] !== 0)) throw new TilekilnError('TK_DECODE', NOT_CONFLUENT)
+    let whole: boolean
+    try {
+      whole = flat.readNumbers(data, start + skip, end, want, vals, valid)
+    } catch (e) {
+      throw invalidAvro(e)
+    }
+    if (!whole) throw truncatedAvro()
+    if (flat.trailing !== 0) throw trailingAvro(flat.trailing)
+  }
+  const fieldNames = (type as unknown as { fields: { name: string }[] }).fields.map(f => f.name)
+  return { decode, decodeAt, numbersAt, fieldNames, numericFields: flat.numeric }
 }
 
 /**

@@ -184,3 +184,57 @@ test('key fields read by skipping the others are what the full decode gives, whe
   }
   assert.ok(compared > 5000, `${compared} records compared`)
 })
+
+// The worker's numeric path (worker/numeric-rows.ts) reads a record's numeric fields with numbersAt instead of
+// decodeAt: for every record, good or damaged, it must refuse what decodeAt refuses with the same error, and
+// otherwise give each kept field's value exactly (−0, NaN and nulls included).
+test('numbers read by numbersAt are what decodeAt gives, and damaged records the same refusals', () => {
+  const r = new Random(20261207)
+  let compared = 0
+  let refused = 0
+  for (let s = 0; s < 300; s++) {
+    const schema = randomSchema(r, 1 + r.int(8))
+    if (flatReader(avroReaderType(schema)) === null) continue
+    for (const framing of ['raw', 'confluent'] as const) {
+      const d = createDecoder({ kind: 'avro', schema: NO_FIELDS, avroSchema: schema, framing })
+      assert.ok(d.numbersAt !== undefined && d.numericFields !== undefined && d.fieldNames !== undefined)
+      assert.deepEqual(d.fieldNames, schema.fields.map(f => f.name))
+      const numeric = d.numericFields
+      // A field is numeric when every branch of it is null or a number, and it is not null alone.
+      schema.fields.forEach((f, i) => {
+        const kinds = Array.isArray(f.type) ? f.type as string[] : [f.type as string]
+        const expected = kinds.every(k => ['null', 'int', 'long', 'float', 'double'].includes(k)) && kinds.some(k => k !== 'null')
+        assert.equal(numeric[i], expected ? 1 : 0, `field ${JSON.stringify(f)}`)
+      })
+      const want = Uint8Array.from(numeric, n => (n === 1 && r.int(3) !== 0 ? 1 : 0))
+      const type = avroReaderType(schema)
+      const vals = new Float64Array(schema.fields.length)
+      const valid = new Uint8Array(schema.fields.length)
+      for (let i = 0; i < 40; i++) {
+        const body = new Uint8Array(type.toBuffer(randomRecord(r, schema)))
+        const good = framing === 'raw' ? body : Uint8Array.from([0, 0, 0, 0, 7, ...body])
+        const bytes = i < 10 ? good : damage(r, good)
+        const before = r.int(8)
+        const data = new Uint8Array(new SharedArrayBuffer(before + bytes.length + r.int(8)))
+        for (let j = 0; j < data.length; j++) data[j] = r.int(256)
+        data.set(bytes, before)
+        const full = outcome(() => d.decodeAt(data, before, before + bytes.length))
+        vals.fill(12345)
+        valid.fill(7)
+        const got = outcome(() => {
+          d.numbersAt!(data, before, before + bytes.length, want, vals, valid)
+          const o: Record<string, unknown> = {}
+          schema.fields.forEach((f, j) => { if (want[j] === 1) o[f.name] = valid[j] === 1 ? vals[j] : null })
+          return o
+        })
+        const expected: Outcome = full.ok
+          ? { ok: true, value: full.value.filter(([name]) => want[schema.fields.findIndex(f => f.name === name)] === 1) }
+          : full
+        assert.deepEqual(got, expected, `schema ${JSON.stringify(schema)}, ${framing}, want [${[...want].join(',')}], bytes [${[...bytes].join(',')}]`)
+        compared++
+        if (!full.ok) refused++
+      }
+    }
+  }
+  assert.ok(compared > 10000 && refused > 1000, `${compared} records compared, ${refused} refused`)
+})
