@@ -60,6 +60,11 @@ export interface EngineOptions {
   readonly lingerMillis?: number
   readonly ring?: Partial<RingGeometry>
   readonly evaluator?: 'spark' | 'column-refs'
+  /**
+   * false: workers fold every record through a decoded object and the query, even for GroupBys of plain numeric
+   * columns, which they otherwise fold as numbers (worker/numeric-rows.ts). Same tiles either way; for tests.
+   */
+  readonly numericRows?: boolean
   /** Called about every `progressMillis` with a snapshot (the CLI prints it). */
   readonly onProgress?: (p: Progress) => void
   readonly progressMillis?: number
@@ -312,7 +317,8 @@ export class Engine {
       untiled,
       rollups: this.rollups,
       // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
-      maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes)
+      maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes),
+      ...(o.numericRows === false ? { numericRows: false } : {})
     }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.#lastSentVersion.push(-1)

@@ -84,6 +84,7 @@ export class TriggerState {
   #gen = new Uint32Array(0)
   #dirty = new Int32Array(0)
   #nDirty = 0
+  #now = 0
   readonly #timers = new TimerQueue()
 
   constructor (trigger: Trigger) {
@@ -111,6 +112,18 @@ export class TriggerState {
 
   /** A row was folded into entry e at processing time `now` (per row: no allocation). */
   touched (e: number, now: number): void {
+    this.#now = now
+    this.touch(e)
+  }
+
+  /** The processing time `touch` stamps (the worker's task time). */
+  set now (now: number) { this.#now = now }
+
+  /**
+   * `touched` at the time set by `now`. Without a time argument per row: a double passed to a call V8 does not
+   * inline, or read from a module's `let`, is a heap number allocated each time.
+   */
+  touch (e: number): void {
     const f = this.#flags[e]!
     if (this.#always) {
       if ((f & DIRTY) === 0) {
@@ -119,7 +132,7 @@ export class TriggerState {
       }
     } else if ((f & TIMER) === 0) {
       this.#flags[e] = f | TIMER
-      this.#timers.push(e, this.#gen[e]!, now + this.#delay)
+      this.#timers.push(e, this.#gen[e]!, this.#now + this.#delay)
     }
   }
 

@@ -48,12 +48,23 @@ export class KeyTable {
       const k = out[this.#bound.keyIndices[0]!]
       if (typeof k === 'number') {
         const id = nums.get(k)
-        return id >= 0 ? id : this.#add(out, k, partition)
+        return id >= 0 ? id : this.#add(this.#keyValues(out), k, partition)
       }
     }
     const canon = this.#canonical(out)
     const id = this.#ids.get(canon)
-    return id === undefined ? this.#add(out, canon, partition) : id
+    return id === undefined ? this.#add(this.#keyValues(out), canon, partition) : id
+  }
+
+  #keyValues (out: readonly unknown[]): unknown[] { return this.#bound.keyIndices.map(i => out[i]) }
+
+  /** Whether keys are one integral column (idForNumber takes them). */
+  get numeric (): boolean { return this.#nums !== null }
+
+  /** idFor of a row whose one integral key column holds the number k (only when `numeric`). */
+  idForNumber (k: number, partition: number): number {
+    const id = this.#nums!.get(k)
+    return id >= 0 ? id : this.#add([k], k, partition)
   }
 
   bytes (id: number): Uint8Array { return this.#bytes[id]! }
@@ -92,8 +103,7 @@ export class KeyTable {
     this.#free.push(id)
   }
 
-  #add (out: readonly unknown[], canon: unknown, partition: number): number {
-    const keyValues = this.#bound.keyIndices.map(i => out[i])
+  #add (keyValues: readonly unknown[], canon: unknown, partition: number): number {
     const bytes = this.#bound.keyCodec.encode(keyValues)
     // Put batches (and Zipline's TileKey consumers) carry a key's length in 16 bits, and the store may take fewer
     // (LMDB): refuse the event, not the batch, and never let the writer see a key it cannot store.

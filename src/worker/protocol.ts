@@ -41,6 +41,8 @@ export interface WorkerInit {
   readonly maxKeyBytes?: number
   /** Rolled-up tile sizes (ms) written beside the fine tiles (worker/rollups.ts); absent or empty = none. */
   readonly rollups?: readonly number[]
+  /** false: every record the general way, even where the numeric path applies (worker/numeric-rows.ts; tests). */
+  readonly numericRows?: boolean
 }
 
 /**

@@ -66,6 +66,29 @@ export class RowBuffer {
     if (this.#n === this.#rowCap) this.flush()
   }
 
+  /** The output columns the kernel parts read (`add`'s `out` indexes), in the order of the value arrays. */
+  get inputs (): readonly number[] { return this.#kinputs }
+
+  /**
+   * `add` for a row whose inputs are numbers already: kernel input j's value is `vals[at[j]]`, null when
+   * `valid[at[j]]` is 0 (the worker's numeric path, worker/numeric-rows.ts).
+   */
+  addNumbers (e: number, ts: number, vals: Float64Array, valid: Uint8Array, at: Int32Array): void {
+    const r = this.#n++
+    this.#entries[r] = e
+    this.#ts[r] = ts
+    for (let j = 0; j < at.length; j++) {
+      const i = at[j]!
+      if (valid[i] === 0) {
+        this.#valid[j]![r] = 0
+      } else {
+        this.#valid[j]![r] = 1
+        this.#vals[j]![r] = vals[i]!
+      }
+    }
+    if (this.#n === this.#rowCap) this.flush()
+  }
+
   /** Runs every kernel part over the staged rows. */
   flush (): void {
     const n = this.#n

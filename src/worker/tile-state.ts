@@ -20,6 +20,7 @@
 import { instantiateKernels } from '../agg/kernels.ts'
 import { describeKey } from '../codec/key.ts'
 import type { BoundGroupBy } from '../config/bind.ts'
+import { tileStartOf } from '../window/resolution.ts'
 import { isFinal, type Trigger, TriggerState } from '../window/trigger.ts'
 import { EntryTable } from './entry-table.ts'
 import { KeyTable } from './key-table.ts'
@@ -133,8 +134,9 @@ export class TileState {
     return isFinal(tileStart, this.#tileSize, this.#lateness, watermark)
   }
 
-  /** Starts the puts of a task. */
-  begin (): void {
+  /** Starts the puts of a task; `now`: its processing time, the one `rowNumbers` folds rows at. */
+  begin (now?: number): void {
+    if (now !== undefined) this.#triggers.now = now
     this.#fine.begin()
     this.#rollups.begin()
   }
@@ -169,13 +171,7 @@ export class TileState {
   row (out: readonly unknown[], ts: number, tileStart: number, now: number, partition = 0): number {
     const keyId = this.#keys.idFor(out, partition)
     const home = this.#keys.home(keyId)
-    if (home !== partition) {
-      // A key seen in two partitions: its state stays where it lives (one owner per key), and is counted.
-      this.#crossings++
-      if (this.#crossingSample === null) this.#crossingSample = `key ${this.#describeKey(out)} lives in partition ${home}, row from partition ${partition}`
-      const closed = this.#open.closedAt(home)
-      if (closed !== undefined && this.isLate(tileStart, closed)) return ROW_LATE_AT_HOME
-    }
+    if (home !== partition && this.#crossed(home, partition, tileStart, out, 0)) return ROW_LATE_AT_HOME
     const liveBefore = this.#entries.live
     const e = this.#entryFor(keyId, home, tileStart)
     if (this.#checks) {
@@ -196,6 +192,49 @@ export class TileState {
     if (this.#kernelParts) this.#rows.add(e, ts, out)
     this.#triggers.touched(e, now)
     return ROW_FOLDED
+  }
+
+  /**
+   * Whether `rowNumbers` can fold this GroupBy's rows: one integral key column, and every aggregation a kernel part
+   * without a JS check (so a row's inputs are numbers or nulls, nothing else).
+   */
+  get numericRows (): boolean { return this.#keys.numeric && !this.#jsParts && !this.#checks }
+
+  /** The output columns the kernel parts read, in the order `rowNumbers`' `at` gives them. */
+  get kernelInputs (): readonly number[] { return this.#rows.inputs }
+
+  /**
+   * `row` for a row given as numbers (only when `numericRows`): its key value at `vals[keyAt]` (not null), its time
+   * at `vals[tsAt]`, kernel input j's value at `vals[at[j]]` (null where `valid` is 0). Folds exactly as `row` folds
+   * the same values, at the processing time given to `begin`. (The key, time and processing time are read here, not
+   * passed: a double argument of a call V8 does not inline is a heap number allocated per row.)
+   */
+  rowNumbers (keyAt: number, tsAt: number, partition: number, vals: Float64Array, valid: Uint8Array, at: Int32Array): number {
+    const key = vals[keyAt]!
+    const ts = vals[tsAt]!
+    const tileStart = tileStartOf(ts, this.#tileSize)
+    const keyId = this.#keys.idForNumber(key, partition)
+    const home = this.#keys.home(keyId)
+    if (home !== partition && this.#crossed(home, partition, tileStart, null, key)) return ROW_LATE_AT_HOME
+    const e = this.#entryFor(keyId, home, tileStart)
+    this.#entries.latest[e] = ts
+    if (this.#kernelParts) this.#rows.addNumbers(e, ts, vals, valid, at)
+    this.#triggers.touch(e)
+    return ROW_FOLDED
+  }
+
+  /**
+   * A key seen in two partitions: its state stays where it lives (one owner per key), and is counted. True when the
+   * row is late by the clock of the key's home partition. The key is `out`'s key columns, or (out null) the number.
+   */
+  #crossed (home: number, partition: number, tileStart: number, out: readonly unknown[] | null, key: number): boolean {
+    this.#crossings++
+    if (this.#crossingSample === null) {
+      const described = out !== null ? this.#describeKey(out) : JSON.stringify([key]).slice(0, 120)
+      this.#crossingSample = `key ${described} lives in partition ${home}, row from partition ${partition}`
+    }
+    const closed = this.#open.closedAt(home)
+    return closed !== undefined && this.isLate(tileStart, closed)
   }
 
   /** A key's Avro bytes as a JSON object of its key columns (reports; not a hot path). */

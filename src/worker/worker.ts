@@ -14,6 +14,7 @@ import { partitionOfKey, workerOfKey } from '../route/ownership.ts'
 import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
 import type { BatchTask, Closes, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
+import { numericRows, type NumericRows } from './numeric-rows.ts'
 import { ROW_LATE_AT_HOME, TileState } from './tile-state.ts'
 import { UntiledState } from './untiled-state.ts'
 
@@ -36,6 +37,8 @@ const nKeys = keyIndices.length
 const out: unknown[] = new Array(query.columns.length).fill(null)
 const timeColumn = plan.source.timeColumn
 const keyedPartitions = query.multiRow ? init.keyedPartitions ?? 0 : 0
+// Plain numeric columns: records folded as numbers (null: the general path for every record).
+const numeric = init.numericRows === false ? null : numericRows(query, plan.source, decoder, tiles, keyIndices, tsIndex, init.ownershipCheck || keyedPartitions > 1)
 
 // Per-task state, reset by `begin`.
 let now = 0
@@ -136,29 +139,90 @@ function processRecords (task: BatchTask): number {
   curSlot = slot
   for (let i = 0; i < task.count; i++) {
     curIndex = i
-    let record: Record<string, unknown>
-    try {
-      record = decoder.decodeAt(slot.data, slot.starts[i]!, slot.ends[i]!)
-    } catch (e) {
-      deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
-      continue
-    }
-    curRows = 0
-    // Only multi-row queries fill it; setting an array's length is a builtin call (2 % of a worker's time).
-    if (pending.length !== 0) pending.length = 0
-    try {
-      if (--evalCountdown !== 0) query.run(record, out, emit)
-      else timedRun(record)
-    } catch (e) {
-      deadLetter(isTilekilnError(e) ? e.code : 'TK_EXPR_EVAL', `expression evaluation failed: ${describeError(e)}`)
-      continue
-    }
-    if (curRows === 0) filtered++
-    for (let j = 0; j < pending.length; j++) fold(pending[j]!, j)
+    // The sampled record goes the general way, so that spark_expr_eval_time times the evaluation on either path.
+    if (--evalCountdown === 0) {
+      evalCountdown = EVAL_SAMPLE_EVERY
+      generalRecord(slot, i, true)
+    } else if (numeric !== null) numericRecord(slot, i, numeric)
+    else generalRecord(slot, i, false)
   }
   curSlot = null
   curIndex = -1
   return task.count
+}
+
+/** Decodes record i of the slot into an object, evaluates the query over it and folds the rows it makes. */
+function generalRecord (slot: SlotView, i: number, timed: boolean): void {
+  let record: Record<string, unknown>
+  try {
+    record = decoder.decodeAt(slot.data, slot.starts[i]!, slot.ends[i]!)
+  } catch (e) {
+    deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
+    return
+  }
+  curRows = 0
+  // Only multi-row queries fill it; setting an array's length is a builtin call (2 % of a worker's time).
+  if (pending.length !== 0) pending.length = 0
+  try {
+    if (!timed) query.run(record, out, emit)
+    else timedRun(record)
+  } catch (e) {
+    deadLetter(isTilekilnError(e) ? e.code : 'TK_EXPR_EVAL', `expression evaluation failed: ${describeError(e)}`)
+    return
+  }
+  if (curRows === 0) filtered++
+  for (let j = 0; j < pending.length; j++) fold(pending[j]!, j)
+}
+
+/**
+ * Record i of the slot the numeric way (worker/numeric-rows.ts): its values read as numbers and folded as `fold`
+ * folds the row a plain-column query makes of them, in the same order of checks and with the same dead letters.
+ */
+function numericRecord (slot: SlotView, i: number, n: NumericRows): void {
+  const vals = n.vals
+  const valid = n.valid
+  try {
+    decoder.numbersAt!(slot.data, slot.starts[i]!, slot.ends[i]!, n.want, vals, valid)
+  } catch (e) {
+    deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
+    return
+  }
+  if (valid[n.keyField] === 0) {
+    // A null key is a key too, but not a number: the general fold, over the row the query would have made.
+    for (let c = 0; c < out.length; c++) {
+      const f = n.fieldOf[c]!
+      out[c] = valid[f] === 1 ? vals[f]! : null
+    }
+    fold(out, 0)
+    return
+  }
+  if (valid[n.tsField] === 0) {
+    deadLetter('TK_INPUT', `missing timestamp: the timeColumn '${timeColumn}' is null`)
+    return
+  }
+  // An int or a long: whole, and finite; an Avro int is not range-checked by the reader.
+  const ts = vals[n.tsField]!
+  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`); return }
+  const tileStart = tileStartOf(ts, plan.tileSizeMillis)
+  const watermark = slot.watermarks[i]!
+  if (isLate(tileStart, watermark)) {
+    lateRow(ts, tileStart, watermark)
+    return
+  }
+  let folded: number
+  try {
+    folded = tiles!.rowNumbers(n.keyField, n.tsField, slot.partitions[i]!, vals, valid, n.at)
+  } catch (e) {
+    deadLetter(isTilekilnError(e) ? e.code : 'TK_INPUT', describeError(e))
+    return
+  }
+  if (folded === ROW_LATE_AT_HOME) {
+    // Read again, not kept: a double still live after the call above is a heap number allocated per record.
+    const t = vals[n.tsField]!
+    lateRow(t, tileStartOf(t, plan.tileSizeMillis), NaN)
+    return
+  }
+  rows++
 }
 
 function applyCloses (closes: Closes): number {
@@ -191,7 +255,7 @@ export default function run (task: Task): unknown {
   rows = 0; late = 0; filtered = 0
   deadLetters = []
   evalMicros = NO_SAMPLES
-  if (tiles !== null) tiles.begin()
+  if (tiles !== null) tiles.begin(now)
   else puts.begin()
   const records = task.kind === 'batch' ? processRecords(task) : 0
   let closedTiles = 0
