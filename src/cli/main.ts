@@ -95,6 +95,7 @@ const RUN = [
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: DEFAULT_LINGER_MILLIS, min: 0, max: 60_000, duration: true },
   // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
+  { name: 'batch-records', type: 'number', arg: 'N', help: 'most records of one worker batch (a ring slot): larger batches write each busy tile less often and raise the maximum rate; smaller ones keep event-to-store latency low under load (README, Benchmarks)', default: DEFAULT_RING.maxRecords, integer: true, min: 1, max: 1 << 20 },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark', choices: ['spark', 'column-refs'] },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off', min: 0, duration: true },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
@@ -319,7 +320,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     outOfOrdernessMillis: o.outOfOrderness,
     writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue, maxCoalescedPuts: o.kvCoalesce },
     lingerMillis: o.linger,
-    ring: { dataBytes: o.ringSlotBytes },
+    ring: { dataBytes: o.ringSlotBytes, maxRecords: o.batchRecords },
     evaluator: o.evaluator,
     servingInfo: o.replaceKeySchema ? 'replace' : 'check',
     untiled,
