@@ -9,6 +9,7 @@
 // as decodeAt does, with the same refusals; a plain column reference copies the field's value (null for a null);
 // and anything the numbers cannot say the same way — a null key — goes through the general path.
 
+import type { StructType } from '../api/data-type.ts'
 import type { RecordDecoder } from '../codec/record.ts'
 import type { SourcePlan } from '../config/plan.ts'
 import type { CompiledQuery } from '../expr/query.ts'
@@ -30,14 +31,16 @@ export interface NumericRows {
 }
 
 /** The numeric path's arrays for this GroupBy and input, or null when it does not apply (see above). */
-export function numericRows (query: CompiledQuery, source: SourcePlan, decoder: RecordDecoder, tiles: TileState | null, keyIndices: readonly number[], tsIndex: number, fannedOut: boolean): NumericRows | null {
+export function numericRows (query: CompiledQuery, source: SourcePlan, input: StructType, decoder: RecordDecoder, tiles: TileState | null, keyIndices: readonly number[], tsIndex: number, fannedOut: boolean): NumericRows | null {
   if (tiles === null || !tiles.numericRows || fannedOut) return null
   if (query.multiRow || source.wheres.length > 0) return null
   const names = decoder.fieldNames
   const numeric = decoder.numericFields
   if (decoder.numbersAt === undefined || names === undefined || numeric === undefined) return null
   if (keyIndices.length !== 1) return null
-  const tsKind = query.columns[tsIndex]?.type.kind
+  // The time field itself (the time column's type is always long: a TIMESTAMP, DATE or fractional field is converted
+  // to epoch milliseconds on the way, which only an int or a long field needs not be).
+  const tsKind = input.fields.find(f => f.name === query.timeField)?.type.kind
   if (tsKind !== 'long' && tsKind !== 'int') return null
   const fieldOf = new Int32Array(query.columns.length)
   for (let c = 0; c < query.columns.length; c++) {

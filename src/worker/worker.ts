@@ -38,7 +38,7 @@ const out: unknown[] = new Array(query.columns.length).fill(null)
 const timeColumn = plan.source.timeColumn
 const keyedPartitions = query.multiRow ? init.keyedPartitions ?? 0 : 0
 // Plain numeric columns: records folded as numbers (null: the general path for every record).
-const numeric = init.numericRows === false ? null : numericRows(query, plan.source, decoder, tiles, keyIndices, tsIndex, init.ownershipCheck || keyedPartitions > 1)
+const numeric = init.numericRows === false ? null : numericRows(query, plan.source, init.format.schema as StructType, decoder, tiles, keyIndices, tsIndex, init.ownershipCheck || keyedPartitions > 1)
 
 // Per-task state, reset by `begin`.
 let now = 0

@@ -5,7 +5,7 @@
 // records of every kind; and the features read back must be the brute-force oracle's.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type StructType } from '../../src/api/data-type.ts'
+import { type StructType, T } from '../../src/api/data-type.ts'
 import { asStruct, fromAvroSchema } from '../../src/codec/input-schema.ts'
 import { createDecoder } from '../../src/codec/record.ts'
 import { compilePlan } from '../../src/config/plan.ts'
@@ -201,7 +201,7 @@ test('the numeric path applies to plain numeric columns only', () => {
   const plan = (gb: unknown): { applies: boolean } => {
     const p = compilePlan(gb)
     const bound = bindGroupBy(p, SCHEMA, queryCompiler('spark'))
-    const n = numericRows(bound.query, p.source, decoder, kernelOnly, bound.keyIndices, bound.tsIndex, false)
+    const n = numericRows(bound.query, p.source, SCHEMA, decoder, kernelOnly, bound.keyIndices, bound.tsIndex, false)
     return { applies: n !== null }
   }
   assert.deepEqual(plan(groupBy()), { applies: true })
@@ -213,7 +213,21 @@ test('the numeric path applies to plain numeric columns only', () => {
   assert.deepEqual(plan(groupBy({ selects: { user_id: 'user_id', amount: 'amount', qty: 'big' }, timeColumn: 'ts' })), { applies: true })
   const p = compilePlan(groupBy())
   const bound = bindGroupBy(p, SCHEMA, queryCompiler('spark'))
-  assert.equal(numericRows(bound.query, p.source, decoder, kernelOnly, bound.keyIndices, bound.tsIndex, true), null, 'records fanned out to several workers')
-  assert.equal(numericRows(bound.query, p.source, decoder, { numericRows: false, kernelInputs: [] } as unknown as TileState, bound.keyIndices, bound.tsIndex, false), null, 'JS aggregations')
-  assert.equal(numericRows(bound.query, p.source, createDecoder({ kind: 'json', schema: SCHEMA }), kernelOnly, bound.keyIndices, bound.tsIndex, false), null, 'JSON input')
+  assert.equal(numericRows(bound.query, p.source, SCHEMA, decoder, kernelOnly, bound.keyIndices, bound.tsIndex, true), null, 'records fanned out to several workers')
+  assert.equal(numericRows(bound.query, p.source, SCHEMA, decoder, { numericRows: false, kernelInputs: [] } as unknown as TileState, bound.keyIndices, bound.tsIndex, false), null, 'JS aggregations')
+  assert.equal(numericRows(bound.query, p.source, SCHEMA, createDecoder({ kind: 'json', schema: SCHEMA }), kernelOnly, bound.keyIndices, bound.tsIndex, false), null, 'JSON input')
+  // A time field that is not an int or a long is converted to epoch milliseconds on the way (a double is truncated,
+  // microseconds divided): the general path's.
+  for (const [type, applies] of [['int', true], ['long', true], ['double', false], ['float', false], [{ type: 'long', logicalType: 'timestamp-micros' }, false]] as const) {
+    const avro = { ...AVRO, fields: AVRO.fields.map(f => (f.name === 'ts' ? { name: 'ts', type } : f)) }
+    const schema = asStruct(fromAvroSchema(avro), 'test schema')
+    const gb = compilePlan(groupBy())
+    const b = bindGroupBy(gb, schema, queryCompiler('spark'))
+    const d = createDecoder({ kind: 'avro', schema, avroSchema: avro, framing: 'raw' })
+    assert.equal(numericRows(b.query, gb.source, schema, d, kernelOnly, b.keyIndices, b.tsIndex, false) !== null, applies, `time field ${JSON.stringify(type)}`)
+  }
+  // The generator writes a TIMESTAMP field as a plain Avro long of microseconds: the schema's type decides, not Avro's.
+  const micros: StructType = { ...SCHEMA, fields: SCHEMA.fields.map(f => (f.name === 'ts' ? { ...f, type: T.timestamp } : f)) }
+  const b = bindGroupBy(p, micros, queryCompiler('spark'))
+  assert.equal(numericRows(b.query, p.source, micros, createDecoder({ kind: 'avro', schema: micros, avroSchema: AVRO, framing: 'raw' }), kernelOnly, b.keyIndices, b.tsIndex, false), null, 'a TIMESTAMP time field')
 })
