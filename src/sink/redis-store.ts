@@ -429,23 +429,17 @@ export class RedisStore implements TileStore {
    * fails the commands sent to it, not those of the others. Costs nothing when no reset is recent.
    */
   async #mastersBack (): Promise<void> {
-    const until = this.#resetAt + this.#connectTimeout
-    while (Date.now() < until && !this.#closed) {
-      if (this.#cluster!.nodes('master').every(n => n.status === 'ready' && n.stream?.destroyed !== true)) return
-      await new Promise(resolve => setTimeout(resolve, 10))
-    }
+    await pollUntil(() => this.#closed || this.#cluster!.nodes('master').every(n => n.status === 'ready' && n.stream?.destroyed !== true), this.#resetAt + this.#connectTimeout, 10)
   }
 
   /** Resolves once connected, on a cluster to every master (at most the connect timeout). Writes never wait. */
   async connected (): Promise<void> {
     await this.#ready('Redis connection failed')
-    const deadline = Date.now() + this.#connectTimeout
-    for (;;) {
+    const everyMaster = (): boolean => {
       const masters = this.#cluster === null ? [...this.#links.values()] : this.#cluster.nodes('master').map(n => { this.#masterAdded(n); return this.#links.get(`${n.options.host!}:${n.options.port!}`)! })
-      if (masters.length > 0 && masters.every(l => l.writable)) return
-      if (Date.now() > deadline) throw this.#error(`Redis connection failed: not every master was ready within ${this.#connectTimeout} ms`, undefined)
-      await new Promise(resolve => setTimeout(resolve, 20))
+      return masters.length > 0 && masters.every(l => l.writable)
     }
+    if (!await pollUntil(everyMaster, Date.now() + this.#connectTimeout, 20)) throw this.#error(`Redis connection failed: not every master was ready within ${this.#connectTimeout} ms`, undefined)
   }
 
   /**
@@ -1081,6 +1075,18 @@ export class RedisStore implements TileStore {
       // The Cluster closes the clients it holds; a link's client it no longer holds is ours to close.
       for (const name of [...this.#links.keys()]) this.#retire(name)
     }
+  }
+}
+
+/**
+ * Checks `done` every `everyMillis` until it holds (true) or `until` (epoch ms) passed (false). For the waits on the
+ * Cluster's masters, which its client reports only by polling its nodes' states.
+ */
+async function pollUntil (done: () => boolean, until: number, everyMillis: number): Promise<boolean> {
+  for (;;) {
+    if (done()) return true
+    if (Date.now() >= until) return false
+    await new Promise(resolve => setTimeout(resolve, everyMillis))
   }
 }
 
