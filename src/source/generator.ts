@@ -373,6 +373,8 @@ export class EventCursor implements GeneratedEvent {
   readonly #tsIdx: number
   readonly #tsScale: number
   readonly #gens: readonly (() => unknown)[]
+  /** In the numbers mode, how each field's value is drawn (drawOf): valueGen's draw, made inline. */
+  readonly #draws: Int8Array | null
   /**
    * The numbers mode (`numbers` true at construction, schemas of plain numbers only: `numbersOnly`): next() keeps the
    * values in `#numbers` and `#isNull` instead of `values`, and writeAvro() writes them. Same draws, same bytes as
@@ -407,6 +409,7 @@ export class EventCursor implements GeneratedEvent {
     const ctx: GenContext = { r: rnd, hints, id: () => keys.sample(rnd) }
     this.#gens = schema.fields.map(f => valueGen(f.type, ctx, f.name))
     this.#numberKinds = numbers ? numberKinds(schema, roles) : null
+    this.#draws = numbers ? Int8Array.from(schema.fields, f => drawOf(f.type)) : null
     if (numbers && this.#numberKinds === null) throw new Error('EventCursor: the numbers mode needs a schema of plain numbers (numbersOnly)')
     this.#numbers = new Float64Array(schema.fields.length)
     this.#isNull = new Uint8Array(schema.fields.length)
@@ -448,11 +451,23 @@ export class EventCursor implements GeneratedEvent {
       // then overwritten, as above).
       const numbers = this.#numbers
       const isNull = this.#isNull
+      const draws = this.#draws!
       for (let i = 0; i < gens.length; i++) {
         if (nulls > 0 && rnd.next() < nulls) { isNull[i] = 1; continue }
-        const v = gens[i]!() as number | boolean | null
-        isNull[i] = v === null ? 1 : 0
-        numbers[i] = v === true ? 1 : v === false || v === null ? 0 : v
+        // valueGen's draws, inline: a call through the generator closure per field returned each double boxed.
+        switch (draws[i]) {
+          case DRAW_INTEGRAL: numbers[i] = rnd.int(1000); break
+          case DRAW_DOUBLE: numbers[i] = Math.round(rnd.next() * 100_000) / 100; break
+          case DRAW_FLOAT: numbers[i] = Math.fround(Math.round(rnd.next() * 10_000) / 100); break
+          case DRAW_BOOLEAN: numbers[i] = rnd.next() < 0.5 ? 1 : 0; break
+          default: {
+            const v = gens[i]!() as number | boolean | null
+            isNull[i] = v === null ? 1 : 0
+            numbers[i] = v === true ? 1 : v === false || v === null ? 0 : v
+            continue
+          }
+        }
+        isNull[i] = 0
       }
       for (let j = 0; j < keyIdx.length; j++) {
         const v = id + j
@@ -549,6 +564,23 @@ function textGen (use: TextUse | undefined, c: GenContext): () => string {
   if (use.delimiter === null) return token
   const d = use.delimiter
   return () => { let s = token(); for (let i = r.int(3); i > 0; i--) s += d + token(); return s }
+}
+
+const DRAW_OTHER = 0
+const DRAW_INTEGRAL = 1
+const DRAW_DOUBLE = 2
+const DRAW_FLOAT = 3
+const DRAW_BOOLEAN = 4
+
+/** Which of valueGen's number draws a field of type t makes (DRAW_OTHER: call its generator). Keep the two alike. */
+function drawOf (t: DataType): number {
+  switch (t.kind) {
+    case 'int': case 'long': case 'short': case 'byte': return DRAW_INTEGRAL
+    case 'double': return DRAW_DOUBLE
+    case 'float': return DRAW_FLOAT
+    case 'boolean': return DRAW_BOOLEAN
+    default: return DRAW_OTHER
+  }
 }
 
 /** `path` names a top-level field (its hints apply); nested values get plain generators. */
