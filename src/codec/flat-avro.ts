@@ -142,16 +142,9 @@ class Reader implements FlatReader {
     this.#end = end
     const o = this.#record
     const stores = this.#stores
-    const kinds = this.#kinds
     const wanted = this.#wanted
-    for (let i = 0; i < kinds.length; i++) {
-      let k = kinds[i]!
-      if (k === UNION) {
-        const index = this.#long()
-        const bs = this.#branches[i]!
-        if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
-        k = bs[index]!
-      }
+    for (let i = 0; i < this.#kinds.length; i++) {
+      const k = this.#kindOf(i)
       if (wanted[i] === 1) stores[i]!(o, this.#value(k))
       else this.#skip(k)
     }
@@ -165,16 +158,9 @@ class Reader implements FlatReader {
     this.#at(data)
     this.#pos = start
     this.#end = end
-    const kinds = this.#kinds
     const wanted = this.#wanted
-    for (let i = 0; i < kinds.length; i++) {
-      let k = kinds[i]!
-      if (k === UNION) {
-        const index = this.#long()
-        const bs = this.#branches[i]!
-        if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
-        k = bs[index]!
-      }
+    for (let i = 0; i < this.#kinds.length; i++) {
+      const k = this.#kindOf(i)
       if (want[i] === 1) {
         if (k === NULL) valid[i] = 0
         else { valid[i] = 1; this.#numberInto(k, vals, i) }
@@ -216,6 +202,16 @@ class Reader implements FlatReader {
         out[i] = this.#pos > this.#end ? 0 : this.#dataView().getFloat64(p, true)
       }
     }
+  }
+
+  /** Field i's kind; for a union, its branch's, read from the record (a branch index out of range is refused). */
+  #kindOf (i: number): number {
+    const k = this.#kinds[i]!
+    if (k !== UNION) return k
+    const index = this.#long()
+    const bs = this.#branches[i]!
+    if (index < 0 || index >= bs.length) throw new Error(`invalid union index: ${index}`)
+    return bs[index]!
   }
 
   #at (data: Uint8Array): void {
