@@ -43,20 +43,14 @@ export class KeyTable {
    * longer than the store takes.
    */
   idFor (out: readonly unknown[], partition: number): number {
-    const nums = this.#nums
-    if (nums !== null) {
+    if (this.#nums !== null) {
       const k = out[this.#bound.keyIndices[0]!]
-      if (typeof k === 'number') {
-        const id = nums.get(k)
-        return id >= 0 ? id : this.#add(this.#keyValues(out), k, partition)
-      }
+      if (typeof k === 'number') return this.idForNumber(k, partition)
     }
     const canon = this.#canonical(out)
     const id = this.#ids.get(canon)
-    return id === undefined ? this.#add(this.#keyValues(out), canon, partition) : id
+    return id === undefined ? this.#add(this.#bound.keyIndices.map(i => out[i]), canon, partition) : id
   }
-
-  #keyValues (out: readonly unknown[]): unknown[] { return this.#bound.keyIndices.map(i => out[i]) }
 
   /** Whether keys are one integral column (idForNumber takes them). */
   get numeric (): boolean { return this.#nums !== null }
