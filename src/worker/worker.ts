@@ -36,6 +36,9 @@ const keyIndices = bound.keyIndices
 const nKeys = keyIndices.length
 const out: unknown[] = new Array(query.columns.length).fill(null)
 const timeColumn = plan.source.timeColumn
+// Dead-letter reasons both fold paths give (fold, numericRecord): one wording.
+const MISSING_TIME = `missing timestamp: the timeColumn '${timeColumn}' is null`
+const timeOutOfRange = (ts: number): string => `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`
 const keyedPartitions = query.multiRow ? init.keyedPartitions ?? 0 : 0
 // Plain numeric columns: records folded as numbers (null: the general path for every record).
 const numeric = init.numericRows === false ? null : numericRows(query, plan.source, init.format.schema as StructType, decoder, tiles, keyIndices, tsIndex, init.ownershipCheck || keyedPartitions > 1)
@@ -85,13 +88,13 @@ function fold (row: readonly unknown[], rowIndex: number): void {
   if (typeof tsv === 'number') ts = tsv
   else if (typeof tsv === 'bigint') ts = Number(tsv)
   else {
-    deadLetter('TK_INPUT', tsv === null || tsv === undefined ? `missing timestamp: the timeColumn '${timeColumn}' is null` : `timestamp is not a number: ${String(tsv).slice(0, 60)}`)
+    deadLetter('TK_INPUT', tsv === null || tsv === undefined ? MISSING_TIME : `timestamp is not a number: ${String(tsv).slice(0, 60)}`)
     return
   }
   if (!Number.isFinite(ts)) { deadLetter('TK_INPUT', `timestamp is not finite: ${ts}`); return }
   ts = Math.trunc(ts)
   // Event times are exact longs of milliseconds: beyond ±(2^53 − 1) they are rounded and would wrap in tile keys.
-  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`); return }
+  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', timeOutOfRange(ts)); return }
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
   // The watermark this record is judged by: its partition's clock just before it (fixed by the main thread).
   const watermark = curSlot !== null && curIndex >= 0 ? curSlot.watermarks[curIndex]! : -Infinity
@@ -197,12 +200,12 @@ function numericRecord (slot: SlotView, i: number, n: NumericRows): void {
     return
   }
   if (valid[n.tsField] === 0) {
-    deadLetter('TK_INPUT', `missing timestamp: the timeColumn '${timeColumn}' is null`)
+    deadLetter('TK_INPUT', MISSING_TIME)
     return
   }
   // An int or a long: whole, and finite; an Avro int is not range-checked by the reader.
   const ts = vals[n.tsField]!
-  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', `timestamp ${ts} is out of range (beyond ±(2^53 - 1) ms)`); return }
+  if (!Number.isSafeInteger(ts)) { deadLetter('TK_INPUT', timeOutOfRange(ts)); return }
   const tileStart = tileStartOf(ts, plan.tileSizeMillis)
   const watermark = slot.watermarks[i]!
   if (isLate(tileStart, watermark)) {
