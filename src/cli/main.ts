@@ -12,6 +12,7 @@ import type { KafkaAdmin } from '../kafka/types.ts'
 import { produce } from './produce.ts'
 import { DEFAULT_LINGER_MILLIS, Engine } from '../engine/engine.ts'
 import { DEFAULT_RING } from '../route/ring.ts'
+import { DEFAULT_BATCH_RECORDS, DEFAULT_MAX_BATCH_RECORDS } from '../engine/batch-sizer.ts'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { featureServer, listen, type Served } from '../fetch/http.ts'
 import type { ReadSide } from '../config/bind.ts'
@@ -95,7 +96,8 @@ const RUN = [
   { name: 'linger', type: 'number', arg: 'MS', help: 'how long a partly filled batch waits for more records', default: DEFAULT_LINGER_MILLIS, min: 0, max: 60_000, duration: true },
   // A slot must hold one record and stay addressable by the ring's u32 offsets (at most 1 GiB here).
   { name: 'ring-slot-bytes', type: 'number', arg: 'BYTES', help: 'record bytes one batch slot holds (4 slots per worker); a larger record is a dead letter', default: DEFAULT_RING.dataBytes, integer: true, min: 1024, max: 1 << 30 },
-  { name: 'batch-records', type: 'number', arg: 'N', help: 'most records of one worker batch (a ring slot): larger batches write each busy tile less often and raise the maximum rate; smaller ones keep event-to-store latency low under load (README, Benchmarks)', default: DEFAULT_RING.maxRecords, integer: true, min: 1, max: 1 << 20 },
+  { name: 'batch-records', type: 'number', arg: 'N', help: 'records of one worker batch while the worker keeps up: smaller batches keep event-to-store latency low, larger ones write each busy tile less often (README, Benchmarks)', default: DEFAULT_BATCH_RECORDS, integer: true, min: 1, max: 1 << 20 },
+  { name: 'batch-records-max', type: 'number', arg: 'N', help: `most records a worker's batch grows to (doubling) while the source outruns the worker, back to --batch-records when it waits for records; = --batch-records for fixed batches (default: the larger of ${DEFAULT_MAX_BATCH_RECORDS} and --batch-records)`, integer: true, min: 1, max: 1 << 20 },
   { name: 'evaluator', type: 'string', arg: 'spark|column-refs', help: 'expression evaluator', default: 'spark', choices: ['spark', 'column-refs'] },
   { name: 'progress', type: 'number', arg: 'MS', help: 'interval of the live view on a terminal (default 1 s), of the status line otherwise (default 30 s); 0 = off', min: 0, duration: true },
   { name: 'json', type: 'boolean', help: 'print the final summary as JSON' },
@@ -275,6 +277,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
   if (untiled && given.has('rollups') && o.rollups !== 'none') throw new TilekilnError('TK_USAGE', '--rollups rolls tiles up; an untiled run writes no tiles: drop one of --rollups and --untiled')
   if (untiled && given.has('trigger')) throw new TilekilnError('TK_USAGE', '--trigger decides when tiles are written; an untiled run writes every event as it comes: drop one of --trigger and --untiled')
   if (o.source === undefined) throw new TilekilnError('TK_USAGE', '--source SPEC is required')
+  if (o.batchRecordsMax !== undefined && o.batchRecordsMax < o.batchRecords) throw new TilekilnError('TK_USAGE', `--batch-records-max ${o.batchRecordsMax} is below --batch-records ${o.batchRecords}: a batch starts at --batch-records and grows up to the most (give the same number for fixed batches)`)
   const isKafka = o.source.startsWith('kafka:')
   const kafka: KafkaSpecOptions = {
     groupId: o.groupId,
@@ -320,7 +323,8 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     outOfOrdernessMillis: o.outOfOrderness,
     writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue, maxCoalescedPuts: o.kvCoalesce },
     lingerMillis: o.linger,
-    ring: { dataBytes: o.ringSlotBytes, maxRecords: o.batchRecords },
+    ring: { dataBytes: o.ringSlotBytes },
+    batch: { records: o.batchRecords, maxRecords: o.batchRecordsMax ?? Math.max(o.batchRecords, DEFAULT_MAX_BATCH_RECORDS) },
     evaluator: o.evaluator,
     servingInfo: o.replaceKeySchema ? 'replace' : 'check',
     untiled,

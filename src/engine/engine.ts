@@ -43,6 +43,7 @@ import { type DeadLetterSink, RateLimitedLog } from './dead-letter.ts'
 import { OwnedPartition, PartitionBook } from './partition-book.ts'
 import { resolveRollups } from '../window/rollup-sizes.ts'
 import { type Dispatched, WorkerPool } from './worker-pool.ts'
+import { BatchSizer, type BatchSizes, DEFAULT_BATCH_RECORDS, DEFAULT_MAX_BATCH_RECORDS } from './batch-sizer.ts'
 
 export interface EngineOptions {
   readonly groupBy: unknown
@@ -58,7 +59,14 @@ export interface EngineOptions {
   readonly writer?: Partial<KvWriterOptions>
   /** A partially filled slot is dispatched after this long (ms; default DEFAULT_LINGER_MILLIS) — the batching/latency trade-off. */
   readonly lingerMillis?: number
+  /** The ring's geometry; its maxRecords is a slot's room (default: the largest batch). */
   readonly ring?: Partial<RingGeometry>
+  /**
+   * Records per worker batch (engine/batch-sizer.ts): batches take `records` (default 8,192, or the ring's
+   * maxRecords if smaller) and grow up to `maxRecords` (default: the ring's maxRecords if given, else 65,536) while
+   * the source outruns their worker.
+   */
+  readonly batch?: Partial<BatchSizes>
   readonly evaluator?: 'spark' | 'column-refs'
   /**
    * false: workers fold every record through a decoded object and the query, even for GroupBys of plain numeric
@@ -223,6 +231,7 @@ export class Engine {
   #acked = 0
   #restored = 0
   #maxEventTime = -Infinity
+  #sizer!: BatchSizer
   #lastSentVersion: number[] = []
   #lastTickAt: number[] = []
   #nextTimer: number[] = []
@@ -279,7 +288,9 @@ export class Engine {
     const o = this.#o
     const started = Date.now()
     this.#startedAt = started
-    const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring }
+    const sizes = batchSizes(o)
+    const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring, maxRecords: Math.max(sizes.maxRecords, o.ring?.maxRecords ?? 0) }
+    this.#sizer = new BatchSizer(this.#workers, sizes)
     this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
     const serving: ServingInfo = untiled ? { ...this.bound.serving, untiled } : this.bound.serving
@@ -319,8 +330,9 @@ export class Engine {
       // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
       maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes),
       ...(o.numericRows === false ? { numericRows: false } : {})
-    }, this.#workers, geometry, (d, r) => this.#onResult(d, r), e => this.#fail(e))
+    }, this.#workers, geometry, this.#sizer, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
+      this.metrics.setLabelled(M.batchLimit, w, this.#sizer.limit(w))
       this.#lastSentVersion.push(-1)
       this.#lastTickAt.push(0)
       this.#nextTimer.push(Infinity)
@@ -812,6 +824,8 @@ export class Engine {
       if (slot.full) this.#dispatch(w)
       return undefined
     }
+    // Every slot of worker w is queued or running: the source outruns it, so its next batches may be larger.
+    if (slot === null) this.#sizer.outrun(w)
     if (slot !== null && slot.count === 0) {
       throw new TilekilnError('TK_SOURCE', `a record of ${end - start} bytes does not fit in a ring slot (${slot.view.data.length} bytes); raise the slot size`, { partition, position })
     }
@@ -837,7 +851,9 @@ export class Engine {
 
   #dispatch (w: number): void {
     this.#lastSentVersion[w] = this.#book.version
-    this.#pool.dispatchBatch(w, this.#closes(), Date.now())
+    if (!this.#pool.dispatchBatch(w, this.#closes(), Date.now())) return
+    this.metrics.inc(M.workerBatches)
+    this.metrics.setLabelled(M.batchLimit, w, this.#sizer.limit(w))
   }
 
   #flushAll (): void {
@@ -854,6 +870,7 @@ export class Engine {
       // Adaptive batching: a partly filled slot goes out after the linger time only to an idle worker — a busy one
       // would just queue it, so it keeps filling (bigger batches, fewer tasks) until the worker is free (#onResult).
       if (this.#pool.pendingSince(w) <= now - linger && this.#pool.inFlight(w) === 0 && !this.#writer.backpressured) {
+        this.#sizer.waited(w)
         this.#dispatch(w)
         continue
       }
@@ -943,7 +960,10 @@ export class Engine {
 
   #onResult (d: Dispatched, r: TaskResult): void {
     // The worker is free: hand it what waited for it, if that waited long enough already.
-    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? DEFAULT_LINGER_MILLIS) && this.#gate === null) this.#dispatch(d.worker)
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? DEFAULT_LINGER_MILLIS) && this.#gate === null) {
+      this.#sizer.waited(d.worker)
+      this.#dispatch(d.worker)
+    }
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
@@ -1088,6 +1108,17 @@ export class Engine {
       fencedWrites: this.metrics.counter(M.fencedWrites)
     }
   }
+}
+
+/** The batch sizes of a run: explicit ones, else bounded by an explicit ring slot's room, else the defaults. */
+function batchSizes (o: EngineOptions): BatchSizes {
+  const room = o.ring?.maxRecords
+  const records = o.batch?.records ?? Math.min(DEFAULT_BATCH_RECORDS, room ?? Infinity)
+  const maxRecords = o.batch?.maxRecords ?? Math.max(records, room ?? DEFAULT_MAX_BATCH_RECORDS)
+  if (!(Number.isInteger(records) && records >= 1 && Number.isInteger(maxRecords) && maxRecords >= records)) {
+    throw new TilekilnError('TK_CONFIG', `records per batch: ${records} growing up to ${maxRecords} — both must be whole numbers ≥ 1, and the most at least the first (--batch-records, --batch-records-max)`)
+  }
+  return { records, maxRecords }
 }
 
 function distinct (parts: Int32Array): number[] {

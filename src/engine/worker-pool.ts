@@ -5,6 +5,7 @@
 import { Piscina } from 'piscina'
 import { describeError, isTilekilnError, TilekilnError } from '../errors.ts'
 import { type RingGeometry, SlotView, SlotWriter, slotBytes } from '../route/ring.ts'
+import type { BatchSizer } from './batch-sizer.ts'
 import type { Closes, Task, TaskResult, WorkerInit } from '../worker/protocol.ts'
 
 export type WorkerBase = Omit<WorkerInit, 'index' | 'workers' | 'ring' | 'memory' | 'geometry'>
@@ -40,10 +41,12 @@ export class WorkerPool {
   readonly #idleWaiters: (() => void)[] = []
   readonly #onResult: (d: Dispatched, r: TaskResult) => void
   readonly #onFailure: (e: unknown) => void
+  readonly #sizer: BatchSizer
   #failed: unknown = null
 
-  constructor (base: WorkerBase, workers: number, geometry: RingGeometry, onResult: (d: Dispatched, r: TaskResult) => void, onFailure: (e: unknown) => void) {
+  constructor (base: WorkerBase, workers: number, geometry: RingGeometry, sizer: BatchSizer, onResult: (d: Dispatched, r: TaskResult) => void, onFailure: (e: unknown) => void) {
     this.size = workers
+    this.#sizer = sizer
     this.#onResult = onResult
     this.#onFailure = onFailure
     for (let w = 0; w < workers; w++) {
@@ -75,12 +78,15 @@ export class WorkerPool {
     }
   }
 
-  /** The slot being filled for worker w, taking a free one if needed; null when all its slots are busy. */
+  /**
+   * The slot being filled for worker w, taking a free one (sized by the batch sizer) if needed; null when all its
+   * slots are busy.
+   */
   filling (w: number): SlotWriter | null {
     let s: SlotWriter | null = this.#filling[w] ?? null
     if (s === null) {
       s = this.#free[w]!.pop() ?? null
-      if (s !== null) { s.reset(); this.#filling[w] = s }
+      if (s !== null) { s.reset(this.#sizer.limit(w)); this.#filling[w] = s }
     }
     return s
   }
@@ -118,12 +124,13 @@ export class WorkerPool {
 
   get totalInFlight (): number { return this.#inFlight.reduce((a, b) => a + b, 0) }
 
-  /** Hands worker w's filling slot to it; after its records it closes what `closes` says. */
-  dispatchBatch (w: number, closes: Closes, now: number): void {
+  /** Hands worker w's filling slot to it; after its records it closes what `closes` says. False: nothing to hand. */
+  dispatchBatch (w: number, closes: Closes, now: number): boolean {
     const slot = this.#filling[w]
-    if (slot === null || slot === undefined || slot.count === 0) return
+    if (slot === null || slot === undefined || slot.count === 0) return false
     this.#filling[w] = null
     this.#run(w, slot, { kind: 'batch', slot: slot.index, count: slot.count, closes, now })
+    return true
   }
 
   tick (w: number, closes: Closes, now: number): void {

@@ -18,7 +18,8 @@ export interface RingGeometry {
   readonly dataBytes: number
 }
 
-export const DEFAULT_RING: RingGeometry = { slots: 4, maxRecords: 8192, dataBytes: 4 << 20 }
+/** maxRecords here is a slot's room: the engine sizes it for its largest batch (engine/batch-sizer.ts). */
+export const DEFAULT_RING: RingGeometry = { slots: 4, maxRecords: 65_536, dataBytes: 4 << 20 }
 
 export function slotBytes (g: RingGeometry): number {
   // Whole multiples of 8 bytes, so every slot's Float64Arrays are aligned whatever the geometry.
@@ -53,7 +54,10 @@ const SMALL_RECORD_BYTES = 64
 export class SlotWriter {
   readonly view: SlotView
   readonly index: number
-  readonly #maxRecords: number
+  /** Records the slot has room for (the geometry's maxRecords). */
+  readonly capacity: number
+  /** Records this batch takes before it is full (≤ capacity; set by the batch sizer when the slot is taken). */
+  limit: number
   count = 0
   /**
    * Records whose first copy is in this slot: a record fanned out to several workers (EXPLODE) is in several
@@ -67,10 +71,13 @@ export class SlotWriter {
   constructor (view: SlotView, index: number, g: RingGeometry) {
     this.view = view
     this.index = index
-    this.#maxRecords = g.maxRecords
+    this.capacity = g.maxRecords
+    this.limit = g.maxRecords
   }
 
-  reset (): void {
+  /** An empty batch of at most `limit` records (clamped to the slot's capacity). */
+  reset (limit = this.capacity): void {
+    this.limit = Math.min(limit, this.capacity)
     this.count = 0
     this.primaries = 0
     this.used = 0
@@ -85,7 +92,7 @@ export class SlotWriter {
     const length = end - start
     const data = this.view.data
     const at = this.used
-    if (this.count >= this.#maxRecords || at + length > data.length) return false
+    if (this.count >= this.limit || at + length > data.length) return false
     const i = this.count++
     if (primary) this.primaries++
     // The clock is read once per batch, and exactly: the engine's coarse clock would both start the linger early and
@@ -104,6 +111,6 @@ export class SlotWriter {
   }
 
   get full (): boolean {
-    return this.count >= this.#maxRecords
+    return this.count >= this.limit
   }
 }

@@ -1,5 +1,6 @@
-// `run --batch-records N`: the most records of one worker batch. It changes how often a busy tile is written (the
-// always trigger writes each touched tile once per batch), never what the store ends up holding.
+// `run --batch-records N [--batch-records-max M]`: the records of one worker batch, and the most it grows to while
+// the source outruns the worker. They change how often a busy tile is written (the always trigger writes each
+// touched tile once per batch), never what the store ends up holding.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,7 +22,7 @@ test('--batch-records: smaller batches write busy tiles more often, into the sam
       return JSON.parse(r.stdout) as { tilesWritten: number }
     }
     const whole = await run('default', [])
-    const small = await run('small', ['--batch-records', '40'])
+    const small = await run('small', ['--batch-records', '40', '--batch-records-max', '40'])
     // 50 keys: a batch of 40 records writes up to 40 tiles, one of the default size at most one per key and tile.
     assert.ok(small.tilesWritten > 2 * whole.tilesWritten, `${small.tilesWritten} tile writes with batches of 40, ${whole.tilesWritten} by default`)
     const a = await dumpLines(join(dir, 'default'))
@@ -30,6 +31,9 @@ test('--batch-records: smaller batches write busy tiles more often, into the sam
     const bad = await tilekiln(['run', '--group-by', GB, '--source', source, '--store', `embedded:${join(dir, 'bad')}`, '--batch-records', '0'], {}, 30_000)
     assert.equal(bad.code, 2)
     assert.match(logMessages(bad.stderr), /--batch-records must be an integer from 1/)
+    const inverted = await tilekiln(['run', '--group-by', GB, '--source', source, '--store', `embedded:${join(dir, 'inverted')}`, '--batch-records', '100', '--batch-records-max', '50'], {}, 30_000)
+    assert.equal(inverted.code, 2, inverted.stderr)
+    assert.match(logMessages(inverted.stderr), /--batch-records-max 50 is below --batch-records 100/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { compilePlan } from '../../src/config/plan.ts'
 import { type WorkerBase, WorkerPool } from '../../src/engine/worker-pool.ts'
+import { BatchSizer } from '../../src/engine/batch-sizer.ts'
 import { isTilekilnError, TilekilnError } from '../../src/errors.ts'
 import { DEFAULT_RING } from '../../src/route/ring.ts'
 import { openGeneratorSource, parseGeneratorOptions } from '../../src/source/generator.ts'
@@ -22,7 +23,7 @@ function base (): WorkerBase {
 
 async function refusedTick (refusal: unknown): Promise<{ failures: unknown[], idle: unknown }> {
   const failures: unknown[] = []
-  const pool = new WorkerPool(base(), 1, DEFAULT_RING, () => { throw refusal }, e => { failures.push(e) })
+  const pool = new WorkerPool(base(), 1, DEFAULT_RING, new BatchSizer(1, { records: 8192, maxRecords: DEFAULT_RING.maxRecords }), () => { throw refusal }, e => { failures.push(e) })
   try {
     pool.tick(0, [], Date.now())
     const idle = await pool.idle().then(() => null, (e: unknown) => e)
