@@ -29,7 +29,8 @@ export const SEED = 42
  * `rollups`: also write rolled-up 1 h / 1 d tiles (the CLI's `--rollups auto` for this GroupBy). Off by default: the
  * Flink job of bench:flink writes Chronon's tiles only, and the comparison must be of the same tiles.
  */
-export interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string, rollups?: boolean }
+/** `batchMax`: most records a worker batch grows to (default the engine's; 8,192 = fixed batches, for A/B runs). */
+export interface Scenario { workers: number, keys: number, zipf: number, events: number, trigger: string, rollups?: boolean, batchMax?: number }
 
 export type Row = Record<string, number | string>
 
@@ -59,6 +60,7 @@ async function runScenario (s: Scenario): Promise<Row> {
     workers: s.workers,
     trigger: s.trigger === 'always' ? { kind: 'always' } : { kind: 'buffered', millis: Number(s.trigger.split(':')[1]) },
     rollups: s.rollups === true ? null : [],
+    ...(s.batchMax === undefined ? {} : { batch: { maxRecords: s.batchMax } }),
     progressMillis: 250,
     onProgress: p => { if (p.liveEntries > maxEntries) { maxEntries = p.liveEntries; stateAtMax = p.stateBytes; keysAtMax = p.liveKeys } },
     log: () => {}

@@ -31,8 +31,9 @@ export interface EngineRunOptions {
   readonly warmupSeconds: number
   readonly seconds: number
   readonly trigger?: string
-  /** Records per ring slot (a worker batch), slots per worker. */
+  /** Records per worker batch while the worker keeps up, most a batch grows to (engine defaults), slots per worker. */
   readonly batchRecords?: number
+  readonly batchRecordsMax?: number
   readonly slots?: number
   /** Store requests in flight (the writer's concurrency). */
   readonly inFlight?: number
@@ -74,9 +75,11 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
   const burst = o.burst === undefined ? '' : `,burst=${o.burst}`
   const source = openGeneratorSource(plan, parseGeneratorOptions(`keys=${o.keys},zipf=${o.zipf ?? 0},rate=${Math.round(o.rate)},seed=42${burst}`))
   const trigger = o.trigger ?? 'always'
-  const ring: { maxRecords?: number, slots?: number } = {}
-  if (o.batchRecords !== undefined) ring.maxRecords = o.batchRecords
+  const ring: { slots?: number } = {}
   if (o.slots !== undefined) ring.slots = o.slots
+  const batch: { records?: number, maxRecords?: number } = {}
+  if (o.batchRecords !== undefined) batch.records = o.batchRecords
+  if (o.batchRecordsMax !== undefined) batch.maxRecords = o.batchRecordsMax
   const engine = new Engine({
     groupBy,
     source,
@@ -85,6 +88,7 @@ export async function runEngine (o: EngineRunOptions): Promise<EngineRunResult> 
     workers: o.workers,
     trigger: trigger === 'always' ? { kind: 'always' } : { kind: 'buffered', millis: Number(trigger.split(':')[1]) },
     ring,
+    batch,
     ...(o.inFlight !== undefined ? { writer: { maxInFlight: o.inFlight } } : {}),
     ...(o.lingerMillis !== undefined ? { lingerMillis: o.lingerMillis } : {}),
     log: () => {}

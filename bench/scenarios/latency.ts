@@ -21,6 +21,7 @@ const pct = (p: number): string => (p === 100 ? 'max ms' : `p${p} ms`)
 function knobs (o: Options): Partial<EngineRunOptions> {
   const out: { -readonly [K in keyof EngineRunOptions]?: EngineRunOptions[K] } = {}
   if (num(o, 'batch') > 0) out.batchRecords = num(o, 'batch')
+  if (num(o, 'batch-max') > 0) out.batchRecordsMax = num(o, 'batch-max')
   if (num(o, 'in-flight') > 0) out.inFlight = num(o, 'in-flight')
   if (num(o, 'linger') >= 0) out.lingerMillis = num(o, 'linger')
   if (num(o, 'burst') > 0) out.burst = num(o, 'burst')
@@ -55,7 +56,8 @@ export const scenario: Scenario = {
     seconds: { help: 'measured seconds per level', default: 10, quick: 3 },
     warmup: { help: 'seconds from the first store write to the measurement', default: 3, quick: 1.5 },
     'max-rate': { help: 'events/s taken as the maximum (0: measure it first)', default: 0 },
-    batch: { help: 'records per worker batch (ring slot); 0: engine default', default: 0 },
+    batch: { help: 'records per worker batch while the worker keeps up; 0: engine default', default: 0 },
+    'batch-max': { help: 'most records a batch grows to while the source outruns its worker; 0: engine default', default: 0 },
     'in-flight': { help: 'store requests in flight; 0: engine default', default: 0 },
     linger: { help: 'ms a partly filled batch waits; negative: engine default', default: -1 },
     burst: { help: 'events the paced generator hands over at a time (a power of two); 0: the generator\'s default', default: 0 },

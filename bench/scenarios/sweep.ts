@@ -11,7 +11,7 @@ export const scenario: Scenario = {
   description: 'engine events/s and p99 over a grid of workers × batch size × ring slots × writer requests in flight (generator, embedded LMDB)',
   options: {
     workers: { help: 'worker threads to try', default: '1,2' },
-    batch: { help: 'records per worker batch (ring slot) to try', default: '1024,4096,8192', quick: '2048,8192' },
+    batch: { help: 'records per worker batch while the worker keeps up to try (each growing to the engine default most while the source outruns it)', default: '1024,4096,8192', quick: '2048,8192' },
     slots: { help: 'ring slots per worker to try', default: '2,4,8', quick: '4' },
     'in-flight': { help: 'store requests in flight to try', default: '1,10', quick: '10' },
     keys: { help: 'distinct keys (uniform)', default: 100_000, quick: 20_000 },
