@@ -49,6 +49,8 @@ const keys = Number(arg('keys', '100000'))
 const storeSync = arg('store-sync', 'commit') as 'commit' | 'checkpoint'
 const rollups = arg('rollups', 'auto')
 if (rollups !== 'auto' && rollups !== 'none') throw new Error(`--rollups must be auto or none, got ${rollups}`)
+/** Most records a worker batch grows to (0: the engine's default). */
+const batchMax = Number(arg('batch-max', '0'))
 
 /** What a consuming process is told: one library's run over the produced topic. */
 interface Consume { library: KafkaLibrary, brokers: string, topic: string, schemaFile: string, dir: string, brokerPid: number | null }
@@ -90,6 +92,7 @@ async function consume (c: Consume): Promise<{ row: Row, lag: [number, number][]
     workers,
     // null: the engine's default for this GroupBy (as the daemon's --rollups auto); []: none.
     rollups: rollups === 'auto' ? null : [],
+    ...(batchMax > 0 ? { batch: { maxRecords: batchMax } } : {}),
     progressMillis: 500,
     onProgress: (p: Progress) => {
       const written = p.records - p.lagRecords
