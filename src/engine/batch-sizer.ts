@@ -5,9 +5,10 @@
 // slots are queued or running, so a record waits anyway and a bigger batch costs it nothing), and drop back to the
 // smallest as soon as the worker waits for records (a part-filled batch lingers out to an idle worker).
 //
-// Measured (bench engine, 3M events, 100k keys, 1 worker; README "Records per batch"): fixed 8,192-record batches
-// 715k events/s on uniform keys, 957k on Zipf keys; growing to 65,536 836–886k and 1.27–1.40M, with the p99
-// event→store latency at half the maximum rate no worse.
+// Measured (bench engine, 3M events, 100k keys, 1 worker, 3 interleaved pairs; README "Records per batch"): fixed
+// 8,192-record batches 573–633k events/s on uniform keys, 825–951k on Zipf keys; growing to 65,536 757–817k and
+// 0.99–1.08M, with the p99 event→store latency at half the maximum rate no worse. With two workers on two cores the
+// main thread, not a worker, is outrun, and the batches stay small.
 
 export interface BatchSizes {
   /** Records a batch takes while its worker keeps up (the CLI's --batch-records). */

@@ -67,7 +67,7 @@ const TABLE = {
   liveEntries: { name: 'open_tiles', type: 'gauge', label: 'worker', help: 'open (key, tile) entries, per worker' },
   stateBytes: { name: 'state_bytes', type: 'gauge', label: 'worker', help: 'bytes of aggregation state held, per worker (estimate)' },
   workerBusy: { name: 'worker_busy_ratio', type: 'gauge', label: 'worker', help: 'fraction of the last second a worker spent on batches' },
-  workerBatches: { name: 'worker_batches', type: 'counter', help: 'record batches handed to workers (records_in / this = records per batch)' },
+  workerBatches: { name: 'worker_batches', type: 'counter', help: 'record batches handed to workers (records_in / this ≈ records per batch)' },
   batchLimit: { name: 'worker_batch_records', type: 'gauge', label: 'worker', help: 'records a worker\'s next batch takes: --batch-records, doubling up to --batch-records-max while the source outruns the worker' },
   // ---- partitions and checkpoints
   ownedPartitions: { name: 'owned_partitions', type: 'gauge', help: 'source partitions this daemon owns' },
