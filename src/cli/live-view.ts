@@ -50,7 +50,8 @@ export function screenLines (s: LiveSample, title: string, untiled: boolean, wid
   const bar = 20
   for (const w of s.workers) {
     const full = Math.round(Math.max(0, Math.min(1, w.load)) * bar)
-    lines.push(`  worker ${String(w.worker).padEnd(3)} ${'█'.repeat(full)}${'░'.repeat(bar - full)} ${String(Math.round(w.load * 100)).padStart(3)}%${untiled ? '' : `   keys ${fmt(w.liveKeys)}, open tiles ${fmt(w.openTiles)}, ${fmt(w.stateBytes / 1024)} KiB`}`)
+    const state = untiled ? '' : `keys ${fmt(w.liveKeys)}, open tiles ${fmt(w.openTiles)}, ${fmt(w.stateBytes / 1024)} KiB, `
+    lines.push(`  worker ${String(w.worker).padEnd(3)} ${'█'.repeat(full)}${'░'.repeat(bar - full)} ${String(Math.round(w.load * 100)).padStart(3)}%   ${state}batches of ${fmt(w.batchRecords)}`)
   }
   if (s.fencedWrites > 0) lines.push('', kv('fenced writes', fmt(s.fencedWrites)))
   return lines.map(l => l.length > width ? l.slice(0, Math.max(1, width - 1)) + '…' : l)

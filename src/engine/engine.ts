@@ -126,6 +126,8 @@ export interface WorkerProgress {
   readonly liveKeys: number
   readonly openTiles: number
   readonly stateBytes: number
+  /** Records its next batch takes (engine/batch-sizer.ts: more than --batch-records while the source outruns it). */
+  readonly batchRecords: number
 }
 
 export interface Progress {
@@ -945,7 +947,8 @@ export class Engine {
 
   /** Each worker's load over the last second (fraction of time it had work) and state, as of its last batch. */
   workers (): WorkerProgress[] {
-    return this.#workerStats.map((s, w) => ({ worker: w, load: this.#load[w] ?? 0, liveKeys: s.liveKeys, openTiles: s.liveEntries, stateBytes: s.stateBytes }))
+    // (#workerStats is empty until run() made the sizer.)
+    return this.#workerStats.map((s, w) => ({ worker: w, load: this.#load[w] ?? 0, liveKeys: s.liveKeys, openTiles: s.liveEntries, stateBytes: s.stateBytes, batchRecords: this.#sizer.limit(w) }))
   }
 
   /** The store took the run's serving info: the store is reachable, and readers can bind to it. */

@@ -10,7 +10,7 @@ const sample: LiveSample = {
   at: NOW, elapsedMillis: 12_000, records: 2_398_464, eventsPerSecond: 201_003, averageEventsPerSecond: 199_871, sourceLag: 4096,
   partitions: '0-3', inFlight: 1000, watermark: NOW - 301_500, watermarkDelayMillis: 301_500, eventTimeLagMillis: 1500, lateEvents: 3,
   deadLetters: 7, tilesWritten: 2_391_100, tileWritesPerSecond: 150_000, p99LatencyMillis: 42, liveKeys: 100_000, queuedPuts: 12, fencedWrites: 0,
-  workers: [{ worker: 0, load: 0.5, liveKeys: 50_000, openTiles: 60_000, stateBytes: 1 << 20 }, { worker: 1, load: 1, liveKeys: 50_000, openTiles: 61_000, stateBytes: 1 << 20 }]
+  workers: [{ worker: 0, load: 0.5, liveKeys: 50_000, openTiles: 60_000, stateBytes: 1 << 20, batchRecords: 8192 }, { worker: 1, load: 1, liveKeys: 50_000, openTiles: 61_000, stateBytes: 1 << 20, batchRecords: 65_536 }]
 }
 
 test('the status line: current and average events/s, Kafka lag, watermark delay, p99; `events N` kept for tools', () => {
@@ -32,6 +32,11 @@ test('the screen: every figure on its own line, a load bar per worker, nothing w
     assert.match(text, re)
   }
   for (const l of lines) assert.ok(l.length <= 80, `'${l}' is ${l.length} wide`)
+  // Wide enough, each worker's line ends with its batch size (grown while the source outruns it).
+  const wide = screenLines(sample, 'g.v1 from kafka:b/t', false, 160).join('\n')
+  assert.match(wide, /worker 0 .* keys 50,000, open tiles 60,000, 1,024 KiB, batches of 8,192\n/)
+  assert.match(wide, /worker 1 .* batches of 65,536/)
+  assert.match(screenLines(sample, 'g.v1 from kafka:b/t', true, 160).join('\n'), /worker 0 +█{10}░{10} +50% +batches of 8,192/)
 })
 
 test('the screen is redrawn in place and log lines print above it', () => {
