@@ -324,7 +324,7 @@ async function run (o: RunOptions, given: ReadonlySet<string>): Promise<number> 
     writer: { maxInFlight: o.kvInflight, timeoutMillis: o.kvTimeout, maxQueuedPuts: o.kvQueue, maxCoalescedPuts: o.kvCoalesce },
     lingerMillis: o.linger,
     ring: { dataBytes: o.ringSlotBytes },
-    batch: { records: o.batchRecords, maxRecords: o.batchRecordsMax ?? Math.max(o.batchRecords, DEFAULT_MAX_BATCH_RECORDS) },
+    batch: { records: o.batchRecords, ...(o.batchRecordsMax === undefined ? {} : { maxRecords: o.batchRecordsMax }) },
     evaluator: o.evaluator,
     servingInfo: o.replaceKeySchema ? 'replace' : 'check',
     untiled,

@@ -10,6 +10,9 @@
 // 0.99–1.08M, with the p99 event→store latency at half the maximum rate no worse. With two workers on two cores the
 // main thread, not a worker, is outrun, and the batches stay small.
 
+import { TilekilnError } from '../errors.ts'
+import { DEFAULT_RING } from '../route/ring.ts'
+
 export interface BatchSizes {
   /** Records a batch takes while its worker keeps up (the CLI's --batch-records). */
   readonly records: number
@@ -20,8 +23,11 @@ export interface BatchSizes {
 /** Records a batch takes by default while its worker keeps up. */
 export const DEFAULT_BATCH_RECORDS = 8192
 
-/** The largest batch by default: 8 × the default 8,192 (a ring slot's 4 MB hold 65,536 records of up to 64 bytes). */
-export const DEFAULT_MAX_BATCH_RECORDS = 65_536
+/**
+ * The largest batch by default: the default ring slot's room, 65,536 records = 8 × the default 8,192 (its 4 MB
+ * hold 65,536 records of up to 64 bytes).
+ */
+export const DEFAULT_MAX_BATCH_RECORDS = DEFAULT_RING.maxRecords
 
 export class BatchSizer {
   readonly records: number
@@ -29,8 +35,8 @@ export class BatchSizer {
   readonly #limit: number[]
 
   constructor (workers: number, sizes: BatchSizes) {
-    if (!(sizes.records >= 1 && sizes.maxRecords >= sizes.records)) {
-      throw new RangeError(`batch sizes: records (${sizes.records}) must be ≥ 1 and ≤ maxRecords (${sizes.maxRecords})`)
+    if (!(Number.isInteger(sizes.records) && Number.isInteger(sizes.maxRecords) && sizes.records >= 1 && sizes.maxRecords >= sizes.records)) {
+      throw new TilekilnError('TK_CONFIG', `batch sizes: records (${sizes.records}) must be ≥ 1 and ≤ maxRecords (${sizes.maxRecords}), both whole numbers (--batch-records, --batch-records-max)`)
     }
     this.records = sizes.records
     this.maxRecords = sizes.maxRecords

@@ -290,9 +290,8 @@ export class Engine {
     const o = this.#o
     const started = Date.now()
     this.#startedAt = started
-    const sizes = batchSizes(o)
-    const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring, maxRecords: Math.max(sizes.maxRecords, o.ring?.maxRecords ?? 0) }
-    this.#sizer = new BatchSizer(this.#workers, sizes)
+    this.#sizer = new BatchSizer(this.#workers, batchSizes(o))
+    const geometry: RingGeometry = { ...DEFAULT_RING, ...o.ring, maxRecords: Math.max(this.#sizer.maxRecords, o.ring?.maxRecords ?? 0) }
     this.#slotDataBytes = geometry.dataBytes
     const untiled = o.untiled === true
     const serving: ServingInfo = untiled ? { ...this.bound.serving, untiled } : this.bound.serving
@@ -858,6 +857,12 @@ export class Engine {
     this.metrics.setLabelled(M.batchLimit, w, this.#sizer.limit(w))
   }
 
+  /** A part-filled batch lingered out to idle worker w: the worker waited for records, so its batches are small again. */
+  #lingeredOut (w: number): void {
+    this.#sizer.waited(w)
+    this.#dispatch(w)
+  }
+
   #flushAll (): void {
     for (let w = 0; w < this.#workers; w++) if (this.#pool.hasPending(w)) this.#dispatch(w)
   }
@@ -872,8 +877,7 @@ export class Engine {
       // Adaptive batching: a partly filled slot goes out after the linger time only to an idle worker — a busy one
       // would just queue it, so it keeps filling (bigger batches, fewer tasks) until the worker is free (#onResult).
       if (this.#pool.pendingSince(w) <= now - linger && this.#pool.inFlight(w) === 0 && !this.#writer.backpressured) {
-        this.#sizer.waited(w)
-        this.#dispatch(w)
+        this.#lingeredOut(w)
         continue
       }
       // Idle worker: tell it when a clock moved or a buffered trigger is due. Never while records wait for it
@@ -963,10 +967,7 @@ export class Engine {
 
   #onResult (d: Dispatched, r: TaskResult): void {
     // The worker is free: hand it what waited for it, if that waited long enough already.
-    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? DEFAULT_LINGER_MILLIS) && this.#gate === null) {
-      this.#sizer.waited(d.worker)
-      this.#dispatch(d.worker)
-    }
+    if (this.#pool.inFlight(d.worker) === 0 && this.#pool.pendingSince(d.worker) <= Date.now() - (this.#o.lingerMillis ?? DEFAULT_LINGER_MILLIS) && this.#gate === null) this.#lingeredOut(d.worker)
     const m = this.metrics
     m.inc(M.recordsIn, d.slot === null ? 0 : d.slot.primaries)
     m.inc(M.rows, r.rows)
@@ -1113,15 +1114,14 @@ export class Engine {
   }
 }
 
-/** The batch sizes of a run: explicit ones, else bounded by an explicit ring slot's room, else the defaults. */
+/**
+ * The batch sizes of a run: explicit ones, else bounded by an explicit ring slot's room, else the defaults (the
+ * sizer checks them).
+ */
 function batchSizes (o: EngineOptions): BatchSizes {
   const room = o.ring?.maxRecords
   const records = o.batch?.records ?? Math.min(DEFAULT_BATCH_RECORDS, room ?? Infinity)
-  const maxRecords = o.batch?.maxRecords ?? Math.max(records, room ?? DEFAULT_MAX_BATCH_RECORDS)
-  if (!(Number.isInteger(records) && records >= 1 && Number.isInteger(maxRecords) && maxRecords >= records)) {
-    throw new TilekilnError('TK_CONFIG', `records per batch: ${records} growing up to ${maxRecords} — both must be whole numbers ≥ 1, and the most at least the first (--batch-records, --batch-records-max)`)
-  }
-  return { records, maxRecords }
+  return { records, maxRecords: o.batch?.maxRecords ?? Math.max(records, room ?? DEFAULT_MAX_BATCH_RECORDS) }
 }
 
 function distinct (parts: Int32Array): number[] {

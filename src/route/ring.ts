@@ -76,7 +76,7 @@ export class SlotWriter {
   }
 
   /** An empty batch of at most `limit` records (clamped to the slot's capacity). */
-  reset (limit = this.capacity): void {
+  reset (limit: number): void {
     this.limit = Math.min(limit, this.capacity)
     this.count = 0
     this.primaries = 0
