@@ -27,6 +27,25 @@ export class TilePutsWriter extends PutBatchWriter {
     this.beginValue()
     return w
   }
+
+  /** beginPut with the key bytes copied from where they are kept (a worker's key table), not passed as an array. */
+  beginPutOf (keys: KeyBytesSource, id: number, tileStart: number): ByteWriter {
+    const w = this.w
+    const n = keys.byteLength(id)
+    w.u16le(n)
+    w.ensure(n)
+    w.pos = keys.copyBytes(id, w.buf, w.pos)
+    w.double(tileStart)
+    this.beginValue()
+    return w
+  }
+}
+
+/** Where a worker keeps its keys' bytes (worker/key-table.ts). */
+export interface KeyBytesSource {
+  byteLength: (id: number) => number
+  /** Writes key id's bytes into `out` at `pos` (room checked by the caller); returns the position after them. */
+  copyBytes: (id: number, out: Uint8Array, pos: number) => number
 }
 
 /** Read side of a tile put batch. */

@@ -103,7 +103,7 @@ export class TileEncoder {
 
   /** Writes entry e's tile as one put of `w`, untagged (snapshots). */
   write (e: number, complete: boolean, w: TilePutsWriter): void {
-    const v = w.beginPut(this.#keys.bytes(this.#entries.key[e]!), this.#entries.tileStart[e]!)
+    const v = w.beginPutOf(this.#keys, this.#entries.key[e]!, this.#entries.tileStart[e]!)
     v.byte(2)
     const irs = this.#irs
     const dv = irs.view

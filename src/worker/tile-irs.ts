@@ -10,6 +10,7 @@
 
 import type { ColumnAggregator } from '../agg/column.ts'
 import { type KernelExports, type KernelPart, loadKernelIr, mergeKernelIr } from '../agg/kernels.ts'
+import type { KeyBytesSource } from '../sink/tile-puts.ts'
 import { type EncodeStep, INLINE_KEY, type StateLayout } from './state-layout.ts'
 
 export class TileIrs {
@@ -55,15 +56,16 @@ export class TileIrs {
   get jsParts (): readonly ColumnAggregator[] { return this.#oparts }
 
   /** Empties entry e's IRs for a new tile (and, for the WASM encoder, records its tile start and short key). */
-  reset (e: number, tileStart: number, key: Uint8Array): void {
+  reset (e: number, tileStart: number, keys: KeyBytesSource, keyId: number): void {
     this.#k.clear(this.#stateBase + e * this.#stride, this.#stride)
     for (const irs of this.#oirs) irs[e] = null
     if (this.#meta >= 0) {
       const m = this.#stateBase + e * this.#stride + this.#meta
       this.#dv.setFloat64(m, tileStart, true)
-      if (key.length <= INLINE_KEY) {
-        this.#u8[m + 8] = key.length
-        this.#u8.set(key, m + 9)
+      const n = keys.byteLength(keyId)
+      if (n <= INLINE_KEY) {
+        this.#u8[m + 8] = n
+        keys.copyBytes(keyId, this.#u8, m + 9)
       }
     }
   }

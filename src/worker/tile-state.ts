@@ -99,7 +99,7 @@ export class TileState {
       write: (list, n, out) => this.#encoder.emitMany(list, n, true, out),
       clear: e => {
         this.#irs.dispose(e)
-        this.#irs.reset(e, this.#entries.tileStart[e]!, this.#keys.bytes(this.#entries.key[e]!))
+        this.#irs.reset(e, this.#entries.tileStart[e]!, this.#keys, this.#entries.key[e]!)
       },
       writeIncomplete: (e, out) => this.#encoder.emit(e, false, out),
       describeKey: e => this.#describeKeyBytes(this.#keys.bytes(this.#entries.key[e]!))
@@ -378,7 +378,7 @@ export class TileState {
     const e = this.#entries.alloc(keyId, partition, tileStart)
     this.#triggers.reset(e)
     this.#keys.ref(keyId)
-    this.#irs.reset(e, tileStart, this.#keys.bytes(keyId))
+    this.#irs.reset(e, tileStart, this.#keys, keyId)
     return e
   }
 
