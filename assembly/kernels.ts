@@ -222,3 +222,114 @@ export function encodeTiles (n: i32, list: usize, state: usize, stride: i32, met
   }
   return <i32>(p - out)
 }
+
+// ---- flat Avro records as numbers ---------------------------------------------------------------------------------
+//
+// decodeNumbers reads records of a flat Avro record schema (src/codec/flat-avro.ts) into numbers, as that reader's
+// readNumbers does, for the worker's numeric path (src/worker/flat-numbers.ts). Only the regular case is read here:
+// record r is accepted (status 0) when every field reads within its bytes, every int/long's zig-zag value is below
+// 2^53 (exact as a double, and within avsc's precision bound), no float or double is NaN (its bits are the JS
+// reader's to keep), every union index is in range and the record ends exactly at its end. Anything else is status 1,
+// and the host reads that record with the JS reader, which makes the same values or the same refusal as always.
+//
+//   data        the records' bytes; record r is [data + starts[r] - base, data + ends[r] - base)
+//   fields      i32 per field: kind (0 null, 1 boolean, 2 int, 3 long, 4 float, 5 double, 6 string, 7 union) in
+//               bits 0-3, 1 in bit 4 when its value is kept; a union's first branch index into `branches` in
+//               bits 8-19 and its branch count in bits 20-31
+//   branches    i32 per union branch: its kind (0-6)
+//   vals/valid  f64 / u8 per record and field (record-major): the kept fields' values and 1 when not null
+//   skip        bytes before each record's Avro (5 for Confluent framing: magic byte 0 and the schema id), else 0
+// Returns how many records have status 1.
+
+const TWO_53: u64 = 1 << 53
+
+export function decodeNumbers (n: i32, data: usize, starts: usize, ends: usize, base: i32, skip: i32, fields: usize, nFields: i32, branches: usize, vals: usize, valid: usize, status: usize): i32 {
+  let failed = 0
+  for (let r = 0; r < n; r++) {
+    let p = data + <usize>(load<i32>(starts + (<usize>r << 2)) - base)
+    const end = data + <usize>(load<i32>(ends + (<usize>r << 2)) - base)
+    const out = vals + <usize>(r * nFields) * 8
+    const ov = valid + <usize>(r * nFields)
+    let ok = true
+    if (skip > 0) {
+      if (end - p < <usize>skip || load<u8>(p) != 0) ok = false
+      p += <usize>skip
+    }
+    for (let f = 0; ok && f < nFields; f++) {
+      const d = load<i32>(fields + (<usize>f << 2))
+      let k = d & 15
+      if (k == 7) {
+        // The branch index: a zig-zag varint, as a long.
+        let z: u64 = 0
+        let shift: u64 = 0
+        let b: u32 = 0x80
+        while ((b & 0x80) != 0) {
+          if (p >= end || shift > 63) { ok = false; break }
+          b = load<u8>(p++)
+          z |= <u64>(b & 0x7f) << shift
+          shift += 7
+        }
+        if (!ok) break
+        const count = (d >>> 20) & 0xfff
+        if ((z & 1) != 0 || (z >> 1) >= <u64>count) { ok = false; break }
+        k = load<i32>(branches + (<usize>(((d >>> 8) & 0xfff) + <i32>(z >> 1)) << 2))
+      }
+      const keep = (d & 16) != 0
+      const at = <usize>f
+      if (k == 0) {
+        if (keep) store<u8>(ov + at, 0)
+      } else if (k == 2 || k == 3) {
+        let z: u64 = 0
+        let shift: u64 = 0
+        let b: u32 = 0x80
+        while ((b & 0x80) != 0) {
+          if (p >= end || shift > 63) { ok = false; break }
+          b = load<u8>(p++)
+          // A tenth byte carries bit 63 only: more would wrap here and not in the JS reader.
+          if (shift == 63 && (b & 0x7e) != 0) { ok = false; break }
+          z |= <u64>(b & 0x7f) << shift
+          shift += 7
+        }
+        if (!ok || z >= TWO_53) { ok = false; break }
+        if (keep) {
+          const v = <i64>(z >> 1) ^ -<i64>(z & 1)
+          store<f64>(out + (at << 3), <f64>v)
+          store<u8>(ov + at, 1)
+        }
+      } else if (k == 5) {
+        if (p + 8 > end) { ok = false; break }
+        const v = load<f64>(p)
+        if (v != v) { ok = false; break }
+        p += 8
+        if (keep) { store<f64>(out + (at << 3), v); store<u8>(ov + at, 1) }
+      } else if (k == 4) {
+        if (p + 4 > end) { ok = false; break }
+        const v = <f64>load<f32>(p)
+        if (v != v) { ok = false; break }
+        p += 4
+        if (keep) { store<f64>(out + (at << 3), v); store<u8>(ov + at, 1) }
+      } else if (k == 1) {
+        // Never kept (not a number field): skipped as the JS reader skips it.
+        if (keep || p >= end) { ok = false; break }
+        p++
+      } else {
+        // A string, skipped: its length is a zig-zag varint.
+        let z: u64 = 0
+        let shift: u64 = 0
+        let b: u32 = 0x80
+        while ((b & 0x80) != 0) {
+          if (p >= end || shift > 63) { ok = false; break }
+          b = load<u8>(p++)
+          z |= <u64>(b & 0x7f) << shift
+          shift += 7
+        }
+        if (!ok || keep || (z & 1) != 0 || (z >> 1) > <u64>(end - p)) { ok = false; break }
+        p += <usize>(z >> 1)
+      }
+    }
+    if (ok && p != end) ok = false
+    store<u8>(status + <usize>r, ok ? 0 : 1)
+    if (!ok) failed++
+  }
+  return failed
+}
