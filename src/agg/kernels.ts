@@ -25,6 +25,7 @@ export interface KernelExports {
   firstLast (n: number, entries: number, ts: number, vals: number, valid: number, state: number, stride: number, off: number, last: number, integral: number): void
   clear (ptr: number, bytes: number): void
   encodeTiles (n: number, list: number, state: number, stride: number, meta: number, desc: number, parts: number, out: number, cap: number, complete: number): number
+  decodeNumbers (n: number, data: number, starts: number, ends: number, base: number, skip: number, fields: number, nFields: number, branches: number, vals: number, valid: number, status: number): number
 }
 
 /** Part kinds as encodeTiles (assembly/kernels.ts) numbers them. */

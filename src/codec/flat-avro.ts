@@ -23,6 +23,9 @@ const STRING = 6
 /** A union: its branch index is read first; the branch kinds follow in `branches`. */
 const UNION = 7
 
+/** The kinds' numbers, for readers elsewhere (assembly/kernels.ts numbers them alike). */
+export const FLAT_KINDS = { NULL, BOOLEAN, INT, LONG, FLOAT, DOUBLE, STRING, UNION } as const
+
 /** avsc's bound for a long it reads exactly. */
 const SAFE_LONG = 9007199254740990
 
@@ -42,6 +45,13 @@ export interface FlatReader {
    * or a double (its value is then a number or null, never anything else), 0 otherwise.
    */
   readonly numeric: Uint8Array
+  /**
+   * Each field's kind (NULL … STRING, or UNION) and, for a union, its branches' kinds: the layout a reader of these
+   * records elsewhere (the worker's WASM reader, assembly/kernels.ts decodeNumbers) follows. Kinds are numbered as
+   * FLAT_KINDS says.
+   */
+  readonly kinds: Int32Array
+  readonly branches: readonly Int32Array[]
   /**
    * Reads the record in `data[start..end)` as `read` would — the same refusals, the same truncation, every field
    * read or skipped alike — but keeps only the values of the fields with `want[i]` = 1 (numeric fields only), as
@@ -109,6 +119,8 @@ class Reader implements FlatReader {
   readonly #stores: readonly Store[]
   readonly #kinds: Int32Array
   readonly #branches: readonly Int32Array[]
+  readonly kinds: Int32Array
+  readonly branches: readonly Int32Array[]
   /** 1: read the field; 0: skip it. */
   readonly #wanted: Uint8Array
   readonly #record: Record<string, unknown>
@@ -129,6 +141,8 @@ class Reader implements FlatReader {
     this.#stores = names.map(storeOf)
     this.#kinds = kinds
     this.#branches = branches
+    this.kinds = kinds
+    this.branches = branches
     this.#wanted = wanted
     // Every field present from the start: one shape for every record read.
     const o: Record<string, unknown> = {}

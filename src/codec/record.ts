@@ -53,7 +53,14 @@ export interface RecordDecoder {
   /** With numbersAt: the schema's field names in record order, and which of them numbersAt can read. */
   readonly fieldNames?: readonly string[]
   readonly numericFields?: Uint8Array
+  /**
+   * With numbersAt: each field's kind and union branches as the flat reader numbers them, and the bytes before each
+   * record's Avro (Confluent framing): what the worker's WASM reader of regular records needs (worker/flat-numbers.ts).
+   */
+  readonly flatLayout?: FlatLayout
 }
+
+export interface FlatLayout { readonly kinds: Int32Array, readonly branches: readonly Int32Array[], readonly skip: number }
 
 /** decodeAt for a decoder that reads a record from its own view. */
 function withDecodeAt (decode: (bytes: Uint8Array) => Record<string, unknown>): RecordDecoder {
@@ -395,7 +402,7 @@ function avroDecoder (avroSchema: unknown, framing: 'raw' | 'confluent'): Record
     if (flat.trailing !== 0) throw trailingAvro(flat.trailing)
   }
   const fieldNames = (type as unknown as { fields: { name: string }[] }).fields.map(f => f.name)
-  return { decode, decodeAt, numbersAt, fieldNames, numericFields: flat.numeric }
+  return { decode, decodeAt, numbersAt, fieldNames, numericFields: flat.numeric, flatLayout: { kinds: flat.kinds, branches: flat.branches, skip } }
 }
 
 /**

@@ -73,6 +73,8 @@ export interface EngineOptions {
    * columns, which they otherwise fold as numbers (worker/numeric-rows.ts). Same tiles either way; for tests.
    */
   readonly numericRows?: boolean
+  /** false: the numeric path reads every record in JS, not its regular ones in WASM (worker/flat-numbers.ts; tests). */
+  readonly wasmRead?: boolean
   /** Called about every `progressMillis` with a snapshot (the CLI prints it). */
   readonly onProgress?: (p: Progress) => void
   readonly progressMillis?: number
@@ -330,7 +332,8 @@ export class Engine {
       rollups: this.rollups,
       // Keys the store cannot take are dead-lettered by the workers, before they reach the writer (issue 12).
       maxKeyBytes: Math.min(o.maxKeyBytes ?? Infinity, o.store.maxKeyBytes),
-      ...(o.numericRows === false ? { numericRows: false } : {})
+      ...(o.numericRows === false ? { numericRows: false } : {}),
+      ...(o.wasmRead === false ? { wasmRead: false } : {})
     }, this.#workers, geometry, this.#sizer, (d, r) => this.#onResult(d, r), e => this.#fail(e))
     for (let w = 0; w < this.#workers; w++) {
       this.metrics.setLabelled(M.batchLimit, w, this.#sizer.limit(w))

@@ -123,6 +123,9 @@ export class TriggerState {
    * `touched` at the time set by `now`. Without a time argument per row: a double passed to a call V8 does not
    * inline, or read from a module's `let`, is a heap number allocated each time.
    */
+  /** Entry e's flags byte (TileState.prefetch loads it ahead of `touch`). */
+  flagOf (e: number): number { return this.#flags[e]! }
+
   touch (e: number): void {
     const f = this.#flags[e]!
     if (this.#always) {

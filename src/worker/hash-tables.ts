@@ -44,6 +44,9 @@ export class NumberTable {
     }
   }
 
+  /** The value in key k's home slot (k's, or another key's, or EMPTY), without probing: a load ahead of get(). */
+  peek (k: number): number { return this.#s[2 * this.#slot(k) + 1]! }
+
   /** Inserts or replaces. */
   set (k: number, v: number): void {
     if ((this.size + 1) * 2 > this.#mask + 1) this.#grow()

@@ -66,6 +66,15 @@ export class KeyTable {
   }
 
   /** A copy of key id's Avro bytes (reports, tests; the write path copies them with copyBytes instead). */
+  /**
+   * Loads what idForNumber(k) and the open-tile hint will read for k (its hash slot, its record) and returns the
+   * hinted entry (−1: none; a guess, as the home slot may hold another key). Nothing changes: see TileState.prefetch.
+   */
+  prefetchNumber (k: number): number {
+    const id = this.#nums!.peek(k)
+    return id >= 0 ? this.#rec[4 * id + 3]! : -1
+  }
+
   bytes (id: number): Uint8Array {
     const at = this.#bytes.offset(id)
     return this.#bytes.arena.slice(at, at + this.byteLength(id))

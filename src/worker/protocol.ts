@@ -43,6 +43,8 @@ export interface WorkerInit {
   readonly rollups?: readonly number[]
   /** false: every record the general way, even where the numeric path applies (worker/numeric-rows.ts; tests). */
   readonly numericRows?: boolean
+  /** false: the numeric path reads every record in JS, none in WASM (worker/flat-numbers.ts; tests). */
+  readonly wasmRead?: boolean
 }
 
 /**

@@ -3,6 +3,7 @@
 //   [0, 64 KiB)            the kernels' own data
 //   row region (ROWS_BASE) entries i32 × rowCap | ts f64 × rowCap | per kernel input: vals f64 × rowCap, valid u8 × rowCap
 //   encoder region         (all-kernel GroupBys) part descriptors | entry list (EMIT_CHUNK) | output (EMIT_BYTES)
+//   scratch region         `scratchBytes` for the caller (the numeric path's WASM reader, worker/flat-numbers.ts)
 //   state (stateBase)      entry e at stateBase + e × stride: each kernel part's cells at its offset, then (all-kernel
 //                          GroupBys) the meta: tile start f64, key length u8, key bytes (≤ INLINE_KEY)
 //
@@ -42,11 +43,13 @@ export interface StateLayout {
   readonly descPtr: number
   readonly listPtr: number
   readonly outPtr: number
+  /** Where the scratch region starts (its size is what stateLayout was given; 0 bytes: none). */
+  readonly scratchPtr: number
   readonly stateBase: number
   readonly stride: number
 }
 
-export function stateLayout (bound: BoundGroupBy, rowCap: number): StateLayout {
+export function stateLayout (bound: BoundGroupBy, rowCap: number, scratchBytes = 0): StateLayout {
   const kparts: KernelPart[] = []
   const kinputs: number[] = []
   const oparts: ColumnAggregator[] = []
@@ -90,7 +93,9 @@ export function stateLayout (bound: BoundGroupBy, rowCap: number): StateLayout {
     listPtr = p; p += 4 * EMIT_CHUNK
     outPtr = p; p += EMIT_BYTES
   }
-  return { kparts, kinputs, oparts, checked, steps, rowCap, entriesPtr, tsPtr, valsPtr, validPtr, meta, descPtr, listPtr, outPtr, stateBase: align(p, 64), stride }
+  const scratchPtr = p = align(p, 64)
+  p += scratchBytes
+  return { kparts, kinputs, oparts, checked, steps, rowCap, entriesPtr, tsPtr, valsPtr, validPtr, meta, descPtr, listPtr, outPtr, scratchPtr, stateBase: align(p, 64), stride }
 }
 
 /** The part descriptors encodeTiles reads (kind, offset, value kind per part), for an all-kernel layout. */

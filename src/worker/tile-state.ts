@@ -41,6 +41,8 @@ export interface TileStateOptions {
   readonly trigger: Trigger
   /** Rows buffered before the kernels run (bounded by the row region). */
   readonly rowCapacity?: number
+  /** Bytes of WASM memory kept for the caller at `scratchPtr` (the numeric path's reader); default none. */
+  readonly scratchBytes?: number
   /** Longest entity key the store takes (default and upper bound: 65,535, the u16 of put batches). */
   readonly maxKeyBytes?: number
   /** Rolled-up tile sizes written beside the fine tiles (worker/rollups.ts); default none. */
@@ -58,6 +60,8 @@ export const ROW_FOLDED = 0
 export const ROW_LATE_AT_HOME = 1
 
 export class TileState {
+  /** Where the scratch region asked for with `scratchBytes` starts in the WASM memory. */
+  readonly scratchPtr: number
   readonly #bound: BoundGroupBy
   readonly #tileSize: number
   readonly #lateness: number
@@ -106,7 +110,8 @@ export class TileState {
     }
     this.#rollups = new Rollups(this.#tileSize, options.rollups ?? [], this.#lateness, bound.plan.name, host)
 
-    const layout = stateLayout(bound, options.rowCapacity ?? 8192)
+    const layout = stateLayout(bound, options.rowCapacity ?? 8192, options.scratchBytes ?? 0)
+    this.scratchPtr = layout.scratchPtr
     const k = instantiateKernels(memory)
     this.#stride = layout.stride
     this.#checks = layout.checked.length > 0
@@ -221,6 +226,18 @@ export class TileState {
     if (this.#kernelParts) this.#rows.addNumbers(e, ts, vals, valid, at)
     this.#triggers.touch(e)
     return ROW_FOLDED
+  }
+
+  /**
+   * Loads the state rowNumbers will touch for a row of key k (the key's hash slot and record, its open entry's
+   * trigger flags), changing nothing, and returns a number made of what it loaded (sum it somewhere: a load whose
+   * value is unused may be dropped by the compiler). With 100,000 keys nearly every row's lookups miss the caches,
+   * one after the other; a pass of these over a chunk of rows before folding them issues the misses of many rows at
+   * once (worker/flat-numbers.ts).
+   */
+  prefetch (k: number): number {
+    const e = this.#keys.prefetchNumber(k)
+    return e >= 0 ? this.#triggers.flagOf(e) : 0
   }
 
   /**

@@ -14,6 +14,7 @@ import { partitionOfKey, workerOfKey } from '../route/ownership.ts'
 import { SlotView } from '../route/ring.ts'
 import { tileStartOf } from '../window/resolution.ts'
 import type { BatchTask, Closes, DeadLetter, Task, TaskResult, WorkerInit, WorkerSnapshot } from './protocol.ts'
+import { FlatNumbers, flatNumbersBytes } from './flat-numbers.ts'
 import { numericRows, type NumericRows } from './numeric-rows.ts'
 import { ROW_LATE_AT_HOME, TileState } from './tile-state.ts'
 import { UntiledState } from './untiled-state.ts'
@@ -23,7 +24,9 @@ const plan = compilePlan(init.groupBy, init.planOptions)
 const bound = bindGroupBy(plan, init.format.schema as StructType, queryCompiler(init.evaluator))
 const decoder = createDecoder(init.format)
 // Exactly one of the two is used for the whole life of the worker.
-const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger, maxKeyBytes: init.maxKeyBytes, rollups: init.rollups ?? [] })
+// Room for the numeric path's WASM reader when records are flat Avro (used only if that path applies, below).
+const scratchBytes = decoder.flatLayout !== undefined ? flatNumbersBytes(decoder.flatLayout) : 0
+const tiles = init.untiled === true ? null : new TileState(bound, init.memory, { allowedLatenessMillis: init.allowedLatenessMillis, trigger: init.trigger, maxKeyBytes: init.maxKeyBytes, rollups: init.rollups ?? [], scratchBytes })
 const events = tiles === null ? new UntiledState(bound, { allowedLatenessMillis: init.allowedLatenessMillis, maxKeyBytes: init.maxKeyBytes }) : null
 const puts = tiles !== null ? tiles.puts : events!.puts
 const isLate = tiles !== null ? (tileStart: number, wm: number) => tiles.isLate(tileStart, wm) : (tileStart: number, wm: number) => events!.isLate(tileStart, wm)
@@ -42,6 +45,10 @@ const timeOutOfRange = (ts: number): string => `timestamp ${ts} is out of range 
 const keyedPartitions = query.multiRow ? init.keyedPartitions ?? 0 : 0
 // Plain numeric columns: records folded as numbers (null: the general path for every record).
 const numeric = init.numericRows === false ? null : numericRows(query, plan.source, init.format.schema as StructType, decoder, tiles, keyIndices, tsIndex, init.ownershipCheck || keyedPartitions > 1)
+// ...and their regular records read in WASM, a chunk at a time (worker/flat-numbers.ts).
+const flat = numeric !== null && tiles !== null && scratchBytes > 0 && init.wasmRead !== false
+  ? new FlatNumbers(init.memory, tiles.scratchPtr, decoder.flatLayout!, numeric.want)
+  : null
 
 // Per-task state, reset by `begin`.
 let now = 0
@@ -140,7 +147,8 @@ function timedRun (record: Record<string, unknown>): void {
 function processRecords (task: BatchTask): number {
   const slot = slots[task.slot]!
   curSlot = slot
-  for (let i = 0; i < task.count; i++) {
+  if (flat !== null) processNumbers(slot, task.count, numeric!, flat)
+  else for (let i = 0; i < task.count; i++) {
     curIndex = i
     // The sampled record goes the general way, so that spark_expr_eval_time times the evaluation on either path.
     if (--evalCountdown === 0) {
@@ -152,6 +160,31 @@ function processRecords (task: BatchTask): number {
   curSlot = null
   curIndex = -1
   return task.count
+}
+
+/** processRecords on the numeric path: records read in WASM a chunk at a time; the few it leaves, in JS. */
+function processNumbers (slot: SlotView, count: number, n: NumericRows, reader: FlatNumbers): void {
+  let i = 0
+  while (i < count) {
+    const end = reader.read(slot, i, count)
+    if (end === i) {
+      // One record larger than a chunk: the JS reader.
+      numericOne(slot, i, n, null)
+      i++
+      continue
+    }
+    reader.warm(n.keyField, tiles!)
+    for (; i < end; i++) numericOne(slot, i, n, reader)
+  }
+}
+
+function numericOne (slot: SlotView, i: number, n: NumericRows, reader: FlatNumbers | null): void {
+  curIndex = i
+  if (--evalCountdown === 0) {
+    evalCountdown = EVAL_SAMPLE_EVERY
+    generalRecord(slot, i, true)
+  } else if (reader !== null && reader.take(i, n.vals, n.valid)) foldNumbers(slot, i, n)
+  else numericRecord(slot, i, n)
 }
 
 /** Decodes record i of the slot into an object, evaluates the query over it and folds the rows it makes. */
@@ -190,6 +223,13 @@ function numericRecord (slot: SlotView, i: number, n: NumericRows): void {
     deadLetter(isTilekilnError(e) ? e.code : 'TK_DECODE', describeError(e))
     return
   }
+  foldNumbers(slot, i, n)
+}
+
+/** The rest of numericRecord, once record i's values are in n.vals / n.valid. */
+function foldNumbers (slot: SlotView, i: number, n: NumericRows): void {
+  const vals = n.vals
+  const valid = n.valid
   if (valid[n.keyField] === 0) {
     // A null key is a key too, but not a number: the general fold, over the row the query would have made.
     for (let c = 0; c < out.length; c++) {
