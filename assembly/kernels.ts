@@ -243,6 +243,29 @@ export function encodeTiles (n: i32, list: usize, state: usize, stride: i32, met
 
 const TWO_53: u64 = 1 << 53
 
+/** Where the last varint() ended; 0 when it could not be read (past the record's end, or more than 64 bits). */
+let varintEnd: usize = 0
+
+/**
+ * The unsigned varint at p (zig-zag form undone by the caller). A tenth byte may carry bit 63 only: more would wrap
+ * here and not in the JS reader, so such a varint is not read (the record goes to the JS reader).
+ */
+// @ts-ignore: decorator
+@inline function varint (p: usize, end: usize): u64 {
+  let z: u64 = 0
+  let shift: u64 = 0
+  let b: u32 = 0x80
+  while ((b & 0x80) != 0) {
+    if (p >= end || shift > 63) { varintEnd = 0; return 0 }
+    b = load<u8>(p++)
+    if (shift == 63 && (b & 0x7e) != 0) { varintEnd = 0; return 0 }
+    z |= <u64>(b & 0x7f) << shift
+    shift += 7
+  }
+  varintEnd = p
+  return z
+}
+
 export function decodeNumbers (n: i32, data: usize, starts: usize, ends: usize, base: i32, skip: i32, fields: usize, nFields: i32, branches: usize, vals: usize, valid: usize, status: usize): i32 {
   let failed = 0
   for (let r = 0; r < n; r++) {
@@ -260,16 +283,9 @@ export function decodeNumbers (n: i32, data: usize, starts: usize, ends: usize, 
       let k = d & 15
       if (k == 7) {
         // The branch index: a zig-zag varint, as a long.
-        let z: u64 = 0
-        let shift: u64 = 0
-        let b: u32 = 0x80
-        while ((b & 0x80) != 0) {
-          if (p >= end || shift > 63) { ok = false; break }
-          b = load<u8>(p++)
-          z |= <u64>(b & 0x7f) << shift
-          shift += 7
-        }
-        if (!ok) break
+        const z = varint(p, end)
+        if (varintEnd == 0) { ok = false; break }
+        p = varintEnd
         const count = (d >>> 20) & 0xfff
         if ((z & 1) != 0 || (z >> 1) >= <u64>count) { ok = false; break }
         k = load<i32>(branches + (<usize>(((d >>> 8) & 0xfff) + <i32>(z >> 1)) << 2))
@@ -279,18 +295,9 @@ export function decodeNumbers (n: i32, data: usize, starts: usize, ends: usize, 
       if (k == 0) {
         if (keep) store<u8>(ov + at, 0)
       } else if (k == 2 || k == 3) {
-        let z: u64 = 0
-        let shift: u64 = 0
-        let b: u32 = 0x80
-        while ((b & 0x80) != 0) {
-          if (p >= end || shift > 63) { ok = false; break }
-          b = load<u8>(p++)
-          // A tenth byte carries bit 63 only: more would wrap here and not in the JS reader.
-          if (shift == 63 && (b & 0x7e) != 0) { ok = false; break }
-          z |= <u64>(b & 0x7f) << shift
-          shift += 7
-        }
-        if (!ok || z >= TWO_53) { ok = false; break }
+        const z = varint(p, end)
+        if (varintEnd == 0 || z >= TWO_53) { ok = false; break }
+        p = varintEnd
         if (keep) {
           const v = <i64>(z >> 1) ^ -<i64>(z & 1)
           store<f64>(out + (at << 3), <f64>v)
@@ -314,16 +321,10 @@ export function decodeNumbers (n: i32, data: usize, starts: usize, ends: usize, 
         p++
       } else {
         // A string, skipped: its length is a zig-zag varint.
-        let z: u64 = 0
-        let shift: u64 = 0
-        let b: u32 = 0x80
-        while ((b & 0x80) != 0) {
-          if (p >= end || shift > 63) { ok = false; break }
-          b = load<u8>(p++)
-          z |= <u64>(b & 0x7f) << shift
-          shift += 7
-        }
-        if (!ok || keep || (z & 1) != 0 || (z >> 1) > <u64>(end - p)) { ok = false; break }
+        const z = varint(p, end)
+        if (varintEnd == 0) { ok = false; break }
+        p = varintEnd
+        if (keep || (z & 1) != 0 || (z >> 1) > <u64>(end - p)) { ok = false; break }
         p += <usize>(z >> 1)
       }
     }
