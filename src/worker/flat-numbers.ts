@@ -35,16 +35,16 @@ function offsets (fields: number, branches: number): { branches: number, starts:
   return o
 }
 
+const branchCount = (layout: FlatLayout): number => layout.branches.reduce((n, b) => n + b.length, 0)
+
 /** The scratch bytes a FlatNumbers over this layout needs (0 when it cannot read it: too many fields or branches). */
 export function flatNumbersBytes (layout: FlatLayout): number {
-  const branches = layout.branches.reduce((n, b) => n + b.length, 0)
-  return readable(layout) ? offsets(layout.kinds.length, branches).bytes : 0
+  return readable(layout) ? offsets(layout.kinds.length, branchCount(layout)).bytes : 0
 }
 
 /** decodeNumbers packs a union's first branch and its branch count in 12 bits each. */
 function readable (layout: FlatLayout): boolean {
-  const branches = layout.branches.reduce((n, b) => n + b.length, 0)
-  return layout.kinds.length > 0 && branches < 4096 && layout.branches.every(b => b.length < 4096)
+  return layout.kinds.length > 0 && branchCount(layout) < 4096 && layout.branches.every(b => b.length < 4096)
 }
 
 export class FlatNumbers {
@@ -75,8 +75,7 @@ export class FlatNumbers {
     this.#fields = layout.kinds.length
     this.#skip = layout.skip
     this.#kept = Int32Array.from([...want.keys()].filter(f => want[f] === 1))
-    const nBranches = layout.branches.reduce((n, b) => n + b.length, 0)
-    this.#o = offsets(this.#fields, nBranches)
+    this.#o = offsets(this.#fields, branchCount(layout))
     this.#views()
     let next = 0
     for (let f = 0; f < this.#fields; f++) {

@@ -147,44 +147,39 @@ function timedRun (record: Record<string, unknown>): void {
 function processRecords (task: BatchTask): number {
   const slot = slots[task.slot]!
   curSlot = slot
-  if (flat !== null) processNumbers(slot, task.count, numeric!, flat)
-  else for (let i = 0; i < task.count; i++) {
-    curIndex = i
-    // The sampled record goes the general way, so that spark_expr_eval_time times the evaluation on either path.
-    if (--evalCountdown === 0) {
-      evalCountdown = EVAL_SAMPLE_EVERY
-      generalRecord(slot, i, true)
-    } else if (numeric !== null) numericRecord(slot, i, numeric)
-    else generalRecord(slot, i, false)
-  }
+  if (flat !== null) processNumbers(slot, task.count, flat)
+  else for (let i = 0; i < task.count; i++) oneRecord(slot, i, null)
   curSlot = null
   curIndex = -1
   return task.count
 }
 
 /** processRecords on the numeric path: records read in WASM a chunk at a time; the few it leaves, in JS. */
-function processNumbers (slot: SlotView, count: number, n: NumericRows, reader: FlatNumbers): void {
+function processNumbers (slot: SlotView, count: number, reader: FlatNumbers): void {
   let i = 0
   while (i < count) {
     const end = reader.read(slot, i, count)
     if (end === i) {
       // One record larger than a chunk: the JS reader.
-      numericOne(slot, i, n, null)
+      oneRecord(slot, i, null)
       i++
       continue
     }
-    reader.warm(n.keyField, tiles!)
-    for (; i < end; i++) numericOne(slot, i, n, reader)
+    reader.warm(numeric!.keyField, tiles!)
+    for (; i < end; i++) oneRecord(slot, i, reader)
   }
 }
 
-function numericOne (slot: SlotView, i: number, n: NumericRows, reader: FlatNumbers | null): void {
+/** Record i of the slot, the way its GroupBy takes it; `reader`: the WASM reader holding it, if any. */
+function oneRecord (slot: SlotView, i: number, reader: FlatNumbers | null): void {
   curIndex = i
+  // The sampled record goes the general way, so that spark_expr_eval_time times the evaluation on either path.
   if (--evalCountdown === 0) {
     evalCountdown = EVAL_SAMPLE_EVERY
     generalRecord(slot, i, true)
-  } else if (reader !== null && reader.take(i, n.vals, n.valid)) foldNumbers(slot, i, n)
-  else numericRecord(slot, i, n)
+  } else if (numeric === null) generalRecord(slot, i, false)
+  else if (reader !== null && reader.take(i, numeric.vals, numeric.valid)) foldNumbers(slot, i, numeric)
+  else numericRecord(slot, i, numeric)
 }
 
 /** Decodes record i of the slot into an object, evaluates the query over it and folds the rows it makes. */
