@@ -17,6 +17,7 @@ import type { BoundGroupBy } from '../config/bind.ts'
 import { TilekilnError } from '../errors.ts'
 import { growF64, growI32 } from './entry-table.ts'
 import { NumberTable } from './hash-tables.ts'
+import { INLINE_KEY } from './state-layout.ts'
 
 export class KeyTable {
   readonly #bound: BoundGroupBy
@@ -31,6 +32,8 @@ export class KeyTable {
   #rec = new Float64Array(4 * 1024)
   readonly #free: number[] = []
   #count = 0
+  /** Live keys longer than INLINE_KEY bytes: while there are none, the tile encoder need not look at any key. */
+  #long = 0
 
   constructor (bound: BoundGroupBy, maxKeyBytes: number) {
     this.#bound = bound
@@ -41,6 +44,9 @@ export class KeyTable {
 
   /** Live keys. */
   get size (): number { return this.#count }
+
+  /** Live keys whose bytes are longer than INLINE_KEY (the WASM tile encoder's limit). */
+  get longKeys (): number { return this.#long }
 
   /**
    * The id of the row's key; a new key lives in `partition`. Throws TK_INPUT (and adds nothing) when a new key is
@@ -115,6 +121,7 @@ export class KeyTable {
     if (this.#nums !== null && typeof canon === 'number') this.#nums.delete(canon)
     else this.#ids.delete(canon)
     this.#count--
+    if (this.byteLength(id) > INLINE_KEY) this.#long--
     this.#canon[id] = undefined
     this.#bytes.release(this.byteLength(id))
     this.#rec[4 * id + 1] = -1
@@ -141,6 +148,7 @@ export class KeyTable {
     if (this.#nums !== null && typeof canon === 'number') this.#nums.set(canon, id)
     else this.#ids.set(canon, id)
     this.#count++
+    if (bytes.length > INLINE_KEY) this.#long++
     return id
   }
 }

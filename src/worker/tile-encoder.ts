@@ -66,6 +66,16 @@ export class TileEncoder {
       return
     }
     const chunk = this.#list
+    if (this.#keys.longKeys === 0) {
+      // No key is too long for the kernel (the usual case): the list goes to WASM as it is, a chunk at a time,
+      // without a look at each entry's key (a cache miss per tile with many keys).
+      for (let i = 0; i < n; i += EMIT_CHUNK) {
+        const k = Math.min(EMIT_CHUNK, n - i)
+        chunk.set(list.subarray(i, i + k))
+        this.#encodeChunk(0, k, complete, out)
+      }
+      return
+    }
     const key = this.#entries.key
     const keys = this.#keys
     let i = 0

@@ -1,6 +1,7 @@
 // A worker's key table keeps every key's bytes in one arena that grows and, when half of it is forgotten keys,
 // compacts: whatever the order of adds and forgets, each live id must still give back its key's Avro bytes (checked
-// against the key codec, the reference), through bytes() and copyBytes() alike.
+// against the key codec, the reference), through bytes() and copyBytes() alike; and the count of live keys too long
+// for the WASM tile encoder must follow.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type DataType, type StructType, T } from '../../src/api/data-type.ts'
@@ -9,6 +10,7 @@ import { compilePlan } from '../../src/config/plan.ts'
 import { compileColumnRefs } from '../../src/expr/column-refs.ts'
 import { Random } from '../../src/source/generator.ts'
 import { KeyTable } from '../../src/worker/key-table.ts'
+import { INLINE_KEY } from '../../src/worker/state-layout.ts'
 
 function table (keyType: DataType): { keys: KeyTable, encode: (v: unknown) => Uint8Array, keyAt: number } {
   const plan = compilePlan({ metaData: { name: 'key_table' }, keyColumns: ['k'], sources: [{ events: { query: { timeColumn: 'ts' } } }], aggregations: [{ inputColumn: 'x', operation: 6, windows: [{ length: 1, timeUnit: 1 }] }] })
@@ -48,6 +50,8 @@ for (const kind of ['long', 'string'] as const) {
       }
       if (step % 997 === 0 || step === 59_999) {
         assert.equal(keys.size, live.size)
+        // The tile encoder skips its per-tile key check while no live key is longer than the kernel inlines.
+        assert.equal(keys.longKeys, [...live.values()].filter(v => encode(v).length > INLINE_KEY).length, `long keys at step ${step}`)
         for (const [id, v] of live) {
           const want = encode(v)
           assert.deepEqual(keys.bytes(id), want, `key ${String(v)} (id ${id}) at step ${step}`)
