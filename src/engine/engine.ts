@@ -467,7 +467,10 @@ export class Engine {
           // The checkpoint's rollups may not be this run's (another --rollups, or an older version): the workers
           // map them by size, and do not write rolled-up tiles whose fine tiles closed before the checkpoint.
           const rollups = h.rollups ?? []
-          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now, rollups }, [s.entries])))
+          // Copied to the workers, not transferred: a transfer detaches the buffer on this thread, and the first
+          // detach in an isolate costs its optimized code a detached-buffer check on every typed-array access from
+          // then on (V8's ArrayBufferDetaching protector; measured 2–36 % more main-thread CPU, README, Benchmarks).
+          await Promise.all(shards.map((s, w) => this.#pool.call(w, { kind: 'restore', snapshot: s, closes, now, rollups })))
           // Rewrite the open tiles under the new epoch: whatever a previous owner still writes to these keys is
           // refused from now on (the store fences per partition, or per key with the partition's epoch).
           const open = openFineTiles(cp.entries, cp.timers, cp.latest)
