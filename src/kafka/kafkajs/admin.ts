@@ -3,6 +3,16 @@ import type { Admin } from 'kafkajs'
 import { kafkaError } from '../shared.ts'
 import type { KafkaAdmin, TopicSpec } from '../types.ts'
 
+/** Each partition's end (`high`) or start (`low`) offset, in partition order. Also used by the consumer. */
+export async function topicOffsetsOf (admin: Admin, topic: string, which: 'high' | 'low', brokers: string): Promise<Map<number, number>> {
+  try {
+    const res = await admin.fetchTopicOffsets(topic)
+    return new Map(res.map(r => [r.partition, Number(r[which])] as [number, number]).sort((a, b) => a[0] - b[0]))
+  } catch (e) {
+    throw kafkaError('cannot read topic offsets', { topic, broker: brokers }, e)
+  }
+}
+
 /** The group's committed next-offsets for a topic (partitions without one are absent). Also used by the consumer. */
 export async function committedOf (admin: Admin, groupId: string, topic: string, brokers: string): Promise<Map<number, number>> {
   try {
@@ -86,12 +96,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async #offsets (topic: string, which: 'high' | 'low'): Promise<Map<number, number>> {
-    try {
-      const res = await this.#admin.fetchTopicOffsets(topic)
-      return new Map(res.map(r => [r.partition, Number(r[which])] as [number, number]).sort((a, b) => a[0] - b[0]))
-    } catch (e) {
-      throw kafkaError('cannot read topic offsets', { topic, broker: this.#brokers }, e)
-    }
+    return await topicOffsetsOf(this.#admin, topic, which, this.#brokers)
   }
 
   async committedOffsets (groupId: string, topic: string): Promise<Map<number, number>> {

@@ -22,7 +22,7 @@ import { TilekilnError } from '../../errors.ts'
 import { codecRefusal } from '../codecs.ts'
 import { DEFAULT_FETCH_MAX_BYTES, deferred, EMPTY_HEADERS, fetchMaxBytesPerPartition, heartbeatIntervalFor, isThenable, kafkaError, revokeWithin, SerialQueue, toBuffer, watchTopic } from '../shared.ts'
 import type { ConsumeOptions, KafkaConsumer, KafkaHeaders, KafkaRecord, PartitionOffsets, RecordBatch, RevokeReason } from '../types.ts'
-import { committedOf } from './admin.ts'
+import { committedOf, topicOffsetsOf } from './admin.ts'
 
 function headersOf (h: Record<string, unknown> | undefined): KafkaHeaders {
   if (h === undefined) return EMPTY_HEADERS
@@ -350,13 +350,11 @@ export class KafkajsConsumer implements KafkaConsumer {
     const committed = await committedOf(admin, this.groupId, this.topic, this.#brokers)
     const fresh = partitions.filter(p => !committed.has(p))
     if (fresh.length === 0) return out
-    let ends: Array<{ partition: number, high: string }>
-    try {
-      ends = await admin.fetchTopicOffsets(this.topic)
-    } catch (e) {
-      throw kafkaError('cannot read the end offsets for startFrom latest', this.#ctx({ partitions: fresh.join(',') }), e)
+    const ends = await topicOffsetsOf(admin, this.topic, 'high', this.#brokers)
+    for (const p of fresh) {
+      const end = ends.get(p)
+      if (end !== undefined) out.set(p, end)
     }
-    for (const { partition, high } of ends) if (fresh.includes(partition)) out.set(partition, Number(high))
     return out
   }
 
