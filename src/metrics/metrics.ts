@@ -65,7 +65,7 @@ const TABLE = {
   latencyStore: { name: 'event_to_store_writing', type: 'histogram', unit: 'ms', exposed: 'event_to_store_writing_seconds', help: 'part of event_to_store_latency: the batch\'s tiles back from the worker → acknowledged by the store (writer queue, store request)' },
   liveKeys: { name: 'live_keys', type: 'gauge', label: 'worker', help: 'entity keys with open tiles, per worker' },
   liveEntries: { name: 'open_tiles', type: 'gauge', label: 'worker', help: 'open (key, tile) entries, per worker' },
-  stateBytes: { name: 'state_bytes', type: 'gauge', label: 'worker', help: 'bytes of aggregation state held, per worker (estimate)' },
+  stateBytes: { name: 'state_bytes', type: 'gauge', label: 'worker', help: 'bytes of state a worker holds in its tables, per worker: aggregation state, open tiles, trigger timers, keys (JS-held sketch IRs and non-integral key maps not counted)' },
   workerBusy: { name: 'worker_busy_ratio', type: 'gauge', label: 'worker', help: 'fraction of the last second a worker spent on batches' },
   workerBatches: { name: 'worker_batches', type: 'counter', help: 'record batches handed to workers (records_in / this ≈ records per batch)' },
   batchLimit: { name: 'worker_batch_records', type: 'gauge', label: 'worker', help: 'records a worker\'s next batch takes: --batch-records, doubling up to --batch-records-max while the source outruns the worker' },

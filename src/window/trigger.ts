@@ -47,6 +47,9 @@ export class TimerQueue {
     return i
   }
 
+  /** Bytes of its ring. */
+  get bytes (): number { return this.#entry.byteLength + this.#gen.byteLength + this.#at.byteLength }
+
   entryAt (slot: number): number { return this.#entry[slot]! }
   genAt (slot: number): number { return this.#gen[slot]! }
 
@@ -91,6 +94,9 @@ export class TriggerState {
     this.#always = trigger.kind === 'always'
     this.#delay = trigger.kind === 'buffered' ? trigger.millis : 0
   }
+
+  /** Bytes of its per-entry arrays and timers. */
+  get bytes (): number { return this.#flags.byteLength + this.#gen.byteLength + this.#dirty.byteLength + this.#timers.bytes }
 
   /** Room for entries [0, cap). */
   grow (cap: number): void {

@@ -25,6 +25,8 @@ export class EntryTable {
   get live (): number { return this.#live }
   /** No entry left to allocate: grow first. */
   get full (): boolean { return this.#freeTop === 0 }
+  /** Bytes of its columns. */
+  get bytes (): number { return this.#free.byteLength + this.#key.byteLength + this.#partition.byteLength + this.#tileStart.byteLength + this.#latest.byteLength }
 
   get key (): Int32Array { return this.#key }
   get partition (): Int32Array { return this.#partition }

@@ -44,6 +44,9 @@ export class NumberTable {
     }
   }
 
+  /** Bytes of its slots. */
+  get bytes (): number { return this.#s.byteLength }
+
   /** The value in key k's home slot (k's, or another key's, or EMPTY), without probing: a load ahead of get(). */
   peek (k: number): number { return this.#s[2 * this.#slot(k) + 1]! }
 
@@ -107,6 +110,9 @@ export class PairTable {
     this.#s = emptyPairSlots(cap)
     this.#mask = cap - 1
   }
+
+  /** Bytes of its slots. */
+  get bytes (): number { return this.#s.byteLength }
 
   get (a: number, b: number): number {
     const s = this.#s

@@ -49,6 +49,13 @@ export class KeyTable {
   get longKeys (): number { return this.#long }
 
   /**
+   * Bytes of its typed tables: per-id records and reference counts, the key bytes' arena, the numeric keys' hash
+   * table. Keys that are not one integral column are also held by a JS Map (canonical key → id) and as their column
+   * values: JS heap, not counted.
+   */
+  get tableBytes (): number { return this.#refs.byteLength + this.#rec.byteLength + this.#bytes.bytes + (this.#nums?.bytes ?? 0) }
+
+  /**
    * The id of the row's key; a new key lives in `partition`. Throws TK_INPUT (and adds nothing) when a new key is
    * longer than the store takes.
    */
@@ -195,6 +202,9 @@ class KeyBytes {
   #garbage = 0
 
   offset (id: number): number { return this.#offsets[id]! }
+
+  /** Bytes of the arena and the offsets. */
+  get bytes (): number { return this.arena.byteLength + this.#offsets.byteLength }
 
   copy (id: number, length: number, out: Uint8Array, pos: number): number {
     const a = this.arena

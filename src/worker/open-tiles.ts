@@ -50,6 +50,13 @@ export class OpenTiles {
     return n
   }
 
+  /** Bytes of its index (key, tile) → entry and of its tiles' entry lists. */
+  get bytes (): number {
+    let n = this.#entries.bytes
+    for (const p of this.#parts.values()) for (const t of p.tiles.values()) n += t.entries.byteLength
+    return n
+  }
+
   /** Partitions with state (open tiles, or a closing watermark). */
   partitions (): number[] { return [...this.#parts.keys()] }
 

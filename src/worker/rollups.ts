@@ -210,6 +210,16 @@ export class Rollups {
   /** Are any tiles rolled up? */
   get any (): boolean { return this.resolutions.length > 0 }
 
+  /** Bytes of the coarse entries' index and lists (their aggregation state is the entry table's). */
+  get bytes (): number {
+    let n = 0
+    for (const r of this.resolutions) {
+      n += r.entries.bytes
+      for (const open of r.open.values()) for (const list of open.values()) n += list.entries.byteLength
+    }
+    return n
+  }
+
   /** Open coarse tiles (entries). */
   get open (): number {
     let n = 0

@@ -130,8 +130,15 @@ export class TileState {
   get openRollups (): number { return this.#rollups.open }
   /** Partitions with live state. */
   get partitions (): number[] { return this.#open.partitions() }
-  /** Bytes of flat IR state (kernel parts) currently allocated. */
-  get stateBytes (): number { return this.#entries.capacity * this.#stride }
+  /**
+   * Bytes of state currently allocated: the kernel parts' aggregation state in WASM memory (room for the entry table's
+   * capacity), the entry table, the trigger's per-entry arrays and timers, the open tiles' index and lists, the rolled-up
+   * tiles' index, and the key table (arena included). JS-held state is not counted: the IRs of parts that have no
+   * kernel (sketches and other object IRs) and the key map of keys that are not one integral column.
+   */
+  get stateBytes (): number {
+    return this.#entries.capacity * this.#stride + this.#entries.bytes + this.#triggers.bytes + this.#open.bytes + this.#rollups.bytes + this.#keys.tableBytes
+  }
   get stride (): number { return this.#stride }
 
   /** Is a row at this tile start late for this watermark (the tile's end − 1 + allowed lateness has passed)? */

@@ -153,3 +153,34 @@ test('a row whose key lives in another partition that already closed its tile is
   assert.equal(add(T0 + 2, 0), 1, 'ROW_LATE_AT_HOME')
   assert.equal(add(T0 + size + 2, 0), 0, 'the open tile still takes it')
 })
+
+test('stateBytes counts the key bytes, the entry table and the open-tile index beside the aggregation state', () => {
+  const plan = compilePlan({ metaData: { name: 'state_bytes' }, keyColumns: ['k'], sources: [{ events: { query: { timeColumn: 'ts' } } }], aggregations: [{ inputColumn: 'l', operation: 7, windows: D }] })
+  const schema = T.struct('In', [{ name: 'k', type: T.string }, { name: 'ts', type: T.long }, { name: 'l', type: T.long }]) as StructType
+  const bound = bindGroupBy(plan, schema, compileColumnRefs)
+  const fresh = (): TileState => new TileState(bound, new WebAssembly.Memory({ initial: 32, maximum: 4096, shared: true }), { allowedLatenessMillis: 0, trigger: { kind: 'always' } })
+  const out: unknown[] = new Array(bound.query.columns.length)
+  const T0 = 1_700_000_000_000 - (1_700_000_000_000 % plan.tileSizeMillis)
+  const fill = (s: TileState, keys: number, keyChars: number): void => {
+    s.begin()
+    for (let k = 0; k < keys; k++) {
+      bound.query.run({ k: `${k}`.padStart(keyChars, 'x'), ts: T0 + k, l: 1 }, out, () => {})
+      s.row(out, T0 + k, T0, 0)
+    }
+  }
+  const keys = 20_000
+  const short = fresh()
+  fill(short, keys, 8)
+  const long = fresh()
+  fill(long, keys, 200)
+  // The IR rows alone: the entry table's capacity × the stride (what the gauge counted before).
+  const rows = (s: TileState): number => {
+    let cap = 1024
+    while (cap < s.liveEntries) cap *= 2
+    return cap * s.stride
+  }
+  // Entries (5 columns of 4–8 bytes) and the open-tile index (16-byte slots) come on top of the rows, per entry.
+  assert.ok(short.stateBytes >= rows(short) + keys * (28 + 16), `${short.stateBytes} bytes for ${keys} keys of 8 characters`)
+  // Every key's Avro bytes are in the arena: 200 characters more than 190 bytes each over the short keys.
+  assert.ok(long.stateBytes - short.stateBytes >= keys * 190, `${long.stateBytes} against ${short.stateBytes}`)
+})
