@@ -191,19 +191,19 @@ async function tilekilnTiles (dir: string): Promise<Tiles> {
  * Every (TileKey, tile value) the Flink job's store holds, read through the Java side (`--dump`): lmdb-js cannot
  * open a file written by lmdbjava's stock LMDB. Physical keys are tilekiln's layout (embedded-store.ts).
  */
-function flinkTiles (cp: string, dir: string): Tiles {
+function flinkTiles (cp: string, dir: string, dataset: string): Tiles {
   const out: Tiles = new Map()
   for (const line of java(cp, ['--dump', dir]).split('\n')) {
     if (line.trim() === '') continue
     const [kh, vh] = line.split(' ') as [string, string]
     const k = Buffer.from(kh, 'hex')
-    const zero = k.indexOf(0)
-    const len = k.readUInt16BE(zero + 1)
-    const keyBytes = k.subarray(zero + 3, zero + 3 + len)
-    const tileSizeMillis = Number(k.readBigUInt64BE(zero + 3 + len))
-    const tileStartMillis = Number(BigInt.asIntN(64, k.readBigUInt64BE(zero + 11 + len) ^ (1n << 63n)))
+    // u32 dataset id (the job's one dataset) | u16 key length | key | u64 tile size | i64 tile start, sign flipped.
+    const len = k.readUInt16BE(4)
+    const keyBytes = k.subarray(6, 6 + len)
+    const tileSizeMillis = Number(k.readBigUInt64BE(6 + len))
+    const tileStartMillis = Number(BigInt.asIntN(64, k.readBigUInt64BE(14 + len) ^ (1n << 63n)))
     // The value is 8-byte latest event time ‖ tile record, as in the embedded store; entries() reports the record.
-    addTile(out, encodeTileKey({ dataset: k.subarray(0, zero).toString('utf8'), keyBytes, tileSizeMillis, tileStartMillis }), Buffer.from(vh, 'hex').subarray(8))
+    addTile(out, encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), Buffer.from(vh, 'hex').subarray(8))
   }
   return out
 }
@@ -221,14 +221,15 @@ async function verify (cp: string, specPath: string, work: string): Promise<stri
     const tk = join(work, `verify-tilekiln-${parallelism}`)
     const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'tilekiln.js'), 'run', '--group-by', GROUP_BY, '--source',
       `generator:keys=100000,zipf=1.1,count=${events},seed=${SEED},start=${SYNTHETIC_START},step=1`,
-      '--store', `embedded:${tk}`, '--workers', String(parallelism), '--until-end'], { encoding: 'utf8' })
+      // Chronon's tiles only, as the Flink job writes: no rolled-up tiles (the daemon's default writes them).
+      '--store', `embedded:${tk}`, '--workers', String(parallelism), '--until-end', '--rollups', 'none'], { encoding: 'utf8' })
     if (r.status !== 0) throw new Error(`tilekiln run failed: ${r.stderr}`)
     const fl = join(work, `verify-flink-${parallelism}`)
     java(cp, ['--spec', specPath, '--events', String(events), '--keys', '100000', '--zipf', '1.1', '--seed', String(SEED),
       '--start', String(SYNTHETIC_START), '--step', '1', '--parallelism', String(parallelism), '--runs', '1',
       '--store-dir', fl, '--keep-store', 'true'])
     const a = await tilekilnTiles(tk)
-    const b = flinkTiles(cp, join(fl, 'run-0'))
+    const b = flinkTiles(cp, join(fl, 'run-0'), JSON.parse(readFileSync(specPath, 'utf8')).dataset as string)
     let differ = 0
     let missing = 0
     for (const [k, v] of a) {

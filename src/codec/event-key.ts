@@ -9,7 +9,8 @@
 // partition and position are the source's (Kafka partition and offset, file line, generator sequence); the row
 // index counts the rows the selects made of the record (EXPLODE makes several; 0 otherwise), before routing.
 //
-// Event key: the embedded store's physical key (database `events`) and the logical key `dump` prints for an event:
+// Event key: the logical key `dump` prints for an event (the embedded store keeps it with the dataset's id in place of
+// its name and the 0x00: sink/embedded-store.ts):
 //
 //   dataset UTF-8 | 0x00 | u16 BE entity key length | Avro entity key | i64 BE event time ms (sign bit flipped) | identity
 //

@@ -5,20 +5,32 @@
 // transactions across processes, so several daemons on one host may share a store.
 //
 // Physical layout, chosen so one key's tiles (or events) are one ordered range. Tiles and events share the head
-//   head  = dataset UTF-8 | 0x00 | u16 BE key length | entity key bytes
-// and differ in the tail:
+//   head  = u32 BE dataset id | u16 BE key length | entity key bytes
+// where the id is the dataset's number in database `datasets` (below), and differ in the tail:
 //   database `tiles`:  head | u64 BE tile size | i64 BE tile start (sign bit flipped, so negative starts sort first)
 //                      → i64 BE latest event time (the time of the last event folded into the tile, plain two's
 //                      complement) ‖ the Avro tile record. entries() turns these keys back into Zipline TileKey bytes
 //                      and reports the tile record alone. (Stores written before the latest time was kept, with the
 //                      bare tile record as value, are not readable by this version.)
 //   database `events`: head | i64 BE event time (sign bit flipped) | 16-byte row identity (partition, position, row
-//                      index) → the Avro `{cleanName}_INPUT_COLS` record. This is the event key of
-//                      codec/event-key.ts, also what entries() reports. The identity makes an append idempotent: a
-//                      replayed event rewrites its own entry with the same bytes.
+//                      index) → the Avro `{cleanName}_INPUT_COLS` record. With the dataset's name in place of its id
+//                      (and a 0x00 after it) this is the event key of codec/event-key.ts, what entries() reports. The
+//                      identity makes an append idempotent: a replayed event rewrites its own entry with the same bytes.
+//   database `datasets`: dataset UTF-8 → u32 BE id, numbered from 1 in order of first write, inside a write
+//                      transaction (LMDB runs one at a time across every process of the store, so two daemons never
+//                      give one dataset two ids). Ids are never reused or changed.
 //   database `meta`:   name → the serving info (JSON).
 //   database `format`: `layout` → the layout version of this file (LAYOUT_VERSION), checked on every open, so a store
 //                      of another layout is refused with a message instead of being read wrongly.
+//
+// Why ids (layout 3): layout 2 began every key with the dataset's name (a Chronon streaming dataset is tens of
+// bytes: EXAMPLES_CLICKS_V1_STREAMING is 28), the larger part of a tile's key. Tile writes are random-key upserts
+// that rewrite most leaf pages on every commit, and LMDB keeps about three to four versions of the tree (the
+// current one, the one being written, the pages the last commit freed, a flushing one), so the file's resident pages
+// grow with the tree: with the 4-byte id, `bench engine` (100,000 keys, uniform) keeps 38 MB of the file resident
+// instead of 54, and commits copy and compare less (README, Benchmarks). A writer that opens a layout-2 store
+// upgrades it in place, in transactions of RENUMBER_CHUNK entries, marked `migrating:3` meanwhile (readers wait for
+// the end; a writer that finds the mark, after a crash, carries on); readers read a layout-2 store as it is.
 // Scale-out bookkeeping (never in entries()), keyed by P = u16 BE scope length | scope UTF-8 | u32 BE partition:
 //   database `epochs` (lmdb-js versions): P → empty value whose *version* is the current epoch of (scope, partition).
 //                      acquireEpoch raises it inside a write transaction, which LMDB serialises across processes.
@@ -111,8 +123,17 @@ type Tail = (buf: Buffer, at: number, i: number) => number
  */
 type ValueView = Buffer & { start?: number, end?: number }
 
-/** The layout of this file's databases (see the header): 1 = bare tile records as values, 2 = latest event time ‖ record. */
-export const LAYOUT_VERSION = 2
+/**
+ * The layout of this file's databases (see the header): 1 = bare tile records as values, 2 = latest event time ‖
+ * record, keys headed by the dataset's name; 3 = keys headed by the dataset's id.
+ */
+export const LAYOUT_VERSION = 3
+/** The layout-2 key head ends with this byte; a layout-3 key starts with it (ids below 2^24). */
+const NAME_END = 0x00
+/** Entries moved per transaction when a writer upgrades a layout-2 store. */
+const RENUMBER_CHUNK = 10_000
+/** The mark of a store being upgraded (readers refuse it until the writer is done). */
+const MIGRATING = `migrating:${LAYOUT_VERSION}`
 
 /** Event times a version-2 value may start with: 1900 to 2300 (a bare Avro tile record practically never does). */
 const PLAUSIBLE_MILLIS = [-2_208_988_800_000, 10_413_792_000_000] as const
@@ -152,8 +173,11 @@ export class EmbeddedStore implements TileStore {
   readonly #syncOnCommit: boolean
   /** A commit failed: LMDB's write thread may never settle what is still queued (close() must not wait for it). */
   #broken = false
-  /** dataset UTF-8 + 0x00, per dataset: the constant start of every physical key. */
+  /** Per dataset, the constant start of its physical keys: its u32 BE id (layout 3), or its name and 0x00 (2). */
   readonly #heads = new Map<string, Uint8Array>()
+  /** The layout of this store's keys: 3, or 2 for a store read-only that no writer has upgraded yet. */
+  #layout = LAYOUT_VERSION
+  #datasetsDb: Database<Buffer, Buffer> | undefined
 
   /**
    * `sync`: 'commit' (default) — every commit is flushed to disk (lmdb-js's overlapping sync: a commit waits for the
@@ -188,7 +212,14 @@ export class EmbeddedStore implements TileStore {
     this.#eventsDb = this.#open('events', false)
     this.#epochsDb = this.#open('epochs', true)
     this.#checkpointsDb = this.#open('checkpoints', false)
-    this.#checkLayout()
+    this.#datasetsDb = this.#open('datasets', false)
+    try {
+      this.#checkLayout()
+    } catch (e) {
+      // A refused store is left closed: opening it again in this process (after a writer fixed it) must start afresh.
+      this.#env.close().catch(() => {})
+      throw e
+    }
     if (!this.#readOnly) {
       this.#tilesW = this.#writeHandle('tiles')
       this.#eventsW = this.#writeHandle('events')
@@ -209,15 +240,79 @@ export class EmbeddedStore implements TileStore {
     }
     const marked = format?.get('layout')
     if (marked === String(LAYOUT_VERSION)) return
-    if (marked !== undefined) {
+    if (marked === MIGRATING && this.#readOnly) {
+      throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} is being upgraded to layout ${LAYOUT_VERSION} by a writer (tilekiln run): try again once it has started (or, if no writer is running, after the next one opened it)`, { store: this.#path, fatal: true })
+    }
+    if (marked !== undefined && marked !== '2' && marked !== MIGRATING) {
       throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has layout ${marked}, this tilekiln reads layout ${LAYOUT_VERSION}: use the tilekiln version that wrote it, or run into a new directory and replay the source`, { store: this.#path, fatal: true })
     }
-    let firstValue: Buffer | undefined
-    for (const { value } of this.#tiles.getRange({ limit: 1 })) firstValue = value
-    if (firstValue !== undefined && !startsWithEventTime(firstValue)) {
-      throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} was written by an earlier tilekiln (its tile values are bare tile records, without the latest event time this version keeps before each): run into a new directory and replay the source`, { store: this.#path, fatal: true })
+    if (marked === undefined) {
+      let firstValue: Buffer | undefined
+      for (const { value } of this.#tiles.getRange({ limit: 1 })) firstValue = value
+      if (firstValue !== undefined && !startsWithEventTime(firstValue)) {
+        throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} was written by an earlier tilekiln (its tile values are bare tile records, without the latest event time this version keeps before each): run into a new directory and replay the source`, { store: this.#path, fatal: true })
+      }
+      // Unmarked: empty, or layout 2 from before the mark existed (its values start with an event time).
+      if (firstValue === undefined && [...(this.#events()?.getRange({ limit: 1 }) ?? [])].length === 0) {
+        if (!this.#readOnly && format !== undefined) format.putSync('layout', String(LAYOUT_VERSION))
+        return
+      }
     }
-    if (!this.#readOnly && format !== undefined) format.putSync('layout', String(LAYOUT_VERSION))
+    // Layout 2 (or an upgrade a crash interrupted).
+    if (this.#readOnly || format === undefined) {
+      this.#layout = 2
+      return
+    }
+    this.#upgradeToIds(format)
+  }
+
+  /**
+   * Layout 2 → 3 in place: every tile and event key's dataset name becomes its id, RENUMBER_CHUNK entries per write
+   * transaction, so a store of any size upgrades without one huge transaction and a crash loses no work (the
+   * entries moved are moved; layout-2 keys are those not starting with 0x00). The mark says `migrating:3` meanwhile.
+   */
+  #upgradeToIds (format: Database<string, string>): void {
+    format.putSync('layout', MIGRATING)
+    const names = this.#datasets()!
+    for (const db of [this.#tiles, this.#events()]) {
+      if (db === undefined) continue
+      for (;;) {
+        const moved = this.#env.transactionSync(() => {
+          // Read inside the transaction: another writer may be upgrading (or writing) this store too.
+          // Layout-2 keys start with a dataset name's first byte (not 0x00): all of them sort after every id key.
+          const chunk = [...db.getRange({ start: Buffer.from([NAME_END + 1]), limit: RENUMBER_CHUNK })]
+          for (const { key, value } of chunk) {
+            const end = key.indexOf(NAME_END)
+            if (end <= 0) throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has a key of layout 2 without its dataset's end (${key.subarray(0, 40).toString('hex')}…): it cannot be upgraded; run into a new directory and replay the source`, { store: this.#path, fatal: true })
+            const id = this.#idIn(names, key.subarray(0, end).toString('utf8'))
+            const renamed = Buffer.allocUnsafe(4 + key.length - end - 1)
+            renamed.writeUInt32BE(id, 0)
+            key.copy(renamed, 4, end + 1)
+            db.putSync(renamed, value)
+            db.removeSync(key)
+          }
+          return chunk.length
+        }) as number
+        if (moved === 0) break
+      }
+    }
+    format.putSync('layout', String(LAYOUT_VERSION))
+  }
+
+  /** The id of `dataset`, given it one if it has none (inside a write transaction: LMDB serialises them). */
+  #idIn (names: Database<Buffer, Buffer>, dataset: string): number {
+    const key = Buffer.from(utf8.encode(dataset))
+    const have = names.get(key)
+    if (have !== undefined && have !== null) return have.readUInt32BE(0)
+    if (key.length > MAX_DATASET_BYTES) throw new TilekilnError('TK_STORE', `dataset '${dataset.slice(0, 40)}…' is ${key.length} bytes; the embedded store takes at most ${MAX_DATASET_BYTES}`, { store: this.description, fatal: true })
+    if (key.length === 0 || key.includes(NAME_END)) throw new TilekilnError('TK_STORE', `a dataset name must be non-empty and without NUL characters: ${JSON.stringify(dataset.slice(0, 40))}`, { store: this.description, fatal: true })
+    let last = 0
+    for (const { value } of names.getRange({})) last = Math.max(last, value.readUInt32BE(0))
+    if (last + 1 >= 1 << 24) throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has ${last} datasets, the most it numbers`, { store: this.description, fatal: true })
+    const id = Buffer.allocUnsafe(4)
+    id.writeUInt32BE(last + 1, 0)
+    names.putSync(key, id)
+    return last + 1
   }
 
   /** A handle of database `name` for writes only, keyed by #keyEncoder (lmdb's type declarations lack the option). */
@@ -258,20 +353,42 @@ export class EmbeddedStore implements TileStore {
   #events (): Database<Buffer, Buffer> | undefined { return (this.#eventsDb ??= this.#open('events', false)) }
   #epochs (): Database<Buffer, Buffer> | undefined { return (this.#epochsDb ??= this.#open('epochs', true)) }
   #checkpoints (): Database<Buffer, Buffer> | undefined { return (this.#checkpointsDb ??= this.#open('checkpoints', false)) }
+  #datasets (): Database<Buffer, Buffer> | undefined { return (this.#datasetsDb ??= this.#open('datasets', false)) }
 
   #readOnlyError (what: string, dataset?: string): TilekilnError {
     return new TilekilnError('TK_STORE', `cannot ${what}: the store was opened read-only`, { store: this.description, dataset, fatal: true })
   }
 
-  #head (dataset: string): Uint8Array {
+  /** The head of `dataset`'s keys for a write: its id, given one at its first write. */
+  #headForWrite (dataset: string): Uint8Array {
     let h = this.#heads.get(dataset)
     if (h === undefined) {
-      const ds = utf8.encode(dataset)
-      if (ds.length > MAX_DATASET_BYTES) throw new TilekilnError('TK_STORE', `dataset '${dataset.slice(0, 40)}…' is ${ds.length} bytes; the embedded store takes at most ${MAX_DATASET_BYTES}`, { store: this.description, fatal: true })
-      h = new Uint8Array(ds.length + 1)
-      h.set(ds)
+      const names = this.#datasets()!
+      // Once per dataset and process: a short synchronous write transaction (it may wait for a commit under way).
+      const id = this.#env.transactionSync(() => this.#idIn(names, dataset)) as number
+      h = new Uint8Array(4)
+      new DataView(h.buffer).setUint32(0, id)
       this.#heads.set(dataset, h)
     }
+    return h
+  }
+
+  /** The head of `dataset`'s keys for a read, or null when it has none yet (nothing of it was ever written). */
+  #headForRead (dataset: string): Uint8Array | null {
+    let h = this.#heads.get(dataset)
+    if (h !== undefined) return h
+    if (this.#layout === 2) {
+      const ds = utf8.encode(dataset)
+      h = new Uint8Array(ds.length + 1)
+      h.set(ds)
+      h[ds.length] = NAME_END
+    } else {
+      // Not remembered when missing: a writer in another process may give it an id later.
+      const id = this.#datasets()?.get(Buffer.from(utf8.encode(dataset)))
+      if (id === undefined || id === null) return null
+      h = new Uint8Array(id)
+    }
+    this.#heads.set(dataset, h)
     return h
   }
 
@@ -311,7 +428,7 @@ export class EmbeddedStore implements TileStore {
    * this resolves. With a fence, each fenced partition's puts form one `ifVersion` block (same transaction).
    */
   async #write (db: WriteHandle, dataset: string, batch: PutBatch, tail: Tail, fence: Fence | undefined, what: string, values?: (i: number) => Buffer): Promise<WriteOutcome> {
-    const head = this.#head(dataset)
+    const head = this.#headForWrite(dataset)
     const longest = batch.maxKeyLength()
     if (longest > this.maxKeyBytes) {
       throw new TilekilnError('TK_STORE', `an entity key of ${longest} bytes cannot be stored: the embedded store (LMDB) holds keys up to ${this.maxKeyBytes} bytes; nothing of this batch of ${batch.count} ${what}(s) was written`, { store: this.description, dataset, fatal: true })
@@ -450,8 +567,8 @@ export class EmbeddedStore implements TileStore {
   }
 
   /** The physical key as a fresh buffer (reads). */
-  #physicalTileKey (dataset: string, keyBytes: Uint8Array, tileSize: number, tileStart: number): Buffer {
-    const n = this.#tileKey(this.#head(dataset), keyBytes, 0, keyBytes.length, tileSize, tileStart)
+  #physicalTileKey (head: Uint8Array, keyBytes: Uint8Array, tileSize: number, tileStart: number): Buffer {
+    const n = this.#tileKey(head, keyBytes, 0, keyBytes.length, tileSize, tileStart)
     return Buffer.from(this.#scratch.subarray(0, n))
   }
 
@@ -460,9 +577,10 @@ export class EmbeddedStore implements TileStore {
     // holds whole numbers: a fractional bound would be truncated into the range).
     const lo = Math.max(Math.ceil(fromMillis), Number.MIN_SAFE_INTEGER)
     const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
-    if (lo >= hi) return []
-    const start = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, lo)
-    const end = this.#physicalTileKey(dataset, keyBytes, tileSizeMillis, hi)
+    const head = this.#headForRead(dataset)
+    if (lo >= hi || head === null) return []
+    const start = this.#physicalTileKey(head, keyBytes, tileSizeMillis, lo)
+    const end = this.#physicalTileKey(head, keyBytes, tileSizeMillis, hi)
     const out: StoredTile[] = []
     for (const { key, value } of this.#tiles.getRange({ start, end })) {
       out.push({ tileStartMillis: readI64BE(key, key.length - 8, true), latestMillis: readI64BE(value, 0, false), value: new Uint8Array(value.subarray(8)) })
@@ -486,8 +604,8 @@ export class EmbeddedStore implements TileStore {
     // Event times are whole milliseconds: ts ≥ from ⇔ ts ≥ ceil(from), ts < to ⇔ ts < ceil(to).
     const lo = Math.max(Math.ceil(fromMillis), Number.MIN_SAFE_INTEGER)
     const hi = Math.min(Math.ceil(toMillis), Number.MAX_SAFE_INTEGER)
-    if (db === undefined || lo >= hi) return []
-    const head = this.#head(dataset)
+    const head = this.#headForRead(dataset)
+    if (db === undefined || lo >= hi || head === null) return []
     // #eventKey may replace the scratch buffer (a long key): read this.#scratch only after it returned.
     const startLen = this.#eventKey(head, keyBytes, 0, keyBytes.length, lo, -1)
     const start = Buffer.from(this.#scratch.subarray(0, startLen))
@@ -590,19 +708,38 @@ export class EmbeddedStore implements TileStore {
     for (const { key, value } of this.#meta.getRange({})) {
       yield [utf8.encode(METADATA_PREFIX + key), utf8.encode(value)]
     }
+    // Layout 3: the datasets' names by id (layout 2 has the name in the key).
+    const names = new Map<number, Buffer>()
+    if (this.#layout === LAYOUT_VERSION) for (const { key, value } of this.#datasets()?.getRange({}) ?? []) names.set(value.readUInt32BE(0), key)
+    const nameOf = (key: Buffer): { name: Buffer, rest: number } => {
+      if (this.#layout === 2) {
+        const end = key.indexOf(NAME_END)
+        return { name: key.subarray(0, end), rest: end + 1 }
+      }
+      const id = key.readUInt32BE(0)
+      const name = names.get(id)
+      if (name === undefined) throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has entries of dataset id ${id}, which database 'datasets' does not name: the store is damaged`, { store: this.description })
+      return { name, rest: 4 }
+    }
     for (const { key, value } of this.#tiles.getRange({})) {
-      const zero = key.indexOf(0)
-      const dataset = utf8d.decode(key.subarray(0, zero))
-      const len = key.readUInt16BE(zero + 1)
-      const keyBytes = key.subarray(zero + 3, zero + 3 + len)
-      const tileSizeMillis = readI64BE(key, zero + 3 + len, false)
-      const tileStartMillis = readI64BE(key, zero + 3 + len + 8, true)
-      yield [encodeTileKey({ dataset, keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value.subarray(8))]
+      const { name, rest } = nameOf(key)
+      const len = key.readUInt16BE(rest)
+      const keyBytes = key.subarray(rest + 2, rest + 2 + len)
+      const tileSizeMillis = readI64BE(key, rest + 2 + len, false)
+      const tileStartMillis = readI64BE(key, rest + 2 + len + 8, true)
+      yield [encodeTileKey({ dataset: utf8d.decode(name), keyBytes, tileSizeMillis, tileStartMillis }), new Uint8Array(value.subarray(8))]
     }
     const events = this.#events()
     if (events === undefined) return
-    // The physical event key is the logical one.
-    for (const { key, value } of events.getRange({})) yield [new Uint8Array(key), new Uint8Array(value)]
+    // The logical event key is the physical one with the dataset's name and a 0x00 for its head (codec/event-key.ts).
+    for (const { key, value } of events.getRange({})) {
+      const { name, rest } = nameOf(key)
+      const logical = new Uint8Array(name.length + 1 + key.length - rest)
+      logical.set(name)
+      logical[name.length] = NAME_END
+      logical.set(key.subarray(rest), name.length + 1)
+      yield [logical, new Uint8Array(value)]
+    }
   }
 
   async flushed (): Promise<void> {

@@ -116,7 +116,7 @@ describe('embedded store', { timeout: 120_000 }, () => {
     }
   })
 
-  test('the layout mark: a store of bare tile records or of another layout is refused; an unmarked store of this layout is marked', async () => {
+  test('the layout mark: a store of bare tile records or of an unknown layout is refused; a new store is marked', async () => {
     const tileKey = Buffer.concat([Buffer.from(`${DS}\u0000`), Buffer.from([0, 2]), Buffer.from(K), Buffer.alloc(16)])
     const make = async (value: Buffer, mark?: string): Promise<string> => {
       const dir = join(tempDir('layout'), 'store')
@@ -133,22 +133,113 @@ describe('embedded store', { timeout: 120_000 }, () => {
       const old = await make(bare)
       assert.throws(() => new EmbeddedStore(old, { readOnly }), refused(/written by an earlier tilekiln .*new directory/))
       const other = await make(Buffer.concat([Buffer.alloc(8), bare]), '1')
-      assert.throws(() => new EmbeddedStore(other, { readOnly }), refused(/has layout 1, this tilekiln reads layout 2/))
+      assert.throws(() => new EmbeddedStore(other, { readOnly }), refused(/has layout 1, this tilekiln reads layout 3/))
+      const later = await make(Buffer.concat([Buffer.alloc(8), bare]), '4')
+      assert.throws(() => new EmbeddedStore(later, { readOnly }), refused(/has layout 4, this tilekiln reads layout 3/))
     }
-    // A store made by this layout before the mark existed: its values start with an event time; a writer marks it.
-    const latest = Buffer.alloc(8)
-    latest.writeBigInt64BE(1_701_475_200_000n)
-    const dir = await make(Buffer.concat([latest, bare]))
-    await new EmbeddedStore(dir).close()
-    const env = open({ path: dir, maxDbs: 8, compression: false })
-    assert.equal(env.openDB({ name: 'format', encoding: 'string' }).get('layout'), '2')
-    await env.close()
     // A new store is marked at once, so a reader in another process checks it too.
     const fresh = join(tempDir('layout'), 'store')
     await new EmbeddedStore(fresh).close()
     const env2 = open({ path: fresh, maxDbs: 8, compression: false })
-    assert.equal(env2.openDB({ name: 'format', encoding: 'string' }).get('layout'), '2')
+    assert.equal(env2.openDB({ name: 'format', encoding: 'string' }).get('layout'), '3')
     await env2.close()
+  })
+
+  // Layout 2 (keys headed by the dataset's name) → 3 (by its id). A layout-2 store is made by hand here, as the
+  // previous version wrote it: two datasets, tiles of two sizes, events, more entries than one upgrade transaction
+  // moves (RENUMBER_CHUNK, 10,000), and marked or unmarked (stores from before the mark).
+  for (const marked of [true, false]) {
+    test(`a layout-2 store (${marked ? 'marked' : 'unmarked'}) reads as it is read-only, and a writer upgrades it in place to dataset ids: every entry and read the same`, async () => {
+      const dir = join(tempDir('upgrade'), 'store')
+      const OTHER = 'OTHER_GROUP_BY_V2_STREAMING'
+      const env = open({ path: dir, maxDbs: 16, compression: false, pageSize: LMDB_PAGE_BYTES })
+      const tilesDb = env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
+      const eventsDb = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary' })
+      env.openDB({ name: 'meta', encoding: 'string' })
+      if (marked) await env.openDB({ name: 'format', encoding: 'string' }).put('layout', '2')
+      const keyOf = (i: number): Buffer => Buffer.from([0x02, ...Buffer.from(`k${i}`)])
+      const v2Tile = (ds: string, key: Buffer, size: number, start: number): Buffer => {
+        const k = Buffer.concat([Buffer.from(`${ds}\u0000`), Buffer.from([key.length >> 8, key.length & 0xff]), key, Buffer.alloc(16)])
+        k.writeBigUInt64BE(BigInt(size), k.length - 16)
+        k.writeBigUInt64BE(BigInt(start) ^ (1n << 63n), k.length - 8)
+        return k
+      }
+      const value = (latest: number, text: string): Buffer => { const v = Buffer.alloc(8 + text.length); v.writeBigInt64BE(BigInt(latest)); v.write(text, 8); return v }
+      await env.transaction(() => {
+        for (let i = 0; i < 12_000; i++) tilesDb.put(v2Tile(DS, keyOf(i), TILE, (i % 7) * TILE), value(1_701_475_200_000 + i, `t${i}`))
+        for (let i = 0; i < 300; i++) tilesDb.put(v2Tile(OTHER, keyOf(i), 3_600_000, 0), value(1_701_475_200_000, `h${i}`))
+        for (let i = 0; i < 50; i++) {
+          const k = keyOf(i)
+          const ev = Buffer.concat([Buffer.from(`${DS}\u0000`), Buffer.from([0, k.length]), k, Buffer.alloc(8), Buffer.alloc(16, i)])
+          ev.writeBigUInt64BE(BigInt(1_701_475_200_000 + i) ^ (1n << 63n), 3 + DS.length + k.length)
+          eventsDb.put(ev, Buffer.from(`e${i}`))
+        }
+      })
+      await env.close()
+      const snapshot = async (store: EmbeddedStore): Promise<{ entries: string[], reads: string }> => {
+        const entries: string[] = []
+        for await (const [k, v] of store.entries()) entries.push(`${toHex(k)} ${toHex(v)}`)
+        const reads = JSON.stringify([
+          (await store.readTiles(DS, keyOf(5), TILE, 0, 7 * TILE)).map(t => [t.tileStartMillis, t.latestMillis, Buffer.from(t.value).toString()]),
+          (await store.readTiles(OTHER, keyOf(299), 3_600_000, 0, 3_600_000)).map(t => Buffer.from(t.value).toString()),
+          (await store.readEvents(DS, keyOf(7), 0, 2e12)).map(e => [e.tsMillis, Buffer.from(e.value).toString()]),
+          (await store.readTiles('NEVER_WRITTEN_STREAMING', keyOf(5), TILE, 0, 7 * TILE)).length
+        ])
+        return { entries, reads }
+      }
+      const reader = new EmbeddedStore(dir, { readOnly: true })
+      const before = await snapshot(reader)
+      await reader.close()
+      assert.equal(before.entries.length, 12_000 + 300 + 50)
+      assert.equal(before.reads, JSON.stringify([[[5 * TILE, 1_701_475_200_005, 't5']], ['h299'], [[1_701_475_200_007, 'e7']], 0]))
+
+      const writer = new EmbeddedStore(dir)
+      const after = await snapshot(writer)
+      assert.deepEqual(after, before)
+      // It writes on in layout 3: a new tile of the dataset, and one of a third dataset.
+      await writer.writeTiles(DS, TILE, tiles([[keyOf(5), 7 * TILE, 'new']]))
+      await writer.writeTiles('THIRD_STREAMING', TILE, tiles([[keyOf(1), 0, 'third']]))
+      assert.deepEqual((await writer.readTiles(DS, keyOf(5), TILE, 6 * TILE, 8 * TILE)).map(t => Buffer.from(t.value).toString()), ['new'])
+      await writer.close()
+
+      const raw = open({ path: dir, maxDbs: 16, compression: false, readOnly: true })
+      assert.equal(raw.openDB({ name: 'format', encoding: 'string' }).get('layout'), '3')
+      const ids = new Map<string, number>()
+      for (const { key, value: v } of raw.openDB({ name: 'datasets', keyEncoding: 'binary', encoding: 'binary' }).getRange({})) ids.set((key as Buffer).toString(), (v as Buffer).readUInt32BE(0))
+      assert.deepEqual([...ids.values()].sort(), [1, 2, 3])
+      assert.equal(ids.get('THIRD_STREAMING'), 3, 'a new dataset takes the next id')
+      for (const name of ['tiles', 'events']) {
+        for (const { key } of raw.openDB({ name, keyEncoding: 'binary', encoding: 'binary' }).getRange({})) {
+          assert.ok([1, 2, 3].includes((key as Buffer).readUInt32BE(0)), `${name}: a key not headed by a dataset id: ${(key as Buffer).toString('hex')}`)
+        }
+      }
+      await raw.close()
+    })
+  }
+
+  test('an upgrade a crash interrupted: readers refuse the store until a writer has finished it', async () => {
+    const dir = join(tempDir('upgrade-crash'), 'store')
+    const env = open({ path: dir, maxDbs: 16, compression: false, pageSize: LMDB_PAGE_BYTES })
+    const tilesDb = env.openDB({ name: 'tiles', keyEncoding: 'binary', encoding: 'binary' })
+    const latest = Buffer.alloc(8)
+    latest.writeBigInt64BE(1_701_475_200_000n)
+    // One entry moved (id 1), one not yet.
+    await env.openDB({ name: 'datasets', keyEncoding: 'binary', encoding: 'binary' }).put(Buffer.from(DS), Buffer.from([0, 0, 0, 1]))
+    const tail = Buffer.concat([Buffer.from([0, 2]), Buffer.from(K), Buffer.alloc(16)])
+    tail.writeBigUInt64BE(BigInt(TILE), tail.length - 16)
+    const moved = Buffer.concat([Buffer.from([0, 0, 0, 1]), tail])
+    moved.writeBigUInt64BE(1n << 63n, moved.length - 8)
+    const notYet = Buffer.concat([Buffer.from(`${DS}\u0000`), tail])
+    notYet.writeBigUInt64BE((1n << 63n) + BigInt(TILE), notYet.length - 8)
+    await tilesDb.put(moved, Buffer.concat([latest, Buffer.from('a')]))
+    await tilesDb.put(notYet, Buffer.concat([latest, Buffer.from('b')]))
+    await env.openDB({ name: 'format', encoding: 'string' }).put('layout', 'migrating:3')
+    await env.close()
+    assert.throws(() => new EmbeddedStore(dir, { readOnly: true }), (e: unknown) => isTilekilnError(e) && /being upgraded to layout 3/.test(e.message))
+    await new EmbeddedStore(dir).close()
+    const reader = new EmbeddedStore(dir, { readOnly: true })
+    assert.deepEqual((await reader.readTiles(DS, K, TILE, 0, 2 * TILE)).map(t => Buffer.from(t.value).toString()), ['a', 'b'])
+    await reader.close()
   })
 
   test('page size: a new store has 16 KiB pages; a store made with 4 KiB pages keeps them, and reads and writes as before', async () => {

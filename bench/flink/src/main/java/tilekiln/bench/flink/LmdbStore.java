@@ -18,9 +18,10 @@ import org.lmdbjava.EnvFlags;
 import org.lmdbjava.Txn;
 
 /**
- * The Flink side's KV store: LMDB, with the same physical layout as tilekiln's embedded store
- * (src/sink/embedded-store.ts) — database `tiles`, key = dataset | 0x00 | u16 BE key length | Avro key bytes |
- * u64 BE tile size | i64 BE tile start with the sign bit flipped, value = i64 BE latest event time ‖ the Avro tile record — so
+ * The Flink side's KV store: LMDB, with the same physical layout as tilekiln's embedded store (layout 3,
+ * src/sink/embedded-store.ts) — database `tiles`, key = u32 BE dataset id | u16 BE key length | Avro key bytes |
+ * u64 BE tile size | i64 BE tile start with the sign bit flipped, value = i64 BE latest event time ‖ the Avro tile
+ * record; database `datasets`, dataset UTF-8 → u32 BE id (the job writes one dataset: id 1) — so
  * bench/flink.ts can compare the two stores entry by entry (through `dump`: lmdb-js bundles a patched LMDB that
  * cannot open files written by the stock LMDB lmdbjava ships, so the runner reads this store through Java).
  *
@@ -35,6 +36,8 @@ import org.lmdbjava.Txn;
 public final class LmdbStore implements AutoCloseable {
   private static final ConcurrentHashMap<String, LmdbStore> OPEN = new ConcurrentHashMap<>();
   private static final int MAX_BATCH = 16_384;
+  /** The id of the store's one dataset in database `datasets`. */
+  private static final byte DATASET_ID = 1;
 
   /** The store a sink subtask writes into (opened by the job's main before execution). */
   public static LmdbStore get(String path) {
@@ -82,9 +85,7 @@ public final class LmdbStore implements AutoCloseable {
   private LmdbStore(String path, String dataset, long tileSizeMillis, boolean discard) {
     this.path = path;
     this.discard = discard;
-    byte[] ds = dataset.getBytes(UTF_8);
-    head = new byte[ds.length + 1];
-    System.arraycopy(ds, 0, head, 0, ds.length);
+    head = new byte[] {0, 0, 0, DATASET_ID};
     this.tileSizeMillis = tileSizeMillis;
     if (discard) {
       env = null;
@@ -95,6 +96,11 @@ public final class LmdbStore implements AutoCloseable {
       env = Env.create().setMapSize(1L << 30).setMaxDbs(4).setMaxReaders(126).open(dir, EnvFlags.MDB_NOSYNC);
       tiles = env.openDbi("tiles", DbiFlags.MDB_CREATE);
       env.openDbi("meta", DbiFlags.MDB_CREATE); // tilekiln's store always has it; its readers expect it
+      Dbi<ByteBuffer> datasets = env.openDbi("datasets", DbiFlags.MDB_CREATE);
+      byte[] ds = dataset.getBytes(UTF_8);
+      ByteBuffer k = ByteBuffer.allocateDirect(ds.length).put(ds).flip();
+      ByteBuffer v = ByteBuffer.allocateDirect(4).putInt(DATASET_ID).flip();
+      datasets.put(k, v);
     }
     writer = new Thread(this::writeLoop, "lmdb-writer");
     writer.setDaemon(true);
