@@ -226,6 +226,29 @@ for (const { library, groupProtocol } of CONFIGS) {
       await consumer.stop()
     })
 
+    // kafkajs answers a fetch beyond the end with OFFSET_OUT_OF_RANGE by moving the position to the start policy's end
+    // of the log without a word; the consumer used to drop every batch from there for good (they did not come from
+    // the seek) and the partition stalled, with no error. Both clients now reset as the policy says and report it.
+    test('a seek past the end of the log is reset to the start policy\'s end and reported; nothing stalls or repeats', async () => {
+      const topic = await topicWith(1, 40)
+      const errors: string[] = []
+      const { consumer, got } = track(await consume(client, {
+        topic,
+        groupId: `g-${uid()}`,
+        onAssigned: () => new Map([[0, 1000]]),
+        onError: e => { errors.push(e.describe()); reported.push(e.describe()) }
+      }))
+      await until(() => `the records from the reset (have ${got.length}; errors ${JSON.stringify(errors)})`, () => got.length >= 40)
+      const producer = newProducer()
+      await producer.send(topic, records(1, 5, 1_750_000_000_000))
+      await producer.close()
+      await until('the records produced after', () => got.length >= 45)
+      await sleep(300)
+      assert.deepEqual(byPartition(got, 0), range(0, 45), 'from the start of the log, each record once')
+      assert.ok(errors.some(e => /out of range/.test(e) && /1000/.test(e)), `the reset is reported with the seek offset: ${JSON.stringify(errors)}`)
+      await consumer.stop()
+    })
+
     test('pause stops a partition at once, resume continues where it stopped, nothing is lost', async () => {
       const topic = await topicWith(2, 0)
       // A revocation ends a pause (KafkaConsumer.pause), and a topic this new can still cause a rebalance right after

@@ -17,6 +17,11 @@
 // - The runner's retrier also decides how fast a consumer reconnects after a broker outage, and a consumer that
 //   exhausts it is recreated with a new member id — which then waits for the old member's session to expire before
 //   the group can form. Short, many retries (RETRY below) keep the member id through outages of a minute or more.
+// - A seek is applied by the next fetch (and a response fetched before it is discarded), but it can be undone or
+//   lost: a fetch answered OFFSET_OUT_OF_RANGE resets the position to the start policy's end of the log, silently,
+//   and the offset manager ignores a seek of a partition its generation does not list. Either way every later batch
+//   starts elsewhere than the seek, and one that is dropped unresolved is fetched again from there: before
+//   #offPosition the partition stalled for good without an error (a CI run's broker-restart test, once).
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance } from 'kafkajs'
 import { TilekilnError } from '../../errors.ts'
 import { codecRefusal } from '../codecs.ts'
@@ -43,6 +48,17 @@ class RevocationPending extends Error {
   constructor () { super('onRevoked is still running; rejoining after it') }
 }
 
+/** A seek kafkajs has not honoured yet, and how many batches came from elsewhere since (see #offPosition). */
+interface PendingSeek { readonly offset: string, misses: number }
+
+/**
+ * Batches from elsewhere than a seek, each answered by moving kafkajs back to it, before the position kafkajs
+ * insists on is taken: an out-of-range seek, reset as the start policy says (what the platformatic consumer does).
+ */
+const SEEK_RETRIES = 3
+/** Pause before each retry after the first: an out-of-range seek is answered at once, so do not spin on it. */
+const SEEK_RETRY_MILLIS = 500
+
 /** Reconnect and retry every ≤ 1 s; enough attempts to outlast a rebalance timeout (see the header). */
 function retryFor (rebalanceTimeoutMs: number): { initialRetryTime: number, maxRetryTime: number, factor: number, multiplier: number, retries: number } {
   return { initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2, multiplier: 2, retries: Math.ceil(rebalanceTimeoutMs / 1000) + 10 }
@@ -64,7 +80,7 @@ export class KafkajsConsumer implements KafkaConsumer {
   /** Owned, but not to be delivered: onAssigned has not returned yet, or onRevoked has started. */
   readonly #held = new Set<number>()
   /** Seeks not yet honoured: a batch is delivered only when it was fetched from this offset. */
-  readonly #pendingSeek = new Map<number, string>()
+  readonly #pendingSeek = new Map<number, PendingSeek>()
   /** onAssigned / onRevoked, one at a time and in order. */
   readonly #membership = new SerialQueue()
   /** The revocation a rebalance started; the rejoin waits for it (see RevocationPending). */
@@ -251,8 +267,9 @@ export class KafkajsConsumer implements KafkaConsumer {
     if (!isRunning() || isStale() || !this.#delivers(p)) return
     const pending = this.#pendingSeek.get(p)
     if (pending !== undefined) {
-      // Fetched before the seek took effect: drop it, the next fetch starts at the seek offset.
-      if ((batch as unknown as { fetchedOffset: string }).fetchedOffset !== pending) return
+      const fetched = (batch as unknown as { fetchedOffset: string }).fetchedOffset
+      if (fetched !== pending.offset && !await this.#offPosition(p, pending, fetched, resolveOffset)) return
+      if (!isRunning() || isStale() || !this.#delivers(p) || this.#pendingSeek.get(p) !== pending) return
       this.#pendingSeek.delete(p)
     }
     const msgs = batch.messages
@@ -287,6 +304,25 @@ export class KafkajsConsumer implements KafkaConsumer {
     resolveOffset(batch.lastOffset())
   }
 
+  /**
+   * A batch of partition p fetched from `fetched`, not from its pending seek: true to take it (kafkajs's position
+   * stands), false to drop it. The first SEEK_RETRIES times kafkajs is moved back to the seek — resolving the offset
+   * before it is exactly what kafkajs's own seek does — so a seek undone by a passing out-of-range answer (a broker
+   * restarting) or lost in a rejoin is honoured by the next fetch. After that the seek is out of range for real (the
+   * log was truncated past it, or it is beyond the end): the reset position is taken and reported, as the
+   * platformatic consumer does.
+   */
+  async #offPosition (p: number, pending: PendingSeek, fetched: string, resolveOffset: (offset: string) => void): Promise<boolean> {
+    if (pending.misses >= SEEK_RETRIES) {
+      this.#report('fetch offset out of range; reset', undefined, { partition: p, offset: pending.offset, resetTo: fetched })
+      return true
+    }
+    if (pending.misses++ > 0) await new Promise(resolve => setTimeout(resolve, SEEK_RETRY_MILLIS))
+    // Meanwhile the partition may have been revoked, or seeked again: then this batch is simply dropped.
+    if (this.#pendingSeek.get(p) === pending && this.#delivers(p)) resolveOffset(String(BigInt(pending.offset) - 1n))
+    return false
+  }
+
   assignment (): number[] { return [...this.#assigned] }
 
   pause (partitions?: readonly number[]): void {
@@ -310,7 +346,7 @@ export class KafkajsConsumer implements KafkaConsumer {
       throw kafkaError('cannot seek a partition that is not assigned to this consumer', this.#ctx({ partition, offset }))
     }
     if (!Number.isSafeInteger(offset) || offset < 0) throw kafkaError('a seek offset must be a non-negative integer', this.#ctx({ partition, offset }))
-    this.#pendingSeek.set(partition, String(offset))
+    this.#pendingSeek.set(partition, { offset: String(offset), misses: 0 })
     this.#consumer.seek({ topic: this.topic, partition, offset: String(offset) })
   }
 
