@@ -284,11 +284,7 @@ export class EmbeddedStore implements TileStore {
           for (const { key, value } of chunk) {
             const end = key.indexOf(NAME_END)
             if (end <= 0) throw new TilekilnError('TK_STORE', `the embedded store at ${this.#path} has a key of layout 2 without its dataset's end (${key.subarray(0, 40).toString('hex')}…): it cannot be upgraded; run into a new directory and replay the source`, { store: this.#path, fatal: true })
-            const id = this.#idIn(names, key.subarray(0, end).toString('utf8'))
-            const renamed = Buffer.allocUnsafe(4 + key.length - end - 1)
-            renamed.writeUInt32BE(id, 0)
-            key.copy(renamed, 4, end + 1)
-            db.putSync(renamed, value)
+            db.putSync(Buffer.concat([this.#idIn(names, key.subarray(0, end).toString('utf8')), key.subarray(end + 1)]), value)
             db.removeSync(key)
           }
           return chunk.length
@@ -299,11 +295,14 @@ export class EmbeddedStore implements TileStore {
     format.putSync('layout', String(LAYOUT_VERSION))
   }
 
-  /** The id of `dataset`, given it one if it has none (inside a write transaction: LMDB serialises them). */
-  #idIn (names: Database<Buffer, Buffer>, dataset: string): number {
+  /**
+   * The id of `dataset` as stored — its 4 bytes, the head of its keys —, given it one if it has none (inside a write
+   * transaction: LMDB serialises them).
+   */
+  #idIn (names: Database<Buffer, Buffer>, dataset: string): Buffer {
     const key = Buffer.from(utf8.encode(dataset))
     const have = names.get(key)
-    if (have !== undefined && have !== null) return have.readUInt32BE(0)
+    if (have !== undefined && have !== null) return have
     if (key.length > MAX_DATASET_BYTES) throw new TilekilnError('TK_STORE', `dataset '${dataset.slice(0, 40)}…' is ${key.length} bytes; the embedded store takes at most ${MAX_DATASET_BYTES}`, { store: this.description, fatal: true })
     if (key.length === 0 || key.includes(NAME_END)) throw new TilekilnError('TK_STORE', `a dataset name must be non-empty and without NUL characters: ${JSON.stringify(dataset.slice(0, 40))}`, { store: this.description, fatal: true })
     let last = 0
@@ -312,7 +311,7 @@ export class EmbeddedStore implements TileStore {
     const id = Buffer.allocUnsafe(4)
     id.writeUInt32BE(last + 1, 0)
     names.putSync(key, id)
-    return last + 1
+    return id
   }
 
   /** A handle of database `name` for writes only, keyed by #keyEncoder (lmdb's type declarations lack the option). */
@@ -365,9 +364,7 @@ export class EmbeddedStore implements TileStore {
     if (h === undefined) {
       const names = this.#datasets()!
       // Once per dataset and process: a short synchronous write transaction (it may wait for a commit under way).
-      const id = this.#env.transactionSync(() => this.#idIn(names, dataset)) as number
-      h = new Uint8Array(4)
-      new DataView(h.buffer).setUint32(0, id)
+      h = new Uint8Array(this.#env.transactionSync(() => this.#idIn(names, dataset)) as Buffer)
       this.#heads.set(dataset, h)
     }
     return h

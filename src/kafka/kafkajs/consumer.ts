@@ -268,8 +268,11 @@ export class KafkajsConsumer implements KafkaConsumer {
     const pending = this.#pendingSeek.get(p)
     if (pending !== undefined) {
       const fetched = (batch as unknown as { fetchedOffset: string }).fetchedOffset
-      if (fetched !== pending.offset && !await this.#offPosition(p, pending, fetched, resolveOffset)) return
-      if (!isRunning() || isStale() || !this.#delivers(p) || this.#pendingSeek.get(p) !== pending) return
+      if (fetched !== pending.offset) {
+        if (!await this.#offPosition(p, pending, fetched, resolveOffset)) return
+        // An await passed: the partition may have been revoked, paused or seeked again meanwhile.
+        if (!isRunning() || isStale() || !this.#delivers(p) || this.#pendingSeek.get(p) !== pending) return
+      }
       this.#pendingSeek.delete(p)
     }
     const msgs = batch.messages
